@@ -1,0 +1,49 @@
+"""SRE endpoints: /health (liveness, no I/O) and /ready (database and Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["system"])
+logger = logging.getLogger(__name__)
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_db(request: Request) -> str | None:
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return type(exc).__name__
+
+
+async def _check_redis(request: Request) -> str | None:
+    try:
+        await asyncio.wait_for(request.app.state.redis.ping(), timeout=2)
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__
+
+
+@router.get("/ready", summary="Readiness: database and Redis answer",
+            responses={503: {"description": "A dependency is down; the body names it"}})
+async def ready(request: Request) -> JSONResponse:
+    db_err, redis_err = await asyncio.gather(_check_db(request), _check_redis(request))
+    checks = {"database": "ok" if db_err is None else "down", "redis": "ok" if redis_err is None else "down"}
+    down = [name for name, state in checks.items() if state == "down"]
+    if down:
+        logger.warning("not ready", extra={"fields": {"down": down}})
+        return JSONResponse({"status": "unavailable", "checks": checks,
+                             "error": {"code": "unavailable", "message": f"Not ready: {', '.join(down)} down"}},
+                            status_code=503)
+    return JSONResponse({"status": "ready", "checks": checks})

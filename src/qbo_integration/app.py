@@ -1,0 +1,67 @@
+"""create_app(): the FastAPI application. The lifespan opens engine, Redis and the arq pool once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from qbo_integration import logs
+from qbo_integration.api import system
+from qbo_integration.api.errors import install_error_handlers
+from qbo_integration.api.middleware import RequestIdMiddleware
+from qbo_integration.api.router import build_integrations_router
+from qbo_integration.config import Settings, get_settings
+from qbo_integration.db.session import make_engine, make_sessionmaker
+from qbo_integration.observability import init_sentry
+from qbo_integration.services import build_services
+from qbo_integration.worker.queue import JobQueue
+
+CONSOLE_DIR = Path(__file__).parent / "console" / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_secrets()
+        engine = make_engine(settings.database_url)
+        redis = Redis.from_url(settings.redis_url)
+        pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.redis = redis
+        app.state.queue = JobQueue(pool)
+        app.state.services = await build_services(settings, app.state.sessionmaker, redis)
+        try:
+            yield
+        finally:
+            await app.state.services.aclose()
+            await pool.aclose()
+            await redis.aclose()
+            await engine.dispose()
+
+    logs.configure_logging(settings.log_level)
+    init_sentry(settings, component="api")
+    app = FastAPI(
+        title="qbo-integration",
+        version="0.1.0",
+        summary="CrewFlow <-> QuickBooks Online integration API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(build_integrations_router())
+    if CONSOLE_DIR.is_dir():
+        app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+    return app

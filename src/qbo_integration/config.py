@@ -1,0 +1,116 @@
+"""Settings, read from the environment and `.env`.
+
+Outside dev/test the service refuses to start while any secret still holds a
+placeholder, and names the setting that is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "dev-only")
+
+# Intuit production endpoints (qbo-wire.md); dev mode points these at the built-in sandbox.
+INTUIT_API_BASE = "https://quickbooks.api.intuit.com"
+INTUIT_SANDBOX_API_BASE = "https://sandbox-quickbooks.api.intuit.com"
+INTUIT_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
+INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+INTUIT_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+INTUIT_DISCOVERY_URL = "https://developer.api.intuit.com/.well-known/openid_configuration"
+
+DEV_ENCRYPTION_KEY = "k1:" + base64.urlsafe_b64encode(b"dev-only-key-dev-only-key-dev-on").decode()
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or still holds a placeholder outside dev mode."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = Field("production", alias="QBOI_ENV")
+
+    database_url: str = Field("postgresql+asyncpg://postgres@127.0.0.1:5432/qbo_integration", alias="DATABASE_URL")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
+
+    # "kid:base64url(32 bytes)" entries, comma-separated; the first one encrypts, all decrypt.
+    token_encryption_keys: SecretStr = Field(SecretStr(DEV_ENCRYPTION_KEY), alias="TOKEN_ENCRYPTION_KEYS")
+
+    # Core Platform's bearer JWTs: HS256 shared secret or an RS256 JWKS URL.
+    jwt_secret: SecretStr = Field(SecretStr("dev-only-jwt-secret-change-me-0123456789"), alias="JWT_SECRET")
+    jwt_jwks_url: str | None = Field(None, alias="JWT_JWKS_URL")
+    jwt_issuer: str = Field("crewflow-core", alias="JWT_ISSUER")
+    jwt_audience: str = Field("qbo-integration", alias="JWT_AUDIENCE")
+
+    # QuickBooks app credentials and endpoints.
+    qbo_client_id: str = Field("dev-client-id", alias="QBO_CLIENT_ID")
+    qbo_client_secret: SecretStr = Field(SecretStr("dev-only-client-secret"), alias="QBO_CLIENT_SECRET")
+    qbo_redirect_uri: str = Field(
+        "http://127.0.0.1:8000/api/v1/integrations/quickbooks/callback", alias="QBO_REDIRECT_URI"
+    )
+    qbo_api_base_url: str = Field(INTUIT_API_BASE, alias="QBO_API_BASE_URL")
+    qbo_authorize_url: str = Field(INTUIT_AUTHORIZE_URL, alias="QBO_AUTHORIZE_URL")
+    qbo_token_url: str = Field(INTUIT_TOKEN_URL, alias="QBO_TOKEN_URL")
+    qbo_revoke_url: str = Field(INTUIT_REVOKE_URL, alias="QBO_REVOKE_URL")
+    qbo_discovery_url: str | None = Field(INTUIT_DISCOVERY_URL, alias="QBO_DISCOVERY_URL")
+    qbo_minor_version: int = Field(75, alias="QBO_MINOR_VERSION")
+    qbo_timeout_seconds: float = Field(120.0, alias="QBO_TIMEOUT_SECONDS")
+
+    public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    sync_sweep_minutes: int = Field(15, alias="SYNC_SWEEP_MINUTES")
+
+    # Fallback CSV storage: S3 when a bucket is set, else a local folder.
+    s3_bucket: str | None = Field(None, alias="S3_BUCKET")
+    s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")
+    s3_region: str = Field("us-east-1", alias="S3_REGION")
+    export_dir: str = Field("./var/exports", alias="EXPORT_DIR")
+
+    smtp_host: str | None = Field(None, alias="SMTP_HOST")
+    smtp_port: int = Field(587, alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(True, alias="SMTP_STARTTLS")
+    alert_from: str = Field("qbo-integration@crewflow.local", alias="ALERT_FROM")
+
+    sentry_dsn: str | None = Field(None, alias="SENTRY_DSN")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            v = "postgresql+asyncpg://" + v.split("://", 1)[1]
+        return v
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env in ("dev", "test")
+
+    def check_secrets(self) -> None:
+        """Raise ConfigError naming the first placeholder secret, unless in dev/test mode."""
+        if self.is_dev:
+            return
+        secrets = {
+            "TOKEN_ENCRYPTION_KEYS": self.token_encryption_keys.get_secret_value(),
+            "QBO_CLIENT_SECRET": self.qbo_client_secret.get_secret_value(),
+            "QBO_CLIENT_ID": self.qbo_client_id,
+        }
+        if not self.jwt_jwks_url:
+            secrets["JWT_SECRET"] = self.jwt_secret.get_secret_value()
+        for name, value in secrets.items():
+            if not value or any(m in value.lower() for m in PLACEHOLDER_MARKERS) or value.startswith("dev-"):
+                raise ConfigError(
+                    f"{name} holds a placeholder or is empty; set a real value (or QBOI_ENV=dev for local use)"
+                )
+        if self.token_encryption_keys.get_secret_value() == DEV_ENCRYPTION_KEY:
+            raise ConfigError("TOKEN_ENCRYPTION_KEYS is the dev key; generate one with `qbo-integration keygen`")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]

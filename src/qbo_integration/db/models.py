@@ -1,0 +1,10 @@
+"""Imports every model module so `Base.metadata` knows all tables (Alembic, tests)."""
+
+from qbo_integration.connections import models as connections_models  # noqa: F401
+from qbo_integration.core_platform import models as core_models  # noqa: F401
+from qbo_integration.db.base import Base
+from qbo_integration.mapping import models as mapping_models  # noqa: F401
+from qbo_integration.monitoring import models as monitoring_models  # noqa: F401
+from qbo_integration.sync import models as sync_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,82 @@
+"""Sync jobs (PRD §5.2) and the per-timecard sync record: the outbox that makes sync exactly-once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qbo_integration.db.base import Base, created_at_col, updated_at_col, uuid_pk
+
+
+class SyncJob(Base):
+    __tablename__ = "sync_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','running','completed','failed')", name="status"),
+        CheckConstraint("kind IN ('timecards','directory_import','dry_run')", name="kind"),
+        Index("ix_sync_jobs_integration_id", "integration_id"),
+        Index("ix_sync_jobs_status", "status"),
+        Index("ix_sync_jobs_company_created", "company_id", text("created_at DESC")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    integration_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    kind: Mapped[str] = mapped_column(String(30), server_default="timecards")
+    trigger: Mapped[str] = mapped_column(String(30), server_default="event")  # event|sweep|sync_now|connect|cron|admin
+    status: Mapped[str] = mapped_column(String(50), server_default="pending")
+    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    timecards_total: Mapped[int] = mapped_column(Integer, server_default="0")
+    timecards_synced: Mapped[int] = mapped_column(Integer, server_default="0")
+    timecards_failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    errors: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    results: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))  # counts, previews
+    qbo_calls: Mapped[int] = mapped_column(Integer, server_default="0")
+    qbo_batches: Mapped[int] = mapped_column(Integer, server_default="0")
+    qbo_retries: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = created_at_col()
+
+
+class TimecardSyncRecord(Base):
+    """One row per timecard: what QBO should hold for it, and how far we got.
+
+    state: pending -> in_flight -> synced | failed (needs a human) | dead (retries exhausted).
+    operation: what is wanted next (create, update, delete), or none once settled.
+    """
+
+    __tablename__ = "timecard_sync_records"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending','in_flight','synced','failed','dead')", name="state"),
+        CheckConstraint("operation IN ('create','update','delete','none')", name="operation"),
+        Index("ix_tsr_due", "company_id", "state", "next_attempt_at"),
+        Index("ix_tsr_state", "state"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    timecard_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    operation: Mapped[str] = mapped_column(String(10), server_default="create")
+    state: Mapped[str] = mapped_column(String(12), server_default="pending")
+    timecard_version: Mapped[int] = mapped_column(Integer, server_default="0")  # version wanted in QBO
+    synced_version: Mapped[int | None] = mapped_column(Integer)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # hash of the payload last sent
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    qbo_id: Mapped[str | None] = mapped_column(String(64))
+    qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(50))
+    error_kind: Mapped[str | None] = mapped_column(String(30))  # validation | mapping | transient | connection
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_code: Mapped[str | None] = mapped_column(String(30))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at_col()
+    updated_at: Mapped[datetime] = updated_at_col()

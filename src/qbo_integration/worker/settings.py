@@ -1,0 +1,72 @@
+"""arq WorkerSettings. arq reads the class's own __dict__: no inheritance here."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import socket
+from typing import Any
+
+from arq.connections import RedisSettings
+
+from qbo_integration import logs
+from qbo_integration.config import get_settings
+from qbo_integration.db.session import make_engine, make_sessionmaker
+from qbo_integration.observability import init_sentry
+from qbo_integration.services import build_services
+from qbo_integration.worker import registry
+from qbo_integration.worker.listener import EventListener
+from qbo_integration.worker.queue import QUEUE_NAME, JobQueue
+
+logger = logging.getLogger(__name__)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    settings.check_secrets()
+    logs.configure_logging(settings.log_level)
+    init_sentry(settings, component="worker")
+    engine = make_engine(settings.database_url)
+    ctx["settings"] = settings
+    ctx["engine"] = engine
+    ctx["sessionmaker"] = make_sessionmaker(engine)
+    ctx["queue"] = JobQueue(ctx["redis"])
+    ctx["services"] = await build_services(settings, ctx["sessionmaker"], ctx["redis"])
+    ctx["worker_name"] = f"{socket.gethostname()}:{os.getpid()}"
+    listener = EventListener(ctx["redis"], functools.partial(registry.dispatch_event, ctx))
+    ctx["listener"] = listener
+    ctx["listener_task"] = asyncio.create_task(listener.run(), name="event-listener")
+    logger.info("worker started", extra=logs.log_fields(worker=ctx["worker_name"]))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    listener: EventListener | None = ctx.get("listener")
+    task: asyncio.Task | None = ctx.get("listener_task")
+    if listener and task:
+        listener.stop()
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            pass
+    if "services" in ctx:
+        await ctx["services"].aclose()
+    if "engine" in ctx:
+        await ctx["engine"].dispose()
+    logger.info("worker stopped")
+
+
+class WorkerSettings:
+    functions = registry.FUNCTIONS
+    cron_jobs = registry.CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    queue_name = QUEUE_NAME
+    redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
+    max_jobs = 20
+    job_timeout = 600
+    keep_result = 60
+    health_check_interval = 30
+    handle_signals = True
