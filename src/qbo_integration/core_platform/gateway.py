@@ -1,0 +1,123 @@
+"""The one door to Core Platform's data (core-contract.md).
+
+Everything else asks this module for timecards, workers, projects and cost
+codes, and hands it sync results. A second implementation (Core's HTTP admin
+API) can replace this one without touching the sync engine. It never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from qbo_integration.core_platform.models import Company, CostCode, Project, Timecard, User
+from qbo_integration.core_platform.views import (
+    CompanyView,
+    CostCodeView,
+    ProjectView,
+    TimecardView,
+    WorkerView,
+)
+
+
+def _company(c: Company) -> CompanyView:
+    return CompanyView(id=c.id, name=c.name, timezone=c.timezone or "UTC", admin_email=c.admin_email)
+
+
+def _worker(u: User) -> WorkerView:
+    return WorkerView(id=u.id, name=u.name, email=u.email, active=u.active, external_ids=dict(u.external_ids or {}))
+
+
+def _project(p: Project) -> ProjectView:
+    return ProjectView(id=p.id, name=p.name, status=p.status, external_ids=dict(p.external_ids or {}))
+
+
+def _cost_code(c: CostCode) -> CostCodeView:
+    return CostCodeView(id=c.id, code=c.code, name=c.name, active=c.active)
+
+
+class CoreGateway:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_company(self, company_id: uuid.UUID) -> CompanyView | None:
+        c = await self.session.get(Company, company_id)
+        return _company(c) if c else None
+
+    async def get_timecards(self, timecard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, TimecardView]:
+        """Current rows with their worker, project and cost code, keyed by id (missing ids = deleted)."""
+        if not timecard_ids:
+            return {}
+        cc = aliased(CostCode)
+        stmt = (
+            select(Timecard, User, Project, cc)
+            .join(User, User.id == Timecard.worker_id)
+            .join(Project, Project.id == Timecard.project_id)
+            .outerjoin(cc, cc.id == Timecard.cost_code_id)
+            .where(Timecard.id.in_(list(timecard_ids)))
+        )
+        out: dict[uuid.UUID, TimecardView] = {}
+        for t, u, p, c in (await self.session.execute(stmt)).all():
+            out[t.id] = TimecardView(
+                id=t.id, company_id=t.company_id, worker=_worker(u), project=_project(p),
+                cost_code=_cost_code(c) if c else None, clock_in=t.clock_in, clock_out=t.clock_out,
+                break_minutes=t.break_minutes or 0, total_hours=t.total_hours, billable=bool(t.billable),
+                notes=t.notes, status=t.status, approved_at=t.approved_at, updated_at=t.updated_at,
+                version=t.version, sync_status=t.sync_status, qbo_id=t.qbo_id,
+            )
+        return out
+
+    async def get_timecard(self, timecard_id: uuid.UUID) -> TimecardView | None:
+        return (await self.get_timecards([timecard_id])).get(timecard_id)
+
+    async def approved_timecard_versions(
+        self, company_id: uuid.UUID, *, since: date | None = None
+    ) -> list[tuple[uuid.UUID, int, datetime | None]]:
+        """(id, version, approved_at) of every approved timecard of a company (for the sweep)."""
+        stmt = select(Timecard.id, Timecard.version, Timecard.approved_at).where(
+            Timecard.company_id == company_id, Timecard.status == "approved"
+        )
+        if since is not None:
+            stmt = stmt.where(Timecard.clock_in >= datetime.combine(since, datetime.min.time()).astimezone())
+        return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+
+    async def timecard_ids_in_range(self, company_id: uuid.UUID, start: datetime, end: datetime,
+                                    *, status: str = "approved") -> list[uuid.UUID]:
+        stmt = select(Timecard.id).where(
+            Timecard.company_id == company_id, Timecard.status == status,
+            Timecard.clock_in >= start, Timecard.clock_in < end,
+        ).order_by(Timecard.clock_in)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def timecards_belong_to(self, company_id: uuid.UUID, timecard_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """The subset of ids that exist and belong to this company."""
+        if not timecard_ids:
+            return set()
+        stmt = select(Timecard.id).where(Timecard.company_id == company_id, Timecard.id.in_(list(timecard_ids)))
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def write_sync_result(self, timecard_id: uuid.UUID, *, sync_status: str, qbo_id: str | None,
+                                synced_at: datetime | None) -> None:
+        """Only these three columns of core.timecards are ours to write."""
+        await self.session.execute(
+            update(Timecard).where(Timecard.id == timecard_id)
+            .values(sync_status=sync_status, qbo_id=qbo_id, qbo_synced_at=synced_at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def list_workers(self, company_id: uuid.UUID) -> list[WorkerView]:
+        rows = await self.session.execute(select(User).where(User.company_id == company_id).order_by(User.name))
+        return [_worker(u) for u in rows.scalars()]
+
+    async def list_projects(self, company_id: uuid.UUID) -> list[ProjectView]:
+        rows = await self.session.execute(select(Project).where(Project.company_id == company_id).order_by(Project.name))
+        return [_project(p) for p in rows.scalars()]
+
+    async def list_cost_codes(self, company_id: uuid.UUID) -> list[CostCodeView]:
+        rows = await self.session.execute(select(CostCode).where(CostCode.company_id == company_id).order_by(CostCode.code))
+        return [_cost_code(c) for c in rows.scalars()]
