@@ -132,3 +132,25 @@ async def company(sessionmaker):
 @pytest.fixture
 def auth_headers(company, make_token):
     return {"Authorization": f"Bearer {make_token(company.id)}"}
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """The built-in QBO sandbox over real HTTP (one per test session)."""
+    from qbo_integration.sandbox.runner import SandboxServer
+
+    server = SandboxServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def sandbox(sandbox_server) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the sandbox's base URL (admin API at /_sandbox). Faults are cleared after each test."""
+    async with httpx.AsyncClient(base_url=sandbox_server.base_url, timeout=30) as c:
+        yield c
+        realms = (await c.get("/_sandbox/realms")).json()
+        for realm in realms if isinstance(realms, list) else realms.get("realms", []):
+            rid = realm["realmId"] if isinstance(realm, dict) else realm
+            await c.delete(f"/_sandbox/realms/{rid}/faults")

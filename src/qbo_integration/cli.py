@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_worker)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
-    p.add_argument("--revision", default="head")
+    p.add_argument("--revision", default="heads")
     p.add_argument("--downgrade", metavar="REV", help="downgrade to REV instead (e.g. base)")
     p.add_argument("--database-url", help="defaults to DATABASE_URL")
     p.set_defaults(func=_migrate)
