@@ -1,0 +1,162 @@
+"""Sandbox admin API (/_sandbox/...): realms, raw entities, tokens, faults, limits, log, settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+
+from .store import ENTITIES
+
+router = APIRouter(prefix="/_sandbox")
+
+
+def _st(request: Request):
+    return request.app.state.sandbox
+
+
+def _slot(request: Request, realm: str):
+    slot = _st(request).slots.get(realm)
+    if slot is None:
+        raise HTTPException(404, f"unknown realm {realm}")
+    return slot
+
+
+def _entity(name: str) -> str:
+    entity = ENTITIES.get(name.lower())
+    if entity is None:
+        raise HTTPException(404, f"unknown entity {name}")
+    return entity
+
+
+@router.post("/realms")
+async def create_realm(request: Request, body: dict[str, Any] = Body(default_factory=dict)) -> dict:
+    try:
+        slot = _st(request).add_realm(body.get("realmId"), body.get("companyName"),
+                                      sample=body.get("sample", True) is not False)
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"realmId": slot.realm.realm_id, "companyName": slot.realm.company_name}
+
+
+@router.get("/realms")
+async def list_realms(request: Request) -> list[dict]:
+    st = _st(request)
+    return [{**s.realm.summary(), "limits": s.limits.usage(st.clock.now()),
+             "faults": s.faults.describe(st.clock.now())} for s in st.slots.values()]
+
+
+@router.post("/realms/{realm}/reset")
+async def reset_realm(request: Request, realm: str) -> dict:
+    _slot(request, realm)
+    _st(request).reset(realm)
+    return {"realmId": realm, "reset": True}
+
+
+@router.get("/realms/{realm}/entities/{entity}")
+async def list_entities(request: Request, realm: str, entity: str, includeDeleted: str = "0") -> dict:
+    r = _slot(request, realm).realm
+    include = includeDeleted.lower() in ("1", "true", "yes")
+    return {"items": [r.admin_view(rec) for rec in r.rows(_entity(entity), include_deleted=include)]}
+
+
+@router.post("/realms/{realm}/entities/{entity}")
+async def upsert_entity(request: Request, realm: str, entity: str, body: dict[str, Any] = Body(...)) -> dict:
+    """Raw create or (merging) update, no validation: for tests (rename, deactivate, seed data)."""
+    r = _slot(request, realm).realm
+    name = _entity(entity)
+    rec = r.get(name, str(body["Id"]), include_deleted=True) if body.get("Id") else None
+    if rec is None:
+        rec = r.insert(name, {k: v for k, v in body.items() if k != "Id"}, id_=body.get("Id"))
+    else:
+        rec.deleted = False
+        r.replace(rec, {**rec.data, **body})
+    return r.admin_view(rec)
+
+
+@router.delete("/realms/{realm}/entities/{entity}/{id_}")
+async def delete_entity(request: Request, realm: str, entity: str, id_: str) -> dict:
+    r = _slot(request, realm).realm
+    rec = r.get(_entity(entity), id_)
+    if rec is None:
+        raise HTTPException(404, "not found")
+    r.delete(rec)
+    return r.admin_view(rec)
+
+
+@router.post("/realms/{realm}/grants")
+async def grant(request: Request, realm: str) -> dict:
+    _slot(request, realm)
+    return _st(request).oauth.issue(realm)
+
+
+@router.post("/realms/{realm}/tokens/expire")
+async def expire_tokens(request: Request, realm: str) -> dict:
+    _slot(request, realm)
+    return {"expired": _st(request).oauth.expire_realm(realm)}
+
+
+@router.post("/realms/{realm}/tokens/revoke")
+async def revoke_tokens(request: Request, realm: str) -> dict:
+    _slot(request, realm)
+    return {"revokedGrants": _st(request).oauth.revoke_realm(realm)}
+
+
+@router.put("/realms/{realm}/faults")
+async def put_faults(request: Request, realm: str, body: dict[str, Any] = Body(...)) -> dict:
+    slot, st = _slot(request, realm), _st(request)
+    try:
+        slot.faults.configure(body, st.clock.now(), st.config.seed)
+    except (ValueError, TypeError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    return slot.faults.describe(st.clock.now())
+
+
+@router.get("/realms/{realm}/faults")
+async def get_faults(request: Request, realm: str) -> dict:
+    return _slot(request, realm).faults.describe(_st(request).clock.now())
+
+
+@router.delete("/realms/{realm}/faults")
+async def clear_faults(request: Request, realm: str) -> dict:
+    slot, st = _slot(request, realm), _st(request)
+    slot.faults.configure({}, st.clock.now(), st.config.seed)
+    return slot.faults.describe(st.clock.now())
+
+
+@router.put("/realms/{realm}/limits")
+async def put_limits(request: Request, realm: str, body: dict[str, Any] = Body(...)) -> dict:
+    slot = _slot(request, realm)
+    if "enabled" in body:
+        slot.limits.enabled = bool(body["enabled"])
+    for key, attr in (("callsPerMinute", "calls_per_minute"), ("concurrent", "concurrent"),
+                      ("batchesPerMinute", "batches_per_minute")):
+        if key in body:
+            setattr(slot.limits, attr, int(body[key]))
+    return slot.limits.usage(_st(request).clock.now())
+
+
+@router.get("/realms/{realm}/limits")
+async def get_limits(request: Request, realm: str) -> dict:
+    return _slot(request, realm).limits.usage(_st(request).clock.now())
+
+
+@router.get("/realms/{realm}/log")
+async def get_log(request: Request, realm: str, since: float = 0.0) -> list[dict]:
+    return [e for e in _slot(request, realm).log if e["ts"] >= since]
+
+
+@router.get("/settings")
+async def get_settings(request: Request) -> dict:
+    st = _st(request)
+    return {"autoApprove": st.auto_approve, "autoApproveRealm": st.auto_approve_realm}
+
+
+@router.put("/settings")
+async def put_settings(request: Request, body: dict[str, Any] = Body(...)) -> dict:
+    st = _st(request)
+    if "autoApprove" in body:
+        st.auto_approve = bool(body["autoApprove"])
+    if "autoApproveRealm" in body:
+        st.auto_approve_realm = body["autoApproveRealm"]
+    return {"autoApprove": st.auto_approve, "autoApproveRealm": st.auto_approve_realm}

@@ -1,0 +1,32 @@
+"""Sandbox configuration (plain dataclass: the sandbox imports nothing of the service)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SandboxConfig:
+    client_id: str = "dev-client-id"
+    client_secret: str = "dev-only-client-secret"
+    redirect_uris: list[str] = field(default_factory=list)  # empty = any
+    auto_approve: bool = False
+    auto_approve_realm: str | None = None
+    sample_realms: int = 1
+    seed: int = 42
+    limits_enabled: bool = True  # default for new realms; switchable per realm via admin API
+    company_utc_offset: str = "-08:00"  # fixed offset used for MetaData times and "today"
+    # Wall clock (epoch seconds). Tests inject a movable clock instead of sleeping.
+    clock: Callable[[], float] = time.time
+    # Limits (per realm and client app), as QBO documents them.
+    calls_per_minute: int = 500
+    concurrent_requests: int = 10
+    batch_requests_per_minute: int = 40
+    max_batch_items: int = 30
+    access_token_seconds: int = 3600
+    refresh_token_seconds: int = 8726400
+    auth_code_seconds: int = 300
+    cdc_lookback_days: int = 30
+    log_max_entries: int = 200_000

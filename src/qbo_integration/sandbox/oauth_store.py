@@ -1,0 +1,150 @@
+"""OAuth grants, codes and tokens (opaque random strings), like Intuit's."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from .config import SandboxConfig
+
+HARD_MAX_SECONDS = 5 * 365 * 86400  # Intuit's announced 5-year maximum for a grant's refresh tokens
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, status: int = 400, description: str | None = None) -> None:
+        super().__init__(error)
+        self.error, self.status, self.description = error, status, description
+
+    def body(self) -> dict:
+        out = {"error": self.error}
+        if self.description:
+            out["error_description"] = self.description
+        return out
+
+
+@dataclass
+class Grant:
+    grant_id: str
+    realm_id: str
+    client_id: str
+    created: float
+    revoked: bool = False
+    access: set = field(default_factory=set)
+    refresh: set = field(default_factory=set)
+
+
+@dataclass
+class Code:
+    client_id: str
+    redirect_uri: str
+    realm_id: str
+    expires: float
+    challenge: str | None
+    method: str | None
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+class OAuthStore:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.now = config.clock
+        self.grants: dict[str, Grant] = {}
+        self.codes: dict[str, Code] = {}
+        self.access: dict[str, tuple[str, float]] = {}  # token -> (grant_id, expires)
+        self.refresh: dict[str, tuple[str, float, bool]] = {}  # token -> (grant_id, expires, current)
+
+    def check_client(self, client_id: str | None, secret: str | None) -> None:
+        ok = (client_id is not None and secret is not None
+              and secrets.compare_digest(client_id, self.config.client_id)
+              and secrets.compare_digest(secret, self.config.client_secret))
+        if not ok:
+            raise OAuthError("invalid_client", 401)
+
+    def new_code(self, client_id: str, redirect_uri: str, realm_id: str, challenge: str | None,
+                 method: str | None) -> str:
+        code = "AB11" + secrets.token_urlsafe(32)
+        self.codes[code] = Code(client_id, redirect_uri, realm_id, self.now() + self.config.auth_code_seconds,
+                                challenge, method)
+        return code
+
+    def exchange_code(self, code: str, redirect_uri: str | None, verifier: str | None) -> dict:
+        entry = self.codes.pop(code, None)  # single use
+        if entry is None or entry.expires < self.now():
+            raise OAuthError("invalid_grant")
+        if redirect_uri != entry.redirect_uri:
+            raise OAuthError("invalid_grant", description="redirect_uri mismatch")
+        if entry.challenge:
+            if not verifier:
+                raise OAuthError("invalid_grant", description="code_verifier required")
+            got = s256(verifier) if entry.method == "S256" else verifier
+            if not secrets.compare_digest(got, entry.challenge):
+                raise OAuthError("invalid_grant", description="code_verifier mismatch")
+        return self.issue(entry.realm_id, entry.client_id)
+
+    def issue(self, realm_id: str, client_id: str | None = None) -> dict:
+        grant = Grant(secrets.token_hex(8), realm_id, client_id or self.config.client_id, self.now())
+        self.grants[grant.grant_id] = grant
+        return self._tokens(grant)
+
+    def _tokens(self, grant: Grant) -> dict:
+        now = self.now()
+        access = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0.." + secrets.token_urlsafe(48)
+        refresh = "RT1-" + secrets.token_urlsafe(36)
+        refresh_expires = min(now + self.config.refresh_token_seconds, grant.created + HARD_MAX_SECONDS)
+        self.access[access] = (grant.grant_id, now + self.config.access_token_seconds)
+        self.refresh[refresh] = (grant.grant_id, refresh_expires, True)
+        grant.access.add(access)
+        grant.refresh.add(refresh)
+        return {"token_type": "bearer", "access_token": access, "expires_in": self.config.access_token_seconds,
+                "refresh_token": refresh, "x_refresh_token_expires_in": int(refresh_expires - now)}
+
+    def refresh_grant(self, token: str) -> dict:
+        entry = self.refresh.get(token)
+        if entry is None:
+            raise OAuthError("invalid_grant")
+        grant_id, expires, current = entry
+        grant = self.grants[grant_id]
+        if not current or grant.revoked or expires < self.now():
+            raise OAuthError("invalid_grant")
+        self.refresh[token] = (grant_id, expires, False)  # rotate: the old one is superseded
+        return self._tokens(grant)
+
+    def revoke_token(self, token: str) -> None:
+        entry = self.access.get(token) or self.refresh.get(token)
+        if entry:
+            self.grants[entry[0]].revoked = True
+
+    def revoke_realm(self, realm_id: str) -> int:
+        n = 0
+        for grant in self.grants.values():
+            if grant.realm_id == realm_id and not grant.revoked:
+                grant.revoked, n = True, n + 1
+        return n
+
+    def expire_realm(self, realm_id: str) -> int:
+        n, past = 0, self.now() - 1
+        for grant in self.grants.values():
+            if grant.realm_id == realm_id:
+                for tok in grant.access:
+                    self.access[tok] = (grant.grant_id, past)
+                    n += 1
+        return n
+
+    def authenticate(self, token: str | None) -> tuple[str | None, str]:
+        """(realm_id, '') if the bearer token is good, else (None, reason)."""
+        if not token:
+            return None, "Authorization header missing or not a Bearer token"
+        entry = self.access.get(token)
+        if entry is None:
+            return None, "Token invalid: the access token is not recognised"
+        grant = self.grants[entry[0]]
+        if grant.revoked:
+            return None, "Token revoked: the app was disconnected from this company"
+        if entry[1] <= self.now():
+            return None, "Token expired: the access token is older than 3600 seconds"
+        return grant.realm_id, ""
