@@ -50,13 +50,13 @@ def _dev(args: argparse.Namespace) -> int:
     from qbo_integration.devstack.dev import run_dev
 
     return run_dev(host=args.host, port=args.port, sandbox_port=args.sandbox_port, workers=args.workers,
-                   workdir=args.workdir)
+                   workdir=args.workdir, embedded_only=args.embedded)
 
 
 def _sandbox(args: argparse.Namespace, rest: list[str]) -> int:
-    from qbo_integration.sandbox import runner
+    from qbo_integration.sandbox import cli_main
 
-    return runner.main(rest)
+    return int(cli_main(rest) or 0)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox-port", type=int, default=8010)
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--workdir", default="./var/dev", help="embedded database files and exports")
+    p.add_argument("--embedded", action="store_true",
+                   help="always start embedded PostgreSQL and Redis, even if local servers answer")
     p.set_defaults(func=_dev)
 
     p = sub.add_parser("sandbox", help="run the QBO sandbox alone (see `qbo-integration sandbox --help`)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -11,12 +12,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def alembic_config(database_url: str) -> Config:
-    ini = ROOT / "alembic.ini"
-    if ini.exists():
-        cfg = Config(str(ini))
-    else:  # installed without the source tree: migrations ship next to the package
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).resolve().parents[1] / "_migrations"))
+    candidates = [Path(os.environ["ALEMBIC_INI"])] if os.environ.get("ALEMBIC_INI") else []
+    candidates += [ROOT / "alembic.ini", Path.cwd() / "alembic.ini"]
+    ini = next((c for c in candidates if c.exists()), None)
+    if ini is None:
+        raise FileNotFoundError("alembic.ini not found: run from the project directory or set ALEMBIC_INI")
+    cfg = Config(str(ini))
     cfg.attributes["configure_logger"] = False
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg
