@@ -1,0 +1,85 @@
+"""DbTokenStore: the QBO client's TokenStore over the `integrations` table, tokens encrypted.
+
+Each method runs its own short transaction and commits before returning: a rotated refresh token
+must be durable before the new access token is used (qbo.tokens). `company_id` is the Core
+company's id; the row is the company's `quickbooks` integration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration.connections.crypto import TokenCipher, aad_for
+from qbo_integration.connections.models import Integration
+from qbo_integration.qbo import TokenSet
+
+
+class DbTokenStore:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], cipher: TokenCipher) -> None:
+        self.sessionmaker = sessionmaker
+        self.cipher = cipher
+
+    async def load(self, company_id: str) -> TokenSet | None:
+        async with self.sessionmaker() as s:
+            row = (
+                await s.execute(
+                    select(Integration).where(Integration.company_id == uuid.UUID(str(company_id)))
+                )
+            ).scalar_one_or_none()
+            if (
+                row is None
+                or row.connection_status != "connected"
+                or not row.access_token_enc
+                or not row.refresh_token_enc
+                or row.access_token_expires_at is None
+            ):
+                return None
+            aad = aad_for(row.id)
+            return TokenSet(
+                access_token=self.cipher.decrypt(row.access_token_enc, aad),
+                refresh_token=self.cipher.decrypt(row.refresh_token_enc, aad),
+                access_expires_at=row.access_token_expires_at,
+                refresh_expires_at=row.refresh_token_expires_at,
+            )
+
+    async def save(self, company_id: str, tokens: TokenSet) -> None:
+        """Store a (refreshed) token pair on the connected row and commit."""
+        async with self.sessionmaker() as s, s.begin():
+            row = (
+                await s.execute(
+                    select(Integration)
+                    .where(Integration.company_id == uuid.UUID(str(company_id)))
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                raise LookupError("no QuickBooks integration row for this company")
+            aad = aad_for(row.id)
+            row.access_token_enc = self.cipher.encrypt(tokens.access_token, aad)
+            row.refresh_token_enc = self.cipher.encrypt(tokens.refresh_token, aad)
+            row.access_token_expires_at = tokens.access_expires_at
+            row.refresh_token_expires_at = tokens.refresh_expires_at
+            if row.connection_status != "connected":
+                row.connection_status = "connected"
+                row.connection_reason = None
+                row.connection_changed_at = datetime.now(UTC)
+
+    async def mark_lost(self, company_id: str, reason: str) -> None:
+        """The grant is gone (invalid_grant): drop the tokens, flag the row `lost` with the reason."""
+        async with self.sessionmaker() as s, s.begin():
+            await s.execute(
+                update(Integration)
+                .where(Integration.company_id == uuid.UUID(str(company_id)))
+                .values(
+                    connection_status="lost",
+                    connection_reason=reason[:1000],
+                    connection_changed_at=datetime.now(UTC),
+                    access_token_enc=None,
+                    refresh_token_enc=None,
+                    access_token_expires_at=None,
+                )
+            )

@@ -1,0 +1,394 @@
+"""One error family for everything QBO answers, each error carrying the action it calls for.
+
+QBO sends faults in three shapes (qbo-wire.md): the normal `{"Fault": {"Error": [...]}}`, the
+gateway's lower-case `{"fault": {"error": [...]}}`, and XML `<Fault><Error code=..>` even when JSON
+was asked for. OAuth endpoints answer `{"error": "invalid_grant"}`. All of them are classified here,
+once, into an `ErrorAction` (the Airbyte `ErrorResolution` idea).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+
+class ErrorAction(StrEnum):
+    RETRY = "retry"  # network, timeout, 5xx, 10000: try again (now, then on the job schedule)
+    RATE_LIMITED = "rate_limited"  # 429 / 3001 / ThrottleExceeded: wait `retry_after`
+    REFRESH = "refresh"  # 401 / 3200: refresh the access token once, retry
+    STALE = "stale"  # 5010: re-read the SyncToken, re-apply, retry once
+    NOT_FOUND = "not_found"
+    VALIDATION = "validation"  # a human must fix data or mapping; not retried
+    CONNECTION_LOST = "connection_lost"  # invalid_grant: the company must reconnect
+    BREAKER_OPEN = "breaker_open"  # our own circuit breaker refused the call
+
+
+#: Actions that mean "QBO (or the road to it) is unwell": they count towards opening the breaker.
+BREAKER_ACTIONS = frozenset({ErrorAction.RETRY, ErrorAction.RATE_LIMITED})
+#: Actions a job queue should schedule again.
+RETRYABLE_ACTIONS = frozenset({ErrorAction.RETRY, ErrorAction.RATE_LIMITED, ErrorAction.BREAKER_OPEN})
+
+
+@dataclass(frozen=True)
+class FaultItem:
+    code: str | None = None
+    message: str | None = None
+    detail: str | None = None
+    element: str | None = None
+
+
+class QboError(Exception):
+    """Base of every error raised by the QBO client. Never carries a token or secret."""
+
+    default_action = ErrorAction.RETRY
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: ErrorAction | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        element: str | None = None,
+        intuit_tid: str | None = None,
+        retry_after: float | None = None,
+        status: int | None = None,
+        fault_type: str | None = None,
+        errors: tuple[FaultItem, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.action = action or self.default_action
+        self.code = code
+        self.detail = detail
+        self.element = element
+        self.intuit_tid = intuit_tid
+        self.retry_after = retry_after
+        self.status = status
+        self.fault_type = fault_type
+        self.errors = errors
+
+    @property
+    def retryable(self) -> bool:
+        return self.action in RETRYABLE_ACTIONS
+
+    @property
+    def counts_for_breaker(self) -> bool:
+        return self.action in BREAKER_ACTIONS
+
+    def __str__(self) -> str:
+        parts = [f"[{self.action}]"]
+        if self.status:
+            parts.append(f"HTTP {self.status}")
+        if self.code:
+            parts.append(f"code {self.code}")
+        parts.append(self.message)
+        if self.detail and self.detail != self.message:
+            parts.append(f"- {self.detail}")
+        if self.element:
+            parts.append(f"(element {self.element})")
+        if self.retry_after is not None:
+            parts.append(f"(retry after {self.retry_after:.0f}s)")
+        if self.intuit_tid:
+            parts.append(f"(intuit_tid {self.intuit_tid})")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": str(self.action),
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "detail": self.detail,
+            "element": self.element,
+            "intuit_tid": self.intuit_tid,
+            "retry_after": self.retry_after,
+        }
+
+
+class TransientError(QboError):
+    default_action = ErrorAction.RETRY
+
+
+class RateLimitedError(QboError):
+    default_action = ErrorAction.RATE_LIMITED
+
+
+class LocalRateLimitedError(RateLimitedError):
+    """Our own shared limiter refused to wait longer (budget used up, QBO asked us to pause, or no
+    in-flight slot). QBO was not asked, so it does not count towards the circuit breaker."""
+
+    @property
+    def counts_for_breaker(self) -> bool:
+        return False
+
+
+class TokenExpiredError(QboError):
+    default_action = ErrorAction.REFRESH
+
+
+class StaleObjectError(QboError):
+    default_action = ErrorAction.STALE
+
+
+class NotFoundError(QboError):
+    default_action = ErrorAction.NOT_FOUND
+
+
+class ValidationError(QboError):
+    default_action = ErrorAction.VALIDATION
+
+
+class ConnectionLostError(QboError):
+    default_action = ErrorAction.CONNECTION_LOST
+
+
+class BreakerOpenError(QboError):
+    default_action = ErrorAction.BREAKER_OPEN
+
+
+_CLASS_BY_ACTION: dict[ErrorAction, type[QboError]] = {
+    ErrorAction.RETRY: TransientError,
+    ErrorAction.RATE_LIMITED: RateLimitedError,
+    ErrorAction.REFRESH: TokenExpiredError,
+    ErrorAction.STALE: StaleObjectError,
+    ErrorAction.NOT_FOUND: NotFoundError,
+    ErrorAction.VALIDATION: ValidationError,
+    ErrorAction.CONNECTION_LOST: ConnectionLostError,
+    ErrorAction.BREAKER_OPEN: BreakerOpenError,
+}
+
+
+def make_error(action: ErrorAction, message: str, **kw: Any) -> QboError:
+    return _CLASS_BY_ACTION[action](message, action=action, **kw)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_ERRORCODE_RE = re.compile(r"errorCode=0*(\d+)")
+_VALIDATION_OAUTH = {
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_request",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+}
+
+
+def _norm_code(code: Any, message: str | None) -> str | None:
+    if code is not None and str(code).strip():
+        text = str(code).strip()
+        return (text.lstrip("0") or "0") if text.isdigit() else text
+    if message:
+        m = _ERRORCODE_RE.search(message)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _items_from_json(errors: Any, lower: bool) -> tuple[FaultItem, ...]:
+    if isinstance(errors, dict):
+        errors = [errors]
+    out = []
+    for e in errors or []:
+        if not isinstance(e, dict):
+            continue
+        get = (
+            (lambda k, e=e: e.get(k.lower(), e.get(k)))
+            if lower
+            else (lambda k, e=e: e.get(k, e.get(k.lower())))
+        )
+        message = get("Message")
+        out.append(
+            FaultItem(
+                code=_norm_code(get("code") if get("code") is not None else e.get("Code"), message),
+                message=message,
+                detail=get("Detail"),
+                element=get("element") or e.get("Element") or None,
+            )
+        )
+    return tuple(out)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse_xml(text: str) -> tuple[str | None, tuple[FaultItem, ...]] | None:
+    if len(text) > 1_000_000 or "<!ENTITY" in text or "<!DOCTYPE" in text:
+        return None
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    fault = (
+        root
+        if _local(root.tag) == "Fault"
+        else next((el for el in root.iter() if _local(el.tag) == "Fault"), None)
+    )
+    if fault is None:
+        return None
+    items = []
+    for err in fault:
+        if _local(err.tag) != "Error":
+            continue
+        fields = {_local(c.tag): (c.text or "").strip() for c in err}
+        message = fields.get("Message")
+        items.append(
+            FaultItem(
+                code=_norm_code(err.get("code"), message),
+                message=message,
+                detail=fields.get("Detail"),
+                element=err.get("element") or None,
+            )
+        )
+    return fault.get("type"), tuple(items)
+
+
+@dataclass(frozen=True)
+class ParsedFault:
+    fault_type: str | None = None
+    items: tuple[FaultItem, ...] = ()
+    oauth_error: str | None = None
+    oauth_description: str | None = None
+
+
+def parse_fault_dict(data: Any) -> ParsedFault | None:
+    """A JSON body (or a batch item) in any of QBO's JSON fault shapes, or an OAuth error body."""
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("Fault"), dict):
+        f = data["Fault"]
+        return ParsedFault(f.get("type"), _items_from_json(f.get("Error", f.get("error")), lower=False))
+    if isinstance(data.get("fault"), dict):
+        f = data["fault"]
+        return ParsedFault(f.get("type"), _items_from_json(f.get("error", f.get("Error")), lower=True))
+    if isinstance(data.get("error"), str):
+        return ParsedFault(oauth_error=data["error"], oauth_description=data.get("error_description"))
+    return None
+
+
+def parse_fault(body: bytes | str) -> ParsedFault | None:
+    """Any of the three shapes (JSON upper, JSON lower, XML) or an OAuth error, from raw bytes."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else body
+    text = text.strip()
+    if not text:
+        return None
+    if text.startswith("<"):
+        parsed = _parse_xml(text)
+        return ParsedFault(parsed[0], parsed[1]) if parsed else None
+    try:
+        return parse_fault_dict(json.loads(text))
+    except ValueError:
+        return None
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def classify(status: int | None, fault: ParsedFault | None) -> ErrorAction:
+    """The one decision table (qbo-wire.md, 'Errors')."""
+    fault = fault or ParsedFault()
+    if fault.oauth_error:
+        if fault.oauth_error == "invalid_grant":
+            return ErrorAction.CONNECTION_LOST
+        if status is not None and status >= 500:
+            return ErrorAction.RETRY
+        if status == 429:
+            return ErrorAction.RATE_LIMITED
+        if fault.oauth_error in _VALIDATION_OAUTH:
+            return ErrorAction.VALIDATION
+    codes = {i.code for i in fault.items if i.code}
+    text = " ".join(f"{i.message or ''} {i.detail or ''}" for i in fault.items)
+    ftype = (fault.fault_type or "").lower()
+    if status == 429 or "3001" in codes or "ThrottleExceeded" in text:
+        return ErrorAction.RATE_LIMITED
+    if status == 401 or "3200" in codes:
+        return ErrorAction.REFRESH
+    if "5010" in codes:
+        return ErrorAction.STALE
+    if status is not None and (status >= 500 or status == 408):
+        return ErrorAction.RETRY
+    if "10000" in codes or ftype == "systemfault":
+        return ErrorAction.RETRY
+    if status == 404:
+        return ErrorAction.NOT_FOUND
+    return ErrorAction.VALIDATION
+
+
+def error_from_fault(
+    fault: ParsedFault | None,
+    *,
+    status: int | None = None,
+    intuit_tid: str | None = None,
+    retry_after: float | None = None,
+    default_throttle_wait: float = 60.0,
+    fallback_message: str | None = None,
+) -> QboError:
+    action = classify(status, fault)
+    fault = fault or ParsedFault()
+    first = fault.items[0] if fault.items else FaultItem()
+    if fault.oauth_error:
+        message = f"OAuth error {fault.oauth_error}"
+        detail = fault.oauth_description
+        code = fault.oauth_error
+    else:
+        message = first.message or fallback_message or (f"HTTP {status}" if status else "QBO error")
+        detail = first.detail
+        code = first.code
+    if action == ErrorAction.RATE_LIMITED and retry_after is None:
+        retry_after = default_throttle_wait
+    return make_error(
+        action,
+        message,
+        code=code,
+        detail=detail,
+        element=first.element,
+        intuit_tid=intuit_tid,
+        retry_after=retry_after,
+        status=status,
+        fault_type=fault.fault_type,
+        errors=fault.items,
+    )
+
+
+def error_from_response(response: httpx.Response, *, default_throttle_wait: float = 60.0) -> QboError:
+    """Classify a non-2xx answer (any of the three fault shapes, or none)."""
+    fault = parse_fault(response.content)
+    return error_from_fault(
+        fault,
+        status=response.status_code,
+        intuit_tid=response.headers.get("intuit_tid"),
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        default_throttle_wait=default_throttle_wait,
+        fallback_message=response.reason_phrase or None,
+    )
+
+
+def error_from_exception(exc: BaseException) -> QboError:
+    """Network trouble: timeouts, refused connections, broken streams. Always RETRY."""
+    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
+    return TransientError(f"{kind}: {type(exc).__name__}")

@@ -1,0 +1,124 @@
+"""The one request loop (openai-python's `_base_client` idea) for every QBO API call.
+
+Per logical call: at most `max_tries` attempts (3). Each attempt passes the shared realm limiter
+(slot + budget, see limits.py), sends JSON headers, `minorversion` and, on writes, the caller's
+`requestid` — the very same value on every retry, so QBO answers a repeated create with the
+original record. Between attempts: capped exponential backoff with jitter; `Retry-After` is
+honoured up to `retry_after_cap` seconds, a longer wait is raised (RATE_LIMITED with
+`retry_after`) for the job queue to schedule. A 401/3200 triggers one forced token refresh and one
+more attempt (not counted among the tries). Everything else is raised, classified, at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+
+from .config import QboConfig
+from .errors import ErrorAction, QboError, error_from_exception, error_from_response
+from .limits import RealmLimiter
+from .models import CallStats
+from .observer import NullObserver, hook
+
+TokenProvider = Callable[[str | None], Awaitable[str]]  # (refused token or None) -> access token
+
+_RETRY_NOW = {ErrorAction.RETRY, ErrorAction.RATE_LIMITED}
+
+
+class RequestLoop:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: QboConfig,
+        limiter: RealmLimiter,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        observer: object | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.limiter = limiter
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self._on_call = hook(observer or NullObserver(), "on_call")
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with 'equal jitter': half fixed, half random."""
+        r = self.config.retry
+        ceiling = min(r.backoff_cap, r.backoff_base * (2 ** (attempt - 1)))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        realm_id: str,
+        token: TokenProvider,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        content: str | bytes | None = None,
+        content_type: str | None = None,
+        request_id: str | None = None,
+        items: int = 1,
+        batch: bool = False,
+        stats: Sequence[CallStats] = (),
+    ) -> httpx.Response:
+        retry = self.config.retry
+        query = dict(params or {})
+        query["minorversion"] = str(self.config.minor_version)
+        if request_id is not None:
+            query["requestid"] = request_id
+        attempt = 0
+        refused: str | None = None
+        refreshed = False
+        while True:
+            access = await token(refused)
+            refused = None
+            headers = {"Authorization": f"Bearer {access}", "Accept": "application/json"}
+            if json is not None or content is not None:
+                headers["Content-Type"] = content_type or "application/json"
+            attempt += 1
+            err: QboError
+            async with self.limiter.admit(realm_id, items, batch=batch):
+                for s in stats:
+                    s.calls += 1
+                    if batch:
+                        s.batches += 1
+                        s.batch_items += items
+                try:
+                    resp = await self.client.request(
+                        method, url, params=query, json=json, content=content, headers=headers
+                    )
+                except httpx.HTTPError as exc:
+                    resp = None
+                    err = error_from_exception(exc)
+            await self._on_call(resp.status_code if resp is not None else None)
+            if resp is not None:
+                if resp.status_code < 300:
+                    return resp
+                err = error_from_response(resp, default_throttle_wait=retry.default_throttle_wait)
+            if err.action == ErrorAction.REFRESH and not refreshed:
+                refreshed = True
+                refused = access
+                attempt -= 1  # the refresh retry is extra, not one of the tries
+                continue
+            if err.action == ErrorAction.RATE_LIMITED:
+                for s in stats:
+                    s.throttled += 1
+                await self.limiter.penalize(realm_id, err.retry_after or retry.default_throttle_wait)
+            if err.action not in _RETRY_NOW or attempt >= retry.max_tries:
+                raise err
+            delay = self.backoff(attempt)
+            if err.retry_after is not None:
+                if err.retry_after > retry.retry_after_cap:
+                    raise err  # too long to wait inside a call: the job queue schedules it
+                delay = max(delay, err.retry_after)
+            for s in stats:
+                s.retries += 1
+            await self.sleep(delay)

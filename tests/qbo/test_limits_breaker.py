@@ -1,0 +1,202 @@
+"""Shared Redis limiter and circuit breaker (real Redis, several instances standing in for processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from qbo_integration.qbo import (
+    BreakerConfig,
+    CompanyBreaker,
+    ErrorAction,
+    LimitsConfig,
+    QboError,
+    RealmLimiter,
+)
+from qbo_integration.qbo.errors import (
+    BreakerOpenError,
+    LocalRateLimitedError,
+    TransientError,
+    ValidationError,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, str]] = []
+
+    async def __call__(self, company_id: str, old: str, new: str) -> None:
+        self.changes.append((old, new))
+
+
+async def _fail(exc: Exception):
+    raise exc
+
+
+async def _ok():
+    return "ok"
+
+
+async def test_breaker_opens_after_five_unwell_failures_only(redis):
+    clock, hooks = Clock(), Hooks()
+    b = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800), clock=clock, on_change=hooks)
+    for _ in range(10):  # validation errors: QBO answered, it is well
+        with pytest.raises(ValidationError):
+            await b.call_async(_fail, ValidationError("bad mapping"))
+    assert (await b.read()).state == "closed"
+    for i in range(5):
+        with pytest.raises(TransientError):  # the original error, never aiobreaker's CircuitBreakerError
+            await b.call_async(_fail, TransientError(f"503 #{i}"))
+    st = await b.read()
+    assert st.state == "open" and st.failures == 5
+    assert st.opened_at.timestamp() == clock.t and (st.reopens_at - st.opened_at).total_seconds() == 1800
+    assert hooks.changes == [("closed", "open")]
+    # another process's breaker object sees it and refuses without calling
+    other = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800), clock=clock)
+    with pytest.raises(BreakerOpenError) as ei:
+        await other.call_async(_ok)
+    assert ei.value.action == ErrorAction.BREAKER_OPEN and ei.value.retry_after == pytest.approx(1800)
+    assert other.time_until_open is not None  # UTC-aware, no TypeError
+
+
+async def test_success_resets_the_consecutive_count(redis):
+    b = CompanyBreaker(redis, "c2", BreakerConfig(), clock=Clock())
+    for _ in range(4):
+        with pytest.raises(QboError):
+            await b.call_async(_fail, TransientError("x"))
+    assert await b.call_async(_ok) == "ok"
+    for _ in range(4):
+        with pytest.raises(QboError):
+            await b.call_async(_fail, TransientError("x"))
+    assert (await b.read()).state == "closed"
+
+
+async def test_half_open_admits_exactly_one_trial_across_processes(redis):
+    clock, hooks = Clock(), Hooks()
+    cfg = BreakerConfig(open_seconds=60)
+    breakers = [CompanyBreaker(redis, "c3", cfg, clock=clock, on_change=hooks) for _ in range(5)]
+    for _ in range(5):
+        with pytest.raises(QboError):
+            await breakers[0].call_async(_fail, TransientError("x"))
+    clock.t += 61
+    gate = asyncio.Event()
+    ran = 0
+
+    async def slow():
+        nonlocal ran
+        ran += 1
+        await gate.wait()
+        return "ok"
+
+    tasks = [asyncio.create_task(b.call_async(slow)) for b in breakers]
+    await asyncio.sleep(0.05)
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert ran == 1
+    assert sum(r == "ok" for r in results) == 1
+    assert sum(isinstance(r, BreakerOpenError) for r in results) == 4
+    assert (await breakers[1].read()).state == "closed"
+    assert hooks.changes == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
+
+
+async def test_failed_trial_reopens_and_admin_reset_closes(redis):
+    clock, hooks = Clock(), Hooks()
+    b = CompanyBreaker(redis, "c4", BreakerConfig(open_seconds=60), clock=clock, on_change=hooks)
+    for _ in range(5):
+        with pytest.raises(QboError):
+            await b.call_async(_fail, TransientError("x"))
+    clock.t += 61
+    with pytest.raises(TransientError):
+        await b.call_async(_fail, TransientError("still down"))
+    st = await b.read()
+    assert st.state == "open" and st.opened_at.timestamp() == clock.t
+    await b.reset()
+    assert (await b.read()).state == "closed"
+    assert hooks.changes[-1] == ("open", "closed")
+    assert await b.call_async(_ok) == "ok"
+
+
+async def test_limiter_budget_window_and_usage(redis):
+    cfg = LimitsConfig(
+        calls_per_window=10,
+        batches_per_window=2,
+        window_seconds=1.0,
+        margin_seconds=0.0,
+        local_pacing=False,
+        max_wait_seconds=5,
+    )
+    lim = RealmLimiter(redis, cfg, prefix="t1")
+    start = time.monotonic()
+    for _ in range(10):
+        async with lim.admit("r1"):
+            pass
+    assert time.monotonic() - start < 0.5
+    assert await lim.usage_percent("r1") == 100.0
+    async with lim.admit("r1"):  # the 11th waits for the window to slide
+        pass
+    assert time.monotonic() - start >= 0.9
+    # batch requests: items count one by one, and 2 batches per window
+    await lim.reset("r2")
+    t0 = time.monotonic()
+    async with lim.admit("r2", 3, batch=True):
+        pass
+    async with lim.admit("r2", 3, batch=True):
+        pass
+    async with lim.admit("r2", 3, batch=True):  # third batch in the window waits
+        pass
+    assert time.monotonic() - t0 >= 0.9
+
+
+async def test_limiter_gives_up_past_max_wait_and_pause(redis):
+    cfg = LimitsConfig(
+        calls_per_window=2, window_seconds=30, margin_seconds=0, local_pacing=False, max_wait_seconds=0.5
+    )
+    lim = RealmLimiter(redis, cfg, prefix="t2")
+    for _ in range(2):
+        async with lim.admit("r"):
+            pass
+    with pytest.raises(LocalRateLimitedError) as ei:
+        async with lim.admit("r"):
+            pass
+    assert ei.value.retry_after > 20 and not ei.value.counts_for_breaker
+    await lim.reset("r")
+    await lim.penalize("r", 60)
+    with pytest.raises(LocalRateLimitedError) as ei:
+        async with lim.admit("r"):
+            pass
+    assert ei.value.code == "paused" and ei.value.retry_after > 55
+
+
+async def test_in_flight_semaphore_and_lease_expiry(redis):
+    cfg = LimitsConfig(max_in_flight=2, lease_seconds=30, local_pacing=False, max_wait_seconds=30)
+    lim = RealmLimiter(redis, cfg, prefix="t3")
+    peak = 0
+    inside = 0
+
+    async def one():
+        nonlocal peak, inside
+        async with lim.admit("r"):
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.05)
+            inside -= 1
+
+    await asyncio.gather(*(one() for _ in range(8)))
+    assert peak == 2
+    # a crashed holder: slots taken and never released free themselves after the lease
+    for i in range(2):
+        await lim._slot(keys=[lim._k("r", "inflight")], args=[2, 1000, f"dead-{i}"])
+    t0 = time.monotonic()
+    async with lim.admit("r"):
+        pass
+    assert 0.8 < time.monotonic() - t0 < 10
