@@ -72,7 +72,7 @@ def _migrate_and_seed(database_url: str, seed_kwargs: dict[str, Any]) -> str:
     return asyncio.run(seed())
 
 
-def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 90) -> bool:
+def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 300) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
