@@ -358,7 +358,7 @@ def error_from_fault(
     else:
         message = first.message or fallback_message or (f"HTTP {status}" if status else "QBO error")
         detail = first.detail
-        code = first.code
+        code = first.code  # type: ignore[assignment]
     if action == ErrorAction.RATE_LIMITED and retry_after is None:
         retry_after = default_throttle_wait
     return make_error(

@@ -228,7 +228,7 @@ class RealmLimiter:
             while left > 0:
                 step = min(left, pacer.max_rate)
                 await pacer.acquire(step)
-                left -= step
+                left -= step  # type: ignore[assignment]
         return time.monotonic() - start
 
     async def _acquire_slot(self, realm_id: str, lease: str, deadline: float) -> float:

@@ -94,7 +94,7 @@ async def decision(request: Request) -> Response:
     realm_id = p.get("realmId")
     if realm_id not in st.slots:
         return _error_page("Unknown company")
-    return _approve(st, p, realm_id)
+    return _approve(st, p, realm_id)  # type: ignore[arg-type]
 
 
 def _basic(request: Request) -> tuple[str | None, str | None]:

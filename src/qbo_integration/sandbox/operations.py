@@ -104,7 +104,7 @@ def cdc(realm: Realm, entities: str | None, changed_since: str | None, lookback_
         if name is None or name not in CDC_ENTITIES:
             raise invalid("entities", f"{raw.strip()} is not supported by change data capture")
         names.append(name)
-    out, budget = [], CDC_MAX
+    out, budget = [], CDC_MAX  # type: ignore[var-annotated]
     for name in names:
         recs = sorted((r for r in realm.rows(name, include_deleted=True) if r.updated >= since_ts),
                       key=lambda r: r.updated)[:budget]

@@ -46,7 +46,7 @@ def _tokens(sql: str) -> list[tuple[str, Any]]:
             raise query_error(f"Encountered \" \"{sql[pos]}\" at line 1, column {pos + 1}.")
         pos = m.end()
         kind = m.lastgroup
-        text = m.group(kind)
+        text = m.group(kind)  # type: ignore[arg-type]
         if kind == "str":
             out.append(("val", text[1:-1].replace("''", "'").replace("\\'", "'")))
         elif kind == "num":
@@ -56,7 +56,7 @@ def _tokens(sql: str) -> list[tuple[str, Any]]:
         elif kind == "word" and text.lower() in _KEYWORDS:
             out.append(("kw", text.lower()))
         else:
-            out.append((kind, text))
+            out.append((kind, text))  # type: ignore[arg-type]
     return out
 
 
@@ -228,7 +228,7 @@ def execute(realm: Realm, q: Query) -> dict:
         return {"totalCount": len(rows)}
     rows.sort(key=lambda r: _sort_key(r.id))
     for fld, desc in reversed(q.order):
-        rows.sort(key=lambda r, f=fld: _sort_key(_field(r, f)), reverse=desc)
+        rows.sort(key=lambda r, f=fld: _sort_key(_field(r, f)), reverse=desc)  # type: ignore[misc]
     page = rows[q.start - 1: q.start - 1 + q.max_results]
     if not page:
         return {}

@@ -121,7 +121,7 @@ class Realm:
         if entity in SHARED_NAMES:
             pools, key = SHARED_NAMES, "DisplayName"
         else:
-            pools, key = (entity,), "FullyQualifiedName" if entity in ("Class", "Department") else "Name"
+            pools, key = (entity,), "FullyQualifiedName" if entity in ("Class", "Department") else "Name"  # type: ignore[assignment]
         wanted = name.strip().lower()
         for pool in pools:
             for rec in self.entities[pool].values():

@@ -148,7 +148,7 @@ def name_entity(realm: Realm, entity: str, body: dict, except_id: str | None = N
             data.setdefault("Job", False)
         data["FullyQualifiedName"] = fqn
         key_name = fqn
-    if realm.name_taken(entity, key_name, except_id):
+    if realm.name_taken(entity, key_name, except_id):  # type: ignore[arg-type]
         raise QboFault("6240", "Duplicate Name Exists Error",
                        "The name supplied already exists. : Another customer, vendor or employee is already "
                        f"using this name. Please use a different name. Name: {key_name}", "")
