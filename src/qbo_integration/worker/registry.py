@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qbo_integration.exports import tasks as exports_tasks
-from qbo_integration.monitoring import tasks as monitoring_tasks
 from qbo_integration.worker import system_tasks
 from qbo_integration.worker.events import CoreEvent
 
@@ -15,8 +13,6 @@ logger = logging.getLogger(__name__)
 # Domains add their `tasks.FUNCTIONS` / `tasks.CRON_JOBS` here.
 FUNCTIONS: list[Any] = [*system_tasks.FUNCTIONS]
 CRON_JOBS: list[Any] = [*system_tasks.CRON_JOBS]
-FUNCTIONS += [*monitoring_tasks.FUNCTIONS, *exports_tasks.FUNCTIONS]
-CRON_JOBS += [*monitoring_tasks.CRON_JOBS, *exports_tasks.CRON_JOBS]
 
 
 async def dispatch_event(ctx: dict[str, Any], event: CoreEvent) -> None:
