@@ -6,7 +6,9 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,11 +50,16 @@ def redis_url(test_services: svc.TestServices) -> str:
 
 
 @pytest.fixture
-def settings(test_services: svc.TestServices):
+def settings(test_services: svc.TestServices, sandbox_server):
+    """Test settings; every QBO URL points at the session's sandbox (started once, cheap)."""
     from qbo_integration.config import Settings
 
+    base = sandbox_server.base_url
     return Settings(QBOI_ENV="test", DATABASE_URL=test_services.database_url, REDIS_URL=test_services.redis_url,
-                    EXPORT_DIR=tempfile.mkdtemp(prefix="qbo-exports-"))
+                    EXPORT_DIR=tempfile.mkdtemp(prefix="qbo-exports-"),
+                    QBO_API_BASE_URL=base, QBO_AUTHORIZE_URL=f"{base}/connect/oauth2",
+                    QBO_TOKEN_URL=f"{base}/oauth2/v1/tokens/bearer", QBO_REVOKE_URL=f"{base}/v2/oauth2/tokens/revoke",
+                    QBO_DISCOVERY_URL=f"{base}/.well-known/openid_configuration")
 
 
 @pytest.fixture(scope="session")
@@ -140,7 +147,7 @@ def sandbox_server():
     from qbo_integration.sandbox.runner import SandboxServer
 
     server = SandboxServer()
-    server.start()
+    server.start(timeout=60)  # generous: a loaded CI machine can take a while
     yield server
     server.stop()
 
@@ -154,3 +161,64 @@ async def sandbox(sandbox_server) -> AsyncIterator[httpx.AsyncClient]:
         for realm in realms if isinstance(realms, list) else realms.get("realms", []):
             rid = realm["realmId"] if isinstance(realm, dict) else realm
             await c.delete(f"/_sandbox/realms/{rid}/faults")
+
+
+# ---------------------------------------------------------------- connections (issue 5)
+
+
+@dataclass(frozen=True)
+class ConnectedCompany:
+    company: Any  # core_platform.models.Company
+    integration_id: uuid.UUID
+    realm_id: str
+    company_name: str  # the sandbox realm's QBO company name
+
+    @property
+    def company_id(self) -> uuid.UUID:
+        return self.company.id
+
+
+@pytest.fixture
+async def connected_company(company, sessionmaker, settings, sandbox) -> ConnectedCompany:
+    """`company` connected to a fresh sample realm of the sandbox, as if the OAuth flow had run.
+
+    The Integration row is `connected` with encrypted tokens (access token valid for an hour), so
+    `services.qbo.company(company.id, realm_id)` works against the sandbox straight away.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from qbo_integration.connections.crypto import TokenCipher, aad_for
+    from qbo_integration.connections.models import Integration
+
+    created = (await sandbox.post("/_sandbox/realms", json={"sample": True})).json()
+    realm_id = created["realmId"]
+    grant = await sandbox.post(f"/_sandbox/realms/{realm_id}/grants")
+    assert grant.status_code == 200, grant.text
+    tokens = grant.json()
+    cipher = TokenCipher(settings.token_encryption_keys.get_secret_value())
+    now = datetime.now(UTC)
+    integration_id = uuid.uuid4()
+    aad = aad_for(integration_id)
+    async with sessionmaker() as s:
+        s.add(Integration(
+            id=integration_id, company_id=company.id, type="quickbooks", enabled=False, status="healthy",
+            realm_id=realm_id, qbo_company_name=created.get("companyName"), connection_status="connected",
+            connection_changed_at=now, connected_by="user-1",
+            access_token_enc=cipher.encrypt(tokens["access_token"], aad),
+            refresh_token_enc=cipher.encrypt(tokens["refresh_token"], aad),
+            access_token_expires_at=now + timedelta(seconds=int(tokens["expires_in"])),
+            refresh_token_expires_at=now + timedelta(seconds=int(tokens["x_refresh_token_expires_in"])),
+        ))
+        await s.commit()
+    return ConnectedCompany(company=company, integration_id=integration_id, realm_id=realm_id,
+                            company_name=created.get("companyName") or "")
+
+
+@pytest.fixture
+async def services(settings, sessionmaker, redis):
+    """The process-wide clients (`Services`: qbo, cipher, token_store, ...) built like the app builds them."""
+    from qbo_integration.services import build_services
+
+    built = await build_services(settings, sessionmaker, redis)
+    yield built
+    await built.aclose()

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
 from qbo_integration import logs
-from qbo_integration.api import system
+from qbo_integration.api import openapi_doc, system
 from qbo_integration.api.errors import install_error_handlers
 from qbo_integration.api.middleware import RequestIdMiddleware
 from qbo_integration.api.router import build_integrations_router
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.redis = redis
         app.state.queue = JobQueue(pool)
-        app.state.services = await build_services(settings, app.state.sessionmaker, redis)
+        app.state.services = await build_services(settings, app.state.sessionmaker, redis, app.state.queue)
         try:
             yield
         finally:
@@ -60,8 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    openapi_doc.install(app)
     app.include_router(system.router)
     app.include_router(build_integrations_router())
+    if settings.env == "dev":
+        from qbo_integration.api import dev_routes
+
+        app.include_router(dev_routes.router)
     if CONSOLE_DIR.is_dir():
         app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app

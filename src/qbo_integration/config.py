@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
     smtp_starttls: bool = Field(True, alias="SMTP_STARTTLS")
     alert_from: str = Field("qbo-integration@crewflow.local", alias="ALERT_FROM")
+    smtp_timeout_seconds: float = Field(15.0, alias="SMTP_TIMEOUT_SECONDS")
+    # One alert per condition (company, kind, dedupe key) per cool-down.
+    alert_cooldown_minutes: int = Field(60, ge=0, alias="ALERT_COOLDOWN_MINUTES")
+    # Where alerts go when the company has no admin_email (else they are only logged).
+    alert_fallback_email: str | None = Field(None, alias="ALERT_FALLBACK_EMAIL")
+    # 48-hour setup guarantee: alert when setup is still incomplete after these many hours.
+    setup_deadline_hours: float = Field(48.0, gt=0, alias="SETUP_DEADLINE_HOURS")
+    setup_alert_hours_csv: str = Field("24,40", alias="SETUP_ALERT_HOURS")  # comma-separated hours
+    audit_retention_days: int = Field(90, ge=1, alias="AUDIT_RETENTION_DAYS")
+    export_retention_days: int = Field(30, ge=1, alias="EXPORT_RETENTION_DAYS")
+    # When set, the worker serves its Prometheus metrics on this port (the API serves /metrics itself).
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535, alias="WORKER_METRICS_PORT")
 
     sentry_dsn: str | None = Field(None, alias="SENTRY_DSN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
@@ -86,6 +98,21 @@ class Settings(BaseSettings):
         if v.startswith("postgresql://") or v.startswith("postgres://"):
             v = "postgresql+asyncpg://" + v.split("://", 1)[1]
         return v
+
+    @field_validator("setup_alert_hours_csv")
+    @classmethod
+    def _hours_list(cls, v: str) -> str:
+        try:
+            hours = [float(x) for x in v.split(",") if x.strip()]
+        except ValueError as exc:
+            raise ValueError("SETUP_ALERT_HOURS must be comma-separated numbers of hours, e.g. 24,40") from exc
+        if any(h <= 0 for h in hours):
+            raise ValueError("SETUP_ALERT_HOURS must be positive hours")
+        return v
+
+    @property
+    def setup_alert_hours(self) -> list[float]:
+        return sorted(float(x) for x in self.setup_alert_hours_csv.split(",") if x.strip())
 
     @property
     def is_dev(self) -> bool:

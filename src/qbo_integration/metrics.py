@@ -20,3 +20,6 @@ TOKEN_REFRESHES = Counter("qbo_token_refresh_total", "OAuth token refreshes by o
 ALERTS_SENT = Counter("qbo_alerts_total", "Alert emails by outcome", ["kind", "outcome"])
 SETUP_SECONDS = Histogram("qbo_setup_duration_seconds", "Time from setup start to first synced timecard",
                           buckets=(600, 1800, 3600, 7200, 14400, 43200, 86400, 172800, 345600))
+ALERT_OUTBOX = Gauge("qbo_alert_outbox_rows", "Alert emails waiting in the outbox by state", ["state"])
+EXPORTS = Counter("qbo_csv_exports_total", "Fallback CSV exports by reason", ["reason"])
+SCRAPE_REFRESH_ERRORS = Counter("qbo_metrics_refresh_errors_total", "Failed scrape-time gauge refreshes", ["part"])

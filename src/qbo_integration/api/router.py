@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from qbo_integration.connections import endpoints as connections_endpoints
+from qbo_integration.console import records as console_records
+from qbo_integration.exports import endpoints as exports_endpoints
+from qbo_integration.mapping import endpoints as mapping_endpoints
+from qbo_integration.monitoring import endpoints as monitoring_endpoints
+from qbo_integration.sync import endpoints as sync_endpoints
+
 PREFIX = "/api/v1/integrations/quickbooks"
 
 
 def build_integrations_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     # Each domain adds one line here: router.include_router(<domain>.endpoints.router)
+    router.include_router(connections_endpoints.router)
+    router.include_router(monitoring_endpoints.router)
+    router.include_router(exports_endpoints.router)
+    router.include_router(sync_endpoints.router)
+    router.include_router(mapping_endpoints.router)
+    router.include_router(console_records.router)
     return router

@@ -1,4 +1,4 @@
-"""SRE endpoints: /health (liveness, no I/O) and /ready (database and Redis)."""
+"""SRE endpoints: /health (liveness, no I/O), /ready (database and Redis), /metrics (Prometheus)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 router = APIRouter(tags=["system"])
@@ -47,3 +48,14 @@ async def ready(request: Request) -> JSONResponse:
                              "error": {"code": "unavailable", "message": f"Not ready: {', '.join(down)} down"}},
                             status_code=503)
     return JSONResponse({"status": "ready", "checks": checks})
+
+
+@router.get("/metrics", summary="Prometheus metrics of this API process (plus DB/queue gauges)",
+            response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(request: Request) -> Response:
+    from qbo_integration.monitoring import scrape
+
+    state = request.app.state
+    await scrape.refresh(getattr(state, "sessionmaker", None), getattr(state, "queue", None),
+                         getattr(state, "redis", None))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

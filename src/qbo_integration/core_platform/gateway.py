@@ -101,6 +101,13 @@ class CoreGateway:
         stmt = select(Timecard.id).where(Timecard.company_id == company_id, Timecard.id.in_(list(timecard_ids)))
         return set((await self.session.execute(stmt)).scalars())
 
+    async def timecard_companies(self, timecard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """{timecard id: company id} for the ids that exist (to tell "not found" from "not yours")."""
+        if not timecard_ids:
+            return {}
+        stmt = select(Timecard.id, Timecard.company_id).where(Timecard.id.in_(list(timecard_ids)))
+        return {r[0]: r[1] for r in (await self.session.execute(stmt)).all()}
+
     async def write_sync_result(self, timecard_id: uuid.UUID, *, sync_status: str, qbo_id: str | None,
                                 synced_at: datetime | None) -> None:
         """Only these three columns of core.timecards are ours to write."""
@@ -109,6 +116,14 @@ class CoreGateway:
             .values(sync_status=sync_status, qbo_id=qbo_id, qbo_synced_at=synced_at)
             .execution_options(synchronize_session=False)
         )
+
+    async def set_sync_status_many(self, timecard_ids: Sequence[uuid.UUID], sync_status: str) -> None:
+        """sync_status only, for many timecards at once (the sweep marking new work `pending`)."""
+        if timecard_ids:
+            await self.session.execute(
+                update(Timecard).where(Timecard.id.in_(list(timecard_ids))).values(sync_status=sync_status)
+                .execution_options(synchronize_session=False)
+            )
 
     async def list_workers(self, company_id: uuid.UUID) -> list[WorkerView]:
         rows = await self.session.execute(select(User).where(User.company_id == company_id).order_by(User.name))

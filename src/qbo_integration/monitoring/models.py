@@ -55,6 +55,8 @@ class AlertOutbox(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     company_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     kind: Mapped[str] = mapped_column(String(50))
+    # One alert per (company, kind, dedupe_key) per cool-down (monitoring.alerts.queue_alert).
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
     recipients: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from qbo_integration.exports import tasks as exports_tasks
+from qbo_integration.mapping import tasks as mapping_tasks
+from qbo_integration.monitoring import tasks as monitoring_tasks
+from qbo_integration.sync import intake as sync_intake
+from qbo_integration.sync import tasks as sync_tasks
 from qbo_integration.worker import system_tasks
 from qbo_integration.worker.events import CoreEvent
 
@@ -13,8 +18,14 @@ logger = logging.getLogger(__name__)
 # Domains add their `tasks.FUNCTIONS` / `tasks.CRON_JOBS` here.
 FUNCTIONS: list[Any] = [*system_tasks.FUNCTIONS]
 CRON_JOBS: list[Any] = [*system_tasks.CRON_JOBS]
+FUNCTIONS += [*monitoring_tasks.FUNCTIONS, *exports_tasks.FUNCTIONS]
+CRON_JOBS += [*monitoring_tasks.CRON_JOBS, *exports_tasks.CRON_JOBS]
+FUNCTIONS += [*sync_tasks.FUNCTIONS]
+CRON_JOBS += [*sync_tasks.CRON_JOBS]
+FUNCTIONS += [*mapping_tasks.FUNCTIONS]
+CRON_JOBS += [*mapping_tasks.CRON_JOBS]
 
 
 async def dispatch_event(ctx: dict[str, Any], event: CoreEvent) -> None:
     """Hand a valid Core event to the sync intake."""
-    logger.info("event accepted", extra={"fields": {"event": event.event, "version": event.version}})
+    await sync_intake.handle_event(ctx, event)

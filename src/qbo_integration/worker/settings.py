@@ -33,8 +33,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["queue"] = JobQueue(ctx["redis"])
-    ctx["services"] = await build_services(settings, ctx["sessionmaker"], ctx["redis"])
+    ctx["services"] = await build_services(settings, ctx["sessionmaker"], ctx["redis"], ctx["queue"])
     ctx["worker_name"] = f"{socket.gethostname()}:{os.getpid()}"
+    if settings.worker_metrics_port:  # this process's counters; the API's /metrics adds DB/queue gauges
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
     listener = EventListener(ctx["redis"], functools.partial(registry.dispatch_event, ctx))
     ctx["listener"] = listener
     ctx["listener_task"] = asyncio.create_task(listener.run(), name="event-listener")

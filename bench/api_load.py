@@ -1,0 +1,105 @@
+"""API under load: `/health` and the company health endpoint, 100 concurrent connections on loopback.
+
+The API runs as `qbo-integration serve` (one uvicorn process) on this run's database; the load
+generator is httpx + asyncio in this process (100 connections kept alive, one request in flight per
+connection). On a 2-core machine generator and server share the CPU: figures are a floor.
+
+    .venv/bin/python bench/api_load.py            # 60 s per endpoint
+    .venv/bin/python bench/api_load.py --small    # 20 s per endpoint
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import httpx
+from common import (
+    CLI,
+    Stack,
+    arg_parser,
+    free_port,
+    log,
+    machine,
+    percentile,
+    print_grid,
+    print_table,
+    run,
+    stop_process,
+    wait_port,
+)
+
+MAX_REQUESTS = 500_000
+
+
+def start_api(stack: Stack, port: int) -> subprocess.Popen:
+    with open(stack.logdir / "api.log", "ab") as out:
+        return subprocess.Popen([CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=out,
+                                stderr=subprocess.STDOUT, env=stack.env(), cwd=stack.logdir)
+
+
+async def hammer(url: str, headers: dict[str, str], connections: int, seconds: float) -> tuple[int, int, list[float]]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
+        end = time.monotonic() + seconds
+
+        async def one() -> None:
+            nonlocal errors
+            while time.monotonic() < end and len(latencies) < MAX_REQUESTS:
+                t = time.perf_counter()
+                try:
+                    r = await client.get(url)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - t)
+                errors += not ok
+
+        await asyncio.gather(*(one() for _ in range(connections)))
+    return len(latencies), errors, latencies
+
+
+async def main() -> None:
+    p = arg_parser(__doc__ or "")
+    p.add_argument("--seconds", type=float, default=None, help="per endpoint")
+    p.add_argument("--connections", type=int, default=100)
+    args = p.parse_args()
+    seconds = args.seconds or (20 if args.small else 60)
+    async with Stack.open("api") as stack:
+        c = await stack.add_company(0)
+        await stack.add_timecards(c, 50)
+        port = free_port()
+        api = start_api(stack, port)
+        try:
+            await asyncio.to_thread(wait_port, port, 300, api)
+            from qbo_integration.api.auth import mint_token
+            from qbo_integration.config import Settings
+
+            token = mint_token(Settings(QBOI_ENV="dev"), company_id=c.company_id, role="admin")  # type: ignore[call-arg]
+            base = f"http://127.0.0.1:{port}"
+            targets = [("/health", f"{base}/health", {}),
+                       ("company health", f"{base}/api/v1/integrations/quickbooks/health?companyId={c.company_id}",
+                        {"Authorization": f"Bearer {token}"})]
+            lines = []
+            for name, url, headers in targets:
+                async with httpx.AsyncClient(timeout=30) as one:
+                    warm = await one.get(url, headers=headers)
+                log(f"api_load: {name} answers {warm.status_code}; {args.connections} connections for {seconds:.0f} s")
+                t0 = time.monotonic()
+                n, errors, lat = await hammer(url, headers, args.connections, seconds)
+                wall = time.monotonic() - t0
+                lines.append([name, warm.status_code, n, errors, f"{n / wall:.0f}",
+                              f"{percentile(lat, 50) * 1000:.0f}", f"{percentile(lat, 99) * 1000:.0f}"])
+        finally:
+            stop_process(api)
+        print_table("API load", [("machine", machine()),
+                                 ("server", "qbo-integration serve, 1 uvicorn process, loopback"),
+                                 ("generator", f"httpx+asyncio, {args.connections} connections, {seconds:.0f} s each")])
+        print_grid("API load results", ["endpoint", "status", "requests", "errors", "req/s", "p50 ms", "p99 ms"], lines)
+
+
+if __name__ == "__main__":
+    run(main())

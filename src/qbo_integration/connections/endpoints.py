@@ -1,0 +1,148 @@
+"""Connection routes: connect, OAuth callback, test-connection, disconnect, connection status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from qbo_integration.api.auth import authenticate
+from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.errors import error_body
+from qbo_integration.connections import flows, service
+from qbo_integration.connections.schemas import (
+    AuthorizeUrlOut,
+    CallbackOut,
+    CompanyIn,
+    ConnectionOut,
+    DisconnectOut,
+    TestConnectionOut,
+)
+from qbo_integration.errors import AppError, InvalidInput
+from qbo_integration.services import Services
+
+router = APIRouter(tags=["connection"])
+
+CONNECTED_PAGE = "/console/#/connected"
+FAILED_PAGE = "/console/#/connect-failed"
+_NO_STORE = {"Cache-Control": "no-store"}
+_ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid bearer token"},
+           403: {"description": "Another company's integration, or not an admin"},
+           404: {"description": "Unknown company"}}
+
+CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept and not accept.lstrip().startswith("application/json")
+
+
+@router.get(
+    "/connect",
+    summary="Start connecting QuickBooks (redirect to Intuit's consent page)",
+    status_code=302,
+    responses={200: {"model": AuthorizeUrlOut, "description": "With ?format=json or Accept: application/json"},
+               302: {"description": "Redirect to the provider's authorize URL"}, **_ERRORS},
+)
+async def connect(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    company_id: CompanyQuery,
+    format: Annotated[Literal["json", "redirect"] | None, Query(description="json: answer {authorizeUrl}")] = None,
+) -> Response:
+    company_access(principal, company_id, admin=True)
+    url = await flows.start_connect(session, _services(request), company_id=company_id, user_sub=principal.sub)
+    as_json = format == "json" or (
+        format is None and request.headers.get("accept", "").lower().startswith("application/json")
+    )
+    if as_json:
+        return JSONResponse(AuthorizeUrlOut(authorize_url=url).model_dump(by_alias=True), headers=_NO_STORE)
+    return RedirectResponse(url, 302, headers=_NO_STORE)
+
+
+@router.get(
+    "/callback",
+    summary="OAuth callback from QuickBooks (no bearer needed: the state authenticates)",
+    responses={200: {"model": CallbackOut}, 302: {"description": "Browsers: to the console's result page"},
+               400: {"description": "Unknown, expired, used or foreign state; denied consent"},
+               409: {"description": "The QuickBooks company is connected to another CrewFlow company"}},
+)
+async def callback(
+    request: Request,
+    session: SessionDep,
+    queue: QueueDep,
+    settings: SettingsDep,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    realm_id: Annotated[str | None, Query(alias="realmId", max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    caller_company = caller_sub = None
+    if authorization:  # a JSON client forwarding the callback may prove who it is; then it must match
+        principal = await authenticate(settings, authorization)
+        caller_company, caller_sub = principal.company_id, principal.sub
+    try:
+        done = await flows.complete_connect(
+            session, _services(request), queue, state=state, code=code, realm_id=realm_id, error=error,
+            caller_company=caller_company, caller_sub=caller_sub,
+        )
+    except AppError as exc:  # answered, not raised: a used state and the failure's audit row are kept
+        if _wants_html(request):
+            return RedirectResponse(f"{FAILED_PAGE}?{urlencode({'reason': exc.code})}", 302, headers=_NO_STORE)
+        return JSONResponse(error_body(request, exc.code, exc.message, exc.details), exc.status_code,
+                            headers=_NO_STORE)
+    if _wants_html(request):
+        return RedirectResponse(f"{CONNECTED_PAGE}?{urlencode({'realmId': done.realm_id})}", 302, headers=_NO_STORE)
+    return JSONResponse(CallbackOut(success=True, realm_id=done.realm_id).model_dump(by_alias=True),
+                        headers=_NO_STORE)
+
+
+@router.post("/test-connection", summary="Test the connection (QuickBooks companyinfo)",
+             response_model=TestConnectionOut, response_model_by_alias=True, responses=_ERRORS)
+async def test_connection(request: Request, session: SessionDep, principal: PrincipalDep,
+                          body: CompanyIn) -> TestConnectionOut:
+    company_access(principal, body.company_id, admin=True)
+    return await flows.test_connection(session, _services(request), company_id=body.company_id,
+                                       actor=principal.sub)
+
+
+@router.delete(
+    "/disconnect",
+    summary="Disconnect QuickBooks (revoke, delete tokens; history and mappings are kept)",
+    response_model=DisconnectOut, response_model_by_alias=True,
+    responses={**_ERRORS, 409: {"description": "QuickBooks is not connected for this company"}},
+)
+async def disconnect(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: Annotated[CompanyIn | None, Body()] = None,
+    company_id_q: Annotated[uuid.UUID | None, Query(alias="companyId")] = None,
+) -> DisconnectOut:
+    if body is None and company_id_q is None:
+        raise InvalidInput("companyId is required (in the JSON body or the query string)")
+    if body is not None and company_id_q is not None and body.company_id != company_id_q:
+        raise InvalidInput("companyId differs between the body and the query string")
+    company_id = body.company_id if body is not None else company_id_q
+    assert company_id is not None
+    company_access(principal, company_id, admin=True)
+    revoked = await flows.disconnect(session, _services(request), company_id=company_id, actor=principal.sub)
+    return DisconnectOut(success=True, revoked=revoked)
+
+
+@router.get("/connection", summary="Connection status for the health dashboard",
+            response_model=ConnectionOut, response_model_by_alias=True, responses=_ERRORS)
+async def connection(session: SessionDep, principal: PrincipalDep, company_id: CompanyQuery) -> ConnectionOut:
+    company_access(principal, company_id)
+    await service.require_company(session, company_id)
+    return service.connection_view(company_id, await service.get_integration(session, company_id))

@@ -1,0 +1,234 @@
+"""The multi-step connection flows: start a connect, complete it (callback), test, disconnect.
+
+Failures after the state was taken raise `ConnectFailed`; the caller answers with it and still
+commits, so the state stays used and the failure's audit row is kept, while nothing of the
+connection itself has been written (tokens are stored last, only once every check passed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.connections import authorize, service, states
+from qbo_integration.connections.crypto import TokenCipherError, aad_for
+from qbo_integration.connections.models import Integration
+from qbo_integration.connections.schemas import TestConnectionOut
+from qbo_integration.errors import AppError
+from qbo_integration.logs import log_context
+from qbo_integration.qbo import BreakerConfig, ErrorAction, MemoryTokenStore, QboApi, QboError, TokenSet
+from qbo_integration.qbo.oauth import make_code_verifier
+from qbo_integration.services import Services
+from qbo_integration.worker.queue import JobQueue
+
+logger = logging.getLogger(__name__)
+
+IMPORT_FUNCTION = "import_directory"  # mapping/tasks.py: import_directory(ctx, company_id, job_id=None)
+_REALM_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_CODE_MAX = 2048
+
+
+class ConnectFailed(AppError):
+    """The connect could not be completed. `code` is the reason shown on the failure page."""
+
+    status_code = 400
+    code = "connect_failed"
+
+    def __init__(self, message: str, *, code: str, status_code: int = 400) -> None:
+        super().__init__(message, code=code)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Connected:
+    company_id: uuid.UUID
+    realm_id: str
+    company_name: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _qbo_reason(exc: QboError) -> str:
+    return (exc.message or type(exc).__name__)[:300]
+
+
+async def start_connect(session: AsyncSession, services: Services, *, company_id: uuid.UUID, user_sub: str,
+                        now: datetime | None = None) -> str:
+    """A new state (PKCE when offered) and the authorize URL carrying it."""
+    await service.require_company(session, company_id)
+    prov = await authorize.provider(services.settings, services.http)
+    verifier = make_code_verifier() if prov.pkce else None
+    state = await states.create_state(session, services.cipher, company_id=company_id, user_sub=user_sub,
+                                      now=now or _now(), code_verifier=verifier)
+    return authorize.authorize_url(services.settings, prov, state=state, code_verifier=verifier)
+
+
+async def _fail(session: AsyncSession, row: Integration, message: str, *, code: str, actor: str,
+                status_code: int = 400) -> ConnectFailed:
+    await service.audit_row(session, row, "connect", False, actor=actor, error=message,
+                            details={"reason": code})
+    logger.info("QuickBooks connect failed: %s", code)
+    return ConnectFailed(message, code=code, status_code=status_code)
+
+
+async def _revoke_quietly(services: Services, tokens: TokenSet) -> None:
+    try:
+        await services.qbo.oauth.revoke(tokens.refresh_token)
+    except QboError as exc:
+        logger.warning("could not revoke an unused QuickBooks grant: %s", type(exc).__name__)
+
+
+async def probe_company_info(services: Services, company_id: uuid.UUID, realm_id: str,
+                             tokens: TokenSet) -> tuple[str | None, TokenSet]:
+    """companyinfo with tokens not stored yet (and without touching the company's breaker).
+    Returns the company name and the tokens (refreshed if the probe had to)."""
+    store = MemoryTokenStore()
+    await store.save(str(company_id), tokens)
+    config = dataclasses.replace(services.qbo.config, breaker=BreakerConfig(enabled=False))
+    api = QboApi(config, services.redis, store, http=services.qbo.http)
+    try:
+        info = await api.company(company_id, realm_id).company_info()
+    finally:
+        await api.aclose()
+    return info.CompanyName, store.tokens.get(str(company_id), tokens)
+
+
+async def complete_connect(
+    session: AsyncSession,
+    services: Services,
+    queue: JobQueue,
+    *,
+    state: str | None,
+    code: str | None,
+    realm_id: str | None,
+    error: str | None,
+    caller_company: uuid.UUID | None = None,
+    caller_sub: str | None = None,
+    now: datetime | None = None,
+) -> Connected:
+    now = now or _now()
+    taken = await states.take_state(session, state, now=now, company_id=caller_company, user_sub=caller_sub)
+    company_id, actor = taken.company_id, taken.user_sub
+    with log_context(company_id=company_id, realm_id=realm_id if realm_id and _REALM_RE.match(realm_id) else None):
+        row = await service.get_or_create_integration(session, company_id)
+        if error:
+            if error == "access_denied":
+                raise await _fail(session, row, "The QuickBooks connection was not approved (access denied)",
+                                  code="access_denied", actor=actor)
+            raise await _fail(session, row, f"QuickBooks refused the connection ({error[:100]})",
+                              code="provider_error", actor=actor)
+        if not code or len(code) > _CODE_MAX or not realm_id or not _REALM_RE.match(realm_id):
+            raise await _fail(session, row, "The callback is missing the authorization code or the realm id",
+                              code="bad_callback", actor=actor)
+        owner = await service.realm_owner(session, realm_id)
+        if owner is not None and owner != company_id:
+            raise await _fail(session, row, "This QuickBooks company is already connected to another CrewFlow "
+                              "company; disconnect it there first", code="realm_in_use", actor=actor,
+                              status_code=409)
+        if row.connection_status == "connected" and row.realm_id and row.realm_id != realm_id:
+            raise await _fail(session, row, f"This company is already connected to another QuickBooks company "
+                              f"({row.qbo_company_name or row.realm_id}); disconnect it first",
+                              code="other_realm_connected", actor=actor, status_code=409)
+        try:
+            verifier = states.code_verifier_of(services.cipher, taken)
+        except TokenCipherError:
+            raise await _fail(session, row, "This connection link can no longer be completed: start again",
+                              code="state_unreadable", actor=actor) from None
+        try:
+            tokens = await services.qbo.oauth.exchange_code(code, verifier, redirect_uri=services.settings.qbo_redirect_uri)
+        except QboError as exc:
+            transient = exc.action in (ErrorAction.RETRY, ErrorAction.RATE_LIMITED)
+            raise await _fail(
+                session, row,
+                "QuickBooks could not be reached to finish the connection: try again" if transient else
+                "QuickBooks refused the authorization code (expired or already used): start the connection again",
+                code="exchange_failed", actor=actor, status_code=503 if transient else 400,
+            ) from None
+        try:
+            company_name, tokens = await probe_company_info(services, company_id, realm_id, tokens)
+        except QboError as exc:
+            await _revoke_quietly(services, tokens)
+            raise await _fail(session, row, f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
+                              code="test_failed", actor=actor, status_code=502) from None
+        try:
+            async with session.begin_nested():
+                service.store_connection(row, services.cipher, tokens, realm_id=realm_id,
+                                         company_name=company_name, user_sub=actor, now=now)
+        except IntegrityError:  # another company connected this realm meanwhile (unique index)
+            await session.refresh(row)
+            await _revoke_quietly(services, tokens)
+            raise await _fail(session, row, "This QuickBooks company is already connected to another CrewFlow "
+                              "company; disconnect it there first", code="realm_in_use", actor=actor,
+                              status_code=409) from None
+        await service.audit_row(session, row, "connect", True, actor=actor,
+                                details={"realmId": realm_id, "companyName": company_name})
+        await service.call_optional("qbo_integration.monitoring.setup", "mark_step", session, company_id,
+                                    "connected")
+        queue.after_commit(session, IMPORT_FUNCTION, str(company_id),
+                           _job_id=f"directory_import:{company_id}:{taken.state_hash[:16]}")
+        services.qbo.tokens.forget(str(company_id))
+        await services.qbo.reset_breaker(company_id)
+        logger.info("QuickBooks connected")
+        return Connected(company_id=company_id, realm_id=realm_id, company_name=company_name)
+
+
+async def test_connection(session: AsyncSession, services: Services, *, company_id: uuid.UUID,
+                          actor: str) -> TestConnectionOut:
+    """companyinfo through the real client; the outcome is recorded (last_test_*, audit row)."""
+    await service.require_company(session, company_id)
+    row = await service.get_integration(session, company_id)
+    if row is None or row.connection_status != "connected" or not row.realm_id:
+        message = service.NOT_CONNECTED
+        if row is not None and row.connection_status == "lost":
+            message = f"QuickBooks connection lost ({row.connection_reason or 'refused'}): reconnect QuickBooks"
+        if row is not None:
+            await service.record_test(session, row, ok=False, company_name=None, error=message, actor=actor)
+        return TestConnectionOut(connected=False, company_name=row.qbo_company_name if row else None, error=message)
+    realm_id = row.realm_id
+    with log_context(company_id=company_id, realm_id=realm_id):
+        try:
+            info = await services.qbo.company(company_id, realm_id).company_info()
+        except QboError as exc:
+            message = f"QuickBooks test call failed: {_qbo_reason(exc)}"
+            await session.refresh(row)  # the token store may have marked it lost meanwhile
+            await service.record_test(session, row, ok=False, company_name=None, error=message, actor=actor)
+            return TestConnectionOut(connected=False, company_name=row.qbo_company_name, error=message)
+        await service.record_test(session, row, ok=True, company_name=info.CompanyName, error=None, actor=actor)
+        return TestConnectionOut(connected=True, company_name=info.CompanyName)
+
+
+async def disconnect(session: AsyncSession, services: Services, *, company_id: uuid.UUID, actor: str,
+                     now: datetime | None = None) -> bool:
+    """Revoke at QuickBooks, delete the tokens, mark disconnected, stop live sync. Returns whether the
+    provider confirmed the revoke (the local disconnect happens either way)."""
+    await service.require_company(session, company_id)
+    row = await service.get_integration(session, company_id, for_update=True)
+    if row is None or row.connection_status in ("never_connected", "disconnected"):
+        raise service.NotConnected(service.NOT_CONNECTED)
+    with log_context(company_id=company_id, realm_id=row.realm_id):
+        revoked, problem = True, None
+        if row.refresh_token_enc:
+            try:
+                token = services.cipher.decrypt(row.refresh_token_enc, aad_for(row.id))
+                await services.qbo.oauth.revoke(token)
+            except QboError as exc:
+                revoked, problem = False, f"QuickBooks did not confirm the revoke: {_qbo_reason(exc)}"
+            except TokenCipherError:
+                revoked, problem = False, "the stored token could not be decrypted, so it was not revoked"
+        service.clear_connection(row, status="disconnected", reason=f"Disconnected by {actor}", now=now)
+        row.status = "pending"
+        row.error_message = None
+        await service.audit_row(session, row, "disconnect", True, actor=actor, error=problem,
+                                details={"realmId": row.realm_id, "revoked": revoked})
+        services.qbo.tokens.forget(str(company_id))
+        logger.info("QuickBooks disconnected", extra={"fields": {"revoked": revoked}})
+    return revoked

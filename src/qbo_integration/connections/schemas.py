@@ -1,0 +1,58 @@
+"""Request and response shapes of the connection routes (camelCase on the wire, as in the PRD)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class CompanyIn(_In):
+    company_id: uuid.UUID = Field(description="The CrewFlow company (must be the caller's)")
+
+
+class AuthorizeUrlOut(_Out):
+    authorize_url: str = Field(description="Send the admin's browser here to approve the connection")
+
+
+class CallbackOut(_Out):
+    success: bool
+    realm_id: str
+
+
+class TestConnectionOut(_Out):
+    connected: bool
+    company_name: str | None = None
+    error: str | None = None
+
+
+class DisconnectOut(_Out):
+    success: bool
+    revoked: bool = Field(default=True, description="False when QuickBooks could not be told (tokens deleted anyway)")
+
+
+ConnectionStatus = Literal["never_connected", "connected", "disconnected", "lost"]
+
+
+class ConnectionOut(_Out):
+    company_id: uuid.UUID
+    status: ConnectionStatus
+    realm_id: str | None = None
+    company_name: str | None = Field(default=None, description="The QuickBooks company's name")
+    changed_at: datetime | None = Field(default=None, description="When the status last changed")
+    reason: str | None = Field(default=None, description="Why (for disconnected/lost)")
+    connected_by: str | None = None
+    last_test_at: datetime | None = None
+    last_test_ok: bool | None = None
+    sync_enabled: bool = False

@@ -1,0 +1,179 @@
+"""The company's QuickBooks connection: the integration row, its status changes and their audit rows.
+
+Public (docs/internal-contracts.md): `get_integration`, `get_or_create_integration`,
+`require_connected`, `mark_lost`. Services never commit: the request or job boundary does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.connections.crypto import TokenCipher, aad_for
+from qbo_integration.connections.models import Integration
+from qbo_integration.connections.schemas import ConnectionOut
+from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.errors import Conflict, NotFound
+from qbo_integration.logs import log_context
+from qbo_integration.monitoring import audit
+from qbo_integration.qbo import TokenSet
+
+logger = logging.getLogger(__name__)
+
+NOT_CONNECTED = "QuickBooks is not connected for this company"
+
+
+class NotConnected(Conflict):
+    code = "not_connected"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def require_company(session: AsyncSession, company_id: uuid.UUID) -> None:
+    if await CoreGateway(session).get_company(company_id) is None:
+        raise NotFound("Unknown company")
+
+
+async def get_integration(session: AsyncSession, company_id: uuid.UUID, *, for_update: bool = False) -> Integration | None:
+    stmt = select(Integration).where(Integration.company_id == company_id, Integration.type == "quickbooks")
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_or_create_integration(session: AsyncSession, company_id: uuid.UUID, *,
+                                    for_update: bool = False) -> Integration:
+    """The company's row, created (never_connected) if missing; safe against a concurrent create."""
+    row = await get_integration(session, company_id, for_update=for_update)
+    if row is not None:
+        return row
+    await session.execute(
+        insert(Integration)
+        .values(id=uuid.uuid4(), company_id=company_id, type="quickbooks")
+        .on_conflict_do_nothing(constraint="uq_integrations_company_id_type")
+    )
+    row = await get_integration(session, company_id, for_update=for_update)
+    assert row is not None
+    return row
+
+
+async def require_connected(session: AsyncSession, company_id: uuid.UUID) -> Integration:
+    row = await get_integration(session, company_id)
+    if row is None or row.connection_status != "connected" or not row.realm_id:
+        raise NotConnected(NOT_CONNECTED)
+    return row
+
+
+def connection_view(company_id: uuid.UUID, row: Integration | None) -> ConnectionOut:
+    if row is None:
+        return ConnectionOut(company_id=company_id, status="never_connected")
+    return ConnectionOut(
+        company_id=company_id, status=row.connection_status,  # type: ignore[arg-type]
+        realm_id=row.realm_id, company_name=row.qbo_company_name, changed_at=row.connection_changed_at,
+        reason=row.connection_reason, connected_by=row.connected_by, last_test_at=row.last_test_at,
+        last_test_ok=row.last_test_ok, sync_enabled=bool(row.enabled),
+    )
+
+
+async def realm_owner(session: AsyncSession, realm_id: str) -> uuid.UUID | None:
+    """The company that has this realm connected right now, if any."""
+    return (
+        await session.execute(
+            select(Integration.company_id).where(
+                Integration.realm_id == realm_id, Integration.connection_status == "connected"
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def store_connection(row: Integration, cipher: TokenCipher, tokens: TokenSet, *, realm_id: str,
+                     company_name: str | None, user_sub: str, now: datetime | None = None) -> None:
+    """Put a fresh grant on the row (tokens encrypted, bound to the row by the AAD)."""
+    now = now or _now()
+    aad = aad_for(row.id)
+    row.access_token_enc = cipher.encrypt(tokens.access_token, aad)
+    row.refresh_token_enc = cipher.encrypt(tokens.refresh_token, aad)
+    row.access_token_expires_at = tokens.access_expires_at
+    row.refresh_token_expires_at = tokens.refresh_expires_at
+    row.realm_id = realm_id
+    row.qbo_company_name = company_name
+    row.connection_status = "connected"
+    row.connection_changed_at = now
+    row.connection_reason = None
+    row.connected_by = user_sub
+    row.last_test_at = now
+    row.last_test_ok = True
+    row.status = "healthy"
+    row.error_message = None
+
+
+def clear_connection(row: Integration, *, status: str, reason: str, now: datetime | None = None) -> None:
+    """Drop the tokens and stop live sync; realm, name, history and mappings are kept."""
+    row.access_token_enc = None
+    row.refresh_token_enc = None
+    row.access_token_expires_at = None
+    row.refresh_token_expires_at = None
+    row.connection_status = status
+    row.connection_reason = reason[:1000]
+    row.connection_changed_at = now or _now()
+    row.enabled = False
+
+
+async def audit_row(session: AsyncSession, row: Integration, action: str, ok: bool, *, actor: str | None = None,
+                    error: str | None = None, details: dict[str, Any] | None = None) -> None:
+    await audit.record(session, integration_id=row.id, company_id=row.company_id, action=action,
+                       status="success" if ok else "failure", actor=actor, error_message=error,
+                       response_payload=details)
+
+
+async def call_optional(module: str, function: str, *args: Any, **kwargs: Any) -> bool:
+    """Call another domain's hook when it is installed (monitoring is optional for connections)."""
+    try:
+        fn = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        logger.warning("optional hook %s.%s is not available", module, function)
+        return False
+    await fn(*args, **kwargs)
+    return True
+
+
+async def mark_lost(session: AsyncSession, company_id: uuid.UUID, reason: str, *,
+                    now: datetime | None = None) -> bool:
+    """QuickBooks refused the grant (invalid_grant): status `lost` with the reason, tokens dropped,
+    live sync off, an audit row and an alert for the admin. False when there was nothing to lose."""
+    row = await get_integration(session, company_id, for_update=True)
+    if row is None or row.connection_status != "connected":
+        return False
+    with log_context(company_id=company_id, realm_id=row.realm_id):
+        clear_connection(row, status="lost", reason=reason, now=now)
+        row.status = "failed"
+        row.error_message = reason[:1000]
+        await audit_row(session, row, "connection_lost", False, error=reason)
+        await call_optional(
+            "qbo_integration.monitoring.alerts", "queue_alert", session, company_id, "connection_lost",
+            "QuickBooks connection lost",
+            f"QuickBooks stopped accepting this company's connection ({reason}). Timecards are not syncing "
+            "until an admin reconnects QuickBooks in the CrewFlow integration settings.",
+            dedupe_key=f"connection_lost:{row.realm_id}",
+        )
+        logger.warning("QuickBooks connection lost")
+    return True
+
+
+async def record_test(session: AsyncSession, row: Integration, *, ok: bool, company_name: str | None,
+                      error: str | None, actor: str | None, now: datetime | None = None) -> None:
+    row.last_test_at = now or _now()
+    row.last_test_ok = ok
+    if ok and company_name:
+        row.qbo_company_name = company_name
+    await audit_row(session, row, "test_connection", ok, actor=actor, error=error,
+                    details={"companyName": company_name} if ok else None)

@@ -1,0 +1,76 @@
+"""Our copy of the QBO directory (qbo_directory_records): lookups used by the payload builder,
+validation, suggestions and the orphan list. The import writes it (directory_import.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.mapping.models import QboDirectoryRecord
+
+ENTITY_LABELS = {"Employee": "employee", "Customer": "customer", "Item": "service item", "Class": "class",
+                 "Department": "location"}
+
+
+@dataclass(frozen=True)
+class DirEntry:
+    entity_type: str
+    qbo_id: str
+    name: str
+    email: str | None
+    active: bool
+    deleted: bool
+    orphaned: bool
+    item_type: str | None = None
+    parent_qbo_id: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.active and not self.deleted and not self.orphaned
+
+    @property
+    def state_words(self) -> str:
+        if self.deleted:
+            return "was deleted in QuickBooks"
+        if not self.active:
+            return "is inactive in QuickBooks"
+        if self.orphaned:
+            return "no longer exists in QuickBooks"
+        return "is active"
+
+
+def entry(r: QboDirectoryRecord) -> DirEntry:
+    return DirEntry(entity_type=r.entity_type, qbo_id=r.qbo_id, name=r.name, email=r.email, active=bool(r.active),
+                    deleted=bool(r.deleted), orphaned=bool(r.orphaned), item_type=r.item_type,
+                    parent_qbo_id=r.parent_qbo_id)
+
+
+async def lookup(session: AsyncSession, company_id: uuid.UUID,
+                 keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DirEntry]:
+    """The directory records for these (entity_type, qbo_id) pairs; unknown ones are absent."""
+    by_type: dict[str, set[str]] = {}
+    for entity, qbo_id in keys:
+        by_type.setdefault(entity, set()).add(str(qbo_id))
+    if not by_type:
+        return {}
+    cond = or_(*(and_(QboDirectoryRecord.entity_type == e, QboDirectoryRecord.qbo_id.in_(sorted(ids)))
+                 for e, ids in by_type.items()))
+    rows = await session.execute(select(QboDirectoryRecord).where(QboDirectoryRecord.company_id == company_id, cond))
+    return {(r.entity_type, r.qbo_id): entry(r) for r in rows.scalars()}
+
+
+async def list_entries(session: AsyncSession, company_id: uuid.UUID, entity_type: str | None = None, *,
+                       orphaned: bool | None = None, limit: int | None = None) -> list[DirEntry]:
+    stmt = select(QboDirectoryRecord).where(QboDirectoryRecord.company_id == company_id)
+    if entity_type:
+        stmt = stmt.where(QboDirectoryRecord.entity_type == entity_type)
+    if orphaned is not None:
+        stmt = stmt.where(QboDirectoryRecord.orphaned.is_(orphaned))
+    stmt = stmt.order_by(QboDirectoryRecord.entity_type, QboDirectoryRecord.name)
+    if limit:
+        stmt = stmt.limit(limit)
+    return [entry(r) for r in (await session.execute(stmt)).scalars()]

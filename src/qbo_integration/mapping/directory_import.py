@@ -1,0 +1,316 @@
+"""Import the QBO directory: Employees → Core users, Customers (with sub-customers/jobs) → Core projects,
+and all of Employee/Customer/Item/Class/Department mirrored in qbo_directory_records.
+
+Two halves: `fetch` talks to QBO (reads only) and `apply` writes our tables and Core's, in the
+caller's transaction. Matching: stored QBO id (external_ids.qbo), then employee email / customer
+name, normalised. Nothing is ever deleted: a record that goes inactive, is deleted or vanishes in QBO
+is marked in our copy, and `orphaned` when something in CrewFlow still points at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.core_platform.directory_gateway import CoreProject, CoreUser, DirectoryGateway
+from qbo_integration.mapping.models import MappingProfile, QboDirectoryRecord
+from qbo_integration.qbo.client import CompanyClient
+from qbo_integration.qbo.models import QboEntity
+
+ENTITIES = ("Employee", "Customer", "Item", "Class", "Department")
+CDC_LOOKBACK = timedelta(days=30)
+CDC_SAFETY = timedelta(hours=1)  # switch to the query fallback a little before QBO would refuse
+CDC_MAX_OBJECTS = 1000  # one CDC answer holds at most this many: more may have been cut off
+CURSOR_OVERLAP = timedelta(minutes=2)  # clock skew between us and QBO; re-reading is harmless
+
+
+def normalise(text: str | None) -> str:
+    """casefold, trimmed, whitespace collapsed: the key for email / name matching."""
+    return " ".join((text or "").split()).casefold()
+
+
+@dataclass
+class Fetched:
+    mode: str  # full | cdc | since
+    records: dict[str, list[QboEntity]]
+    complete: bool  # a full listing: records we know that are absent have vanished
+
+
+def _qbo_time(dt: datetime) -> str:
+    return dt.replace(microsecond=0).isoformat()
+
+
+async def fetch(client: CompanyClient, *, cursor: datetime | None, now: datetime, force_full: bool = False) -> Fetched:
+    """Full listing on the first import (or when asked); CDC within its 30-day look-back; otherwise a
+    `Metadata.LastUpdatedTime >` query per entity (also used when a CDC answer may have been cut off)."""
+    if cursor is None or force_full:
+        lists = await asyncio.gather(*(client.query_all(f"SELECT * FROM {e} WHERE Active IN (true, false) ORDERBY Id")
+                                       for e in ENTITIES))
+        return Fetched("full", dict(zip(ENTITIES, lists, strict=True)), complete=True)
+    since = cursor - CURSOR_OVERLAP
+    if now - since < CDC_LOOKBACK - CDC_SAFETY:
+        changed = await client.cdc(ENTITIES, _qbo_time(since))
+        if sum(len(v) for v in changed.values()) < CDC_MAX_OBJECTS:
+            return Fetched("cdc", {e: changed.get(e, []) for e in ENTITIES}, complete=False)
+    stamp = _qbo_time(since)
+    lists = await asyncio.gather(*(client.query_all(
+        f"SELECT * FROM {e} WHERE Metadata.LastUpdatedTime > '{stamp}' AND Active IN (true, false) ORDERBY Id")
+        for e in ENTITIES))
+    return Fetched("since", dict(zip(ENTITIES, lists, strict=True)), complete=False)
+
+
+# ---------------------------------------------------------------------------------------- normalise
+@dataclass
+class DirRow:
+    entity_type: str
+    qbo_id: str
+    name: str
+    email: str | None
+    active: bool
+    deleted: bool
+    parent_qbo_id: str | None
+    item_type: str | None
+    qbo_updated_at: datetime | None
+    raw: dict[str, Any]
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def to_row(entity: str, e: QboEntity) -> DirRow:
+    data = e.to_qbo()
+    if entity in ("Employee", "Customer"):
+        name = data.get("DisplayName") or " ".join(
+            p for p in (data.get("GivenName"), data.get("FamilyName")) if p) or data.get("CompanyName") or ""
+    else:
+        name = data.get("FullyQualifiedName") or data.get("Name") or ""
+    email = (data.get("PrimaryEmailAddr") or {}).get("Address") if entity == "Employee" else None
+    parent = (data.get("ParentRef") or {}).get("value")
+    return DirRow(
+        entity_type=entity, qbo_id=str(data.get("Id")), name=str(name)[:300],
+        email=str(email).strip()[:320] if email else None, active=data.get("Active") is not False,
+        deleted=e.deleted, parent_qbo_id=str(parent) if parent else None,
+        item_type=data.get("Type") if entity == "Item" else None,
+        qbo_updated_at=_parse_time((data.get("MetaData") or {}).get("LastUpdatedTime")), raw=data,
+    )
+
+
+# ---------------------------------------------------------------------------------------- apply
+@dataclass
+class ImportCounts:
+    directory: Counter[str] = field(default_factory=Counter)  # "<Entity>.created|updated|unchanged"
+    users_created: int = 0
+    users_updated: int = 0
+    users_matched_by_email: int = 0
+    projects_created: int = 0
+    projects_updated: int = 0
+    projects_matched_by_name: int = 0
+    newly_orphaned: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.users_created or self.users_updated or self.projects_created or self.projects_updated
+                    or any(v for k, v in self.directory.items() if not k.endswith("unchanged")))
+
+    def as_dict(self) -> dict[str, Any]:
+        per_entity: dict[str, dict[str, int]] = {}
+        for key, n in self.directory.items():
+            entity, what = key.split(".")
+            per_entity.setdefault(entity, {})[what] = n
+        return {"directory": per_entity,
+                "users": {"created": self.users_created, "updated": self.users_updated,
+                          "matchedByEmail": self.users_matched_by_email},
+                "projects": {"created": self.projects_created, "updated": self.projects_updated,
+                             "matchedByName": self.projects_matched_by_name},
+                "newlyOrphaned": self.newly_orphaned, "changed": self.changed}
+
+
+_DIR_FIELDS = ("name", "email", "active", "deleted", "orphaned", "parent_qbo_id", "item_type", "qbo_updated_at",
+               "raw")
+
+
+async def profile_targets(session: AsyncSession, company_id: uuid.UUID) -> set[tuple[str, str]]:
+    """(entity, qbo id) that any mapping profile of the company points at."""
+    out: set[tuple[str, str]] = set()
+    rows = await session.execute(select(MappingProfile.cost_code_field, MappingProfile.config)
+                                 .where(MappingProfile.company_id == company_id))
+    for ccf, raw_cfg in rows:
+        cfg = raw_cfg or {}
+        for key, entity in (("employeeMapping", "Employee"), ("customerMapping", "Customer"),
+                            ("locationMapping", "Department"),
+                            ("costCodeMapping", "Class" if ccf == "Class" else "Item")):
+            for v in (cfg.get(key) or {}).values():
+                out.add((entity, str(v)))
+    return out
+
+
+class _Applier:
+    def __init__(self, session: AsyncSession, company_id: uuid.UUID) -> None:
+        self.session = session
+        self.company_id = company_id
+        self.gw = DirectoryGateway(session)
+        self.counts = ImportCounts()
+        self.dir_inserts: list[dict[str, Any]] = []
+        self.dir_updates: list[dict[str, Any]] = []
+        self.new_users: list[CoreUser] = []
+        self.changed_users: dict[uuid.UUID, CoreUser] = {}
+        self.new_projects: list[CoreProject] = []
+        self.changed_projects: dict[uuid.UUID, CoreProject] = {}
+
+    async def load(self) -> None:
+        t = QboDirectoryRecord
+        rows = await self.session.execute(
+            select(t.id, t.entity_type, t.qbo_id, *(getattr(t, f) for f in _DIR_FIELDS))
+            .where(t.company_id == self.company_id))
+        self.known: dict[tuple[str, str], dict[str, Any]] = {
+            (r.entity_type, r.qbo_id): {"id": r.id, **{f: getattr(r, f) for f in _DIR_FIELDS}} for r in rows}
+        self.users = await self.gw.users(self.company_id)
+        self.projects = await self.gw.projects(self.company_id)
+        self.user_by_qbo = {str(u.external_ids["qbo"]): u for u in self.users if u.external_ids.get("qbo")}
+        self.user_by_email: dict[str, CoreUser] = {}
+        for u in self.users:
+            if u.email and not u.external_ids.get("qbo"):
+                self.user_by_email.setdefault(normalise(u.email), u)
+        self.project_by_qbo = {str(p.external_ids["qbo"]): p for p in self.projects if p.external_ids.get("qbo")}
+        self.project_by_name: dict[str, CoreProject] = {}
+        for p in self.projects:
+            if not p.external_ids.get("qbo"):
+                self.project_by_name.setdefault(normalise(p.name), p)
+        self.profile_targets = await profile_targets(self.session, self.company_id)
+
+    def linked(self, entity: str, qbo_id: str) -> bool:
+        if entity == "Employee" and qbo_id in self.user_by_qbo:
+            return True
+        if entity == "Customer" and qbo_id in self.project_by_qbo:
+            return True
+        return (entity, qbo_id) in self.profile_targets
+
+    # --- Core side
+    def upsert_user(self, r: DirRow) -> None:
+        u = self.user_by_qbo.get(r.qbo_id)
+        if u is None and r.email:
+            u = self.user_by_email.pop(normalise(r.email), None)
+            if u is not None:
+                self.counts.users_matched_by_email += 1
+                u.external_ids = {**u.external_ids, "qbo": r.qbo_id}
+                self.user_by_qbo[r.qbo_id] = u
+                self.changed_users[u.id] = u
+        if u is None:
+            u = CoreUser(uuid.uuid4(), r.name, r.email, True, {"qbo": r.qbo_id})
+            self.new_users.append(u)
+            self.user_by_qbo[r.qbo_id] = u
+            return
+        email = r.email or u.email  # QBO without an email never erases Core's
+        if u.name != r.name or (u.email or None) != (email or None):
+            u.name, u.email = r.name, email
+            self.changed_users[u.id] = u
+
+    def upsert_project(self, r: DirRow) -> None:
+        p = self.project_by_qbo.get(r.qbo_id)
+        if p is None:
+            p = self.project_by_name.pop(normalise(r.name), None)
+            if p is not None:
+                self.counts.projects_matched_by_name += 1
+                p.external_ids = {**p.external_ids, "qbo": r.qbo_id}
+                self.project_by_qbo[r.qbo_id] = p
+                self.changed_projects[p.id] = p
+        if p is None:
+            p = CoreProject(uuid.uuid4(), r.name, "active", {"qbo": r.qbo_id})
+            self.new_projects.append(p)
+            self.project_by_qbo[r.qbo_id] = p
+            return
+        if p.name != r.name:
+            p.name = r.name
+            self.changed_projects[p.id] = p
+
+    # --- our copy
+    def put_dir(self, values: dict[str, Any], key: tuple[str, str]) -> None:
+        old = self.known.get(key)
+        entity = key[0]
+        if old is None:
+            self.dir_inserts.append({"id": uuid.uuid4(), "company_id": self.company_id, "entity_type": entity,
+                                     "qbo_id": key[1], **values})
+            self.counts.directory[f"{entity}.created"] += 1
+            return
+        diff = {f: v for f, v in values.items() if old.get(f) != v}
+        if diff:
+            self.dir_updates.append({"id": old["id"], **diff})
+            self.counts.directory[f"{entity}.updated"] += 1
+            if diff.get("orphaned") is True:
+                self.counts.newly_orphaned.append({"entityType": entity, "qboId": key[1], "name": values.get("name")
+                                                   or old.get("name") or ""})
+        else:
+            self.counts.directory[f"{entity}.unchanged"] += 1
+        old.update(values)
+
+    def record(self, r: DirRow) -> None:
+        key = (r.entity_type, r.qbo_id)
+        old = self.known.get(key)
+        if old is not None and r.qbo_updated_at and old.get("qbo_updated_at") and \
+                r.qbo_updated_at < old["qbo_updated_at"]:
+            self.counts.directory[f"{r.entity_type}.unchanged"] += 1  # an older view than the one we hold
+            return
+        if r.deleted:
+            if old is None:
+                return  # deleted before we ever saw it: nothing points at it
+            self.put_dir({"deleted": True, "active": False,
+                          "orphaned": self.linked(*key), "qbo_updated_at": r.qbo_updated_at or old["qbo_updated_at"]},
+                         key)
+            return
+        usable = r.active
+        if usable and r.entity_type == "Employee":
+            self.upsert_user(r)
+        elif usable and r.entity_type == "Customer":
+            self.upsert_project(r)
+        self.put_dir({"name": r.name, "email": r.email, "active": r.active, "deleted": False,
+                      "orphaned": (not usable) and self.linked(*key), "parent_qbo_id": r.parent_qbo_id,
+                      "item_type": r.item_type, "qbo_updated_at": r.qbo_updated_at, "raw": r.raw}, key)
+
+    def vanished(self, entity: str, seen: set[str]) -> None:
+        for (e, qbo_id), old in list(self.known.items()):
+            if e == entity and qbo_id not in seen and not old["deleted"]:
+                self.put_dir({"deleted": True, "active": False, "orphaned": self.linked(e, qbo_id)}, (e, qbo_id))
+
+    async def flush(self) -> None:
+        if self.dir_inserts:
+            await self.session.execute(insert(QboDirectoryRecord), self.dir_inserts)
+        for row in self.dir_updates:
+            rid = row.pop("id")
+            await self.session.execute(update(QboDirectoryRecord).where(QboDirectoryRecord.id == rid).values(**row)
+                                       .execution_options(synchronize_session=False))
+        await self.gw.create_users(self.company_id, self.new_users)
+        await self.gw.update_users(list(self.changed_users.values()))
+        await self.gw.create_projects(self.company_id, self.new_projects)
+        await self.gw.update_projects(list(self.changed_projects.values()))
+        self.counts.users_created = len(self.new_users)
+        self.counts.users_updated = len(self.changed_users)
+        self.counts.projects_created = len(self.new_projects)
+        self.counts.projects_updated = len(self.changed_projects)
+
+
+async def apply(session: AsyncSession, company_id: uuid.UUID, fetched: Fetched) -> ImportCounts:
+    """Write what QBO said into our copy and Core's users/projects (caller's transaction)."""
+    ap = _Applier(session, company_id)
+    await ap.load()
+    # Parents before sub-customers, so a job's parent is known when the job is processed.
+    for entity in ENTITIES:
+        rows = [to_row(entity, e) for e in fetched.records.get(entity, [])]
+        rows.sort(key=lambda r: (r.parent_qbo_id is not None, r.qbo_id))
+        for r in rows:
+            if r.qbo_id and r.qbo_id != "None":
+                ap.record(r)
+        if fetched.complete:
+            ap.vanished(entity, {r.qbo_id for r in rows})
+    await ap.flush()
+    return ap.counts

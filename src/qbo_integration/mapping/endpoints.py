@@ -1,0 +1,148 @@
+"""Routes of the mapping domain: directory import, mapping profiles, suggestions, validation, samples,
+test mapping, dry run and the live-sync switch. Routes only: the logic is in the service modules."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+
+from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
+from qbo_integration.errors import NotFound
+from qbo_integration.mapping import import_flow, reports, service, suggest, testing
+from qbo_integration.mapping.schemas import (
+    CompanyBody,
+    DirectoryImportIn,
+    DryRunIn,
+    DryRunOut,
+    ImportJobOut,
+    LiveSyncIn,
+    LiveSyncOut,
+    MappingOut,
+    MappingPut,
+    MappingSaved,
+    ProfileCreate,
+    ProfileOut,
+    TestMappingIn,
+    TestMappingOut,
+)
+from qbo_integration.qbo import QboApi
+from qbo_integration.sync.models import SyncJob
+
+router = APIRouter(tags=["mapping"])
+CompanyQ = Annotated[uuid.UUID, Query(alias="companyId")]
+
+
+def _qbo(request: Request) -> QboApi:
+    return request.app.state.services.qbo
+
+
+def _job_out(job: SyncJob, message: str | None = None) -> ImportJobOut:
+    return ImportJobOut(job_id=job.id, status=job.status, trigger=job.trigger, mode=(job.params or {}).get("mode"),
+                        started_at=job.started_at, completed_at=job.completed_at, qbo_calls=job.qbo_calls or 0,
+                        results=job.results or {}, errors=job.errors or [], message=message)
+
+
+# ------------------------------------------------------------------------------------------ directory
+@router.post("/directory/import", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJobOut,
+             response_model_by_alias=True)
+async def start_import(body: DirectoryImportIn, principal: PrincipalDep, session: SessionDep,
+                       queue: QueueDep) -> ImportJobOut:
+    company_access(principal, body.company_id, admin=True)
+    await service.require_company(session, body.company_id)
+    job = await import_flow.queue_import(session, queue, body.company_id, mode=body.mode, actor=principal.sub)
+    return _job_out(job, "Directory import queued")
+
+
+@router.get("/directory/import/{job_id}", response_model=ImportJobOut, response_model_by_alias=True)
+async def import_status(job_id: uuid.UUID, company_id: CompanyQ, principal: PrincipalDep,
+                        session: SessionDep) -> ImportJobOut:
+    company_access(principal, company_id)
+    await service.require_company(session, company_id)
+    job = await import_flow.get_job(session, company_id, job_id)
+    if job is None:
+        raise NotFound("Unknown directory import job for this company")
+    return _job_out(job)
+
+
+@router.get("/directory/orphans")
+async def list_orphans(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    company_access(principal, company_id)
+    await service.require_company(session, company_id)
+    return await reports.orphans(session, company_id)
+
+
+# ------------------------------------------------------------------------------------------ mapping
+@router.get("/mapping", response_model=MappingOut, response_model_by_alias=True)
+async def get_mapping(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
+                      profile_id: Annotated[uuid.UUID | None, Query(alias="profileId")] = None) -> MappingOut:
+    company_access(principal, company_id)
+    return await service.get_mapping(session, company_id, profile_id)
+
+
+@router.put("/mapping", response_model=MappingSaved, response_model_by_alias=True)
+async def put_mapping(body: MappingPut, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> MappingSaved:
+    company_access(principal, body.company_id, admin=True)
+    return await service.save_mapping(session, queue, body.company_id, body.mapping, actor=principal.sub)
+
+
+@router.get("/mapping/profiles", response_model=list[ProfileOut], response_model_by_alias=True)
+async def list_profiles(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> list[ProfileOut]:
+    company_access(principal, company_id)
+    return await service.profiles(session, company_id)
+
+
+@router.post("/mapping/profiles", status_code=status.HTTP_201_CREATED, response_model=ProfileOut,
+             response_model_by_alias=True)
+async def create_profile(body: ProfileCreate, principal: PrincipalDep, session: SessionDep) -> ProfileOut:
+    company_access(principal, body.company_id, admin=True)
+    return await service.create_profile(session, body, actor=principal.sub)
+
+
+@router.post("/mapping/profiles/{profile_id}/activate", response_model=ProfileOut, response_model_by_alias=True)
+async def activate_profile(profile_id: uuid.UUID, body: CompanyBody, principal: PrincipalDep, session: SessionDep,
+                           queue: QueueDep) -> ProfileOut:
+    company_access(principal, body.company_id, admin=True)
+    return await service.activate_profile(session, queue, body.company_id, profile_id, actor=principal.sub)
+
+
+@router.get("/mapping/suggestions")
+async def get_suggestions(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    company_access(principal, company_id)
+    await service.require_company(session, company_id)
+    return await suggest.suggestions(session, company_id)
+
+
+@router.get("/mapping/validation")
+async def get_validation(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    company_access(principal, company_id)
+    await service.require_company(session, company_id)
+    return await reports.validation(session, company_id)
+
+
+@router.get("/mapping/samples")
+async def get_samples(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    company_access(principal, company_id)
+    await service.require_company(session, company_id)
+    return await reports.samples(session, company_id)
+
+
+# ------------------------------------------------------------------------------------------ test mode
+@router.post("/test-mapping", response_model=TestMappingOut, response_model_by_alias=True)
+async def test_mapping(body: TestMappingIn, request: Request, principal: PrincipalDep,
+                       session: SessionDep) -> TestMappingOut:
+    company_access(principal, body.company_id, admin=True)
+    return await testing.test_mapping(session, _qbo(request), body.company_id, body.timecard_id)
+
+
+@router.post("/dry-run", response_model=DryRunOut, response_model_by_alias=True)
+async def dry_run(body: DryRunIn, request: Request, principal: PrincipalDep, session: SessionDep) -> DryRunOut:
+    company_access(principal, body.company_id, admin=True)
+    return await testing.dry_run(session, _qbo(request), body, actor=principal.sub)
+
+
+@router.post("/live-sync", response_model=LiveSyncOut, response_model_by_alias=True)
+async def live_sync(body: LiveSyncIn, principal: PrincipalDep, session: SessionDep) -> LiveSyncOut:
+    company_access(principal, body.company_id, admin=True)
+    return await testing.set_live_sync(session, body.company_id, body.enabled, actor=principal.sub)

@@ -1,0 +1,182 @@
+"""The directory import as a job: a sync_jobs row (kind directory_import) with status and counts,
+an audit row, the setup step, and a retry later when QBO was only briefly unavailable.
+
+Three short transactions: claim the job (running), fetch from QBO with no transaction open, then
+apply + finish under a per-company advisory lock (two imports never interleave their writes).
+Safe to run twice (arq is at-least-once): a finished job is not run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration
+from qbo_integration.logs import log_context
+from qbo_integration.mapping import directory_import
+from qbo_integration.monitoring import audit
+from qbo_integration.monitoring.setup import mark_step
+from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.sync.models import SyncJob
+from qbo_integration.worker.queue import JobQueue, commit_and_flush
+
+logger = logging.getLogger(__name__)
+
+KIND = "directory_import"
+FUNCTION = "import_directory"
+MAX_ATTEMPTS = 3
+RETRY_DELAY = timedelta(minutes=5)
+NOT_CONNECTED = "QuickBooks is not connected for this company: connect it, then import again"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def job_key(company_id: uuid.UUID | str, job_id: uuid.UUID | str) -> str:
+    return f"directory_import:{company_id}:{job_id}"
+
+
+def new_job(integration: Integration, *, trigger: str, mode: str = "auto", attempt: int = 1) -> SyncJob:
+    return SyncJob(id=uuid.uuid4(), integration_id=integration.id, company_id=integration.company_id, kind=KIND,
+                   trigger=trigger, status="pending", params={"mode": mode, "attempt": attempt}, results={},
+                   errors=[])
+
+
+async def last_cursor(session: AsyncSession, company_id: uuid.UUID, *, exclude: uuid.UUID | None = None) -> datetime | None:
+    """When the newest completed import started (what the next incremental import asks QBO about)."""
+    stmt = (select(SyncJob.results).where(SyncJob.company_id == company_id, SyncJob.kind == KIND,
+                                          SyncJob.status == "completed")
+            .order_by(SyncJob.started_at.desc().nulls_last()).limit(1))
+    if exclude is not None:
+        stmt = stmt.where(SyncJob.id != exclude)
+    results = (await session.execute(stmt)).scalar_one_or_none()
+    raw = (results or {}).get("cursor")
+    return datetime.fromisoformat(raw) if raw else None
+
+
+async def _lock(session: AsyncSession, company_id: uuid.UUID) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                          {"k": f"directory_import:{company_id}"})
+
+
+async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
+                     company_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None, *,
+                     trigger: str | None = None, now: Callable[[], datetime] = utc_now) -> dict[str, Any]:
+    """Run one import; `trigger` for a job made here defaults to connect (first import) or cron."""
+    cid = uuid.UUID(str(company_id))
+    with log_context(company_id=cid, job_id=job_id):
+        claimed = await _claim(sessionmaker, cid, uuid.UUID(str(job_id)) if job_id else None, trigger, now())
+        if claimed is None:
+            return {"status": "skipped"}
+        job_id_, realm_id, cursor, started, mode, attempt = claimed
+        client = qbo.company(cid, realm_id)
+        try:
+            fetched = await directory_import.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
+            async with sessionmaker() as s:
+                await _lock(s, cid)
+                counts = await directory_import.apply(s, cid, fetched)
+                job = await s.get(SyncJob, job_id_)
+                integ = await get_integration(s, cid)
+                assert job is not None and integ is not None
+                results = {"mode": fetched.mode, "cursor": started.isoformat(), **counts.as_dict()}
+                job.status, job.completed_at, job.results = "completed", now(), results
+                job.qbo_calls, job.qbo_retries = client.stats.calls, client.stats.retries
+                await audit.record(s, integration_id=integ.id, company_id=cid, action=KIND, status="success",
+                                   job_id=job_id_, actor=f"system:{job.trigger}",
+                                   response_payload={k: results[k] for k in ("mode", "users", "projects")})
+                await mark_step(s, cid, "directory_imported")
+                await commit_and_flush(s, queue)
+            logger.info("directory import finished", extra={"fields": {"mode": fetched.mode,
+                                                                      "qbo_calls": client.stats.calls}})
+            return {"status": "completed", "jobId": str(job_id_), **results}
+        except Exception as exc:  # noqa: BLE001 — every failure is recorded on the job
+            await _fail(sessionmaker, queue, cid, job_id_, exc, attempt=attempt, mode=mode, calls=client.stats.calls,
+                        now=now())
+            if not isinstance(exc, QboError):
+                raise
+            return {"status": "failed", "jobId": str(job_id_), "error": exc.message}
+
+
+async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID, job_id: uuid.UUID | None,
+                 trigger: str | None, now: datetime) -> tuple[uuid.UUID, str, datetime | None, datetime, str, int] | None:
+    async with sessionmaker() as s:
+        integ = await get_integration(s, cid)
+        job = await s.get(SyncJob, job_id, with_for_update=True) if job_id else None
+        if job is not None and (job.company_id != cid or job.kind != KIND):
+            logger.warning("directory import job id belongs to another company or kind; ignored")
+            return None
+        if job is not None and job.status in ("completed", "failed"):
+            return None  # already ran (at-least-once delivery)
+        if integ is None:
+            logger.warning("directory import for a company without an integration row")
+            return None
+        cursor = await last_cursor(s, cid, exclude=job.id if job else None)
+        if job is None:
+            job = new_job(integ, trigger=trigger or ("cron" if cursor else "connect"))
+            s.add(job)
+        if integ.connection_status != "connected" or not integ.realm_id:
+            job.status, job.completed_at = "failed", now
+            job.errors = [{"message": NOT_CONNECTED}]
+            await s.commit()
+            return None
+        job.status, job.started_at = "running", now
+        params = job.params or {}
+        claimed = (job.id, integ.realm_id, cursor, now, str(params.get("mode", "auto")), int(params.get("attempt", 1)))
+        await s.commit()
+        return claimed
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, QboError):
+        return f"QuickBooks: {exc.message}" + (f" ({exc.detail})" if exc.detail else "")
+    return f"Internal error during the import ({type(exc).__name__}); it has been logged"
+
+
+async def _fail(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue, cid: uuid.UUID, job_id: uuid.UUID,
+                exc: Exception, *, attempt: int, mode: str, calls: int, now: datetime) -> None:
+    logger.warning("directory import failed: %s", describe(exc), exc_info=not isinstance(exc, QboError))
+    retry = isinstance(exc, QboError) and exc.retryable and attempt < MAX_ATTEMPTS
+    async with sessionmaker() as s:
+        job = await s.get(SyncJob, job_id)
+        integ = await get_integration(s, cid)
+        if job is None or integ is None:
+            return
+        job.status, job.completed_at, job.qbo_calls = "failed", now, calls
+        job.errors = [{"message": describe(exc), "willRetry": retry}]
+        await audit.record(s, integration_id=integ.id, company_id=cid, action=KIND, status="failure",
+                           job_id=job_id, actor=f"system:{job.trigger}", error_message=describe(exc))
+        if retry:
+            nxt = new_job(integ, trigger="retry", mode=mode, attempt=attempt + 1)
+            s.add(nxt)
+            queue.after_commit(s, FUNCTION, str(cid), str(nxt.id), _job_id=job_key(cid, nxt.id),
+                               _defer_by=RETRY_DELAY * attempt)
+        await commit_and_flush(s, queue)
+
+
+# ------------------------------------------------------------------------------------------ API side
+async def queue_import(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, *, mode: str,
+                       actor: str) -> SyncJob:
+    """An admin asked for an import: a pending job row now, the arq job after the commit."""
+    from qbo_integration.connections.service import require_connected
+
+    integ = await require_connected(session, company_id)
+    job = new_job(integ, trigger="admin", mode=mode)
+    session.add(job)
+    await session.flush()
+    await audit.record(session, integration_id=integ.id, company_id=company_id, action="directory_import_requested",
+                       status="success", job_id=job.id, actor=actor, request_payload={"mode": mode})
+    queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=job_key(company_id, job.id))
+    return job
+
+
+async def get_job(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob | None:
+    job = await session.get(SyncJob, job_id)
+    return job if job is not None and job.company_id == company_id and job.kind == KIND else None

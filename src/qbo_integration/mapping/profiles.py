@@ -1,0 +1,113 @@
+"""Mapping profiles: reading them and the shape of their `config`.
+
+config = {
+  "employeeMapping": {crewflowWorkerId: qboEmployeeId},
+  "customerMapping": {crewflowProjectId: qboCustomerId},
+  "costCodeMapping": {crewflowCostCodeId: qboItemId | qboClassId},
+  "locationMapping": {crewflowProjectId: qboDepartmentId},      # optional → DepartmentRef
+  "hourlyRates": {"default": number | null, "projects": {crewflowProjectId: number}},  # → HourlyRate
+  "mapStartEnd": bool,   # true: StartTime/EndTime + break; false: Hours/Minutes
+}
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.mapping.models import MappingProfile
+
+COST_CODE_FIELDS = ("ServiceItem", "Class")
+DEFAULT_PROFILE_NAME = "Default"
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v not in (None, "")}
+
+
+def _rate(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() and d >= 0 else None
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """A profile as the payload builder uses it (ids as strings)."""
+
+    profile_id: uuid.UUID | None = None
+    revision: int | None = None
+    name: str | None = None
+    cost_code_field: str = "ServiceItem"
+    employees: dict[str, str] = field(default_factory=dict)
+    customers: dict[str, str] = field(default_factory=dict)
+    cost_codes: dict[str, str] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+    default_rate: Decimal | None = None
+    project_rates: dict[str, Decimal] = field(default_factory=dict)
+    map_start_end: bool = True
+
+    @property
+    def exists(self) -> bool:
+        return self.profile_id is not None
+
+    @property
+    def cost_code_entity(self) -> str:
+        """The QBO entity a cost code maps to under this profile."""
+        return "Class" if self.cost_code_field == "Class" else "Item"
+
+    @property
+    def cost_code_ref_field(self) -> str:
+        return "ClassRef" if self.cost_code_field == "Class" else "ItemRef"
+
+    def hourly_rate(self, project_id: uuid.UUID | str) -> Decimal | None:
+        return self.project_rates.get(str(project_id), self.default_rate)
+
+    @classmethod
+    def from_profile(cls, p: MappingProfile | None) -> ProfileConfig:
+        if p is None:
+            return cls()
+        cfg = p.config or {}
+        raw_rates = cfg.get("hourlyRates")
+        rates: dict[str, Any] = raw_rates if isinstance(raw_rates, dict) else {}
+        raw_projects = rates.get("projects")
+        project_rates = {str(k): r for k, v in raw_projects.items()
+                         if (r := _rate(v)) is not None} if isinstance(raw_projects, dict) else {}
+        return cls(
+            profile_id=p.id, revision=p.revision, name=p.name,
+            cost_code_field=p.cost_code_field if p.cost_code_field in COST_CODE_FIELDS else "ServiceItem",
+            employees=_str_map(cfg.get("employeeMapping")), customers=_str_map(cfg.get("customerMapping")),
+            cost_codes=_str_map(cfg.get("costCodeMapping")), locations=_str_map(cfg.get("locationMapping")),
+            default_rate=_rate(rates.get("default")), project_rates=project_rates,
+            map_start_end=bool(cfg.get("mapStartEnd", True)),
+        )
+
+
+async def get_active_profile(session: AsyncSession, company_id: uuid.UUID) -> MappingProfile | None:
+    stmt = select(MappingProfile).where(MappingProfile.company_id == company_id, MappingProfile.active.is_(True))
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def active_config(session: AsyncSession, company_id: uuid.UUID) -> ProfileConfig:
+    return ProfileConfig.from_profile(await get_active_profile(session, company_id))
+
+
+async def list_profiles(session: AsyncSession, company_id: uuid.UUID) -> list[MappingProfile]:
+    stmt = select(MappingProfile).where(MappingProfile.company_id == company_id).order_by(MappingProfile.created_at)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_profile(session: AsyncSession, company_id: uuid.UUID, profile_id: uuid.UUID) -> MappingProfile | None:
+    p = await session.get(MappingProfile, profile_id)
+    return p if p is not None and p.company_id == company_id else None

@@ -1,0 +1,37 @@
+"""arq jobs of the mapping domain: the directory import (after connect, on demand, daily)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.cron import cron
+from sqlalchemy import select
+
+from qbo_integration.connections.models import Integration
+from qbo_integration.mapping import import_flow
+
+
+async def import_directory(ctx: dict[str, Any], company_id: str | uuid.UUID,
+                           job_id: str | uuid.UUID | None = None) -> dict[str, Any]:
+    """Import employees, customers, items, classes and locations from QBO for one company.
+
+    Queued by the connect flow (no job id: a sync_jobs row is made here), by an admin (job id of the
+    pending row) and by the daily cron. First import = full listing; later ones use CDC."""
+    return await import_flow.run_import(ctx["sessionmaker"], ctx["services"].qbo, ctx["queue"], company_id, job_id)
+
+
+async def import_directories_daily(ctx: dict[str, Any]) -> int:
+    """Queue an incremental import for every connected company (one job per company per day)."""
+    async with ctx["sessionmaker"]() as s:
+        rows = await s.execute(select(Integration.company_id).where(Integration.connection_status == "connected"))
+        company_ids = list(rows.scalars())
+    day = datetime.now(UTC).date().isoformat()
+    for cid in company_ids:
+        await ctx["queue"].enqueue(import_flow.FUNCTION, str(cid), None, _job_id=f"directory_import:{cid}:{day}")
+    return len(company_ids)
+
+
+FUNCTIONS: list[Any] = [import_directory, import_directories_daily]
+CRON_JOBS: list[Any] = [cron(import_directories_daily, hour=4, minute=20, second=0, unique=True)]

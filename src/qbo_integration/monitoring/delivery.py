@@ -1,0 +1,121 @@
+"""Drain the alert outbox: send due rows by SMTP, or log them in dev mode (no SMTP_HOST).
+
+Each row is claimed with FOR UPDATE SKIP LOCKED in its own transaction, so several workers
+can drain at once without sending an email twice. An SMTP failure leaves the row `pending`
+with a later `next_attempt_at` (exponential backoff, capped): alerts are delayed, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration import logs
+from qbo_integration.config import Settings
+from qbo_integration.metrics import ALERTS_SENT
+from qbo_integration.monitoring.audit import redact_text
+from qbo_integration.monitoring.models import AlertOutbox
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    logged: int = 0
+    failed: int = 0
+
+
+def build_message(settings: Settings, row: AlertOutbox, recipients: list[str]) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.alert_from
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = row.subject
+    msg["X-CrewFlow-Alert"] = row.kind
+    msg["X-CrewFlow-Alert-Id"] = str(row.id)
+    msg.set_content(row.body)
+    return msg
+
+
+async def send_email(settings: Settings, msg: EmailMessage) -> None:
+    await aiosmtplib.send(
+        msg,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        start_tls=True if settings.smtp_starttls else False,
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+async def _claim(session: AsyncSession, now: datetime) -> AlertOutbox | None:
+    stmt = (
+        select(AlertOutbox)
+        .where(AlertOutbox.state == "pending", AlertOutbox.next_attempt_at <= now)
+        .order_by(AlertOutbox.next_attempt_at, AlertOutbox.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def deliver_one(session: AsyncSession, settings: Settings, row: AlertOutbox, now: datetime) -> str:
+    """Send (or log) one claimed row and update it; returns the outcome."""
+    recipients = list(row.recipients or []) or ([settings.alert_fallback_email] if settings.alert_fallback_email else [])
+    with logs.log_context(company_id=row.company_id):
+        if not settings.smtp_host or not recipients:
+            logger.warning(
+                "alert (not emailed: %s)", "no SMTP_HOST" if not settings.smtp_host else "no recipient",
+                extra=logs.log_fields(alert_id=str(row.id), kind=row.kind, subject=row.subject, body=row.body),
+            )
+            row.state, row.sent_at, row.attempts = "logged", now, row.attempts + 1
+            ALERTS_SENT.labels(kind=row.kind, outcome="logged").inc()
+            return "logged"
+        try:
+            await send_email(settings, build_message(settings, row, recipients))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            row.attempts += 1
+            row.next_attempt_at = now + backoff(row.attempts)
+            row.last_error = redact_text(f"{type(exc).__name__}: {exc}")
+            ALERTS_SENT.labels(kind=row.kind, outcome="retry").inc()
+            logger.warning("alert email failed; will retry",
+                           extra=logs.log_fields(alert_id=str(row.id), kind=row.kind, attempts=row.attempts,
+                                                 next_attempt_at=row.next_attempt_at.isoformat(),
+                                                 error=row.last_error))
+            return "failed"
+        row.state, row.sent_at, row.attempts, row.last_error = "sent", now, row.attempts + 1, None
+        ALERTS_SENT.labels(kind=row.kind, outcome="sent").inc()
+        logger.info("alert emailed", extra=logs.log_fields(alert_id=str(row.id), kind=row.kind))
+        return "sent"
+
+
+async def drain(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *,
+                now: datetime | None = None, limit: int = 100) -> DrainResult:
+    """Deliver up to `limit` due alerts. Stops early after an SMTP failure (the server is likely down)."""
+    result = DrainResult()
+    for _ in range(limit):
+        at = now or datetime.now(UTC)
+        async with sessionmaker() as session:
+            row = await _claim(session, at)
+            if row is None:
+                break
+            outcome = await deliver_one(session, settings, row, at)
+            await session.commit()
+        setattr(result, outcome, getattr(result, outcome) + 1)
+        if outcome == "failed":
+            break
+    return result

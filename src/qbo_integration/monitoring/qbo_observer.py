@@ -1,0 +1,108 @@
+"""The QBO client's observer (qbo/observer.py hooks): metrics, breaker alerts, the fallback export.
+
+Pass one to `QboApi(..., observer=MonitoringObserver(sessionmaker, settings, queue))` in services.py.
+Breaker transitions are atomic in Redis, so exactly one process sees each one and reacts once:
+
+* closed -> open: alert email (`breaker_open`), audit row, a fallback CSV job (`export_unsynced`);
+* half_open -> open (the trial failed): audit row only (the alert's cool-down covers the storm);
+* open/half_open -> closed: "resumed" email (`breaker_closed`), audit row.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration import logs
+from qbo_integration.config import Settings
+from qbo_integration.connections.models import Integration
+from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, TOKEN_REFRESHES
+from qbo_integration.monitoring import audit, notify
+from qbo_integration.worker.queue import JobQueue, commit_and_flush
+
+logger = logging.getLogger(__name__)
+
+BREAKER_GAUGE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
+
+
+class MonitoringObserver:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                 queue: JobQueue | None = None, *, qbo: Any = None) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.queue = queue  # may be set after construction (the API builds its queue first)
+        self.qbo = qbo  # the QboApi, to read reopens_at; set by whoever builds both
+        self._own_pool: Any = None
+
+    @property
+    def cooldown(self) -> timedelta:
+        return timedelta(minutes=self.settings.alert_cooldown_minutes)
+
+    async def _queue(self) -> JobQueue:
+        if self.queue is None:
+            from arq import create_pool
+            from arq.connections import RedisSettings
+
+            self._own_pool = await create_pool(RedisSettings.from_dsn(self.settings.redis_url))
+            self.queue = JobQueue(self._own_pool)
+        return self.queue
+
+    async def aclose(self) -> None:
+        if self._own_pool is not None:
+            await self._own_pool.aclose()
+
+    # --- hooks ---
+    async def on_call(self, status: int | None) -> None:
+        QBO_CALLS.labels(status=str(status) if status is not None else "network_error").inc()
+
+    async def on_limiter_wait(self, seconds: float) -> None:
+        LIMITER_WAIT.observe(seconds)
+
+    async def on_token_refresh(self, outcome: str) -> None:
+        TOKEN_REFRESHES.labels(outcome=outcome).inc()
+
+    async def on_breaker_change(self, company_id: str, old: str, new: str) -> None:
+        BREAKER_STATE.labels(company_id=company_id).set(BREAKER_GAUGE.get(new, 0.0))
+        try:
+            await self._react(uuid.UUID(str(company_id)), old, new)
+        except Exception:  # noqa: BLE001 - a hook must never break a QBO call; log loudly instead
+            logger.exception("breaker alert handling failed", extra=logs.log_fields(company_id=company_id))
+
+    async def _react(self, company_id: uuid.UUID, old: str, new: str) -> None:
+        if new == "half_open":
+            return
+        state = await self.qbo.breaker_state(company_id) if self.qbo is not None else None
+        queue = await self._queue()
+        now = datetime.now(UTC)
+        with logs.log_context(company_id=company_id):
+            logger.warning("circuit breaker %s -> %s", old, new)
+            async with self.sessionmaker() as session:
+                integration_id = (await session.execute(
+                    select(Integration.id).where(Integration.company_id == company_id)
+                )).scalar_one_or_none()
+                if integration_id is not None:
+                    await audit.record(session, integration_id=integration_id, company_id=company_id,
+                                 action=f"breaker_{new}", status="success" if new == "closed" else "failure",
+                                 actor="system", request_payload={"from": old, "to": new},
+                                 response_payload=state.to_dict() if state else None)
+                if new == "open" and old == "closed":
+                    await notify.breaker_opened(
+                        session, company_id, reopens_at=state.reopens_at if state else None,
+                        failures=state.failures if state else self._fail_max(), cooldown=self.cooldown, now=now)
+                    queue.after_commit(session, "deliver_alerts", _job_id=f"deliver-alerts:{now.timestamp():.0f}")
+                    opened = state.opened_at.timestamp() if state and state.opened_at else now.timestamp()
+                    queue.after_commit(session, "export_unsynced", str(company_id), "breaker_open",
+                                       _job_id=f"export:{company_id}:breaker:{opened:.0f}")
+                elif new == "closed":
+                    reason = "reset" if old == "open" else "recovered"
+                    await notify.breaker_closed(session, company_id, reason=reason, cooldown=self.cooldown, now=now)
+                    queue.after_commit(session, "deliver_alerts", _job_id=f"deliver-alerts:{now.timestamp():.0f}")
+                await commit_and_flush(session, queue)
+
+    def _fail_max(self) -> int:
+        return int(getattr(getattr(getattr(self.qbo, "config", None), "breaker", None), "fail_max", 5))

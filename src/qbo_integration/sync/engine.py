@@ -1,0 +1,227 @@
+"""The sync job of one company: claim due rows, read the timecards, map, send, write back; repeat.
+
+One job per company sends at a time (nudge.acquire); claims use `FOR UPDATE SKIP LOCKED` as well,
+so even two jobs that both believe they hold the lock never push the same timecard. A job runs
+rounds until no row is due and no nudge arrived meanwhile. While the company's breaker is open, or
+its connection is lost, rows wait (no attempt used) and the job makes no QBO call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration import logs
+from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.views import CompanyView, TimecardView
+from qbo_integration.mapping.payload import build_time_activity
+from qbo_integration.mapping.profiles import active_config
+from qbo_integration.qbo import CompanyClient, QboApi
+from qbo_integration.sync import jobs, nudge, outbox, policy, sender, writeback
+from qbo_integration.sync.integrations import get_integration, is_connected
+from qbo_integration.sync.models import SyncJob
+from qbo_integration.sync.models import TimecardSyncRecord as Row
+
+logger = logging.getLogger(__name__)
+
+LOCK_WAIT_SECONDS = 120.0  # a Sync Now job waits this long for a running job of its company
+BATCHES_PER_MINUTE = 30  # of QBO's 40: leave room for other work (imports) in the same realm
+MAX_ROUNDS = 1000
+
+
+def qbo_api(ctx: dict[str, Any]) -> QboApi:
+    return ctx.get("qbo") or ctx["services"].qbo
+
+
+def send_op(c: outbox.Claimed, desire: outbox.Desire, version: int) -> str:
+    """What to send now, from the timecard as it is now (events may have been lost)."""
+    if desire is outbox.Desire.SKIP:
+        desire = outbox.Desire.PRESENT if c.qbo_id else outbox.Desire.ABSENT
+    if desire is outbox.Desire.PRESENT:
+        if c.qbo_id is None:
+            return "create"
+        return "none" if c.synced_version == version else "update"
+    return "delete" if c.qbo_id else "none"
+
+
+async def prepare(session: AsyncSession, company: CompanyView, claimed: list[outbox.Claimed],
+                  start_date: Any) -> list[sender.Work]:
+    timecards: dict[uuid.UUID, TimecardView] = await CoreGateway(session).get_timecards(
+        [c.timecard_id for c in claimed])
+    config = await active_config(session, company.id)  # the mapping profile, loaded once per round
+    works = []
+    for c in claimed:
+        tc = timecards.get(c.timecard_id)
+        desire = outbox.desire_of(company, tc, start_date)
+        version = tc.version if tc else c.version
+        w = sender.Work(c, send_op(c, desire, version), version, tc)
+        if w.op in ("create", "update") and tc is not None:
+            built = await build_time_activity(session, company, tc, config=config)
+            if built.errors or built.payload is None:
+                w.mapping_error = " ".join(f"{e.message}. {e.fix}." for e in built.errors)[:2000] or \
+                    "The timecard could not be mapped to a QuickBooks time entry."
+            else:
+                w.payload = built.payload
+                w.fingerprint = policy.fingerprint(built.payload)
+        works.append(w)
+    return works
+
+
+async def _batch_ok(redis: Any, company_id: uuid.UUID) -> bool:
+    used = await redis.get(f"qbo:sync:batches:{company_id}:{int(time.time() // 60)}")
+    return int(used or 0) < BATCHES_PER_MINUTE
+
+
+async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
+    if n:
+        key = f"qbo:sync:batches:{company_id}:{int(time.time() // 60)}"
+        await redis.incrby(key, n)
+        await redis.expire(key, 120)
+
+
+async def _unclaim(sm: async_sessionmaker[AsyncSession], ids: list[uuid.UUID]) -> None:
+    async with sm() as s:
+        await s.execute(update(Row).where(Row.id.in_(ids), Row.state == "in_flight")
+                        .values(state="pending", claimed_at=None, claimed_by=None)
+                        .execution_options(synchronize_session=False))
+        await s.commit()
+
+
+class CompanySync:
+    def __init__(self, ctx: dict[str, Any], company_id: uuid.UUID, job: SyncJob) -> None:
+        self.ctx = ctx
+        self.sm: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
+        self.redis = ctx["redis"]
+        self.clock = policy.clock_from(ctx)
+        self.api = qbo_api(ctx)
+        self.company_id = company_id
+        self.job = job
+        self.worker = str(ctx.get("worker_name") or "worker")
+        self.client: CompanyClient | None = None
+        self.stop_reason: str | None = None
+
+    async def run(self) -> None:
+        async with self.sm() as s:
+            integration = await get_integration(s, self.company_id)
+            company = await CoreGateway(s).get_company(self.company_id)
+        if integration is None or company is None or not integration.enabled:
+            self.stop_reason = "Live sync is not enabled for this company"
+            return
+        if not is_connected(integration):
+            self.stop_reason = "QuickBooks is not connected: timecards wait until the company reconnects"
+            return
+        if self.client is None or self.client.realm_id != integration.realm_id:
+            self.client = self.api.company(self.company_id, integration.realm_id or "")
+        self.integration_id = integration.id
+        self.start_date = integration.sync_start_date
+        self.company = company
+        for _ in range(MAX_ROUNDS):
+            if await self._breaker_open():
+                return
+            await nudge.take_dirty(self.redis, self.company_id)
+            summary = await self._round()
+            if summary is None:
+                return
+            if summary.stop:
+                self.stop_reason = summary.errors[-1]["message"] if summary.errors else \
+                    "QuickBooks calls are paused for this company; timecards wait"
+                await self._breaker_open()
+                return
+
+    async def _breaker_open(self) -> bool:
+        state = await self.api.breaker_state(self.company_id)
+        if state.state == "open" and state.reopens_at and state.reopens_at.timestamp() > self.api.clock():
+            self.stop_reason = f"Circuit breaker open until {state.reopens_at.isoformat()}: timecards wait"
+            reopen = state.reopens_at
+            wall = datetime.fromtimestamp(self.api.clock(), UTC)
+            await nudge.nudge_later(self.ctx["queue"], self.company_id, reopen, wall)
+            return True
+        return False
+
+    async def _round(self) -> writeback.RoundSummary | None:
+        now = self.clock()
+        async with self.sm() as s:
+            claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id, now=now)
+            await s.commit()
+        if not claimed:
+            return None
+        assert self.client is not None
+        try:
+            async with self.sm() as s:
+                works = await prepare(s, self.company, claimed, self.start_date)
+                assignments = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
+                await outbox.remember_request_ids(s, assignments)
+                await s.commit()
+            batches, _ = sender.plan_creates(works)
+            await _count_batches(self.redis, self.company_id, len(batches))
+            results = await sender.send(self.client, works)
+        except BaseException:
+            await _unclaim(self.sm, [c.id for c in claimed])
+            raise
+        now = self.clock()
+        async with self.sm() as s:
+            summary = await writeback.apply_results(
+                s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
+                results=results, now=now)
+            await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary, stats=self.client.stats)
+            await jobs.side_effects(s, self.company_id, summary, now)
+            await s.commit()
+        await writeback.publish(self.redis, summary.events)
+        return summary
+
+    async def schedule_retries(self) -> None:
+        async with self.sm() as s:
+            at = await outbox.next_due_at(s, self.company_id)
+        now = self.clock()
+        if at is not None and at > now:
+            await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)
+
+
+async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID | None = None,
+                           trigger: str = "event") -> dict[str, Any]:
+    """The arq job body. Returns a small summary (also stored on the sync_jobs row)."""
+    redis = ctx["redis"]
+    await nudge.begin(redis, company_id)
+    token = uuid.uuid4().hex
+    if not await nudge.acquire(redis, company_id, token):
+        if sync_job_id is None:
+            return {"status": "merged"}  # the running job goes round again (dirty flag)
+        waited = 0.0
+        while not await nudge.acquire(redis, company_id, token):
+            if waited > LOCK_WAIT_SECONDS:
+                await jobs.finish(ctx["sessionmaker"], sync_job_id, policy.clock_from(ctx)(),
+                                  error="Another sync job of this company is still running; try again shortly")
+                return {"status": "failed"}
+            await asyncio.sleep(0.2)
+            waited += 0.2
+    job = await jobs.start(ctx["sessionmaker"], company_id, sync_job_id, trigger, policy.clock_from(ctx)())
+    if job is None:
+        await nudge.release(redis, company_id, token)
+        return {"status": "no_integration"}
+    with logs.log_context(company_id=company_id, job_id=job.id):
+        sync = CompanySync(ctx, company_id, job)
+        try:
+            while True:
+                try:
+                    await sync.run()
+                finally:
+                    await nudge.release(redis, company_id, token)
+                if sync.stop_reason or not await nudge.is_dirty(redis, company_id):
+                    break
+                if not await nudge.acquire(redis, company_id, token):
+                    break  # another job took over
+            await sync.schedule_retries()
+        except Exception as exc:
+            logger.exception("sync job failed")
+            await jobs.finish(ctx["sessionmaker"], job.id, policy.clock_from(ctx)(), error=f"Sync job failed: {exc}")
+            raise
+        status = await jobs.finish(ctx["sessionmaker"], job.id, policy.clock_from(ctx)(), note=sync.stop_reason,
+                                   failed=sync.stop_reason is not None and sync.client is None)
+    return status

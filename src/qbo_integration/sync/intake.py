@@ -1,0 +1,57 @@
+"""Core events → outbox rows, then a nudge. Events carry no data: the current timecard decides.
+
+`timecard.approved`, `.updated`, `.unapproved` and `.deleted` all do the same thing: bring the
+timecard's outbox row in line with the timecard as it is *now* (create, update or delete wanted).
+That makes duplicates, late and out-of-order events harmless; an event older than what the row
+already holds is ignored outright. The job is enqueued only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from qbo_integration import logs
+from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.sync import nudge, outbox, policy
+from qbo_integration.sync.integrations import get_integration
+from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.sync.writeback import core_status
+from qbo_integration.worker.events import CoreEvent
+
+logger = logging.getLogger(__name__)
+
+
+async def handle_event(ctx: dict[str, Any], event: CoreEvent) -> None:
+    now = policy.clock_from(ctx)()
+    async with ctx["sessionmaker"]() as session:
+        integration = await get_integration(session, event.company_id)
+        if integration is None or not integration.enabled:
+            logger.info("event for a company without live sync ignored", extra=logs.log_fields(event=event.event))
+            return
+        held = (await session.execute(
+            select(TimecardSyncRecord.timecard_version).where(TimecardSyncRecord.timecard_id == event.timecard_id)
+        )).scalar_one_or_none()
+        if held is not None and event.version < held:
+            logger.info("stale event ignored", extra=logs.log_fields(event=event.event, version=event.version,
+                                                                     held=held))
+            return
+        gateway = CoreGateway(session)
+        company = await gateway.get_company(event.company_id)
+        timecard = await gateway.get_timecard(event.timecard_id)
+        if company is None or (timecard is not None and timecard.company_id != event.company_id):
+            logger.warning("event names a timecard of another company; ignored",
+                           extra=logs.log_fields(event=event.event))
+            return
+        row, changed = await outbox.upsert_for_timecard(
+            session, company, event.timecard_id, timecard, integration.sync_start_date, now
+        )
+        if changed and row is not None and timecard is not None:
+            await gateway.write_sync_result(timecard.id, sync_status=core_status(row), qbo_id=row.qbo_id,
+                                            synced_at=row.synced_at if row.qbo_id else None)
+        has_work = row is not None and row.state == "pending"
+        await session.commit()
+    if has_work:
+        await nudge.nudge(ctx["redis"], ctx["queue"], event.company_id)

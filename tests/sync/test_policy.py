@@ -1,0 +1,48 @@
+"""The outbox rules as pure functions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from qbo_integration.qbo import ErrorAction, QboError
+from qbo_integration.qbo.errors import LocalRateLimitedError, make_error
+from qbo_integration.sync import policy
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_retry_schedule_is_1m_5m_15m_1h_4h_then_dead() -> None:
+    waits = [policy.next_retry(n, NOW) for n in range(1, 7)]
+    assert [w - NOW for w in waits[:5]] == [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+                                           timedelta(hours=1), timedelta(hours=4)]
+    assert waits[5] is None
+
+
+def test_request_ids_are_stable_per_version_and_fit_a_batch() -> None:
+    t = uuid.uuid4()
+    a, b = policy.create_request_id(t, 3), policy.create_request_id(t, 3)
+    assert a == b and len(a) <= 36
+    assert policy.create_request_id(t, 4) != a
+    assert policy.create_request_id(uuid.uuid4(), 3) != a
+    key = policy.batch_key([(t, 3)])
+    assert len(f"{key}:29:30") <= 50
+    assert policy.write_request_id("update", t, 3, "0") != policy.write_request_id("update", t, 3, "1")
+
+
+def test_failure_kinds() -> None:
+    assert policy.failure_kind(make_error(ErrorAction.VALIDATION, "bad")) == policy.VALIDATION
+    assert policy.failure_kind(make_error(ErrorAction.RETRY, "500")) == policy.TRANSIENT
+    assert policy.failure_kind(make_error(ErrorAction.RATE_LIMITED, "429")) == policy.TRANSIENT
+    assert policy.failure_kind(make_error(ErrorAction.BREAKER_OPEN, "open")) == policy.WAIT
+    assert policy.failure_kind(make_error(ErrorAction.CONNECTION_LOST, "gone")) == policy.WAIT
+    assert policy.failure_kind(LocalRateLimitedError("budget", code="budget")) == policy.WAIT
+
+
+def test_admin_message_keeps_qbos_words_and_adds_a_fix() -> None:
+    err = QboError("Object Not Found", action=ErrorAction.VALIDATION, code="610",
+                   detail="Something you're trying to use has been made inactive.", element="EmployeeRef",
+                   intuit_tid="tid-1")
+    msg = policy.admin_message(err)
+    assert "Object Not Found" in msg and "made inactive" in msg and "EmployeeRef" in msg
+    assert "re-activate it" in msg and "tid-1" in msg
