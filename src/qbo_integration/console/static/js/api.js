@@ -1,0 +1,143 @@
+// The one way the console talks to the API: JSON over fetch with the bearer token from sessionStorage.
+// Errors in the API's format {"error": {"code", "message", "details"?, "requestId"}} become ApiError
+// with a sentence an admin can read (error.words).
+
+export const PREFIX = "/api/v1/integrations/quickbooks";
+const TOKEN_KEY = "qboConsole.token";
+
+export class ApiError extends Error {
+  constructor({ status, code, message, details, requestId, path }) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.requestId = requestId;
+    this.path = path;
+  }
+
+  /** True when the server has no such route (a feature not deployed yet), not "record not found". */
+  get routeMissing() {
+    return (this.status === 404 || this.status === 405) && /^(Not Found|Method Not Allowed)$/.test(this.message);
+  }
+
+  get words() {
+    if (this.status === 0) return `Could not reach the API (${this.message}). Is the server running?`;
+    if (this.routeMissing) return "This feature is not available on this server yet.";
+    if (this.status === 401) return `Your token was not accepted: ${this.message}. Paste a valid admin token above.`;
+    if (this.status === 403) return `Not allowed: ${this.message}.`;
+    let text = this.message || `The API answered ${this.status}`;
+    if (Array.isArray(this.details) && this.details.length > 1) {
+      text += " (" + this.details.slice(1).map((d) => `${d.field}: ${d.problem}`).join("; ") + ")";
+    }
+    if (this.status >= 500) text += ` — server error${this.requestId ? `, request ${this.requestId}` : ""}`;
+    return text;
+  }
+}
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+export function setToken(token) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token.trim());
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** The token's claims (not verified here: the API verifies every call). */
+export function claims(token = getToken()) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = decodeURIComponent(
+      Array.from(atob(part), (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0")).join(""),
+    );
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+
+export function companyId() {
+  const c = claims();
+  return c && c.company_id ? String(c.company_id) : "";
+}
+
+function url(path, query) {
+  const full = path.startsWith("/") ? path : `${PREFIX}/${path}`;
+  const u = new URL(full, window.location.origin);
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
+  }
+  return u;
+}
+
+async function errorFrom(resp, path) {
+  let body = null;
+  try {
+    body = await resp.json();
+  } catch {
+    /* not JSON */
+  }
+  const e = (body && body.error) || {};
+  return new ApiError({
+    status: resp.status,
+    code: e.code || "http_" + resp.status,
+    message: e.message || (body && body.detail) || resp.statusText || `HTTP ${resp.status}`,
+    details: e.details,
+    requestId: e.requestId || resp.headers.get("x-request-id"),
+    path,
+  });
+}
+
+/** request("GET", "health", {query: {companyId}}) → parsed JSON (or a Response with raw: true). */
+export async function request(method, path, { query, body, raw = false, auth = true } = {}) {
+  const headers = { Accept: "application/json" };
+  const token = getToken();
+  if (auth && token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(url(path, query), init);
+  } catch (err) {
+    throw new ApiError({ status: 0, code: "network", message: String(err.message || err), path });
+  }
+  if (!resp.ok) throw await errorFrom(resp, path);
+  if (raw) return resp;
+  if (resp.status === 204) return null;
+  const type = resp.headers.get("content-type") || "";
+  return type.includes("json") ? resp.json() : resp.text();
+}
+
+export const get = (path, query) => request("GET", path, { query });
+export const post = (path, body, query) => request("POST", path, { body, query });
+export const put = (path, body) => request("PUT", path, { body });
+export const del = (path, body) => request("DELETE", path, { body });
+
+/** Download a file from an authenticated GET (CSV exports) and hand it to the browser. */
+export async function download(path, query, fallbackName) {
+  const resp = await request("GET", path, { query, raw: true });
+  const blob = await resp.blob();
+  const cd = resp.headers.get("content-disposition") || "";
+  const m = /filename="?([^";]+)"?/.exec(cd);
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = m ? m[1] : fallbackName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  return { name: a.download, size: blob.size };
+}
+
+/** Dev mode only: {token, companyId} for the demo company, or null when the server is not in dev mode. */
+export async function devToken() {
+  try {
+    const resp = await fetch("/dev/token", { headers: { Accept: "application/json" } });
+    return resp.ok ? await resp.json() : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,98 @@
+// Small DOM helpers shared by the pages: an element builder, messages, busy buttons, time formatting.
+
+/** h("button", {class: "primary", onclick}, "Save") — attributes starting with "on" become listeners. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "text") el.textContent = v;
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** A message box: kind is "error", "ok", "warn" or "info". Errors may be ApiError (their words are shown). */
+export function message(kind, what, extra) {
+  const text = what && what.words ? what.words : what && what.message ? what.message : String(what);
+  return h("div", { class: `msg msg-${kind}`, role: kind === "error" ? "alert" : "status" }, text, extra);
+}
+
+export function errorBox(err) {
+  return message("error", err);
+}
+
+/** Disable a button while an action runs; show the outcome in `out` (an element) if given. */
+export async function busy(button, action) {
+  const label = button.textContent;
+  button.disabled = true;
+  button.classList.add("busy");
+  try {
+    return await action();
+  } finally {
+    button.disabled = false;
+    button.classList.remove("busy");
+    button.textContent = label;
+  }
+}
+
+export function dateTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+}
+
+export function ago(iso, now = Date.now()) {
+  if (!iso) return "never";
+  const s = Math.round((now - new Date(iso).getTime()) / 1000);
+  if (Number.isNaN(s)) return String(iso);
+  if (s < 0) return "just now";
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(Math.abs(seconds)));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  return hh ? `${hh} h ${mm} min` : `${mm} min`;
+}
+
+/** "YYYY-MM-DD" for a Date, in local time. */
+export function isoDate(d) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+export function pretty(value) {
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}
+
+/** A titled panel section. */
+export function panel(title, ...children) {
+  return h("section", { class: "panel" }, title ? h("h2", {}, title) : null, ...children);
+}
+
+/** Show a page-level "sign in first" state. */
+export function needToken() {
+  return message("info", "Paste a CrewFlow admin bearer token in the field at the top (or use the dev token) to start.");
+}

@@ -1,0 +1,165 @@
+// Connect in three steps: (1) connect, (2) authorize at QuickBooks (the provider's consent page),
+// (3) confirmed: the QuickBooks company name and a test-connection result. Also: disconnect.
+// The OAuth callback sends the browser to #/connected?realmId=… or #/connect-failed?reason=….
+
+import { del, get, post } from "../api.js";
+import { busy, dateTime, errorBox, h, message, needToken, panel, replace } from "../dom.js";
+
+const REASONS = {
+  access_denied: "The connection was not approved at QuickBooks (you chose Deny).",
+  provider_error: "QuickBooks refused the connection.",
+  bad_callback: "QuickBooks came back without an authorization code or company id.",
+  realm_in_use: "This QuickBooks company is already connected to another CrewFlow company: disconnect it there first.",
+  other_realm_connected: "This CrewFlow company is already connected to a different QuickBooks company: disconnect first.",
+  state_unreadable: "This connection link can no longer be completed.",
+  missing_state: "The connection link was incomplete.",
+  invalid_state: "The connection link is not valid.",
+  state_used: "This connection link was already used.",
+  state_expired: "The connection link expired (they last a few minutes).",
+  state_foreign: "This connection was started by another user or company.",
+  exchange_failed: "QuickBooks refused the authorization code (expired or already used).",
+  test_failed: "Connected, but the first test call to QuickBooks failed.",
+};
+
+function stepper(current) {
+  const steps = ["Connect", "Authorize at QuickBooks", "Confirmed"];
+  return h(
+    "ol",
+    { class: "stepper", "aria-label": "Connection steps" },
+    steps.map((label, i) => {
+      const n = i + 1;
+      const state = n < current ? "done" : n === current ? "current" : "todo";
+      return h("li", { class: `step step-${state}`, "aria-current": n === current ? "step" : null },
+        h("span", { class: "step-n" }, n < current ? "✓" : String(n)), label);
+    }),
+  );
+}
+
+async function loadConnection(companyId) {
+  return get("connection", { companyId });
+}
+
+function statusWords(conn) {
+  return {
+    never_connected: "Not connected yet",
+    connected: "Connected",
+    disconnected: "Disconnected",
+    lost: "Connection lost — reconnect",
+  }[conn.status] || conn.status;
+}
+
+async function startConnect(companyId, out, button) {
+  replace(out);
+  try {
+    const { authorizeUrl } = await busy(button, () => get("connect", { companyId, format: "json" }));
+    replace(out, message("info", "Step 2: taking you to QuickBooks to approve the connection…"));
+    window.location.assign(authorizeUrl);
+  } catch (err) {
+    replace(out, errorBox(err));
+  }
+}
+
+function testResult(result) {
+  if (result.connected) {
+    return message("ok", `Test connection passed: QuickBooks answered for “${result.companyName}”.`);
+  }
+  return message("error", `Test connection failed: ${result.error || "QuickBooks did not answer"}`);
+}
+
+function disconnectBlock(companyId, rerender) {
+  const out = h("div", { class: "out" });
+  const confirmRow = h("div", { class: "confirm", hidden: true },
+    h("span", {}, "Disconnect QuickBooks? Live sync stops; mappings and history are kept. "),
+    h("button", {
+      class: "danger", id: "disconnect-confirm",
+      onclick: async (ev) => {
+        try {
+          const res = await busy(ev.currentTarget, () => del("disconnect", { companyId }));
+          replace(out, message(res.revoked ? "ok" : "warn", res.revoked
+            ? "Disconnected; QuickBooks confirmed the tokens were revoked."
+            : "Disconnected here, but QuickBooks did not confirm the revoke."));
+          setTimeout(rerender, 600);
+        } catch (err) {
+          replace(out, errorBox(err));
+        }
+      },
+    }, "Yes, disconnect"),
+    h("button", { onclick: () => { confirmRow.hidden = true; } }, "Cancel"),
+  );
+  return h("div", {},
+    h("button", { class: "danger-outline", id: "disconnect", onclick: () => { confirmRow.hidden = false; } }, "Disconnect"),
+    confirmRow, out);
+}
+
+function connectedView(root, companyId, conn, { justConnected, realmId }, rerender) {
+  const testOut = h("div", { id: "test-result", class: "out" });
+  const testButton = h("button", {
+    id: "test-connection",
+    onclick: async (ev) => {
+      replace(testOut, h("p", { class: "loading" }, "Testing…"));
+      try {
+        replace(testOut, testResult(await busy(ev.currentTarget, () => post("test-connection", { companyId }))));
+      } catch (err) {
+        replace(testOut, errorBox(err));
+      }
+    },
+  }, "Test connection");
+  replace(root,
+    h("h1", {}, "Connect QuickBooks"),
+    stepper(4),
+    panel(justConnected ? "Step 3: connected" : "Connected",
+      h("dl", { class: "facts" },
+        h("dt", {}, "QuickBooks company"), h("dd", { id: "qbo-company" }, conn.companyName || "—"),
+        h("dt", {}, "Realm id"), h("dd", { id: "realm-id" }, conn.realmId || realmId || "—"),
+        h("dt", {}, "Connected"), h("dd", {}, dateTime(conn.changedAt)),
+        h("dt", {}, "Last test"), h("dd", {}, conn.lastTestAt
+          ? `${dateTime(conn.lastTestAt)} — ${conn.lastTestOk ? "passed" : "failed"}` : "never"),
+        h("dt", {}, "Live sync"), h("dd", {}, conn.syncEnabled ? "on" : "off (enable it in Test mode)"),
+      ),
+      h("div", { class: "actions" }, testButton,
+        h("a", { class: "button primary", href: "#/mapping" }, "Next: map your records →")),
+      testOut,
+    ),
+    panel("Disconnect", disconnectBlock(companyId, rerender)),
+  );
+  if (justConnected) testButton.click();
+}
+
+export async function render(root, { page, params, companyId }) {
+  if (!companyId) {
+    replace(root, h("h1", {}, "Connect QuickBooks"), needToken());
+    return;
+  }
+  const rerender = () => render(root, { page: "connect", params: new URLSearchParams(), companyId });
+  let conn;
+  try {
+    conn = await loadConnection(companyId);
+  } catch (err) {
+    replace(root, h("h1", {}, "Connect QuickBooks"), errorBox(err));
+    return;
+  }
+  if (conn.status === "connected") {
+    connectedView(root, companyId, conn, { justConnected: page === "connected", realmId: params.get("realmId") },
+      rerender);
+    return;
+  }
+  const out = h("div", { class: "out", id: "connect-out" });
+  const failed = page === "connect-failed";
+  const reason = params.get("reason");
+  const connectButton = h("button", {
+    class: "primary", id: "connect-button", onclick: (ev) => startConnect(companyId, out, ev.currentTarget),
+  }, failed ? "Try again" : "Connect to QuickBooks");
+  replace(root,
+    h("h1", {}, "Connect QuickBooks"),
+    stepper(failed ? 2 : 1),
+    failed ? message("error", `The connection did not complete: ${REASONS[reason] || reason || "unknown reason"}`) : null,
+    panel("Step 1: connect",
+      h("p", {}, "Status: ", h("strong", { id: "connection-status" }, statusWords(conn)),
+        conn.reason ? ` (${conn.reason})` : ""),
+      h("p", {}, "You will be sent to QuickBooks to choose your company and approve access; ",
+        "you come back here when done."),
+      h("div", { class: "actions" }, connectButton),
+      out,
+    ),
+  );
+}

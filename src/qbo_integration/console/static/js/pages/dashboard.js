@@ -1,0 +1,247 @@
+// Health dashboard: status colour, counters, rate-limit usage, breaker (with reset), recent activity,
+// recent errors (click one: its message and timecard), dead letters (re-queue), Sync Now.
+// Refreshes every REFRESH_SECONDS (30 s; ?refresh=N overrides) without reloading the page.
+
+import { get, post } from "../api.js";
+import { REFRESH_SECONDS } from "../config.js";
+import { ago, busy, dateTime, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
+
+const STATUS_WORDS = { healthy: "Healthy", degraded: "Degraded", failed: "Failed" };
+
+function tile(id, label, value, extra) {
+  return h("div", { class: "tile", id }, h("div", { class: "tile-label" }, label),
+    h("div", { class: "tile-value" }, value), extra ? h("div", { class: "tile-extra" }, extra) : null);
+}
+
+function statusBlock(hl) {
+  const conn = hl.connection || {};
+  return h("div", { class: `status status-${hl.status}`, id: "health-status", dataset: { status: hl.status } },
+    h("span", { class: "dot", "aria-hidden": "true" }),
+    h("strong", {}, STATUS_WORDS[hl.status] || hl.status),
+    h("span", { class: "status-sub" },
+      conn.status === "connected" ? ` · connected to ${conn.companyName || conn.realmId}` : ` · ${conn.status}`,
+      ` · live sync ${conn.liveSyncEnabled ? "on" : "off"}`),
+    hl.reasons && hl.reasons.length
+      ? h("ul", { class: "reasons" }, hl.reasons.map((r) => h("li", {}, r))) : null,
+  );
+}
+
+function tiles(hl) {
+  const rate = Number(hl.rateLimitUsage || 0);
+  return h("div", { class: "tiles" },
+    tile("last-sync", "Last sync", ago(hl.lastSync), hl.lastSync ? dateTime(hl.lastSync) : "no sync yet"),
+    tile("synced-today", "Synced today", String(hl.syncedToday), "timecards"),
+    tile("errors-24h", "Errors (24 h)", `${hl.errorsLast24h}${hl.errorsLast24hCapped ? "+" : ""}`),
+    tile("pending", "Pending", String(hl.pendingTimecards), "timecards waiting"),
+    tile("rate-limit", "Rate-limit usage", `${rate.toFixed(0)}%`,
+      h("div", { class: `meter ${rate >= 90 ? "meter-error" : rate >= 70 ? "meter-warn" : "meter-ok"}` },
+        h("span", { style: `width:${Math.min(100, rate)}%` }))),
+    tile("dead-count", "Dead-lettered", String(hl.deadLettered ?? 0), `${hl.failedTimecards ?? 0} need a fix`),
+  );
+}
+
+// `out` is created once by render(): the blocks are rebuilt on every refresh, and an action's outcome
+// must survive the refresh that the action itself triggers.
+function breakerBlock(hl, companyId, out, refresh) {
+  const b = hl.breaker || { state: "closed", failures: 0 };
+  const words = {
+    closed: b.failures ? `Closed, ${b.failures} consecutive failure(s)` : "Closed: QuickBooks calls flow normally",
+    open: `Open: QuickBooks calls paused${b.reopensAt ? ` until ${dateTime(b.reopensAt)}` : ""}`,
+    half_open: "Half-open: trying one call",
+  }[b.state] || b.state;
+  return h("div", { id: "breaker", dataset: { state: b.state } },
+    h("p", {}, h("span", { class: `pill pill-${b.state === "closed" ? "ok" : "error"}` }, b.state.replace("_", "-")),
+      " ", words),
+    b.state !== "closed" || b.failures
+      ? h("button", {
+        id: "breaker-reset",
+        onclick: async (ev) => {
+          try {
+            const res = await busy(ev.currentTarget, () => post("breaker/reset", { companyId }));
+            replace(out, message("ok", `Breaker reset (was ${res.breaker.previousState}).`));
+            refresh();
+          } catch (err) {
+            replace(out, errorBox(err));
+          }
+        },
+      }, "Reset breaker") : null,
+    out,
+  );
+}
+
+function runsBlock(hl) {
+  const runs = hl.recentRuns || [];
+  if (!runs.length) return h("p", { class: "muted", id: "recent-runs" }, "No sync activity yet.");
+  return h("ul", { class: "activity", id: "recent-runs" }, runs.map((r) => {
+    const ok = r.status === "completed" && !r.failed;
+    const icon = r.status === "completed" ? (r.failed ? "!" : "✓") : r.status === "failed" ? "✗" : "…";
+    const what = r.kind === "timecards" || !r.kind
+      ? `${r.synced} synced${r.failed ? `, ${r.failed} failed` : ""} of ${r.total}`
+      : `${r.kind.replace(/_/g, " ")}`;
+    return h("li", { class: ok ? "ok" : r.status === "failed" || r.failed ? "bad" : "" },
+      h("span", { class: "icon", "aria-hidden": "true" }, icon),
+      h("span", { class: "when" }, ago(r.completedAt || r.startedAt || r.createdAt)),
+      ` ${r.status} — ${what} (${r.trigger})`);
+  }));
+}
+
+function errorDetail(detail, item) {
+  replace(detail,
+    h("h3", {}, "Error details"),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Message"), h("dd", { id: "error-message" }, item.message || "—"),
+      h("dt", {}, "Timecard"), h("dd", { id: "error-timecard" }, item.timecardId || "—"),
+      item.when ? [h("dt", {}, "When"), h("dd", {}, dateTime(item.when))] : null,
+      item.action ? [h("dt", {}, "Action"), h("dd", {}, item.action)] : null,
+      item.qboId ? [h("dt", {}, "QuickBooks id"), h("dd", {}, item.qboId)] : null,
+      item.attempts ? [h("dt", {}, "Attempts"), h("dd", {}, String(item.attempts))] : null,
+    ),
+    item.timecardId ? h("p", {}, h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "This timecard's audit history →")) : null,
+    item.payload ? [h("h4", {}, "What was sent"), pretty(item.payload)] : null,
+  );
+  detail.hidden = false;
+  detail.focus();
+}
+
+function errorsBlock(errors, detail) {
+  if (!errors.length) return h("p", { class: "muted", id: "recent-errors" }, "No errors.");
+  return h("ul", { class: "errors", id: "recent-errors" }, errors.map((e) =>
+    h("li", {},
+      h("button", { class: "link error-item", onclick: () => errorDetail(detail, e) },
+        h("span", { class: "when" }, ago(e.when)), " ", e.action || "sync", ": ",
+        (e.message || "").slice(0, 90)))));
+}
+
+function deadBlock(dead, companyId, detail, out, refresh) {
+  const requeue = async (button, ids) => {
+    try {
+      const res = await busy(button, () => post("dead-letters/requeue", { companyId, timecardIds: ids }));
+      replace(out, message("ok", `${res.requeued} timecard(s) queued again.`));
+      refresh();
+    } catch (err) {
+      replace(out, errorBox(err));
+    }
+  };
+  if (!dead.items.length) return h("div", { id: "dead-letters" }, h("p", { class: "muted" }, "No dead letters."), out);
+  return h("div", { id: "dead-letters" },
+    h("table", { class: "table" },
+      h("thead", {}, h("tr", {}, ["Timecard", "Error", "Attempts", "Updated", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, dead.items.map((d) => h("tr", {},
+        h("td", {}, h("button", {
+          class: "link error-item",
+          onclick: () => errorDetail(detail, { message: d.error, timecardId: d.timecardId, attempts: d.attempts,
+            qboId: d.qboId, when: d.updatedAt, action: d.operation }),
+        }, d.timecardId.slice(0, 8) + "…")),
+        h("td", {}, d.error || d.errorCode || "—"),
+        h("td", {}, String(d.attempts)),
+        h("td", {}, ago(d.updatedAt)),
+        h("td", {}, h("button", { onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Re-queue")),
+      )))),
+    h("button", { id: "requeue-all", onclick: (ev) => requeue(ev.currentTarget, null) }, `Re-queue all ${dead.count}`),
+    out,
+  );
+}
+
+async function optional(promise, empty) {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err.routeMissing) return empty;
+    throw err;
+  }
+}
+
+export async function render(root, { companyId }) {
+  replace(root, h("h1", {}, "Integration health"));
+  if (!companyId) {
+    root.append(needToken());
+    return undefined;
+  }
+  const head = h("div", { class: "dash-head" });
+  const body = h("div", { id: "dash-body" });
+  const detail = h("aside", { class: "panel detail", id: "error-detail", tabindex: "-1", hidden: true });
+  const syncOut = h("div", { class: "out", id: "sync-out" });
+  const stamp = h("span", { class: "muted", id: "refreshed-at" });
+  const breakerOut = h("div", { class: "out", id: "breaker-out" });
+  const deadOut = h("div", { class: "out", id: "dead-out" });
+  let timer = null;
+  let stopped = false;
+
+  const refresh = async () => {
+    try {
+      const [hl, dead, errs] = await Promise.all([
+        get("health", { companyId }),
+        optional(get("dead-letters", { companyId }), { items: [], count: 0 }),
+        optional(get("audit-log", { companyId, status: "failure", limit: 10 }), { logs: [] }),
+      ]);
+      if (stopped) return;
+      const errors = errs.logs.map((l) => ({
+        message: l.errorMessage, timecardId: l.timecardId, when: l.createdAt, action: l.action, qboId: l.qboId,
+        payload: l.requestPayload,
+      }));
+      replace(head, statusBlock(hl));
+      replace(body,
+        tiles(hl),
+        h("div", { class: "cols" },
+          panel("Recent activity", runsBlock(hl)),
+          panel("Recent errors", errorsBlock(errors, detail)),
+        ),
+        h("div", { class: "cols" },
+          panel("Circuit breaker", breakerBlock(hl, companyId, breakerOut, refresh)),
+          panel(`Dead letters (${dead.count})`, deadBlock(dead, companyId, detail, deadOut, refresh)),
+        ),
+      );
+      stamp.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_SECONDS} s`;
+      root.dataset.refreshedAt = String(Date.now());
+    } catch (err) {
+      if (!stopped) replace(head, errorBox(err));
+    }
+  };
+
+  const pollJob = async (jobId) => {
+    for (let i = 0; i < 120 && !stopped; i++) {
+      let st;
+      try {
+        st = await get(`sync-status/${jobId}`);
+      } catch (err) {
+        replace(syncOut, errorBox(err));
+        return;
+      }
+      const words = `Sync ${st.status}: ${st.results.synced} synced, ${st.results.failed} failed (${st.progress}%)`;
+      replace(syncOut, message(st.status === "failed" ? "error" : st.status === "completed" ? "ok" : "info", words));
+      if (st.status === "completed" || st.status === "failed") {
+        refresh();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+
+  const syncNow = h("button", {
+    class: "primary", id: "sync-now",
+    onclick: async (ev) => {
+      try {
+        const res = await busy(ev.currentTarget, () => post("sync-now", { companyId }));
+        replace(syncOut, message("info", `${res.message} (job ${res.jobId.slice(0, 8)}…)`));
+        pollJob(res.jobId);
+      } catch (err) {
+        replace(syncOut, errorBox(err));
+      }
+    },
+  }, "Sync now");
+
+  root.append(
+    head,
+    h("div", { class: "actions" }, syncNow,
+      h("button", { id: "refresh", onclick: () => refresh() }, "Refresh"),
+      h("a", { class: "button", href: "#/audit" }, "View logs"), stamp),
+    syncOut,
+    h("div", { class: "dash-grid" }, body, detail),
+  );
+  await refresh();
+  timer = setInterval(refresh, REFRESH_SECONDS * 1000);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}

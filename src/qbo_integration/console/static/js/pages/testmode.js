@@ -1,0 +1,101 @@
+// Test mode: a dry run over a date range (nothing is written to QuickBooks), per-timecard results,
+// and the switch that enables live sync once a dry run passed with the active profile.
+
+import { get, post } from "../api.js";
+import { busy, errorBox, h, isoDate, message, needToken, panel, pretty, replace } from "../dom.js";
+
+function resultsTable(res, labels) {
+  return h("table", { class: "table results", id: "dry-run-results" },
+    h("thead", {}, h("tr", {}, ["Timecard", "Result", "Operation", "Problems", ""].map((t) => h("th", {}, t)))),
+    h("tbody", {}, res.timecards.map((t) => {
+      const preview = h("tr", { class: "details", hidden: true }, h("td", { colspan: "5" }, t.preview ? pretty(t.preview) : "No payload (fix the problems first)."));
+      const label = labels[t.timecardId];
+      return [
+        h("tr", { class: t.valid ? "pass" : "fail", dataset: { timecardId: t.timecardId } },
+          h("td", {}, label ? `${label.clockIn.slice(0, 10)} · ${label.worker} · ${label.project}` : t.timecardId),
+          h("td", {}, h("span", { class: `pill ${t.valid ? "pill-ok" : "pill-error"}` }, t.valid ? "ready" : "problem")),
+          h("td", {}, t.operation),
+          h("td", {}, t.errors.length ? h("ul", { class: "errors-list" }, t.errors.map((e) =>
+            h("li", {}, h("strong", {}, e.field), `: ${e.message} `, h("em", {}, `Fix: ${e.fix}`)))) : "—"),
+          h("td", {}, h("button", { class: "link", onclick: () => { preview.hidden = !preview.hidden; } }, "Payload"))),
+        preview,
+      ];
+    })));
+}
+
+function liveBlock(companyId, enabled, passed, out, rerender) {
+  const toggle = (value) => async (ev) => {
+    try {
+      const res = await busy(ev.currentTarget, () => post("live-sync", { companyId, enabled: value }));
+      replace(out, message(res.enabled ? "ok" : "info", res.message));
+      rerender();
+    } catch (err) {
+      replace(out, errorBox(err));
+    }
+  };
+  return h("div", { id: "live-sync" },
+    h("p", {}, "Live sync is ", h("strong", { id: "live-sync-state" }, enabled ? "on" : "off"), enabled
+      ? ": approved timecards go to QuickBooks as they are approved."
+      : ": nothing is sent to QuickBooks until you enable it."),
+    enabled
+      ? h("button", { id: "disable-live", onclick: toggle(false) }, "Turn live sync off")
+      : h("button", { id: "enable-live", class: "primary", onclick: toggle(true) }, "Enable live sync"),
+    !enabled && !passed ? h("p", { class: "muted" }, "Live sync can be enabled once a dry run passes with the active profile.") : null);
+}
+
+export async function render(root, { companyId }) {
+  replace(root, h("h1", {}, "Test mode (dry run)"));
+  if (!companyId) {
+    root.append(needToken());
+    return;
+  }
+  const today = new Date();
+  const start = h("input", { type: "date", id: "dry-start", value: isoDate(new Date(today.getTime() - 13 * 86400000)) });
+  const end = h("input", { type: "date", id: "dry-end", value: isoDate(today) });
+  const out = h("div", { class: "out", id: "dry-run-out" });
+  const liveOut = h("div", { class: "out", id: "live-out" });
+  const results = h("div");
+  const live = h("div");
+  let passed = false;
+  let labels = {};
+
+  const drawLive = async () => {
+    try {
+      const conn = await get("connection", { companyId });
+      replace(live, liveBlock(companyId, conn.syncEnabled, passed, liveOut, drawLive));
+    } catch (err) {
+      replace(live, errorBox(err));
+    }
+  };
+  try {
+    const rec = await get("mapping/records", { companyId });
+    labels = Object.fromEntries(rec.timecards.map((t) => [t.id, t]));
+  } catch { /* labels are a nicety */ }
+
+  const run = async (ev) => {
+    replace(out);
+    replace(results);
+    try {
+      const res = await busy(ev.currentTarget, () => post("dry-run", { companyId, startDate: start.value, endDate: end.value }));
+      passed = res.passed;
+      replace(out, message(res.passed ? "ok" : "error",
+        `${res.message} — ${res.timecardsValid} of ${res.timecardsChecked} timecard(s) ready.`));
+      if (res.timecards.length) replace(results, resultsTable(res, labels));
+      drawLive();
+    } catch (err) {
+      replace(out, errorBox(err));
+    }
+  };
+  root.append(
+    panel("1. Dry run",
+      h("p", {}, "Runs the real sync for approved timecards in the range, checking every reference against QuickBooks, ",
+        "without writing anything."),
+      h("div", { class: "range" },
+        h("label", { class: "field", for: "dry-start" }, h("span", {}, "From"), start),
+        h("label", { class: "field", for: "dry-end" }, h("span", {}, "To"), end),
+        h("button", { id: "run-dry-run", class: "primary", onclick: run }, "Run dry run")),
+      out, results),
+    panel("2. Go live", live, liveOut),
+  );
+  await drawLive();
+}

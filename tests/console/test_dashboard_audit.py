@@ -1,0 +1,98 @@
+"""Dashboard details and the audit log in the browser: status colour from the health route, clicking an
+error shows its message and timecard, dead letters re-queued, audit filters, pages and the CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.console.flows import script_errors, sign_in
+from tests.mapping.factories import add_project, add_timecard, add_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(2400)]
+
+DEAD_ERROR = "QuickBooks refused: Invalid Reference Id (Employee 77 is inactive)"
+AUDIT_ERROR = "Object Not Found: Customer 404"
+
+
+async def _seed(sessionmaker, cc) -> str:
+    from qbo_integration.monitoring import audit
+    from qbo_integration.sync.models import TimecardSyncRecord
+
+    start = datetime.now(UTC) - timedelta(days=1)
+    async with sessionmaker() as s:
+        w = add_worker(s, cc.company_id, "Rita Rivets")
+        p = add_project(s, cc.company_id, "Depot Roof")
+        await s.flush()
+        tc = add_timecard(s, cc.company_id, w, p, clock_in=start, clock_out=start + timedelta(hours=8))
+        await s.flush()
+        s.add(TimecardSyncRecord(company_id=cc.company_id, timecard_id=tc.id, operation="create", state="dead",
+                                 attempts=6, timecard_version=1, last_error=DEAD_ERROR, last_error_code="2500",
+                                 error_kind="transient"))
+        for i in range(30):
+            failed = i % 10 == 9
+            await audit.record(s, integration_id=cc.integration_id, company_id=cc.company_id,
+                               action="timecard_sync", status="failure" if failed else "success", timecard_id=tc.id,
+                               worker_id=w.id, project_id=p.id, qbo_id=None if failed else str(100 + i),
+                               error_message=AUDIT_ERROR if failed else None,
+                               request_payload={"EmployeeRef": {"value": "77"}})
+        await s.commit()
+        return str(tc.id)
+
+
+async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connected_company, make_token, sessionmaker):
+    page = probe.page
+    timecard_id = await _seed(sessionmaker, connected_company)
+    await sign_in(probe, live, make_token(connected_company.company_id), "dashboard")
+    await page.wait_for_selector("#health-status")
+    assert await page.get_attribute("#health-status", "data-status") == "degraded"
+    assert "1 timecard(s) dead-lettered" in await page.text_content("#health-status")
+    assert await page.text_content("#errors-24h .tile-value") == "3"
+    assert await page.get_attribute("#breaker", "data-state") == "closed"
+
+    # Click an error: its message and timecard.
+    await page.click("#recent-errors .error-item")
+    await page.wait_for_selector("#error-detail:not([hidden])")
+    assert await page.text_content("#error-message") == AUDIT_ERROR
+    assert await page.text_content("#error-timecard") == timecard_id
+    await probe.shot("dashboard-error-detail")
+    await page.click("#dead-letters .error-item")
+    assert await page.text_content("#error-message") == DEAD_ERROR
+
+    # Re-queue the dead letter.
+    await page.click("#requeue-all")
+    await page.wait_for_selector("#dead-out .msg-ok")
+    assert "1 timecard(s) queued again" in await page.text_content("#dead-out")
+    await page.wait_for_function("document.querySelector('#dead-count .tile-value').textContent === '0'")
+
+    # Audit log: 30 entries over 2 pages, a failure filter, the CSV of that filter.
+    await page.click("text=View logs")
+    await page.wait_for_selector("#audit-table table")
+    assert await page.text_content("#page-info") == "Page 1 of 2 · 30 entries"
+    assert await page.locator("#audit-table tr.entry").count() == 25
+    await page.click("#page-next")
+    await page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('Page 2 of 2')")
+    assert await page.locator("#audit-table tr.entry").count() == 5
+    await page.select_option("#f-status", "failure")
+    await page.click("#audit-filters button[type=submit]")
+    await page.wait_for_function("document.querySelector('#page-info').textContent === 'Page 1 of 1 · 3 entries'")
+    await page.click("#audit-table tr.entry")
+    assert AUDIT_ERROR in await page.text_content("#audit-table tr.details:not([hidden])")
+    await probe.shot("audit-log-filtered")
+    async with page.expect_download() as info:
+        await page.click("#audit-csv")
+    download = await info.value
+    path = await download.path()
+    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8-sig").read())))  # noqa: ASYNC230
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"failure"}
+    assert {r["errorMessage"] for r in rows} == {AUDIT_ERROR}
+
+    # A bad filter is answered in words, not a crash.
+    await page.fill("#f-workerId", "not-a-uuid")
+    await page.click("#audit-filters button[type=submit]")
+    await page.wait_for_selector("#audit-out .msg-error")
+    assert "workerId" in await page.text_content("#audit-out")
+    assert script_errors(probe) == []
