@@ -169,3 +169,26 @@ async def test_breaker_reset_route(client, auth_headers, make_token, redis, conn
     r = await client.get(f"{P}/audit-log", headers=auth_headers,
                          params={"companyId": str(company.id), "action": "breaker_reset"})
     assert r.json()["pagination"]["total"] == 1 and r.json()["logs"][0]["actor"] == "user-1"
+
+
+async def test_open_and_close_in_the_same_second_both_queue_a_delivery(sessionmaker, settings, connected_company):
+    """The 'resumed' email was lost when the breaker closed within the second it opened: both transitions
+    used the job id deliver-alerts:{second}, so arq dropped the second delivery job as a duplicate."""
+    from qbo_integration.monitoring.models import AlertOutbox
+    from qbo_integration.monitoring.qbo_observer import MonitoringObserver
+
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
+        observer = MonitoringObserver(sessionmaker, settings, JobQueue(pool))
+        company = str(connected_company.company_id)
+        before = [j.function for j in await pool.queued_jobs(queue_name=QUEUE_NAME)].count("deliver_alerts")
+        await observer.on_breaker_change(company, "closed", "open")
+        await observer.on_breaker_change(company, "open", "closed")
+        queued = [j.function for j in await pool.queued_jobs(queue_name=QUEUE_NAME)]
+    finally:
+        await pool.aclose()
+    assert queued.count("deliver_alerts") - before == 2
+    async with sessionmaker() as s:
+        kinds = sorted((await s.execute(select(AlertOutbox.kind).where(
+            AlertOutbox.company_id == connected_company.company_id))).scalars())
+    assert kinds == ["breaker_closed", "breaker_open"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -110,6 +111,27 @@ async def test_the_sweep_finds_lost_events(ctx, live, sessionmaker, sandbox):
     await _sync(ctx, core)
     assert await h.activities(sandbox, cc.realm_id) == []
     assert (await sweep.sweep(ctx))["nudged"] == 0
+
+
+async def test_a_job_past_its_time_budget_continues_in_a_new_job(ctx, live, sessionmaker, sandbox, monkeypatch,
+                                                                 arq_redis):
+    """A big backlog never runs into arq's job timeout: the job hands the same sync_jobs row to a new job."""
+    cc, core = live
+    monkeypatch.setattr(engine, "JOB_BUDGET_SECONDS", 0.0)  # one round per job
+    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 1)
+    for _ in range(2):
+        await _approve(ctx, sessionmaker, core)
+    first = await engine.run_company_sync(ctx, core.company_id)
+    assert first["status"] == "continuing" and len(await h.activities(sandbox, cc.realm_id)) == 1
+    queued = [k.decode() for k in await arq_redis.keys("arq:job:sync:*:cont:*")]
+    assert len(queued) == 1 and str(core.company_id) in queued[0]
+    job_id = uuid.UUID(first["jobId"])
+    assert (await engine.run_company_sync(ctx, core.company_id, job_id))["status"] == "continuing"
+    done = await engine.run_company_sync(ctx, core.company_id, job_id)  # finds nothing more due
+    assert done["status"] == "completed" and done["synced"] == 2
+    assert len(await h.activities(sandbox, cc.realm_id)) == 2
+    [job] = await h.jobs_of(sessionmaker, core.company_id)
+    assert (job.status, job.timecards_synced, job.qbo_calls) == ("completed", 2, 2)
 
 
 async def test_only_one_sweep_runs_at_a_time(ctx, live, sessionmaker):

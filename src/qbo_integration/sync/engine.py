@@ -31,9 +31,13 @@ from qbo_integration.sync.models import TimecardSyncRecord as Row
 
 logger = logging.getLogger(__name__)
 
-LOCK_WAIT_SECONDS = 120.0  # a Sync Now job waits this long for a running job of its company
+LOCK_WAIT_SECONDS = 300.0  # a Sync Now job waits this long for a running job of its company (> its budget)
+# A job sends for at most this long, then hands over to a continuation job: a big backlog (QBO allows
+# 500 timecards a minute) never runs into arq's job timeout, and a deploy never kills a long run.
+JOB_BUDGET_SECONDS = 240.0
 BATCHES_PER_MINUTE = 30  # of QBO's 40: leave room for other work (imports) in the same realm
 MAX_ROUNDS = 1000
+CLAIM_PER_ROUND = 300
 
 
 def qbo_api(ctx: dict[str, Any]) -> QboApi:
@@ -106,6 +110,11 @@ class CompanySync:
         self.worker = str(ctx.get("worker_name") or "worker")
         self.client: CompanyClient | None = None
         self.stop_reason: str | None = None
+        self.continue_later = False
+        # Within the lock's expiry too (the fault campaign shortens it); the lock is renewed every round.
+        self.deadline = time.monotonic() + min(JOB_BUDGET_SECONDS, nudge.LOCK_SECONDS * 0.8)
+        self.lock_token: str | None = None
+        self._reported = (0, 0, 0)
 
     async def run(self) -> None:
         async with self.sm() as s:
@@ -122,7 +131,12 @@ class CompanySync:
         self.integration_id = integration.id
         self.start_date = integration.sync_start_date
         self.company = company
-        for _ in range(MAX_ROUNDS):
+        for rounds in range(MAX_ROUNDS):
+            if rounds and time.monotonic() > self.deadline:
+                self.continue_later = True
+                return
+            if self.lock_token:
+                await nudge.renew(self.redis, self.company_id, self.lock_token)
             if await self._breaker_open():
                 return
             await nudge.take_dirty(self.redis, self.company_id)
@@ -148,7 +162,8 @@ class CompanySync:
     async def _round(self) -> writeback.RoundSummary | None:
         now = self.clock()
         async with self.sm() as s:
-            claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id, now=now)
+            claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id, now=now,
+                                             limit=CLAIM_PER_ROUND)
             await s.commit()
         if not claimed:
             return None
@@ -170,11 +185,20 @@ class CompanySync:
             summary = await writeback.apply_results(
                 s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
                 results=results, now=now)
-            await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary, stats=self.client.stats)
+            await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary, cost=self._cost_since_last())
             await jobs.side_effects(s, self.company_id, summary, now)
             await s.commit()
         await writeback.publish(self.redis, summary.events)
         return summary
+
+    def _cost_since_last(self) -> tuple[int, int, int]:
+        """QBO calls, batches and retries since the last round (a continuation job has a new client)."""
+        assert self.client is not None
+        st = self.client.stats
+        now = (st.calls, st.batches, st.retries)
+        delta = (now[0] - self._reported[0], now[1] - self._reported[1], now[2] - self._reported[2])
+        self._reported = now
+        return delta
 
     async def schedule_retries(self) -> None:
         async with self.sm() as s:
@@ -182,6 +206,13 @@ class CompanySync:
         now = self.clock()
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)
+
+
+async def continue_later(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID) -> None:
+    """The budget is spent and rows are still due: the same sync_jobs row goes on in a new arq job."""
+    logger.info("sync job continues in a new job", extra=logs.log_fields(job_id=sync_job_id))
+    await ctx["queue"].enqueue(nudge.FUNCTION, str(company_id), str(sync_job_id),
+                               _job_id=f"sync:{company_id}:cont:{uuid.uuid4().hex}")
 
 
 async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID | None = None,
@@ -207,16 +238,20 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
         return {"status": "no_integration"}
     with logs.log_context(company_id=company_id, job_id=job.id):
         sync = CompanySync(ctx, company_id, job)
+        sync.lock_token = token
         try:
             while True:
                 try:
                     await sync.run()
                 finally:
                     await nudge.release(redis, company_id, token)
-                if sync.stop_reason or not await nudge.is_dirty(redis, company_id):
+                if sync.stop_reason or sync.continue_later or not await nudge.is_dirty(redis, company_id):
                     break
                 if not await nudge.acquire(redis, company_id, token):
                     break  # another job took over
+            if sync.continue_later:
+                await continue_later(ctx, company_id, job.id)
+                return {"status": "continuing", "jobId": str(job.id)}
             await sync.schedule_retries()
         except Exception as exc:
             logger.exception("sync job failed")

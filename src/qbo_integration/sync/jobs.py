@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from qbo_integration.qbo import CallStats
 from qbo_integration.sync.integrations import get_integration
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.writeback import RoundSummary
@@ -44,7 +43,8 @@ async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job
 
 
 async def add_round(session: AsyncSession, job_id: uuid.UUID, *, claimed: int, summary: RoundSummary,
-                    stats: CallStats) -> None:
+                    cost: tuple[int, int, int]) -> None:
+    """Add one round's counts; `cost` is the round's (QBO calls, batches, retries)."""
     job = await session.get(SyncJob, job_id, with_for_update=True)
     if job is None:
         return
@@ -57,9 +57,10 @@ async def add_round(session: AsyncSession, job_id: uuid.UUID, *, claimed: int, s
     results["waiting"] = int(results.get("waiting", 0)) + summary.waiting
     results["dead"] = int(results.get("dead", 0)) + summary.dead
     job.results = results
-    job.qbo_calls = stats.calls
-    job.qbo_batches = stats.batches
-    job.qbo_retries = stats.retries
+    calls, batches, retries = cost
+    job.qbo_calls = (job.qbo_calls or 0) + calls
+    job.qbo_batches = (job.qbo_batches or 0) + batches
+    job.qbo_retries = (job.qbo_retries or 0) + retries
 
 
 async def side_effects(session: AsyncSession, company_id: uuid.UUID, summary: RoundSummary, now: datetime) -> None:
