@@ -51,6 +51,8 @@ async def main() -> None:
                                 f"+- {QBO_LATENCY['jitterMs'] / 2:.0f} ms per call, QBO limits on"),
             ("all synced", f"{done} ({counts})"),
             ("wall time, worker ready -> last synced", f"{wall:.1f} s"),
+            ("rate over the wall time", f"{n / max(wall, 1e-9) * 60:.0f} timecards/min = "
+                                        f"{n / max(wall, 1e-9) * 60 / CEILING:.0%} of the 500/min ceiling"),
             ("rate over the send window", f"{whole:.0f} timecards/min = {whole / CEILING:.0%} of the 500/min ceiling"),
             ("rate after the first minute", "n/a (run shorter than ~70 s)" if steady != steady else
              f"{steady:.0f} timecards/min = {steady / CEILING:.0%} of the ceiling"),
