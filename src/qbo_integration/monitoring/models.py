@@ -22,6 +22,9 @@ class AuditLogEntry(Base):
         Index("ix_audit_log_timecard_id", "timecard_id"),
         Index("ix_audit_log_company_created", "company_id", text("created_at DESC")),
         Index("ix_audit_log_created", "created_at"),
+        # The health endpoint's "errors in the last 24 h" (monitoring.health._bounded_errors).
+        Index("ix_audit_log_company_failures", "company_id", text("created_at DESC"),
+              postgresql_where=text("status = 'failure'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
