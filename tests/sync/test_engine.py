@@ -210,6 +210,27 @@ async def test_a_validation_error_fails_with_qbos_message_and_is_not_retried(ctx
     assert await _audit(sessionmaker, tid) == [("sync_timecard", "failure")]
 
 
+async def test_a_batch_with_an_unknown_outcome_is_resent_whole_even_past_the_claim_limit(
+        ctx, live, sessionmaker, sandbox, clock, monkeypatch):
+    """The 5,000-timecard fault campaign doubled 46 timecards: a batch that QBO committed but whose answer
+    was lost was later claimed in parts (the per-round limit cut it), the parts went out as new creates
+    with new request ids, and QBO created them again. Claims now take whole batches."""
+    cc, core = live
+    await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"commitThenDropRate": 1.0})
+    tids = [await _approve(ctx, sessionmaker, core) for _ in range(5)]
+    await _sync(ctx, core)  # one batch of 5: committed in QBO, every answer lost
+    assert {(await h.row(sessionmaker, t)).state for t in tids} == {"failed"}
+    assert len(await h.activities(sandbox, cc.realm_id)) == 5
+    await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
+    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 2)
+    clock.advance(minutes=2)
+    await _sync(ctx, core)
+    assert {(await h.row(sessionmaker, t)).state for t in tids} == {"synced"}
+    activities = await h.activities(sandbox, cc.realm_id)
+    assert len(activities) == 5, f"{len(activities)} TimeActivities for 5 timecards"
+    assert sorted([(await h.row(sessionmaker, t)).qbo_id for t in tids]) == sorted(a["Id"] for a in activities)
+
+
 async def test_a_run_of_5xx_follows_the_retry_schedule_then_dead(ctx, live, sessionmaker, sandbox, clock):
     cc, core = live
     await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"error500Rate": 1.0})

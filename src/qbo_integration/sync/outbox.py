@@ -177,6 +177,7 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     rows = list((await session.execute(stmt)).scalars())
+    rows += await _rest_of_their_batches(session, company_id, rows, now)
     out = []
     for r in rows:
         r.state = "in_flight"
@@ -186,6 +187,31 @@ async def claim_due(
         out.append(Claimed(r.id, r.timecard_id, r.operation, r.timecard_version, r.qbo_id, r.qbo_sync_token,
                            r.synced_version, r.request_id, r.fingerprint, r.attempts, r.approved_at))
     return out
+
+
+def batch_key(request_id: str | None) -> str | None:
+    """The batch a create was first sent in ("{key}:{i}:{n}"), or None for a single create."""
+    if not request_id or request_id.count(":") != 2:
+        return None
+    return request_id.split(":", 1)[0]
+
+
+async def _rest_of_their_batches(session: AsyncSession, company_id: uuid.UUID, rows: list[Row],
+                                 now: datetime) -> list[Row]:
+    """Due members of the claimed rows' batches that the limit cut off. A batch whose outcome was unknown
+    (timeout, 5xx after QBO committed) is safe to re-send only whole: its request id, derived from all
+    members, then repeats and QBO replays the original answer. Sent in parts, the parts would be
+    created a second time."""
+    keys = {k for k in (batch_key(r.request_id) for r in rows) if k}
+    if not keys:
+        return []
+    have = {r.id for r in rows}
+    stmt = (
+        select(Row)
+        .where(due_condition(company_id, now), or_(*(Row.request_id.like(f"{k}:%") for k in keys)))
+        .with_for_update(skip_locked=True)
+    )
+    return [r for r in (await session.execute(stmt)).scalars() if r.id not in have]
 
 
 async def remember_request_ids(session: AsyncSession, assignments: dict[uuid.UUID, tuple[str, str]]) -> None:
