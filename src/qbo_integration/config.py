@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     export_retention_days: int = Field(30, ge=1, alias="EXPORT_RETENTION_DAYS")
     # When set, the worker serves its Prometheus metrics on this port (the API serves /metrics itself).
     worker_metrics_port: int | None = Field(None, ge=1, le=65535, alias="WORKER_METRICS_PORT")
+    # Jobs per worker process at once. Sync jobs mostly wait on QBO (400 ms a call, 500 calls a minute
+    # per company), so one process can carry many companies; with 20, a fleet of 50 companies queued
+    # for job slots (bench/fleet.py: slowest company 410 s vs fastest 123 s with one worker).
+    worker_max_jobs: int = Field(50, ge=1, le=1000, alias="WORKER_MAX_JOBS")
 
     sentry_dsn: str | None = Field(None, alias="SENTRY_DSN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")

@@ -28,7 +28,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings.check_secrets()
     logs.configure_logging(settings.log_level)
     init_sentry(settings, component="worker")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=20)  # many jobs, each holding a session briefly
     ctx["settings"] = settings
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
@@ -69,7 +69,7 @@ class WorkerSettings:
     on_shutdown = shutdown
     queue_name = QUEUE_NAME
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
-    max_jobs = 20
+    max_jobs = get_settings().worker_max_jobs
     job_timeout = 600
     keep_result = 60
     health_check_interval = 30
