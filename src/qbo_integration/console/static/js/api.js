@@ -111,6 +111,16 @@ export async function request(method, path, { query, body, raw = false, auth = t
   return type.includes("json") ? resp.json() : resp.text();
 }
 
+/** A route this server may not have (an older API): `empty` instead of an error. */
+export async function optional(promise, empty) {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err.routeMissing) return empty;
+    throw err;
+  }
+}
+
 export const get = (path, query) => request("GET", path, { query });
 export const post = (path, body, query) => request("POST", path, { body, query });
 export const put = (path, body) => request("PUT", path, { body });

@@ -2,7 +2,7 @@
 // recent errors (click one: its message and timecard), dead letters (re-queue), Sync Now.
 // Refreshes every REFRESH_SECONDS (30 s; ?refresh=N overrides) without reloading the page.
 
-import { get, post } from "../api.js";
+import { get, optional, post } from "../api.js";
 import { REFRESH_SECONDS } from "../config.js";
 import { ago, busy, dateTime, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
 
@@ -140,15 +140,6 @@ function deadBlock(dead, companyId, detail, out, refresh) {
     h("button", { id: "requeue-all", onclick: (ev) => requeue(ev.currentTarget, null) }, `Re-queue all ${dead.count}`),
     out,
   );
-}
-
-async function optional(promise, empty) {
-  try {
-    return await promise;
-  } catch (err) {
-    if (err.routeMissing) return empty;
-    throw err;
-  }
 }
 
 export async function render(root, { companyId }) {

@@ -2,18 +2,9 @@
 // Class or ServiceItem for cost codes, match records (drag and drop or keyboard), accept suggestions,
 // see sample data from both systems, save, and test the saved mapping on a real timecard.
 
-import { get, post, put } from "../api.js";
+import { get, optional, post, put } from "../api.js";
 import { busy, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
 import { KINDS, acceptSuggestions, renderBoard, summary } from "./mapping_board.js";
-
-async function optional(promise, empty) {
-  try {
-    return await promise;
-  } catch (err) {
-    if (err.routeMissing) return empty;
-    throw err;
-  }
-}
 
 function toState(mapping) {
   const state = { employees: new Map(), customers: new Map(), costCodes: new Map() };
