@@ -50,3 +50,12 @@ async def new_realm(sandbox: Any, name: str) -> dict[str, Any]:
 
 def short(u: uuid.UUID | str) -> str:
     return str(u)[:8]
+
+
+async def wait_for_text(page: Any, selector: str, text: str, *, exact: bool = False) -> None:
+    """Wait until the element shows `text`: pages render after the URL or a message changes, and on a
+    loaded machine a read right after the change can still see the previous content."""
+    check = "t === want" if exact else "t.includes(want)"
+    await page.wait_for_function(
+        f"([sel, want]) => {{ const e = document.querySelector(sel); const t = e ? e.textContent.trim() : '';"
+        f" return {check}; }}", arg=[selector, text])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.flows import connect_via_consent, new_realm, script_errors, sign_in
+from tests.console.flows import connect_via_consent, new_realm, script_errors, sign_in, wait_for_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(2400)]
 
@@ -42,6 +42,7 @@ async def test_denied_consent_comes_back_with_the_reason(probe, live, company, m
     await page.select_option("#realmId", realm["realmId"])
     await page.click("button[value=deny]")
     await page.wait_for_url("**/console/#/connect-failed?reason=access_denied")
+    await wait_for_text(page, "#view", "not approved at QuickBooks")
     text = await page.text_content("#view")
     assert "not approved at QuickBooks" in text
     assert await page.text_content("#connect-button") == "Try again"

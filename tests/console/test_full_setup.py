@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.console.conftest import TABLET
-from tests.console.flows import connect_via_consent, new_realm, script_errors, sign_in
+from tests.console.flows import connect_via_consent, new_realm, script_errors, sign_in, wait_for_text
 from tests.mapping.factories import add_cost_code, add_project, add_timecard, add_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(2400)]
@@ -124,6 +124,7 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     await probe.shot("07-test-mode-dry-run-passed")
     await page.click("#enable-live")
     await page.wait_for_selector("#live-out .msg-ok")
+    await wait_for_text(page, "#live-sync-state", "on", exact=True)
     assert await page.text_content("#live-sync-state") == "on"
     await probe.shot("08-test-mode-live")
 
