@@ -28,13 +28,27 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--redirect-uri", action="append", default=[], help="allowed redirect URI (repeatable)")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--no-limits", action="store_true", help="start realms with limits off")
+    p.add_argument("--request-id-memory", type=_seconds, default=None, metavar="SECONDS",
+                   help="forget a requestid SECONDS after its first answer (default: never); "
+                        "per realm: PUT /_sandbox/realms/{realm}/request-ids")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(client_id=args.client_id, client_secret=args.client_secret,
                          redirect_uris=list(args.redirect_uri), auto_approve=args.auto_approve,
-                         sample_realms=args.realms, seed=args.seed, limits_enabled=not args.no_limits)
+                         sample_realms=args.realms, seed=args.seed, limits_enabled=not args.no_limits,
+                         request_id_memory_seconds=args.request_id_memory)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
 
 
 def cli_main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Sandbox admin API (/_sandbox/...): realms, raw entities, tokens, faults, limits, log, settings."""
+"""Sandbox admin API (/_sandbox/...): realms, raw entities, tokens, faults, limits, request ids, log, settings."""
 
 from __future__ import annotations
 
@@ -139,6 +139,29 @@ async def put_limits(request: Request, realm: str, body: dict[str, Any] = Body(.
 @router.get("/realms/{realm}/limits")
 async def get_limits(request: Request, realm: str) -> dict:
     return _slot(request, realm).limits.usage(_st(request).clock.now())
+
+
+@router.put("/realms/{realm}/request-ids")
+async def put_request_ids(request: Request, realm: str, body: Any = Body(...)) -> dict:
+    """`{"memorySeconds": 5}`: forget a requestid 5 s after its first answer (null: never forget)."""
+    memory = _slot(request, realm).realm.request_ids
+    try:
+        memory.configure(body)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return memory.describe(_st(request).clock.now())
+
+
+@router.get("/realms/{realm}/request-ids")
+async def get_request_ids(request: Request, realm: str) -> dict:
+    return _slot(request, realm).realm.request_ids.describe(_st(request).clock.now())
+
+
+@router.delete("/realms/{realm}/request-ids")
+async def forget_request_ids(request: Request, realm: str) -> dict:
+    """QBO forgets every requestid of this realm now (the setting stays)."""
+    memory = _slot(request, realm).realm.request_ids
+    return {"forgotten": memory.forget_all(), **memory.describe(_st(request).clock.now())}
 
 
 @router.get("/realms/{realm}/log")

@@ -153,7 +153,7 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
             status, note = int(injected), f"error{injected}"
             return fault_response(st.clock, system_error(status))
         request_id = request.query_params.get("requestid")
-        replay = slot.realm.request_ids.get(request_id) if request_id else None
+        replay = slot.realm.request_ids.recall(request_id, now) if request_id else None
         if replay is not None:
             (status, body), note = replay, "replayed"
         else:
@@ -162,7 +162,7 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
             except QboFault as exc:
                 status, body = exc.status, dumps({"Fault": exc.as_fault(), "time": st.clock.stamp()})
             if request_id and method == "POST" and status < 500:
-                slot.realm.request_ids[request_id] = (status, body)
+                slot.realm.request_ids.remember(request_id, now, status, body)
         if write and replay is None and faults.active and faults.drop_after_commit():
             status, note = 503, "commit-then-drop"
             return fault_response(st.clock, system_error(503))

@@ -30,3 +30,4 @@ class SandboxConfig:
     auth_code_seconds: int = 300
     cdc_lookback_days: int = 30
     log_max_entries: int = 200_000
+    request_id_memory_seconds: float | None = None  # how long a realm remembers a requestid; None = forever

@@ -57,6 +57,7 @@ class SandboxState:
         name = company_name or ("Sandbox Company US " + realm_id[-4:] if not sample
                                 else f"Craig's Construction {index}" if index > 1 else "Craig's Construction")
         realm = Realm(realm_id=realm_id, company_name=name, clock=self.clock, created=self.clock.now())
+        realm.request_ids.seconds = self.config.request_id_memory_seconds
         if sample:
             populate(realm, self.config.seed)
         return realm
@@ -66,6 +67,7 @@ class SandboxState:
         old = slot.realm
         slot.realm = Realm(realm_id=realm_id, company_name=old.company_name, clock=self.clock,
                            created=self.clock.now())
+        slot.realm.request_ids.seconds = old.request_ids.seconds  # a setting, like limits: kept
         if old.sample:
             populate(slot.realm, self.config.seed)
         slot.log.clear()

@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from .request_ids import RequestIdMemory
 from .responses import Clock
 
 # Entity names as QBO spells them, keyed by the lower-case URL segment.
@@ -41,7 +42,7 @@ class Realm:
     created: float
     entities: dict[str, dict[str, Record]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
-    request_ids: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    request_ids: RequestIdMemory = field(default_factory=RequestIdMemory)
     sample: bool = False
 
     def __post_init__(self) -> None:
