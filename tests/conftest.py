@@ -20,6 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests import services as svc
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # `scripts/test -q` passes -q twice, and below -1 pytest drops the final "N passed" line: a run
+    # that ends silently could be anything. Quiet, yes; silent, no.
+    if config.option.verbose < -1:
+        config.option.verbose = -1
+
+
 @pytest.fixture(scope="session")
 def test_services() -> Iterator[svc.TestServices]:
     workdir = Path(tempfile.mkdtemp(prefix="qbo-test-"))
