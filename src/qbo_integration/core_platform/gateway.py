@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,7 +83,7 @@ class CoreGateway:
             Timecard.company_id == company_id, Timecard.status == "approved"
         )
         if since is not None:
-            stmt = stmt.where(Timecard.clock_in >= datetime.combine(since, datetime.min.time()).astimezone())
+            stmt = stmt.where(Timecard.clock_in >= datetime.combine(since, time.min, UTC))
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
 
     async def timecard_ids_in_range(self, company_id: uuid.UUID, start: datetime, end: datetime,

@@ -6,6 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from qbo_integration.core_platform.zones import company_zone
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,11 @@ class CompanyView:
     name: str
     timezone: str
     admin_email: str | None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The company's ZoneInfo; BadCompanyTimezone (a clear 409) when Core's value is not a zone."""
+        return company_zone(self.timezone, self.id)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Status rules (also in docs/operations.md):
   degraded - connected and the breaker closed, but: timecards are dead-lettered, or need a human
              (failed for mapping/validation), or the breaker has recent consecutive failures, or the
              oldest due pending timecard has waited more than 30 minutes, or the most recent finished
-             timecard sync run failed, or rate-limit usage is at 90 % or more.
+             timecard sync run failed, or rate-limit usage is at 90 % or more, or Core holds a company
+             time zone that is not an IANA zone ("today" is then counted in UTC).
   healthy  - none of the above.
 `reasons` lists every rule that fired, in words.
 """
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.zones import BadCompanyTimezone
 from qbo_integration.errors import NotFound
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, get_summary
@@ -104,7 +106,10 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     company = await CoreGateway(session).get_company(company_id)
     if company is None:
         raise NotFound(f"Company {company_id} not found")
-    tz = ZoneInfo(company.timezone)
+    try:
+        tz, zone_problem = company.zone, None
+    except BadCompanyTimezone as exc:  # still report health; "today" falls back to UTC
+        tz, zone_problem = ZoneInfo("UTC"), exc.message
     today_start = datetime.combine(now.astimezone(tz).date(), time.min, tz)
 
     integration = (await session.execute(
@@ -149,6 +154,8 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         degraded_reasons.append("The last sync run failed")
     if rate >= RATE_WARN_PERCENT:
         degraded_reasons.append(f"Rate limit usage at {rate:.0f}%")
+    if zone_problem:
+        degraded_reasons.append(zone_problem)
     status = "failed" if failed_reasons else "degraded" if degraded_reasons else "healthy"
 
     return {

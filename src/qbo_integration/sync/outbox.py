@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -32,7 +31,7 @@ class Desire(Enum):
 
 def txn_date(company: CompanyView, timecard: TimecardView) -> date:
     """The QBO TxnDate: the clock-in date in the company's timezone."""
-    return timecard.clock_in.astimezone(ZoneInfo(company.timezone or "UTC")).date()
+    return timecard.clock_in.astimezone(company.zone).date()
 
 
 def desire_of(company: CompanyView, timecard: TimecardView | None, start_date: date | None) -> Desire:
