@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     qbo_minor_version: int = Field(75, alias="QBO_MINOR_VERSION")
     qbo_timeout_seconds: float = Field(120.0, alias="QBO_TIMEOUT_SECONDS")
 
+    # Intuit webhooks: the app's verifier token signs every delivery (intuit-signature header).
+    qbo_webhook_verifier_token: SecretStr | None = Field(SecretStr("dev-only-webhook-verifier"),
+                                                         alias="QBO_WEBHOOK_VERIFIER_TOKEN")
+    webhook_max_body_bytes: int = Field(1_000_000, ge=1024, alias="WEBHOOK_MAX_BODY_BYTES")
+    webhook_rate_per_minute: int = Field(600, ge=1, alias="WEBHOOK_RATE_PER_MINUTE")
+
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     sync_sweep_minutes: int = Field(15, alias="SYNC_SWEEP_MINUTES")
 
@@ -117,6 +123,15 @@ class Settings(BaseSettings):
     @property
     def setup_alert_hours(self) -> list[float]:
         return sorted(float(x) for x in self.setup_alert_hours_csv.split(",") if x.strip())
+
+    def webhook_verifier(self) -> str | None:
+        """The verifier token, or None when unset or (outside dev/test) still a placeholder: then no
+        delivery can be authenticated and every one is refused."""
+        token = self.qbo_webhook_verifier_token.get_secret_value() if self.qbo_webhook_verifier_token else ""
+        if not token or (not self.is_dev and (token.startswith("dev-") or
+                                               any(m in token.lower() for m in PLACEHOLDER_MARKERS))):
+            return None
+        return token
 
     @property
     def is_dev(self) -> bool:

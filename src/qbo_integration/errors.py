@@ -45,3 +45,13 @@ class Conflict(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "unavailable"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "rate_limited"

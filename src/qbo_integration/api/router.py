@@ -10,6 +10,7 @@ from qbo_integration.exports import endpoints as exports_endpoints
 from qbo_integration.mapping import endpoints as mapping_endpoints
 from qbo_integration.monitoring import endpoints as monitoring_endpoints
 from qbo_integration.sync import endpoints as sync_endpoints
+from qbo_integration.webhooks import endpoints as webhooks_endpoints
 
 PREFIX = "/api/v1/integrations/quickbooks"
 
@@ -23,4 +24,5 @@ def build_integrations_router() -> APIRouter:
     router.include_router(sync_endpoints.router)
     router.include_router(mapping_endpoints.router)
     router.include_router(console_records.router)
+    router.include_router(webhooks_endpoints.router)
     return router

@@ -6,5 +6,6 @@ from qbo_integration.db.base import Base
 from qbo_integration.mapping import models as mapping_models  # noqa: F401
 from qbo_integration.monitoring import models as monitoring_models  # noqa: F401
 from qbo_integration.sync import models as sync_models  # noqa: F401
+from qbo_integration.webhooks import models as webhooks_models  # noqa: F401
 
 metadata = Base.metadata

@@ -102,6 +102,7 @@ def _stop_processes(procs: list[subprocess.Popen]) -> None:
 def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: str, embedded_only: bool = False) -> int:
     from qbo_integration.api.auth import mint_token
     from qbo_integration.config import Settings
+    from qbo_integration.sandbox.config import SandboxConfig
     from qbo_integration.sandbox.runner import SandboxServer
 
     work = Path(workdir).resolve()
@@ -124,13 +125,15 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
             database_url = resolve_postgres(os.environ.get("DATABASE_URL"), embedded, database="qbo_integration_dev")
             redis_url = resolve_redis(os.environ.get("REDIS_URL"), embedded)
 
-        sandbox = SandboxServer(host=host, port=sandbox_port)
+        api_base = f"http://{host}:{port}"
+        webhook_verifier = "dev-only-webhook-verifier"
+        sandbox = SandboxServer(host=host, port=sandbox_port, config=SandboxConfig(
+            webhook_url=f"{api_base}{API_PREFIX}/webhooks", webhook_verifier=webhook_verifier))
         sandbox.start()
         sb = sandbox.base_url
         realm, seed_kwargs = _sandbox_directory(sb)
         company_id = _migrate_and_seed(database_url, seed_kwargs)
 
-        api_base = f"http://{host}:{port}"
         env = dict(os.environ)
         env.update({
             "QBOI_ENV": "dev", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
@@ -138,7 +141,7 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
             "QBO_TOKEN_URL": f"{sb}/oauth2/v1/tokens/bearer", "QBO_REVOKE_URL": f"{sb}/v2/oauth2/tokens/revoke",
             "QBO_DISCOVERY_URL": f"{sb}/.well-known/openid_configuration",
             "QBO_REDIRECT_URI": f"{api_base}{API_PREFIX}/callback", "PUBLIC_BASE_URL": api_base,
-            "EXPORT_DIR": str(work / "exports"),
+            "EXPORT_DIR": str(work / "exports"), "QBO_WEBHOOK_VERIFIER_TOKEN": webhook_verifier,
         })
         cli = [sys.executable, "-m", "qbo_integration.cli"]
         procs.append(subprocess.Popen([*cli, "serve", "--host", host, "--port", str(port)], env=env))

@@ -24,6 +24,7 @@ from qbo_integration.mapping import directory_import
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo.models import QboEntity, entity_model
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.worker.queue import JobQueue, commit_and_flush
 
@@ -180,3 +181,35 @@ async def queue_import(session: AsyncSession, queue: JobQueue, company_id: uuid.
 async def get_job(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob | None:
     job = await session.get(SyncJob, job_id)
     return job if job is not None and job.company_id == company_id and job.kind == KIND else None
+
+
+# ------------------------------------------------------------------------------ one record at a time
+REFRESH_CHUNK = 100  # ids per `Id IN (...)` query
+
+
+async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
+                          company_id: uuid.UUID, realm_id: str, changed: dict[str, set[str]],
+                          deleted: dict[str, set[str]]) -> dict[str, Any]:
+    """Re-read just these directory records from QBO and apply them like an import would (a webhook
+    said they changed). A record QBO no longer returns and that was reported deleted is marked so."""
+    client = qbo.company(company_id, realm_id)
+    records: dict[str, list[QboEntity]] = {}
+    for entity in directory_import.ENTITIES:
+        ids = sorted(i for i in changed.get(entity, set()) | deleted.get(entity, set()) if i.isdigit())
+        found: list[QboEntity] = []
+        for start in range(0, len(ids), REFRESH_CHUNK):
+            chunk = ",".join(f"'{i}'" for i in ids[start:start + REFRESH_CHUNK])
+            found += await client.query_all(f"SELECT * FROM {entity} WHERE Active IN (true, false) AND Id IN ({chunk})")
+        seen = {str(e.to_qbo().get("Id")) for e in found}
+        gone = [entity_model(entity).model_validate({"Id": i, "status": "Deleted"})
+                for i in sorted(deleted.get(entity, set()) - seen) if i.isdigit()]
+        if found or gone:
+            records[entity] = found + gone
+    if not records:
+        return {"qboCalls": client.stats.calls, "records": 0}
+    async with sessionmaker() as s:
+        await _lock(s, company_id)
+        counts = await directory_import.apply(s, company_id, directory_import.Fetched("webhook", records, complete=False))
+        await commit_and_flush(s, queue)
+    return {"qboCalls": client.stats.calls, "records": sum(len(v) for v in records.values()),
+            **{k: v for k, v in counts.as_dict().items() if k in ("users", "projects")}}

@@ -31,6 +31,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--request-id-memory", type=_seconds, default=None, metavar="SECONDS",
                    help="forget a requestid SECONDS after its first answer (default: never); "
                         "per realm: PUT /_sandbox/realms/{realm}/request-ids")
+    p.add_argument("--webhook-url", default=None, help="subscribe every realm's webhooks to this URL")
+    p.add_argument("--webhook-verifier", default=defaults.webhook_verifier, help="verifier token that signs them")
+    p.add_argument("--webhook-retry-scale", type=float, default=defaults.webhook_retry_scale,
+                   help="factor on Intuit's retry schedule (10 s, 20 s, 30 s, 5 min, 6 h)")
     return p
 
 
@@ -38,7 +42,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(client_id=args.client_id, client_secret=args.client_secret,
                          redirect_uris=list(args.redirect_uri), auto_approve=args.auto_approve,
                          sample_realms=args.realms, seed=args.seed, limits_enabled=not args.no_limits,
-                         request_id_memory_seconds=args.request_id_memory)
+                         request_id_memory_seconds=args.request_id_memory,
+                         webhook_url=args.webhook_url, webhook_verifier=args.webhook_verifier,
+                         webhook_retry_scale=args.webhook_retry_scale)
 
 
 def _seconds(text: str) -> float:

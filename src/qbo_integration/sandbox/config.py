@@ -31,3 +31,10 @@ class SandboxConfig:
     cdc_lookback_days: int = 30
     log_max_entries: int = 200_000
     request_id_memory_seconds: float | None = None  # how long a realm remembers a requestid; None = forever
+    # Webhooks: how long changes gather into one delivery, and a factor on Intuit's retry schedule
+    # (10 s, 20 s, 30 s, 5 min, 6 h; 0.01 makes the first retry 0.1 s).
+    webhook_batch_seconds: float = 1.0
+    webhook_retry_scale: float = 1.0
+    # Subscribe every realm at start-up (the --webhook-url / --webhook-verifier flags).
+    webhook_url: str | None = None
+    webhook_verifier: str = "dev-only-webhook-verifier"

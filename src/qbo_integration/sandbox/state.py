@@ -12,6 +12,7 @@ from .oauth_store import OAuthStore
 from .responses import Clock
 from .sample_data import populate, realm_id_for
 from .store import Realm
+from .webhooks import Subscription, WebhookHub
 
 
 @dataclass
@@ -30,6 +31,8 @@ class SandboxState:
         self.oauth = OAuthStore(config)
         self.auto_approve = config.auto_approve
         self.auto_approve_realm = config.auto_approve_realm
+        self.webhooks = WebhookHub(batch_seconds=config.webhook_batch_seconds, retry_scale=config.webhook_retry_scale,
+                                   seed=config.seed)
         for i in range(config.sample_realms):
             self.add_realm(realm_id_for(i), None, sample=True)
 
@@ -50,6 +53,8 @@ class SandboxState:
             log=deque(maxlen=cfg.log_max_entries),
         )
         self.slots[realm_id] = slot
+        if cfg.webhook_url:
+            self.webhooks.subscribe(realm_id, Subscription(cfg.webhook_url, cfg.webhook_verifier))
         return slot
 
     def _new_realm(self, realm_id: str, company_name: str | None, sample: bool) -> Realm:
@@ -60,7 +65,11 @@ class SandboxState:
         realm.request_ids.seconds = self.config.request_id_memory_seconds
         if sample:
             populate(realm, self.config.seed)
+        self._listen(realm)
         return realm
+
+    def _listen(self, realm: Realm) -> None:
+        realm.on_change = lambda entity, id_, op: self.webhooks.notify(realm.realm_id, entity, id_, op)
 
     def reset(self, realm_id: str) -> None:
         slot = self.slots[realm_id]
@@ -70,6 +79,7 @@ class SandboxState:
         slot.realm.request_ids.seconds = old.request_ids.seconds  # a setting, like limits: kept
         if old.sample:
             populate(slot.realm, self.config.seed)
+        self._listen(slot.realm)
         slot.log.clear()
         slot.faults = RealmFaults()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,8 @@ class Realm:
     counters: dict[str, int] = field(default_factory=dict)
     request_ids: RequestIdMemory = field(default_factory=RequestIdMemory)
     sample: bool = False
+    # (entity, id, Create|Update|Delete) after every write: the webhook hub listens here.
+    on_change: Callable[[str, str, str], None] | None = None
 
     def __post_init__(self) -> None:
         for name in ENTITIES.values():
@@ -99,6 +102,7 @@ class Realm:
         data.pop("MetaData", None)
         rec = Record(data=data, created=now, updated=now)
         self.entities[entity][data["Id"]] = rec
+        self._changed(entity, rec, "Create")
         return rec
 
     def replace(self, rec: Record, data: dict) -> Record:
@@ -111,12 +115,21 @@ class Realm:
         data["sparse"] = False
         rec.data = data
         rec.updated = self.clock.now()
+        self._changed(self._entity_of(rec), rec, "Update")
         return rec
 
     def delete(self, rec: Record) -> None:
         rec.deleted = True
         rec.data["SyncToken"] = str(int(rec.data.get("SyncToken", "0")) + 1)
         rec.updated = self.clock.now()
+        self._changed(self._entity_of(rec), rec, "Delete")
+
+    def _entity_of(self, rec: Record) -> str:
+        return next(e for e, recs in self.entities.items() if recs.get(rec.id) is rec)
+
+    def _changed(self, entity: str, rec: Record, operation: str) -> None:
+        if self.on_change is not None:
+            self.on_change(entity, rec.id, operation)
 
     def name_taken(self, entity: str, name: str, except_id: str | None = None) -> bool:
         if entity in SHARED_NAMES:

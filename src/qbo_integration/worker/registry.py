@@ -10,6 +10,7 @@ from qbo_integration.mapping import tasks as mapping_tasks
 from qbo_integration.monitoring import tasks as monitoring_tasks
 from qbo_integration.sync import intake as sync_intake
 from qbo_integration.sync import tasks as sync_tasks
+from qbo_integration.webhooks import tasks as webhooks_tasks
 from qbo_integration.worker import system_tasks
 from qbo_integration.worker.events import CoreEvent
 
@@ -24,6 +25,7 @@ FUNCTIONS += [*sync_tasks.FUNCTIONS]
 CRON_JOBS += [*sync_tasks.CRON_JOBS]
 FUNCTIONS += [*mapping_tasks.FUNCTIONS]
 CRON_JOBS += [*mapping_tasks.CRON_JOBS]
+FUNCTIONS += [*webhooks_tasks.FUNCTIONS]
 
 
 async def dispatch_event(ctx: dict[str, Any], event: CoreEvent) -> None:

@@ -1,0 +1,93 @@
+"""Drift: a TimeActivity we created that someone changed or deleted inside QBO.
+
+Our own writes come back by webhook too; they are recognised by SyncToken (the write-back stores the
+token QBO answered, so a record at that token is ours). While a write of ours is outstanding the check
+waits: the echo of that write is on its way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration.connections.service import get_integration
+from qbo_integration.monitoring import audit
+from qbo_integration.qbo.client import CompanyClient
+from qbo_integration.qbo.errors import NotFoundError
+from qbo_integration.sync import known
+from qbo_integration.webhooks.models import DriftFinding
+
+ACTION = "qbo_drift_detected"
+
+
+class Outcome(StrEnum):
+    NOT_OURS = "not_ours"
+    ECHO = "echo"  # our own write
+    BUSY = "busy"  # a write of ours is outstanding: look again later
+    ACCEPTED = "accepted"  # the admin already kept this QBO version
+    CHANGED = "changed"
+    DELETED = "deleted"
+
+
+async def check(sessionmaker: async_sessionmaker[AsyncSession], client: CompanyClient, company_id: uuid.UUID,
+                qbo_id: str, *, source: str) -> Outcome:
+    async with sessionmaker() as s:
+        before = await known.by_qbo_id(s, company_id, qbo_id)
+    if before is None:
+        return Outcome.NOT_OURS
+    if not before.settled:
+        return Outcome.BUSY
+    try:
+        view: dict[str, Any] | None = (await client.get_time_activity(qbo_id)).to_qbo()
+    except NotFoundError:
+        view = None
+    token = str(view.get("SyncToken")) if view is not None else None
+    if view is not None and token == before.sync_token:
+        return Outcome.ECHO
+    async with sessionmaker() as s:
+        now_known = await known.by_qbo_id(s, company_id, qbo_id)
+        if now_known != before:
+            return Outcome.BUSY  # we wrote while QBO was being read: decide on the next look
+        outcome = await record(s, company_id, before, view, source=source)
+        await s.commit()
+    return outcome
+
+
+async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.KnownRecord, view: dict[str, Any] | None,
+                 *, source: str) -> Outcome:
+    """Open (or refresh) the one open finding of this timecard, audited; an accepted version stays quiet."""
+    token = str(view.get("SyncToken")) if view is not None else None
+    kind = Outcome.DELETED if view is None else Outcome.CHANGED
+    rows = (await session.execute(select(DriftFinding).where(DriftFinding.timecard_id == ours.timecard_id)
+                                  .order_by(DriftFinding.detected_at.desc()))).scalars().all()
+    if view is not None and any(f.status == "accepted" and f.qbo_sync_token == token for f in rows):
+        return Outcome.ACCEPTED
+    current = next((f for f in rows if f.status == "open"), None)
+    if current is not None and current.kind == kind.value and current.qbo_sync_token == token:
+        return kind  # already known
+    if current is None:
+        current = DriftFinding(id=uuid.uuid4(), company_id=company_id, timecard_id=ours.timecard_id,
+                               qbo_id=ours.qbo_id, source=source)
+        session.add(current)
+    current.kind, current.our_sync_token, current.qbo_sync_token, current.qbo_view = (
+        kind.value, ours.sync_token, token, view)
+    integ = await get_integration(session, company_id)
+    if integ is not None:
+        what = "deleted in QuickBooks" if view is None else "changed in QuickBooks by someone else"
+        await audit.record(session, integration_id=integ.id, company_id=company_id, action=ACTION, status="failure",
+                           timecard_id=ours.timecard_id, qbo_id=ours.qbo_id, actor=f"system:{source}",
+                           error_message=f"The synced time entry was {what}",
+                           response_payload={"kind": kind.value, "qboSyncToken": token,
+                                             "ourSyncToken": ours.sync_token})
+    return kind
+
+
+async def open_count(session: AsyncSession, company_id: uuid.UUID) -> int:
+    from sqlalchemy import func
+
+    return int((await session.execute(select(func.count()).select_from(DriftFinding).where(
+        DriftFinding.company_id == company_id, DriftFinding.status == "open"))).scalar_one())

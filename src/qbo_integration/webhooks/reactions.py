@@ -1,0 +1,98 @@
+"""Work off a company's stored webhook events: directory changes re-read just those records;
+TimeActivity changes are checked for drift (drift.py).
+
+Transactions are short and never span a QBO call: claim (commit), read QBO and apply, finish (commit).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qbo_integration.connections.service import get_integration
+from qbo_integration.logs import log_context
+from qbo_integration.mapping import import_flow
+from qbo_integration.mapping.directory_import import ENTITIES as DIRECTORY_ENTITIES
+from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.webhooks import drift, service
+from qbo_integration.webhooks.models import WebhookEvent
+from qbo_integration.worker.queue import JobQueue
+
+logger = logging.getLogger(__name__)
+
+
+def _group(events: list[WebhookEvent]) -> tuple[dict[str, set[str]], dict[str, set[str]], list[WebhookEvent]]:
+    """Directory ids changed / deleted per entity (the newest operation per record wins), and the
+    TimeActivity events."""
+    latest: dict[tuple[str, str], WebhookEvent] = {}
+    time_events = []
+    for ev in events:
+        if ev.entity == "TimeActivity":
+            time_events.append(ev)
+        elif ev.entity in DIRECTORY_ENTITIES:
+            key = (ev.entity, ev.entity_id)
+            prev = latest.get(key)
+            if prev is None or (ev.occurred_at or ev.received_at) >= (prev.occurred_at or prev.received_at):
+                latest[key] = ev
+    changed: dict[str, set[str]] = {}
+    deleted: dict[str, set[str]] = {}
+    for (entity, entity_id), ev in latest.items():
+        (deleted if ev.operation == "Delete" else changed).setdefault(entity, set()).add(entity_id)
+    return changed, deleted, time_events
+
+
+async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID) -> tuple[list[WebhookEvent], str | None]:
+    async with sessionmaker() as s:
+        events = await service.claim(s, cid)
+        integ = await get_integration(s, cid)
+        realm = integ.realm_id if integ is not None and integ.connection_status == "connected" else None
+        await s.commit()
+    return events, realm
+
+
+async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
+                  company_id: uuid.UUID | str) -> dict[str, Any]:
+    cid = uuid.UUID(str(company_id))
+    with log_context(company_id=cid):
+        events, realm = await _claim(sessionmaker, cid)
+        if not events:
+            return {"events": 0}
+        ids = [e.id for e in events]
+        if realm is None:  # disconnected since: nothing to read, nothing to act for
+            async with sessionmaker() as s:
+                await service.finish(s, ids)
+                await s.commit()
+            return {"events": len(ids), "skipped": "not connected"}
+        changed, deleted, time_events = _group(events)
+        try:
+            result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted)
+        except QboError as exc:
+            logger.warning("webhook directory refresh failed: %s", exc.message)
+            async with sessionmaker() as s:
+                await service.finish(s, ids, error=f"QuickBooks: {exc.message}")
+                await s.commit()
+            if exc.retryable:
+                await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:retry:{min(ids)}",
+                                    _defer_by=service.RETRY_DELAY)
+            return {"events": len(ids), "error": exc.message}
+        client = qbo.company(cid, realm)
+        outcomes: dict[str, drift.Outcome] = {}
+        try:
+            for qbo_id in sorted({e.entity_id for e in time_events}):
+                outcomes[qbo_id] = await drift.check(sessionmaker, client, cid, qbo_id, source="webhook")
+        except QboError as exc:  # the rest of the events wait for the retry
+            logger.warning("webhook drift check failed: %s", exc.message)
+        waiting = [e.id for e in time_events if outcomes.get(e.entity_id) in (None, drift.Outcome.BUSY)]
+        async with sessionmaker() as s:
+            await service.finish(s, [i for i in ids if i not in set(waiting)])
+            await service.finish(s, waiting, error="waiting for our own write to QuickBooks to settle")
+            await s.commit()
+        if waiting:
+            await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:wait:{min(waiting)}",
+                                _defer_by=service.RETRY_DELAY)
+        counted = {o.value: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())}
+        logger.info("webhook events processed", extra={"fields": {"events": len(ids), **result, **counted}})
+        return {"events": len(ids), "timeActivities": counted, **result}

@@ -1,0 +1,96 @@
+"""Persist a verified delivery (dedupe by event id) and queue one processing job per company touched.
+
+The request only writes rows and queues jobs, so it answers well inside Intuit's 3 seconds; the job
+(`tasks.process_webhook_events`) reads QBO. A realm no company has connected is acknowledged and
+dropped: there is nobody to act for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qbo_integration.connections.service import realm_owner
+from qbo_integration.webhooks.formats import ChangeEvent
+from qbo_integration.webhooks.models import WebhookEvent
+from qbo_integration.worker.queue import JobQueue
+
+PROCESS_FUNCTION = "process_webhook_events"
+CLAIM_BATCH = 500
+STALE_CLAIM = timedelta(minutes=10)  # a job that died mid-way: its events are taken again
+MAX_ATTEMPTS = 5
+RETRY_DELAY = timedelta(seconds=60)
+
+
+@dataclass
+class DeliveryOutcome:
+    received: int
+    stored: int
+    duplicates: int
+    unknown_realm: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+                "unknownRealm": self.unknown_realm}
+
+
+def job_id(company_id: uuid.UUID, first_event: uuid.UUID) -> str:
+    return f"webhooks:{company_id}:{first_event}"
+
+
+async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[ChangeEvent]) -> DeliveryOutcome:
+    owners: dict[str, uuid.UUID | None] = {}
+    for realm in {e.realm_id for e in events}:
+        owners[realm] = await realm_owner(session, realm)
+    unknown = sum(1 for e in events if owners[e.realm_id] is None)
+    known = list({e.event_id: e for e in events if owners[e.realm_id] is not None}.values())
+    stored: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if known:
+        rows = [{"id": uuid.uuid4(), "event_id": e.event_id, "realm_id": e.realm_id,
+                 "company_id": owners[e.realm_id], "entity": e.entity, "entity_id": e.entity_id,
+                 "operation": e.operation, "occurred_at": e.occurred_at} for e in known]
+        inserted = await session.execute(
+            insert(WebhookEvent).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(WebhookEvent.id, WebhookEvent.company_id))
+        for event_pk, company_id in inserted.all():
+            stored.setdefault(company_id, []).append(event_pk)
+    for company_id, ids in stored.items():
+        queue.after_commit(session, PROCESS_FUNCTION, str(company_id), _job_id=job_id(company_id, min(ids)))
+    n_stored = sum(len(v) for v in stored.values())
+    return DeliveryOutcome(len(events), n_stored, len(events) - unknown - n_stored, unknown)
+
+
+async def claim(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> list[WebhookEvent]:
+    """Take this company's waiting events (and ones a dead job left behind), oldest first."""
+    now = now or datetime.now(UTC)
+    stmt = (select(WebhookEvent)
+            .where(WebhookEvent.company_id == company_id,
+                   (WebhookEvent.status == "pending")
+                   | ((WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < now - STALE_CLAIM)))
+            .order_by(WebhookEvent.received_at).limit(CLAIM_BATCH).with_for_update(skip_locked=True))
+    rows = list((await session.execute(stmt)).scalars())
+    for row in rows:
+        row.status, row.claimed_at, row.attempts = "processing", now, row.attempts + 1
+    return rows
+
+
+async def finish(session: AsyncSession, ids: list[uuid.UUID], *, error: str | None = None,
+                 now: datetime | None = None) -> None:
+    """Mark events done; with an error, give them back (or fail them after MAX_ATTEMPTS)."""
+    if not ids:
+        return
+    now = now or datetime.now(UTC)
+    if error is None:
+        await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids))
+                              .values(status="done", processed_at=now, error=None))
+        return
+    rows = (await session.execute(select(WebhookEvent).where(WebhookEvent.id.in_(ids)))).scalars()
+    for row in rows:
+        row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+        row.error, row.processed_at = error[:2000], now
+
