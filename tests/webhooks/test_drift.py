@@ -88,3 +88,66 @@ async def test_webhook_shows_drift_within_seconds(ctx, live, sessionmaker, sandb
         assert (finding.kind, finding.source, finding.timecard_id) == ("changed", "webhook", tid)
     finally:
         await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/webhook")
+
+
+DRIFT = "/api/v1/integrations/quickbooks/drift"
+
+
+async def test_admin_keeps_qbo_version_or_dismisses(ctx, live, sessionmaker, sandbox, api, client, make_token):
+    cc, core = live
+    headers = {"Authorization": f"Bearer {make_token(cc.company_id)}"}
+    tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+    client_ = api.company(cc.company_id, cc.realm_id)
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": qbo_id, "Hours": 4})
+    assert await drift.check(sessionmaker, client_, cc.company_id, qbo_id, source="webhook") == drift.Outcome.CHANGED
+
+    listed = await client.get(DRIFT, params={"companyId": str(cc.company_id)}, headers=headers)
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["items"]
+    assert (item["timecardId"], item["qboId"], item["kind"], item["qboView"]["Hours"]) == (str(tid), qbo_id, "changed", 4)
+
+    bad = await client.post(f"{DRIFT}/{item['id']}/resolve", json={"companyId": str(cc.company_id), "action": "nuke"},
+                            headers=headers)
+    assert bad.status_code == 422
+    other = await client.post(f"{DRIFT}/{uuid.uuid4()}/resolve", json={"companyId": str(cc.company_id),
+                                                                      "action": "accept"}, headers=headers)
+    assert other.status_code == 404
+    kept = await client.post(f"{DRIFT}/{item['id']}/resolve", json={"companyId": str(cc.company_id), "action": "accept"},
+                             headers=headers)
+    assert kept.status_code == 200, kept.text
+    again = await client.post(f"{DRIFT}/{item['id']}/resolve", json={"companyId": str(cc.company_id),
+                                                                    "action": "dismiss"}, headers=headers)
+    assert again.status_code == 409 and "already resolved" in again.json()["error"]["message"]
+    # The kept version is ours now: its echo is not drift, and our next write starts from its SyncToken.
+    assert await drift.check(sessionmaker, client_, cc.company_id, qbo_id, source="webhook") == drift.Outcome.ECHO
+    assert (await h.row(sessionmaker, tid)).qbo_sync_token == "1"
+    assert (await client.get(DRIFT, params={"companyId": str(cc.company_id)}, headers=headers)).json()["items"] == []
+
+    await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity/{qbo_id}")
+    assert await drift.check(sessionmaker, client_, cc.company_id, qbo_id, source="webhook") == drift.Outcome.DELETED
+    [gone] = (await client.get(DRIFT, params={"companyId": str(cc.company_id)}, headers=headers)).json()["items"]
+    refused = await client.post(f"{DRIFT}/{gone['id']}/resolve", json={"companyId": str(cc.company_id),
+                                                                      "action": "accept"}, headers=headers)
+    assert refused.status_code == 409 and "deleted" in refused.json()["error"]["message"]
+    dismissed = await client.post(f"{DRIFT}/{gone['id']}/resolve", json={"companyId": str(cc.company_id),
+                                                                        "action": "dismiss"}, headers=headers)
+    assert dismissed.status_code == 200
+    async with sessionmaker() as s:
+        actions = (await s.execute(select(AuditLogEntry.action).where(AuditLogEntry.timecard_id == tid)
+                                   .order_by(AuditLogEntry.created_at))).scalars().all()
+    assert [a for a in actions if a.startswith(("drift", "qbo_drift"))] == [
+        "qbo_drift_detected", "drift_accepted", "qbo_drift_detected", "drift_dismissed"]
+
+
+async def test_drift_of_another_company_is_not_found(ctx, live, sessionmaker, sandbox, api, client, make_token):
+    cc, core = live
+    tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": qbo_id, "Hours": 4})
+    await drift.check(sessionmaker, api.company(cc.company_id, cc.realm_id), cc.company_id, qbo_id, source="webhook")
+    [finding] = await _findings(sessionmaker, cc.company_id)
+    stranger = uuid.uuid4()
+    resp = await client.post(f"{DRIFT}/{finding.id}/resolve", json={"companyId": str(stranger), "action": "dismiss"},
+                             headers={"Authorization": f"Bearer {make_token(stranger)}"})
+    assert resp.status_code == 404
+    [still] = await _findings(sessionmaker, cc.company_id)
+    assert still.status == "open"
