@@ -19,6 +19,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 LAPTOP = {"width": 1366, "height": 900}
+WIDE = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+WIDTHS = [pytest.param(WIDE, id="1280px"), pytest.param(PHONE, id="375px")]
 TABLET = {"width": 768, "height": 1024}
 STEP_TIMEOUT_MS = 90_000  # per browser step; the machines running CI are often heavily loaded
 
@@ -107,6 +110,29 @@ class PageProbe:
         path = ARTIFACTS / f"{name}.png"
         await self.page.screenshot(path=str(path), full_page=full_page)
         return path
+
+
+@pytest.fixture
+async def probe_at(browser) -> AsyncIterator[Any]:
+    """probe_at(viewport) → a PageProbe in a fresh context of that size (closed after the test)."""
+    contexts: list[Any] = []
+
+    async def _open(viewport: dict[str, int]) -> PageProbe:
+        context = await browser.new_context(viewport=viewport, accept_downloads=True)
+        contexts.append(context)
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        page = await context.new_page()
+        p = PageProbe(page=page)
+        page.on("pageerror", lambda exc: p.errors.append(f"pageerror: {exc}"))
+        page.on("console", lambda msg: p.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" else None)
+        return p
+
+    try:
+        yield _open
+    finally:
+        for c in contexts:
+            await c.close()
 
 
 @pytest.fixture

@@ -101,6 +101,9 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     await page.wait_for_selector(f"{cc_row} .chip[data-qbo-id='{item['Id']}']")
     await probe.shot("05-mapping-matched")
     await page.click("#save-mapping")
+    # The import already linked employee 1 to the CrewFlow worker it created: saving asks first.
+    await page.wait_for_selector("#duplicate-warning")
+    await page.click("#confirm-duplicates")
     await page.wait_for_selector("#save-out .msg-ok")
     assert "Saved (revision" in await page.text_content("#save-out")
 

@@ -125,7 +125,7 @@ async def test_dry_run_gates_live_sync(client, auth_headers, imported, sessionma
 
     # Fix both: map the lone worker, reactivate employee 4. The dry run passes; live sync can be enabled.
     mapping["employeeMapping"] = [{"crewflowWorkerId": str(lone.id), "qboEmployeeId": "2"}]
-    saved = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping}, headers=auth_headers)
+    saved = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping, "confirmDuplicates": True}, headers=auth_headers)
     assert saved.json()["revision"] == 2
     await sandbox.post(f"/_sandbox/realms/{imported.realm_id}/entities/Employee", json={"Id": "4", "Active": True})
     run = (await client.post(f"{API}/dry-run", json=body, headers=auth_headers)).json()

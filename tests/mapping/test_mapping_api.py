@@ -52,14 +52,14 @@ async def test_get_put_mapping_revisions_audit_and_setup_step(client, auth_heade
                "locationMapping": [{"crewflowProjectId": str(cool.id), "qboDepartmentId": "1"}],
                "hourlyRates": {"default": 55, "projects": [{"crewflowProjectId": str(cool.id), "rate": "72.5"}]},
                "mapStartEnd": True}
-    r = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping}, headers=auth_headers)
+    r = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping, "confirmDuplicates": True}, headers=auth_headers)
     assert r.status_code == 200, r.text
     saved = r.json()
     assert saved["success"] and saved["revision"] == 1 and saved["changed"]
-    r = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping}, headers=auth_headers)
+    r = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping, "confirmDuplicates": True}, headers=auth_headers)
     assert r.json()["revision"] == 1 and r.json()["changed"] is False  # same content: no new revision
     mapping["costCodeMapping"] = []
-    r = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping}, headers=auth_headers)
+    r = await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping, "confirmDuplicates": True}, headers=auth_headers)
     assert r.json()["revision"] == 2
 
     got = (await client.get(f"{API}/mapping", params={"companyId": str(cid)}, headers=auth_headers)).json()
@@ -173,7 +173,7 @@ async def test_suggestions_email_name_fuzzy(client, auth_headers, imported, sand
     workers = {w["crewflowWorkerId"]: w for w in r.json()["workers"]}
     best = workers[str(by_email.id)]["suggestions"][0]
     assert best == {"qboEmployeeId": e1["Id"], "name": e1["DisplayName"], "email": e1["PrimaryEmailAddr"]["Address"],
-                    "confidence": 1.0, "reason": "email"}
+                    "confidence": 1.0, "reason": "email", "linkedTo": e1["DisplayName"]}  # import linked it
     fz = workers[str(fuzzy.id)]["suggestions"][0]
     assert fz["qboEmployeeId"] == e2["Id"] and fz["reason"] == "fuzzy" and 0.7 < fz["confidence"] < 0.95
     projects = r.json()["projects"]

@@ -84,7 +84,8 @@ async def get_mapping(company_id: CompanyQ, principal: PrincipalDep, session: Se
 @router.put("/mapping", response_model=MappingSaved, response_model_by_alias=True)
 async def put_mapping(body: MappingPut, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> MappingSaved:
     company_access(principal, body.company_id, admin=True)
-    return await service.save_mapping(session, queue, body.company_id, body.mapping, actor=principal.sub)
+    return await service.save_mapping(session, queue, body.company_id, body.mapping, actor=principal.sub,
+                                      confirm_duplicates=body.confirm_duplicates)
 
 
 @router.get("/mapping/profiles", response_model=list[ProfileOut], response_model_by_alias=True)

@@ -84,6 +84,8 @@ class MappingConfigIn(Camel):
 class MappingPut(Camel):
     company_id: uuid.UUID
     mapping: MappingConfigIn
+    confirm_duplicates: StrictBool = Field(
+        False, description="Save even though two CrewFlow workers would get one QuickBooks employee (audited)")
 
 
 class MappingOut(Out):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.core_platform.views import CompanyView
+from qbo_integration.core_platform.views import CompanyView, WorkerView
 from qbo_integration.errors import Conflict, InvalidInput, NotFound
 from qbo_integration.mapping import directory
 from qbo_integration.mapping.directory import ENTITY_LABELS
@@ -192,8 +192,44 @@ async def _unique_name(session: AsyncSession, company_id: uuid.UUID, name: str, 
             raise Conflict(f"A mapping profile named '{name}' already exists", code="duplicate_name")
 
 
+def _shared_employees(workers: list[WorkerView], employee_mapping: dict[str, str]) -> dict[str, frozenset[str]]:
+    """QBO employee id → the CrewFlow workers whose hours it would get, where that is more than one
+    (a profile row wins over the link the directory import made)."""
+    owners: dict[str, set[str]] = {}
+    for w in workers:
+        target = employee_mapping.get(str(w.id)) or w.external_ids.get("qbo")
+        if target:
+            owners.setdefault(str(target), set()).add(str(w.id))
+    return {emp: frozenset(ws) for emp, ws in owners.items() if len(ws) > 1}
+
+
+async def _check_shared(session: AsyncSession, company_id: uuid.UUID, old: dict[str, Any], new: dict[str, Any],
+                        confirmed: bool) -> list[dict[str, Any]]:
+    """The employees this save newly gives to two or more workers, or Conflict unless `confirmed`."""
+    workers = await CoreGateway(session).list_workers(company_id)
+    before = _shared_employees(workers, old.get("employeeMapping") or {})
+    fresh = {emp: ws for emp, ws in _shared_employees(workers, new.get("employeeMapping") or {}).items()
+             if before.get(emp) != ws}
+    if not fresh:
+        return []
+    names = {str(w.id): w.name for w in workers}
+    known = await directory.lookup(session, company_id, [("Employee", e) for e in fresh])
+    shared: list[dict[str, Any]] = []
+    for emp, ws in sorted(fresh.items()):
+        rec = known.get(("Employee", emp))
+        people = sorted(({"crewflowWorkerId": w, "name": names.get(w, w)} for w in ws), key=lambda x: x["name"])
+        shared.append({"qboEmployeeId": emp, "employeeName": rec.name if rec else emp, "workers": people})
+    if not confirmed:
+        said = "; ".join(f"QuickBooks employee '{d['employeeName']}' would get the hours of "
+                         + " and ".join(w["name"] for w in d["workers"]) for d in shared)
+        raise Conflict(f"{said}. Two workers on one employee is usually a mistake: match one of them to someone "
+                       "else, or save again with confirmDuplicates to keep it.", code="duplicate_employee",
+                       details=shared)
+    return shared
+
+
 async def save_mapping(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, m: MappingConfigIn, *,
-                       actor: str) -> MappingSaved:
+                       actor: str, confirm_duplicates: bool = False) -> MappingSaved:
     await require_company(session, company_id)
     integ = await require_integration(session, company_id)
     if m.profile_id is not None:
@@ -203,6 +239,7 @@ async def save_mapping(session: AsyncSession, queue: JobQueue, company_id: uuid.
     else:
         p = await get_active_profile(session, company_id)
     config, warnings = await validate_config(session, company_id, m)
+    shared = await _check_shared(session, company_id, dict(p.config or {}) if p else {}, config, confirm_duplicates)
     if p is None:
         name = m.profile_name or DEFAULT_PROFILE_NAME
         await _unique_name(session, company_id, name, None)
@@ -226,6 +263,10 @@ async def save_mapping(session: AsyncSession, queue: JobQueue, company_id: uuid.
         requeued = await _changed(session, queue, integ, p, "mapping_saved", actor,
                                   {"costCodeField": m.cost_code_field,
                                    "counts": {k: len(v) for k, v in config.items() if isinstance(v, dict)}})
+    if shared:
+        await audit.record(session, integration_id=integ.id, company_id=company_id,
+                           action="mapping_duplicates_confirmed", status="success", actor=actor,
+                           request_payload={"profileId": str(p.id), "revision": p.revision, "shared": shared})
     return MappingSaved(profile_id=p.id, revision=p.revision, changed=changed, requeued=requeued, warnings=warnings)
 
 

@@ -240,18 +240,27 @@ export async function render(root, { companyId, params }) {
     drawSummary();
     replace(testRoot, testPanel(companyId, model));
   };
-  const save = async (ev) => {
+  const save = async (ev, confirmDuplicates = false) => {
     try {
-      const res = await busy(ev.currentTarget, () => put("mapping", { companyId, mapping: payload(model) }));
+      const res = await busy(ev.currentTarget, () => put("mapping", { companyId, mapping: payload(model), confirmDuplicates }));
       await reload(res.profileId);
       replace(saveOut, message("ok", `Saved (revision ${res.revision})${res.requeued ? `; ${res.requeued} failed timecard(s) queued again` : ""}.`),
         (res.warnings || []).map((w) => message("warn", w)));
     } catch (err) {
-      replace(saveOut, errorBox(err));
+      if (err.code !== "duplicate_employee") {
+        replace(saveOut, errorBox(err));
+        return;
+      }
+      replace(saveOut, h("div", { class: "msg msg-warn", role: "alert", id: "duplicate-warning" },
+        h("p", {}, "Not saved: two workers would put their hours on one QuickBooks employee."),
+        h("ul", {}, (err.details || []).map((d) => h("li", {}, `${d.employeeName}: ${d.workers.map((w) => w.name).join(" and ")}`))),
+        h("p", {}, "Match one of them to someone else, or keep it on purpose (this is recorded in the audit log)."),
+        h("button", { id: "confirm-duplicates", type: "button", onclick: (e2) => save(e2, true) }, "Save anyway")));
     }
   };
   const draw = () => {
     model.rerender = drawBoard;
+    const bulkAt = model.suggestions.bulkAcceptAt || 0.9;
     replace(body,
       importPanel(companyId, model, importOut, () => reload(model.mapping.profileId)),
       profilePanel(companyId, model, reload, drawBoard),
@@ -261,11 +270,13 @@ export async function render(root, { companyId, params }) {
           h("button", {
             id: "accept-suggestions",
             onclick: () => {
-              const n = acceptSuggestions(model, 0.9);
-              replace(saveOut, message("info", n ? `Accepted ${n} suggestion(s) of 90% or more: review, then save.` : "No suggestion of 90% or more left."));
-              if (n) changed();
+              const { accepted, skipped } = acceptSuggestions(model, bulkAt);
+              const pct = `${Math.round(bulkAt * 100)}%`;
+              replace(saveOut, message("info", accepted ? `Accepted ${accepted} suggestion(s) of ${pct} or more: review, then save.` : `No suggestion of ${pct} or more left to accept.`),
+                skipped.length ? message("warn", `Skipped ${skipped.length} because their QuickBooks record is already matched to someone else: ${skipped.join(", ")}. Match them by hand.`) : null);
+              if (accepted) changed();
             },
-          }, "Accept suggestions ≥ 90%")),
+          }, `Accept suggestions ≥ ${Math.round(bulkAt * 100)}%`)),
         boardRoot,
         h("div", { class: "actions" }, h("button", { id: "save-mapping", class: "primary", onclick: save }, "Save mapping"),
           h("a", { class: "button", href: "#/test" }, "Next: test mode →")),

@@ -29,6 +29,11 @@ export const KINDS = {
 };
 
 const ENTITY_NOUN = { Employee: "employee", Customer: "customer", Item: "service item", Class: "class" };
+const REASON_WORDS = {
+  email: "same email", name: "same name", variant: "same name, written differently", fuzzy: "similar name",
+  ambiguous: "more than one record has this name", shared: "another CrewFlow record has the same best match",
+  "email differs": "same name, different email",
+};
 const article = (noun) => (/^[aeiou]/i.test(noun) ? "an" : "a");
 
 function confidenceClass(c) {
@@ -61,19 +66,39 @@ function topSuggestion(model, kind, rowId) {
   return entry && entry.suggestions.length ? entry.suggestions[0] : null;
 }
 
-/** Accept every top suggestion at or above `min` confidence for unmapped rows. Returns how many. */
+/** The CrewFlow record (other than `rowId`) already matched to this QuickBooks record, in the current
+ * (possibly unsaved) state, or the one the server says it is linked to. Workers only: one employee's
+ * hours must not come from two people; many cost codes on one item is normal. */
+export function takenBy(model, kind, rowId, qboId, s) {
+  if (kind === "costCodes") return null;
+  const k = KINDS[kind];
+  for (const [id, v] of model.state[k.mapKey]) {
+    if (id !== rowId && v.qboId === String(qboId)) {
+      const row = k.rows(model).find((r) => r.id === id);
+      return row ? row.name : "another record";
+    }
+  }
+  return (s && s.linkedTo) || null;
+}
+
+/** Accept every top suggestion at or above `min` confidence for unmapped rows, except those that would
+ * put two CrewFlow records on one QuickBooks record. Returns {accepted, skipped: [row names]}. */
 export function acceptSuggestions(model, min) {
-  let n = 0;
+  let accepted = 0;
+  const skipped = [];
   for (const [kind, k] of Object.entries(KINDS)) {
     for (const r of k.rows(model)) {
       const s = topSuggestion(model, kind, r.id);
-      if (s && s.confidence >= min && !model.state[k.mapKey].has(r.id)) {
-        model.state[k.mapKey].set(r.id, { qboId: s[k.qid(model)], source: "profile" });
-        n += 1;
+      if (!s || s.confidence < min || model.state[k.mapKey].has(r.id)) continue;
+      if (takenBy(model, kind, r.id, s[k.qid(model)], s)) {
+        skipped.push(r.name);
+        continue;
       }
+      model.state[k.mapKey].set(r.id, { qboId: String(s[k.qid(model)]), source: "profile" });
+      accepted += 1;
     }
   }
-  return n;
+  return { accepted, skipped };
 }
 
 function crewRow(model, kind, r, assign, unassign) {
@@ -82,6 +107,8 @@ function crewRow(model, kind, r, assign, unassign) {
   const current = model.state[k.mapKey].get(r.id);
   const required = model.required.has(`${k.crewType}:${r.id}`) && !current;
   const sugg = current ? null : topSuggestion(model, kind, r.id);
+  const suggTaken = sugg ? takenBy(model, kind, r.id, sugg[k.qid(model)], sugg) : null;
+  const alsoOn = current ? takenBy(model, kind, r.id, current.qboId, null) : null;
   const qboList = model.records.qbo[entity] || [];
   const select = h("select", { "aria-label": `${k.noun} for ${r.name}`, class: "match-select" },
     h("option", { value: "" }, `Choose ${article(ENTITY_NOUN[entity])} ${ENTITY_NOUN[entity]}…`),
@@ -101,9 +128,11 @@ function crewRow(model, kind, r, assign, unassign) {
           ? h("button", { type: "button", "aria-label": `Remove the match of ${r.name}`, onclick: () => unassign(kind, r.id) }, "×")
           : null)
       : h("span", { class: "muted" }, `Drop ${article(ENTITY_NOUN[entity])} ${ENTITY_NOUN[entity]} here`),
+    alsoOn ? h("span", { class: "conflict" }, `Warning: ${alsoOn} is matched to this ${ENTITY_NOUN[entity]} too.`) : null,
     sugg ? h("span", { class: "suggest" }, "Suggested: ", h("strong", {}, sugg.name), " ",
       h("span", { class: `conf ${confidenceClass(sugg.confidence)}` }, `${Math.round(sugg.confidence * 100)}%`),
-      ` (${sugg.reason})`,
+      ` (${REASON_WORDS[sugg.reason] || sugg.reason})`,
+      suggTaken ? h("span", { class: "conflict" }, `Already linked to ${suggTaken}: accepting it would give two records one ${ENTITY_NOUN[entity]}.`) : null,
       h("button", { type: "button", class: "accept", onclick: () => assign(kind, r.id, sugg[k.qid(model)]) }, "Accept"))
       : null),
   h("div", { class: "keyboard" }, select,
