@@ -27,16 +27,9 @@ from qbo_integration.worker import registry
 from qbo_integration.worker.queue import QUEUE_NAME, JobQueue
 from tests.monitoring.helpers import seed_timecards
 from tests.monitoring.smtp import SmtpServer, free_port
+from tests.qbo.helpers import age_breaker
 
 P = "/api/v1/integrations/quickbooks"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def no_sleep(_: float) -> None:
@@ -94,8 +87,7 @@ async def test_breaker_open_alert_csv_health_then_resume(
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     queue = JobQueue(pool)
     observer = MonitoringObserver(sessionmaker, cfg, queue)
-    clock = Clock()
-    api = QboApi(qbo_config(cfg), redis, services.token_store, observer=observer, sleep=no_sleep, clock=clock)
+    api = QboApi(qbo_config(cfg), redis, services.token_store, observer=observer, sleep=no_sleep)
     observer.qbo = api
     ctx = {"settings": cfg, "sessionmaker": sessionmaker, "queue": queue}
     try:
@@ -132,7 +124,7 @@ async def test_breaker_open_alert_csv_health_then_resume(
 
         # QBO recovers; after the open period the trial call succeeds and the breaker closes
         assert (await sandbox.delete(f"/_sandbox/realms/{realm}/faults")).status_code in (200, 204)
-        clock.now += 31 * 60
+        await age_breaker(redis, str(company_id), 31 * 60)  # the open period passes on Redis's clock
         info = await qbo.company_info()
         assert info.CompanyName
         assert (await api.breaker_state(company_id)).state == "closed"

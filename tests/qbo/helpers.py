@@ -66,3 +66,12 @@ def unit_api(
 
 def api_url(path: str) -> str:
     return f"{BASE}/v3/company/{REALM}/{path}"
+
+
+async def age_breaker(redis, company_id: str, seconds: float, prefix: str = "qbo") -> None:
+    """Let `seconds` pass on the breaker's clock (Redis's TIME, which a test cannot move): its
+    opened_at moves that far into the past."""
+    key = f"{prefix}:breaker:{company_id}"
+    opened = await redis.hget(key, "opened_at")
+    assert opened is not None, "the breaker never opened"
+    await redis.hset(key, "opened_at", repr(float(opened) - seconds))

@@ -108,6 +108,37 @@ async def test_retry_after_beyond_cap_is_raised_for_the_job_queue(setup):
         await api.company(COMPANY, REALM).company_info()
     assert route.call_count == 1 and not sleeps.calls
     assert ei.value.action == ErrorAction.RATE_LIMITED and ei.value.retry_after == 60.0
+    # "paused", like the limiter's own: the outbox waits without spending an attempt; QBO's fault is kept
+    assert ei.value.code == "paused" and ei.value.status == 429 and ei.value.errors[0].code == "3001"
+    assert not ei.value.counts_for_breaker
+
+
+@respx.mock
+async def test_429s_spend_no_try(setup):
+    """Two 429s then two 500s: the 429s are pacing, so the third real try still happens and succeeds
+    (they used to count as tries: the call failed after the first 500)."""
+    api, _, sleeps = setup
+    throttled = httpx.Response(429, content=THROTTLE.encode(), headers={"Retry-After": "2"})
+    route = respx.get(api_url(f"companyinfo/{REALM}")).mock(
+        side_effect=[throttled, throttled, httpx.Response(500, json=FAULT_500), httpx.Response(500, json=FAULT_500),
+                     httpx.Response(200, json={"CompanyInfo": {"CompanyName": "X"}})]
+    )
+    client = api.company(COMPANY, REALM)
+    assert (await client.company_info()).CompanyName == "X"
+    assert route.call_count == 5 and sleeps.calls[:2] == [2.0, 2.0]
+    assert client.stats.throttled == 2 and client.stats.retries == 2
+
+
+@respx.mock
+async def test_a_throttle_that_never_ends_is_raised_after_a_few_waits(setup):
+    api, _, sleeps = setup
+    route = respx.get(api_url(f"companyinfo/{REALM}")).respond(
+        429, content=THROTTLE.encode(), headers={"Retry-After": "1"}
+    )
+    with pytest.raises(QboError) as ei:
+        await api.company(COMPANY, REALM).company_info()
+    assert ei.value.code == "paused" and route.call_count == api.config.retry.max_throttled_waits + 1
+    assert sleeps.calls == [1.0] * api.config.retry.max_throttled_waits
 
 
 @respx.mock

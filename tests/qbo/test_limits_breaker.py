@@ -18,17 +18,12 @@ from qbo_integration.qbo import (
 from qbo_integration.qbo.errors import (
     BreakerOpenError,
     LocalRateLimitedError,
+    RateLimitedError,
     TransientError,
     ValidationError,
 )
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
+from .helpers import age_breaker
 
 
 class Hooks:
@@ -48,8 +43,8 @@ async def _ok():
 
 
 async def test_breaker_opens_after_five_unwell_failures_only(redis):
-    clock, hooks = Clock(), Hooks()
-    b = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800), clock=clock, on_change=hooks)
+    hooks = Hooks()
+    b = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800), on_change=hooks)
     for _ in range(10):  # validation errors: QBO answered, it is well
         with pytest.raises(ValidationError):
             await b.call_async(_fail, ValidationError("bad mapping"))
@@ -59,18 +54,18 @@ async def test_breaker_opens_after_five_unwell_failures_only(redis):
             await b.call_async(_fail, TransientError(f"503 #{i}"))
     st = await b.read()
     assert st.state == "open" and st.failures == 5
-    assert st.opened_at.timestamp() == clock.t and (st.reopens_at - st.opened_at).total_seconds() == 1800
+    assert abs(st.opened_at.timestamp() - time.time()) < 60 and (st.reopens_at - st.opened_at).total_seconds() == 1800
     assert hooks.changes == [("closed", "open")]
     # another process's breaker object sees it and refuses without calling
-    other = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800), clock=clock)
+    other = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800))
     with pytest.raises(BreakerOpenError) as ei:
         await other.call_async(_ok)
-    assert ei.value.action == ErrorAction.BREAKER_OPEN and ei.value.retry_after == pytest.approx(1800)
+    assert ei.value.action == ErrorAction.BREAKER_OPEN and 1740 < ei.value.retry_after <= 1800
     assert other.time_until_open is not None  # UTC-aware, no TypeError
 
 
 async def test_success_resets_the_consecutive_count(redis):
-    b = CompanyBreaker(redis, "c2", BreakerConfig(), clock=Clock())
+    b = CompanyBreaker(redis, "c2", BreakerConfig())
     for _ in range(4):
         with pytest.raises(QboError):
             await b.call_async(_fail, TransientError("x"))
@@ -82,13 +77,13 @@ async def test_success_resets_the_consecutive_count(redis):
 
 
 async def test_half_open_admits_exactly_one_trial_across_processes(redis):
-    clock, hooks = Clock(), Hooks()
+    hooks = Hooks()
     cfg = BreakerConfig(open_seconds=60)
-    breakers = [CompanyBreaker(redis, "c3", cfg, clock=clock, on_change=hooks) for _ in range(5)]
+    breakers = [CompanyBreaker(redis, "c3", cfg, on_change=hooks) for _ in range(5)]
     for _ in range(5):
         with pytest.raises(QboError):
             await breakers[0].call_async(_fail, TransientError("x"))
-    clock.t += 61
+    await age_breaker(redis, "c3", 61)
     gate = asyncio.Event()
     ran = 0
 
@@ -110,16 +105,16 @@ async def test_half_open_admits_exactly_one_trial_across_processes(redis):
 
 
 async def test_failed_trial_reopens_and_admin_reset_closes(redis):
-    clock, hooks = Clock(), Hooks()
-    b = CompanyBreaker(redis, "c4", BreakerConfig(open_seconds=60), clock=clock, on_change=hooks)
+    hooks = Hooks()
+    b = CompanyBreaker(redis, "c4", BreakerConfig(open_seconds=60), on_change=hooks)
     for _ in range(5):
         with pytest.raises(QboError):
             await b.call_async(_fail, TransientError("x"))
-    clock.t += 61
+    await age_breaker(redis, "c4", 61)
     with pytest.raises(TransientError):
         await b.call_async(_fail, TransientError("still down"))
     st = await b.read()
-    assert st.state == "open" and st.opened_at.timestamp() == clock.t
+    assert st.state == "open" and abs(st.opened_at.timestamp() - time.time()) < 60  # opened again, just now
     await b.reset()
     assert (await b.read()).state == "closed"
     assert hooks.changes[-1] == ("open", "closed")
@@ -200,3 +195,69 @@ async def test_in_flight_semaphore_and_lease_expiry(redis):
     async with lim.admit("r"):
         pass
     assert 0.8 < time.monotonic() - t0 < 10
+
+
+async def test_a_paused_call_gives_its_in_flight_slot_back_at_once(redis):
+    """After a 429 every call attempted during the pause took one of the realm's 10 slots and gave up
+    with "paused" without releasing it: nothing was sent until the leases expired (130 s)."""
+    cfg = LimitsConfig(local_pacing=False, max_wait_seconds=5, lease_seconds=130)
+    lim = RealmLimiter(redis, cfg, prefix="t4")
+    await lim.penalize("r", 60)
+    for _ in range(25):
+        with pytest.raises(LocalRateLimitedError) as ei:
+            async with lim.admit("r"):
+                raise AssertionError("admitted while paused")
+        assert ei.value.code == "paused"
+    assert await redis.zcard(lim._k("r", "inflight")) == 0
+    await redis.delete(lim._k("r", "pause"))  # the pause ends
+    async with lim.admit("r"):  # sent at once; with the leaked slots this raised "concurrency"
+        assert await lim.in_flight("r") == 1
+    assert await redis.zcard(lim._k("r", "inflight")) == 0
+
+
+async def test_429s_are_not_breaker_failures(redis):
+    hooks = Hooks()
+    b = CompanyBreaker(redis, "c5", BreakerConfig(fail_max=5), on_change=hooks)
+    for i in range(12):  # a throttled moment: QBO's 429s and our limiter's "paused"
+        exc = RateLimitedError("429", retry_after=60) if i % 2 else LocalRateLimitedError("paused", code="paused")
+        with pytest.raises(RateLimitedError):
+            await b.call_async(_fail, exc)
+    st = await b.read()
+    assert st.state == "closed" and st.failures == 0 and hooks.changes == []
+    # nor do they reset the count of real failures, or close a half-open breaker
+    for _ in range(4):
+        with pytest.raises(TransientError):
+            await b.call_async(_fail, TransientError("503"))
+    with pytest.raises(RateLimitedError):
+        await b.call_async(_fail, RateLimitedError("429"))
+    assert (await b.read()).failures == 4
+    with pytest.raises(TransientError):
+        await b.call_async(_fail, TransientError("503"))
+    assert (await b.read()).state == "open"
+    await age_breaker(redis, "c5", 31 * 60)
+    with pytest.raises(RateLimitedError):  # the trial was throttled: no verdict, the next caller tries
+        await b.call_async(_fail, RateLimitedError("429"))
+    assert (await b.read()).state == "half_open"
+    assert await b.call_async(_ok) == "ok"
+    assert (await b.read()).state == "closed"
+
+
+async def test_breaker_time_is_redis_time_not_each_processs_clock(redis):
+    """Two processes whose clocks disagree by two hours: the one that opened the breaker must not set
+    a reopen time from its own clock, nor may the other judge the open period by its own."""
+    cfg = BreakerConfig(open_seconds=1800)
+    ahead = CompanyBreaker(redis, "c6", cfg, clock=lambda: time.time() + 3600)
+    behind = CompanyBreaker(redis, "c6", cfg, clock=lambda: time.time() - 3600)
+    for _ in range(5):
+        with pytest.raises(TransientError):
+            await ahead.call_async(_fail, TransientError("503"))
+    st = await behind.read()
+    assert st.state == "open" and abs(st.opened_at.timestamp() - time.time()) < 60
+    for b in (ahead, behind):
+        with pytest.raises(BreakerOpenError) as ei:
+            await b.call_async(_ok)
+        assert 1740 < ei.value.retry_after <= 1800
+        assert 1740 < b.time_until_open.total_seconds() <= 1800
+    await age_breaker(redis, "c6", 1801)  # the open period is over on the shared clock
+    assert await behind.call_async(_ok) == "ok"  # the trial, although its own clock says "too early"
+    assert (await ahead.read()).state == "closed"

@@ -210,6 +210,44 @@ async def test_429_storm(sandbox, admin, realm, redis):
         assert all(b["ts"] - a["ts"] >= 0.95 for a, b in zip(entries, entries[1:], strict=False))
 
 
+class BreakerChanges:
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, str]] = []
+
+    async def on_breaker_change(self, company_id: str, old: str, new: str) -> None:
+        self.changes.append((old, new))
+
+
+async def test_a_throttled_moment_is_pacing_and_sending_resumes_when_the_pause_ends(sandbox, admin, realm, redis):
+    """8 concurrent creates meet a 429 storm: none opens the breaker (it used to after 5), and the calls
+    tried during the pause give their in-flight slots back, so sending resumes as soon as it ends."""
+    store = MemoryTokenStore()
+    store.tokens["c1"] = await grant(admin, realm)
+    observer = BreakerChanges()
+    config = QboConfig.local_sandbox(sandbox.base_url, limits=LimitsConfig(local_pacing=False, max_wait_seconds=20))
+    async with QboApi(config, redis, store, observer=observer) as api:
+        c = api.company("c1", realm)
+        await admin.put(f"/_sandbox/realms/{realm}/faults", json={"throttleStormSeconds": 60})
+        since = time.time()
+        sends = [c.create_time_activity(TA, request_id=f"storm-{i}") for i in range(8)]
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        assert all(isinstance(r, QboError) and r.action == ErrorAction.RATE_LIMITED for r in results), results
+        assert {r.code for r in results} == {"paused"}  # type: ignore[union-attr]
+        assert all(r.retry_after and r.retry_after > 50 for r in results)  # type: ignore[union-attr]
+        during = await asyncio.gather(*(c.company_info() for _ in range(30)), return_exceptions=True)
+        assert all(isinstance(r, QboError) and r.code == "paused" for r in during)
+        assert 1 <= len(await log(admin, realm, since)) <= 8  # the pause held everyone back
+        state = await api.breaker_state("c1")
+        assert state.state == "closed" and state.failures == 0 and observer.changes == []
+        assert await api.limiter.in_flight(realm) == 0
+        # the pause ends (QBO's storm too): every send goes out at once, no slot is missing
+        await admin.delete(f"/_sandbox/realms/{realm}/faults")
+        await redis.delete(api.limiter._k(realm, "pause"))
+        created = await asyncio.gather(*(c.create_time_activity(TA, request_id=f"after-{i}") for i in range(12)))
+        assert len({t.Id for t in created}) == 12
+        assert (await api.breaker_state("c1")).state == "closed"
+
+
 async def test_5xx_bursts_are_retried(sandbox, admin, realm, redis):
     store = MemoryTokenStore()
     store.tokens["c1"] = await grant(admin, realm)

@@ -208,27 +208,33 @@ async def test_connection(session: AsyncSession, services: Services, *, company_
 
 async def disconnect(session: AsyncSession, services: Services, *, company_id: uuid.UUID, actor: str,
                      now: datetime | None = None) -> bool:
-    """Revoke at QuickBooks, delete the tokens, mark disconnected, stop live sync. Returns whether the
-    provider confirmed the revoke (the local disconnect happens either way)."""
+    """Delete the tokens, mark disconnected, stop live sync, then revoke at QuickBooks. Returns whether
+    the provider confirmed the revoke (the local disconnect happens either way).
+
+    Disconnect wins: the local change is committed first (a short row lock, no network call inside),
+    so a token refresh in flight finds the row disconnected and stores nothing (DbTokenStore.save).
+    The revoke then runs with no transaction open; its outcome goes into the audit row, committed by
+    the request boundary."""
     await service.require_company(session, company_id)
     row = await service.get_integration(session, company_id, for_update=True)
     if row is None or row.connection_status in ("never_connected", "disconnected"):
         raise service.NotConnected(service.NOT_CONNECTED)
+    refresh_enc, aad = row.refresh_token_enc, aad_for(row.id)
+    service.clear_connection(row, status="disconnected", reason=f"Disconnected by {actor}", now=now)
+    row.status = "pending"
+    row.error_message = None
+    await session.commit()  # the flow's own boundary: the row lock must not span the revoke call
+    services.qbo.tokens.forget(str(company_id))
     with log_context(company_id=company_id, realm_id=row.realm_id):
         revoked, problem = True, None
-        if row.refresh_token_enc:
+        if refresh_enc:
             try:
-                token = services.cipher.decrypt(row.refresh_token_enc, aad_for(row.id))
-                await services.qbo.oauth.revoke(token)
+                await services.qbo.oauth.revoke(services.cipher.decrypt(refresh_enc, aad))
             except QboError as exc:
                 revoked, problem = False, f"QuickBooks did not confirm the revoke: {_qbo_reason(exc)}"
             except TokenCipherError:
                 revoked, problem = False, "the stored token could not be decrypted, so it was not revoked"
-        service.clear_connection(row, status="disconnected", reason=f"Disconnected by {actor}", now=now)
-        row.status = "pending"
-        row.error_message = None
         await service.audit_row(session, row, "disconnect", True, actor=actor, error=problem,
                                 details={"realmId": row.realm_id, "revoked": revoked})
-        services.qbo.tokens.forget(str(company_id))
         logger.info("QuickBooks disconnected", extra={"fields": {"revoked": revoked}})
     return revoked

@@ -3,6 +3,9 @@
 Each method runs its own short transaction and commits before returning: a rotated refresh token
 must be durable before the new access token is used (qbo.tokens). `company_id` is the Core
 company's id; the row is the company's `quickbooks` integration.
+
+Disconnect wins: a refresh that was in flight when the company disconnected (or reconnected with a
+new grant) finds the row changed and stores nothing; only the connect flow makes a row connected.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections.crypto import TokenCipher, aad_for
 from qbo_integration.connections.models import Integration
-from qbo_integration.qbo import TokenSet
+from qbo_integration.qbo import ConnectionLostError, TokenSet, TransientError
 
 
 class DbTokenStore:
@@ -46,8 +49,9 @@ class DbTokenStore:
                 refresh_expires_at=row.refresh_token_expires_at,
             )
 
-    async def save(self, company_id: str, tokens: TokenSet) -> None:
-        """Store a (refreshed) token pair on the connected row and commit."""
+    async def save(self, company_id: str, tokens: TokenSet, *, replacing: str | None = None) -> None:
+        """Store a refreshed token pair on the row and commit, only while the row is still connected
+        and (with `replacing`, the refresh token that was used) still holds that grant."""
         async with self.sessionmaker() as s, s.begin():
             row = (
                 await s.execute(
@@ -58,22 +62,26 @@ class DbTokenStore:
             ).scalar_one_or_none()
             if row is None:
                 raise LookupError("no QuickBooks integration row for this company")
+            if row.connection_status != "connected":
+                raise ConnectionLostError("QuickBooks was disconnected while the access token was being refreshed")
             aad = aad_for(row.id)
+            if replacing is not None and (
+                not row.refresh_token_enc or self.cipher.decrypt(row.refresh_token_enc, aad) != replacing
+            ):
+                raise TransientError("the QuickBooks connection changed while the access token was being refreshed")
             row.access_token_enc = self.cipher.encrypt(tokens.access_token, aad)
             row.refresh_token_enc = self.cipher.encrypt(tokens.refresh_token, aad)
             row.access_token_expires_at = tokens.access_expires_at
             row.refresh_token_expires_at = tokens.refresh_expires_at
-            if row.connection_status != "connected":
-                row.connection_status = "connected"
-                row.connection_reason = None
-                row.connection_changed_at = datetime.now(UTC)
 
     async def mark_lost(self, company_id: str, reason: str) -> None:
-        """The grant is gone (invalid_grant): drop the tokens, flag the row `lost` with the reason."""
+        """The grant is gone (invalid_grant): drop the tokens, flag the connected row `lost` with the
+        reason (a disconnected row stays disconnected)."""
         async with self.sessionmaker() as s, s.begin():
             await s.execute(
                 update(Integration)
-                .where(Integration.company_id == uuid.UUID(str(company_id)))
+                .where(Integration.company_id == uuid.UUID(str(company_id)),
+                       Integration.connection_status == "connected")
                 .values(
                     connection_status="lost",
                     connection_reason=reason[:1000],

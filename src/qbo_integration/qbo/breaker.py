@@ -10,9 +10,13 @@ listeners are sync only. So:
   the sync properties aiobreaker reads return the last snapshot; every transition is one atomic
   Lua script (failure, success, admission) so processes never race;
 * `CompanyBreaker(CircuitBreaker)` replaces `call_async` with an async flow over that storage,
-  keeps aiobreaker's `is_system_error`/`exclude` to decide what counts, uses an injectable UTC
-  clock, admits exactly ONE half-open trial across processes (a `SET NX` with a lease), re-raises
-  the original error, and awaits async hooks on every transition.
+  keeps aiobreaker's `is_system_error`/`exclude` to decide what counts, admits exactly ONE
+  half-open trial across processes (a `SET NX` with a lease), re-raises the original error, and
+  awaits async hooks on every transition.
+
+Time is Redis's (`TIME`, inside the scripts), never a process's own clock: when a breaker opened and
+whether its open period is over is decided on one shared clock, so processes with skewed clocks agree.
+A 429 (RATE_LIMITED) is neither a failure nor a success: QBO is pacing us, not unwell.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from aiobreaker import CircuitBreaker, CircuitBreakerState
 from aiobreaker.storage.base import CircuitBreakerStorage
 
 from .config import BreakerConfig
-from .errors import BreakerOpenError, QboError
+from .errors import BreakerOpenError, ErrorAction, QboError
 
 T = TypeVar("T")
 
@@ -39,38 +43,44 @@ STATE_NAMES = {
 }
 _BY_NAME = {v: k for k, v in STATE_NAMES.items()}
 
-# KEYS: hash, trial key; ARGV: now, open_seconds, trial_ms, trial token
-# -> {decision, state, opened_at, moved}; decision 'run' | 'trial' | 'reject'; moved=1 if open->half_open here
-ADMIT = """
+# The shared clock: Redis's TIME as epoch seconds (a string: Lua numbers come back as integers).
+_NOW = """
+local t = redis.call('TIME')
+local now_s = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
+local now = tonumber(now_s)
+"""
+
+# KEYS: hash, trial key; ARGV: open_seconds, trial_ms, trial token
+# -> {decision, state, opened_at, moved, now}; decision 'run' | 'trial' | 'reject'; moved=1 if open->half_open here
+ADMIT = _NOW + """
 local st = redis.call('HGET', KEYS[1], 'state') or 'closed'
 local opened = redis.call('HGET', KEYS[1], 'opened_at') or '0'
-local now = tonumber(ARGV[1])
 local moved = 0
-if st == 'closed' then return {'run', st, opened, moved} end
+if st == 'closed' then return {'run', st, opened, moved, now_s} end
 if st == 'open' then
-  if now < tonumber(opened) + tonumber(ARGV[2]) then return {'reject', st, opened, moved} end
+  if now < tonumber(opened) + tonumber(ARGV[1]) then return {'reject', st, opened, moved, now_s} end
   redis.call('HSET', KEYS[1], 'state', 'half_open')
   st = 'half_open'
   moved = 1
 end
-if redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[3]) then
-  return {'trial', st, opened, moved}
+if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[2]) then
+  return {'trial', st, opened, moved, now_s}
 end
-return {'reject', st, opened, moved}
+return {'reject', st, opened, moved, now_s}
 """
 
-# KEYS: hash, trial key; ARGV: now, fail_max, trial token ('' if not the trial) -> {old, new, failures}
-FAILURE = """
+# KEYS: hash, trial key; ARGV: fail_max, trial token ('' if not the trial) -> {old, new, failures, now}
+FAILURE = _NOW + """
 local st = redis.call('HGET', KEYS[1], 'state') or 'closed'
 local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 local new = st
-local is_trial = ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3]
-if (st == 'half_open' and is_trial) or (st == 'closed' and n >= tonumber(ARGV[2])) then
+local is_trial = ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2]
+if (st == 'half_open' and is_trial) or (st == 'closed' and n >= tonumber(ARGV[1])) then
   new = 'open'
-  redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', ARGV[1])
+  redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now_s)
   redis.call('DEL', KEYS[2])
 end
-return {st, new, n}
+return {st, new, n, now_s}
 """
 
 # KEYS: trial key; ARGV: token -> release the trial lease if it is ours (cancelled trial)
@@ -180,26 +190,26 @@ class AsyncRedisBreakerStorage(CircuitBreakerStorage):
             self._snap_opened = opened
 
     async def admit(
-        self, now: float, open_seconds: float, trial_ms: int, token: str
-    ) -> tuple[str, str, float, bool]:
-        decision, state, opened, moved = await self._admit(
-            keys=[self.key, self.trial_key], args=[repr(now), open_seconds, trial_ms, token]
+        self, open_seconds: float, trial_ms: int, token: str
+    ) -> tuple[str, str, float, bool, float]:
+        """-> (decision, state, opened_at, moved to half-open here, Redis's now)"""
+        decision, state, opened, moved, now = await self._admit(
+            keys=[self.key, self.trial_key], args=[open_seconds, trial_ms, token]
         )
         decision, state = _s(decision), _s(state)
         opened_f = float(_s(opened) or 0)
         self._remember(state, opened=opened_f or None)
-        return decision, state, opened_f, bool(int(moved))
+        return decision, state, opened_f, bool(int(moved)), float(_s(now))
 
     async def release_trial(self, token: str) -> None:
         await self._release(keys=[self.trial_key], args=[token])
 
-    async def record_failure(self, now: float, fail_max: int, trial_token: str = "") -> tuple[str, str, int]:
-        old, new, n = await self._failure(
-            keys=[self.key, self.trial_key], args=[repr(now), fail_max, trial_token]
-        )
-        old, new = _s(old), _s(new)
-        self._remember(new, int(n), now if new == "open" and old != "open" else None)
-        return old, new, int(n)
+    async def record_failure(self, fail_max: int, trial_token: str = "") -> tuple[str, str, int, float]:
+        """-> (old state, new state, failures, Redis's now)"""
+        old, new, n, now = await self._failure(keys=[self.key, self.trial_key], args=[fail_max, trial_token])
+        old, new, now_f = _s(old), _s(new), float(_s(now))
+        self._remember(new, int(n), now_f if new == "open" and old != "open" else None)
+        return old, new, int(n), now_f
 
     async def record_success(self, trial_token: str) -> tuple[str, str]:
         old, new = await self._success(keys=[self.key, self.trial_key], args=[trial_token])
@@ -219,8 +229,13 @@ def _s(v: Any) -> str:
 
 
 def counts_as_failure(exc: BaseException) -> bool:
-    """Only failures that mean QBO is unwell (RETRY / RATE_LIMITED) count; validation etc. do not."""
+    """Only failures that mean QBO is unwell (RETRY) count; validation, 429 etc. do not."""
     return isinstance(exc, QboError) and exc.counts_for_breaker
+
+
+def is_pacing(exc: BaseException) -> bool:
+    """A 429 or our own limiter's "not now": says nothing about QBO's health either way."""
+    return isinstance(exc, QboError) and exc.action == ErrorAction.RATE_LIMITED
 
 
 Hook = Callable[[str, str, str], Awaitable[None]]  # (company_id, old, new)
@@ -250,7 +265,8 @@ class CompanyBreaker(CircuitBreaker):
         self.storage = storage
         self.company_id = company_id
         self.config = config
-        self.clock = clock
+        self.clock = clock  # this process's clock: only to show Redis's time locally (opens_at)
+        self._skew = 0.0  # Redis's now minus self.clock(), as last seen
         self.on_change = on_change
 
     # aiobreaker's versions compare UTC with local time: use an aware UTC clock instead.
@@ -268,7 +284,10 @@ class CompanyBreaker(CircuitBreaker):
         return at - self._now_dt() if at else None
 
     def _now_dt(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+        return datetime.fromtimestamp(self.clock() + self._skew, UTC)
+
+    def _saw(self, redis_now: float) -> None:
+        self._skew = redis_now - self.clock()
 
     async def read(self) -> BreakerState:
         state, failures, opened = await self.storage.load()
@@ -286,11 +305,11 @@ class CompanyBreaker(CircuitBreaker):
         await self._notify(old, "closed")
 
     async def call_async(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        now = self.clock()
         token = uuid.uuid4().hex
-        decision, state, opened, moved = await self.storage.admit(
-            now, self.config.open_seconds, int(self.config.trial_lease_seconds * 1000), token
+        decision, state, opened, moved, now = await self.storage.admit(
+            self.config.open_seconds, int(self.config.trial_lease_seconds * 1000), token
         )
+        self._saw(now)
         if moved:
             await self._notify("open", "half_open")
         if decision == "reject":
@@ -305,8 +324,12 @@ class CompanyBreaker(CircuitBreaker):
         try:
             result = await func(*args, **kwargs)
         except Exception as exc:
-            if self.is_system_error(exc):
-                old, new, _ = await self.storage.record_failure(self.clock(), self.fail_max, trial_token)
+            if is_pacing(exc):  # neither well nor unwell: let another caller make the trial
+                if trial_token:
+                    await self.storage.release_trial(trial_token)
+            elif self.is_system_error(exc):
+                old, new, _, redis_now = await self.storage.record_failure(self.fail_max, trial_token)
+                self._saw(redis_now)
                 if old != new:
                     await self._notify(old, new)
             else:  # QBO answered (validation, not found...): it is well

@@ -43,6 +43,7 @@ class RetryConfig:
     backoff_cap: float = 8.0
     retry_after_cap: float = 10.0  # honour Retry-After up to this, else raise for the job queue
     default_throttle_wait: float = 60.0  # what Intuit advises after a 429 without Retry-After
+    max_throttled_waits: int = 5  # 429s waited out inside one call (they spend no try); then raised
 
 
 @dataclass(frozen=True)

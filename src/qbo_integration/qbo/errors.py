@@ -32,7 +32,8 @@ class ErrorAction(StrEnum):
 
 
 #: Actions that mean "QBO (or the road to it) is unwell": they count towards opening the breaker.
-BREAKER_ACTIONS = frozenset({ErrorAction.RETRY, ErrorAction.RATE_LIMITED})
+#: A 429 is not among them: it is QBO pacing us, answered by waiting (http.py), not by opening.
+BREAKER_ACTIONS = frozenset({ErrorAction.RETRY})
 #: Actions a job queue should schedule again.
 RETRYABLE_ACTIONS = frozenset({ErrorAction.RETRY, ErrorAction.RATE_LIMITED, ErrorAction.BREAKER_OPEN})
 

@@ -3,10 +3,15 @@
 Per logical call: at most `max_tries` attempts (3). Each attempt passes the shared realm limiter
 (slot + budget, see limits.py), sends JSON headers, `minorversion` and, on writes, the caller's
 `requestid` — the very same value on every retry, so QBO answers a repeated create with the
-original record. Between attempts: capped exponential backoff with jitter; `Retry-After` is
-honoured up to `retry_after_cap` seconds, a longer wait is raised (RATE_LIMITED with
-`retry_after`) for the job queue to schedule. A 401/3200 triggers one forced token refresh and one
-more attempt (not counted among the tries). Everything else is raised, classified, at once.
+original record. Between attempts: capped exponential backoff with jitter. A 401/3200 triggers one
+forced token refresh and one more attempt (not counted among the tries). Everything else is
+raised, classified, at once.
+
+A 429 is pacing, not failure: it pauses the whole realm for `Retry-After` (else
+`default_throttle_wait`, 60 s) in Redis, spends no try and is no breaker failure. A pause up to
+`retry_after_cap` is waited out here and the call sent again (at most `max_throttled_waits` times);
+a longer one is raised as RATE_LIMITED with code "paused" and `retry_after`, like the limiter's own
+"paused", so the job queue waits without counting an attempt.
 """
 
 from __future__ import annotations
@@ -19,14 +24,13 @@ from typing import Any
 import httpx
 
 from .config import QboConfig
-from .errors import ErrorAction, QboError, error_from_exception, error_from_response
+from .errors import ErrorAction, QboError, RateLimitedError, error_from_exception, error_from_response
 from .limits import RealmLimiter
 from .models import CallStats
 from .observer import NullObserver, hook
 
 TokenProvider = Callable[[str | None], Awaitable[str]]  # (refused token or None) -> access token
 
-_RETRY_NOW = {ErrorAction.RETRY, ErrorAction.RATE_LIMITED}
 
 
 class RequestLoop:
@@ -75,6 +79,7 @@ class RequestLoop:
         if request_id is not None:
             query["requestid"] = request_id
         attempt = 0
+        throttled = 0
         refused: str | None = None
         refreshed = False
         while True:
@@ -111,14 +116,36 @@ class RequestLoop:
             if err.action == ErrorAction.RATE_LIMITED:
                 for s in stats:
                     s.throttled += 1
-                await self.limiter.penalize(realm_id, err.retry_after or retry.default_throttle_wait)
-            if err.action not in _RETRY_NOW or attempt >= retry.max_tries:
+                attempt -= 1  # pacing, not a failed try
+                throttled += 1
+                pause = err.retry_after if err.retry_after is not None else retry.default_throttle_wait
+                await self.limiter.penalize(realm_id, pause)
+                if pause > retry.retry_after_cap or throttled > retry.max_throttled_waits:
+                    raise _paused(err, pause)  # too long to wait inside a call: the job queue waits
+                await self.sleep(pause)
+                continue
+            if err.action != ErrorAction.RETRY or attempt >= retry.max_tries:
                 raise err
             delay = self.backoff(attempt)
-            if err.retry_after is not None:
+            if err.retry_after is not None:  # a 5xx with Retry-After
                 if err.retry_after > retry.retry_after_cap:
-                    raise err  # too long to wait inside a call: the job queue schedules it
+                    raise err
                 delay = max(delay, err.retry_after)
             for s in stats:
                 s.retries += 1
             await self.sleep(delay)
+
+
+def _paused(err: QboError, pause: float) -> RateLimitedError:
+    """QBO's 429 as the realm's pause: code "paused" (the realm waits, nothing failed); QBO's own
+    fault items stay in `errors`."""
+    return RateLimitedError(
+        f"QBO throttled this realm: paused for {pause:.0f}s",
+        code="paused",
+        detail=err.detail or err.message,
+        intuit_tid=err.intuit_tid,
+        retry_after=pause,
+        status=err.status,
+        fault_type=err.fault_type,
+        errors=err.errors,
+    )

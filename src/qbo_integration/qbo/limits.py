@@ -165,7 +165,11 @@ class RealmLimiter:
         slot_key = self._k(realm_id, "inflight")
         while True:
             waited += await self._acquire_slot(realm_id, lease, deadline)
-            wait = await self._try_budget(realm_id, items, batch, deadline)
+            try:
+                wait = await self._try_budget(realm_id, items, batch, deadline)
+            except BaseException:  # paused / budget gone / cancelled: the slot goes back at once
+                await self.redis.zrem(slot_key, lease)
+                raise
             if wait == 0:
                 break
             # never hold an in-flight slot while waiting for budget: others may use it meanwhile

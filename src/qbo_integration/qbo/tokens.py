@@ -31,8 +31,10 @@ from .models import TokenSet
 class TokenStore(Protocol):
     async def load(self, company_id: str) -> TokenSet | None: ...
 
-    async def save(self, company_id: str, tokens: TokenSet) -> None:
-        """Durably store (committed) before returning: the new access token is used right after."""
+    async def save(self, company_id: str, tokens: TokenSet, *, replacing: str | None = None) -> None:
+        """Durably store (committed) before returning: the new access token is used right after.
+        `replacing`: the refresh token the pair was obtained with; a store whose company was
+        disconnected or reconnected meanwhile stores nothing and raises (disconnect wins)."""
 
     async def mark_lost(self, company_id: str, reason: str) -> None: ...
 
@@ -52,7 +54,7 @@ class MemoryTokenStore:
     async def load(self, company_id: str) -> TokenSet | None:
         return self.tokens.get(str(company_id))
 
-    async def save(self, company_id: str, tokens: TokenSet) -> None:
+    async def save(self, company_id: str, tokens: TokenSet, *, replacing: str | None = None) -> None:
         self.saves += 1
         self.tokens[str(company_id)] = tokens
         self.lost.pop(str(company_id), None)
@@ -155,7 +157,11 @@ class TokenManager:
                     ) from None
                 await self._hook("failed")
                 raise
-            await self.store.save(company_id, new)  # durable before first use
+            try:  # durable before first use; refused if the company was disconnected meanwhile
+                await self.store.save(company_id, new, replacing=current.refresh_token)
+            except BaseException:
+                self._cache.pop(company_id, None)
+                raise
             self._cache[company_id] = new
             self.refreshes += 1
             await self._hook("refreshed")
