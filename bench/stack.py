@@ -118,6 +118,8 @@ class Stack:
         self.companies: list[BenchCompany] = []
         self.worker_argv: list[str] = [CLI, "worker"]
         self.worker_env_extra: dict[str, str] = {}
+        # Pub/sub channels are global across Redis databases: this run's events stay behind its own prefix.
+        self.channel_prefix = f"qbo-bench-{name}-{uuid.uuid4().hex[:8]}:"
 
     # ---- lifecycle
     @classmethod
@@ -186,7 +188,8 @@ class Stack:
 
     # ---- workers
     def env(self, **extra: str) -> dict[str, str]:
-        return env_for(self.database_url, self.redis_url, self.sandbox_url, **{**self.worker_env_extra, **extra})
+        return env_for(self.database_url, self.redis_url, self.sandbox_url,
+                       **{"EVENT_CHANNEL_PREFIX": self.channel_prefix, **self.worker_env_extra, **extra})
 
     def start_worker(self) -> WorkerProcess:
         n = len(self.workers)
@@ -330,7 +333,7 @@ class Stack:
             await s.commit()
         event = {"event": "timecard.approved", "eventId": str(uuid.uuid4()), "occurredAt": now.isoformat(),
                  "companyId": str(c.company_id), "timecardId": str(timecard_id), "version": version}
-        await self.redis.publish("timecard.approved", json.dumps(event))
+        await self.redis.publish(self.channel_prefix + "timecard.approved", json.dumps(event))
         return now
 
     async def approve_many(self, c: BenchCompany, timecard_ids: Sequence[uuid.UUID]) -> int:
@@ -353,7 +356,7 @@ class Stack:
             event = {"event": "timecard.approved", "eventId": str(uuid.uuid4()), "occurredAt": now.isoformat(),
                      "companyId": str(c.company_id), "timecardId": str(tid), "version": version}
             try:
-                await self.redis.publish("timecard.approved", json.dumps(event))
+                await self.redis.publish(self.channel_prefix + "timecard.approved", json.dumps(event))
             except Exception:  # noqa: BLE001 - Redis is down: Core's event is lost, as pub/sub does
                 unpublished += 1
         return unpublished

@@ -34,6 +34,7 @@ def test_services() -> Iterator[svc.TestServices]:
     # Processes the tests start (workers, CLI) inherit these.
     os.environ["DATABASE_URL"] = ts.database_url
     os.environ["REDIS_URL"] = ts.redis_url
+    os.environ["EVENT_CHANNEL_PREFIX"] = ts.channel_prefix
     os.environ["QBOI_ENV"] = "test"
     from qbo_integration.config import get_settings
     from qbo_integration.db.migrate import upgrade

@@ -29,6 +29,8 @@ class TestServices:
     redis_url: str
     redis_db: int
     embedded: EmbeddedServices
+    # Pub/sub channels are global across Redis database numbers: this run's events go behind its own prefix.
+    channel_prefix: str = ""
 
 
 def _claim_redis_db(base: str) -> int:
@@ -90,7 +92,8 @@ def start(workdir: Path) -> TestServices:
     else:
         redis_base = embedded.start_redis().rsplit("/", 1)[0]
     db = _claim_redis_db(redis_base)
-    return TestServices(admin_dsn, database_url, name, f"{redis_base}/{db}", db, embedded)
+    return TestServices(admin_dsn, database_url, name, f"{redis_base}/{db}", db, embedded,
+                        channel_prefix=f"qbo-test-{uuid.uuid4().hex[:10]}:")
 
 
 def stop(ts: TestServices) -> None:

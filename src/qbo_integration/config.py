@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(1_000_000, ge=1024, alias="WEBHOOK_MAX_BODY_BYTES")
     webhook_rate_per_minute: int = Field(600, ge=1, alias="WEBHOOK_RATE_PER_MINUTE")
 
+    # Put in front of every pub/sub channel name (incoming and outgoing events). Empty in production:
+    # Core's channels are the bare event names. Tests and benches set a unique one per run.
+    event_channel_prefix: str = Field("", alias="EVENT_CHANNEL_PREFIX")
+
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     sync_sweep_minutes: int = Field(15, alias="SYNC_SWEEP_MINUTES")
 

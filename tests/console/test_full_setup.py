@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from qbo_integration.worker.events import channel
 from tests.console.conftest import TABLET
 from tests.console.flows import connect_via_consent, new_realm, script_errors, sign_in, wait_for_text
 from tests.mapping.factories import add_cost_code, add_project, add_timecard, add_worker
@@ -148,7 +149,7 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
         fresh_id = fresh.id
     event = {"event": "timecard.approved", "eventId": str(uuid.uuid4()), "occurredAt": now.isoformat().replace("+00:00", "Z"),
              "companyId": str(company.id), "timecardId": str(fresh_id), "version": 1}
-    assert await redis.publish("timecard.approved", json.dumps(event)) >= 1
+    assert await redis.publish(channel("timecard.approved"), json.dumps(event)) >= 1
 
     await page.wait_for_function(
         "Number(document.querySelector('#synced-today .tile-value').textContent) >= 1", timeout=180_000)

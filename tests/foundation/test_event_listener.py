@@ -5,8 +5,12 @@ import json
 import uuid
 
 from qbo_integration.metrics import EVENTS_RECEIVED
-from qbo_integration.worker.events import CoreEvent
+from qbo_integration.worker.events import CoreEvent, channel
 from qbo_integration.worker.listener import EventListener
+
+
+def approved() -> str:
+    return channel("timecard.approved")  # behind this run's EVENT_CHANNEL_PREFIX (tests/conftest.py)
 
 
 def _event(**over):
@@ -35,13 +39,13 @@ async def test_valid_events_reach_the_handler_and_malformed_ones_are_counted(red
     await asyncio.wait_for(listener.subscribed.wait(), 5)
     before = EVENTS_RECEIVED.labels(event="timecard.approved", outcome="malformed")._value.get()
     try:
-        await redis.publish("timecard.approved", b"{not json")
-        await redis.publish("timecard.approved", json.dumps(_event(version="3")))  # strict int
-        await redis.publish("timecard.approved", json.dumps(_event(version=False)))
-        await redis.publish("timecard.approved", json.dumps(_event(companyId="nope")))
-        await redis.publish("timecard.approved", json.dumps(_event(event="timecard.updated")))  # wrong channel
+        await redis.publish(approved(), b"{not json")
+        await redis.publish(approved(), json.dumps(_event(version="3")))  # strict int
+        await redis.publish(approved(), json.dumps(_event(version=False)))
+        await redis.publish(approved(), json.dumps(_event(companyId="nope")))
+        await redis.publish(approved(), json.dumps(_event(event="timecard.updated")))  # wrong channel
         good = _event()
-        await redis.publish("timecard.approved", json.dumps(good))
+        await redis.publish(approved(), json.dumps(good))
         await _wait_for(lambda: len(got) == 1)
         assert str(got[0].timecard_id) == good["timecardId"]
         after = EVENTS_RECEIVED.labels(event="timecard.approved", outcome="malformed")._value.get()
@@ -65,8 +69,8 @@ async def test_two_listeners_handle_each_event_once(redis):
     try:
         events = [_event() for _ in range(10)]
         for ev in events:
-            await redis.publish("timecard.approved", json.dumps(ev))
-        await redis.publish("timecard.approved", json.dumps(events[0]))  # a duplicate delivery
+            await redis.publish(approved(), json.dumps(ev))
+        await redis.publish(approved(), json.dumps(events[0]))  # a duplicate delivery
         await _wait_for(lambda: len(seen) >= 10)
         await asyncio.sleep(0.2)
         assert sorted(seen) == sorted(e["eventId"] for e in events)
@@ -87,7 +91,45 @@ async def test_a_failing_handler_releases_the_event_for_redelivery(redis):
 
     listener = EventListener(redis, handler)
     ev = _event()
-    msg = {"channel": b"timecard.approved", "data": json.dumps(ev).encode()}
+    msg = {"channel": approved().encode(), "data": json.dumps(ev).encode()}
     await listener.handle_message(msg)
     await listener.handle_message(msg)
     assert calls == 2
+
+
+async def test_a_hostile_payload_costs_nothing_and_the_next_event_is_handled(redis, caplog):
+    """100 KB of `[[[…` raised RecursionError, tore the subscription down and lost what came next."""
+    got: list[CoreEvent] = []
+
+    async def handler(ev: CoreEvent) -> None:
+        got.append(ev)
+
+    listener = EventListener(redis, handler)
+    task = asyncio.create_task(listener.run())
+    await asyncio.wait_for(listener.subscribed.wait(), 5)
+    before = EVENTS_RECEIVED.labels(event="timecard.approved", outcome="malformed")._value.get()
+    try:
+        await redis.publish(approved(), b"[" * 100_000)
+        await redis.publish(approved(), b"[" * 10_000)  # small enough to be parsed, too deep to parse
+        good = _event()
+        await redis.publish(approved(), json.dumps(good))
+        await _wait_for(lambda: len(got) == 1, timeout=30)
+        assert str(got[0].event_id) == good["eventId"]
+        assert EVENTS_RECEIVED.labels(event="timecard.approved", outcome="malformed")._value.get() - before == 2
+        assert listener.subscribed.is_set() and not task.done()
+        assert "lost its connection" not in caplog.text
+    finally:
+        listener.stop()
+        task.cancel()
+
+
+async def test_channels_carry_the_runs_prefix_and_production_uses_cores_names(redis, monkeypatch):
+    from qbo_integration.config import Settings, get_settings
+
+    prefix = get_settings().event_channel_prefix
+    assert prefix.startswith("qbo-test-")  # tests/conftest.py: one per run
+    assert EventListener(redis, None, prefix="").channels == (  # type: ignore[arg-type]
+        "timecard.approved", "timecard.updated", "timecard.unapproved", "timecard.deleted")
+    assert EventListener(redis, None).channels[0] == prefix + "timecard.approved"  # type: ignore[arg-type]
+    monkeypatch.delenv("EVENT_CHANNEL_PREFIX")
+    assert Settings(_env_file=None).event_channel_prefix == ""  # type: ignore[call-arg]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.sync import engine, intake, jobs, sweep
+from qbo_integration.worker.events import channel
 from tests.sync import helpers as h
 
 
@@ -34,7 +35,7 @@ async def _audit(sessionmaker, tid) -> list[tuple[str, str]]:
 async def test_approve_edit_unapprove_round_trip(ctx, live, sessionmaker, sandbox, redis):
     cc, core = live
     pubsub = redis.pubsub()
-    await pubsub.subscribe("timecard.synced")
+    await pubsub.subscribe(channel("timecard.synced"))
     tid = await _approve(ctx, sessionmaker, core)
     result = await _sync(ctx, core)
     assert result["status"] == "completed" and result["synced"] == 1

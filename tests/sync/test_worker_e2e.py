@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.worker.events import channel
 from tests.sync import helpers as h
 from tests.sync.worker_harness import running_worker
 
 
 async def _publish(redis, core, tid, name="timecard.approved", version=1) -> None:
     ev = h.event(name, core, tid, version)
-    await redis.publish(name, h.event_json(ev))
+    await redis.publish(channel(name), h.event_json(ev))
 
 
 async def test_published_events_reach_qbo_once_through_a_worker(ctx, live, sessionmaker, sandbox, redis, redis_url):

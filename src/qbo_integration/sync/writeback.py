@@ -20,6 +20,7 @@ from qbo_integration.monitoring import audit
 from qbo_integration.sync import outbox, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
+from qbo_integration.worker.events import channel as events_channel
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,6 @@ async def apply_results(
 async def publish(redis: Any, events: list[tuple[str, dict[str, Any]]]) -> None:
     for channel, body in events:
         try:
-            await redis.publish(channel, json.dumps(body))
+            await redis.publish(events_channel(channel), json.dumps(body))
         except Exception:  # noqa: BLE001 - an event Core misses is recovered by its own polling
             logger.exception("could not publish %s", channel)

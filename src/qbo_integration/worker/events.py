@@ -12,6 +12,17 @@ TIMECARD_EVENTS = ("timecard.approved", "timecard.updated", "timecard.unapproved
 OUTGOING_EVENTS = ("timecard.synced", "timecard.sync_failed")
 
 
+def channel(event: str, prefix: str | None = None) -> str:
+    """The pub/sub channel of an event: Core's channel is the event name; EVENT_CHANNEL_PREFIX (empty in
+    production) goes in front so test runs, benches and a dev stack sharing one Redis stay apart
+    (pub/sub channels are global across database numbers)."""
+    if prefix is None:
+        from qbo_integration.config import get_settings
+
+        prefix = get_settings().event_channel_prefix
+    return prefix + event
+
+
 class CoreEvent(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 

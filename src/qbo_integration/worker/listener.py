@@ -1,7 +1,8 @@
 """Redis pub/sub listener for Core's timecard channels.
 
-Every worker runs one; a SET NX on the event id makes exactly one worker handle
-each event. A malformed event is logged and counted and never stops the loop;
+Every worker runs one (channels are the event names behind EVENT_CHANNEL_PREFIX); a SET NX on the event id makes exactly one worker handle
+each event. A malformed event (oversized, nested past the parser's depth, wrong shape) is logged and
+counted and never stops the loop or costs the subscription;
 a dropped Redis connection is retried with backoff. Pub/sub keeps nothing for
 a subscriber that is down: the 15-minute sweep covers what is missed.
 """
@@ -18,19 +19,23 @@ from redis.asyncio import Redis
 
 from qbo_integration import logs
 from qbo_integration.metrics import EVENTS_RECEIVED
-from qbo_integration.worker.events import TIMECARD_EVENTS, CoreEvent
+from qbo_integration.worker.events import TIMECARD_EVENTS, CoreEvent, channel
 
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[CoreEvent], Awaitable[None]]
 DEDUPE_TTL_SECONDS = 24 * 3600
+# Core's events are ~250 bytes; anything this big is not one, and is dropped before it is parsed.
+MAX_EVENT_BYTES = 16 * 1024
 
 
 class EventListener:
-    def __init__(self, redis: Redis, handler: EventHandler, *, channels: tuple[str, ...] = TIMECARD_EVENTS) -> None:
+    def __init__(self, redis: Redis, handler: EventHandler, *, events: tuple[str, ...] = TIMECARD_EVENTS,
+                 prefix: str | None = None) -> None:
         self.redis = redis
         self.handler = handler
-        self.channels = channels
+        self.channels = tuple(channel(e, prefix) for e in events)
+        self._event_of = dict(zip(self.channels, events, strict=True))
         self.subscribed = asyncio.Event()
         self._stopping = False
 
@@ -59,19 +64,26 @@ class EventListener:
             while not self._stopping:
                 message = await pubsub.get_message(timeout=1.0)
                 if message is not None:
-                    await self.handle_message(message)
+                    try:
+                        await self.handle_message(message)
+                    except Exception:  # noqa: BLE001 - one message never costs the subscription
+                        logger.exception("event dropped: handling it failed")
         finally:
             await pubsub.aclose()
 
     async def handle_message(self, message: dict) -> None:
-        channel = message.get("channel")
-        channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+        raw_channel = message.get("channel")
+        raw_channel = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
+        channel = self._event_of.get(raw_channel, raw_channel)
         try:
-            data = json.loads(message.get("data") or b"")
+            payload = message.get("data") or b""
+            if len(payload) > MAX_EVENT_BYTES:
+                raise ValueError(f"event of {len(payload)} bytes (at most {MAX_EVENT_BYTES})")
+            data = json.loads(payload)
             event = CoreEvent.model_validate(data)
             if event.event != channel:
-                raise ValueError(f"event {event.event!r} published on channel {channel!r}")
-        except (ValueError, ValidationError, TypeError) as exc:
+                raise ValueError(f"event {event.event!r} published on channel {raw_channel!r}")
+        except (ValueError, ValidationError, TypeError, RecursionError) as exc:
             EVENTS_RECEIVED.labels(event=channel, outcome="malformed").inc()
             logger.warning("malformed event dropped", extra=logs.log_fields(channel=channel, problem=str(exc)[:300]))
             return
