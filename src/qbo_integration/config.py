@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # Core's channels are the bare event names. Tests and benches set a unique one per run.
     event_channel_prefix: str = Field("", alias="EVENT_CHANNEL_PREFIX")
 
+    # Reconciliation: TimeActivities dated in the last N days are re-read in full each run, plus every one
+    # changed since the previous run; reads are metered by Intuit, so a run stops at its budget.
+    reconciliation_window_days: int = Field(14, ge=1, le=366, alias="RECONCILIATION_WINDOW_DAYS")
+    reconciliation_max_reads: int = Field(200, ge=1, alias="RECONCILIATION_MAX_READS")
+
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     sync_sweep_minutes: int = Field(15, alias="SYNC_SWEEP_MINUTES")
 

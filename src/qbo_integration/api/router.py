@@ -9,6 +9,7 @@ from qbo_integration.console import records as console_records
 from qbo_integration.exports import endpoints as exports_endpoints
 from qbo_integration.mapping import endpoints as mapping_endpoints
 from qbo_integration.monitoring import endpoints as monitoring_endpoints
+from qbo_integration.reconciliation import endpoints as reconciliation_endpoints
 from qbo_integration.sync import endpoints as sync_endpoints
 from qbo_integration.webhooks import endpoints as webhooks_endpoints
 
@@ -25,4 +26,5 @@ def build_integrations_router() -> APIRouter:
     router.include_router(mapping_endpoints.router)
     router.include_router(console_records.router)
     router.include_router(webhooks_endpoints.router)
+    router.include_router(reconciliation_endpoints.router)
     return router

@@ -177,3 +177,8 @@ async def record_test(session: AsyncSession, row: Integration, *, ok: bool, comp
         row.qbo_company_name = company_name
     await audit_row(session, row, "test_connection", ok, actor=actor, error=error,
                     details={"companyName": company_name} if ok else None)
+
+
+async def connected_company_ids(session: AsyncSession) -> list[uuid.UUID]:
+    rows = await session.execute(select(Integration.company_id).where(Integration.connection_status == "connected"))
+    return list(rows.scalars())

@@ -5,6 +5,7 @@ from qbo_integration.core_platform import models as core_models  # noqa: F401
 from qbo_integration.db.base import Base
 from qbo_integration.mapping import models as mapping_models  # noqa: F401
 from qbo_integration.monitoring import models as monitoring_models  # noqa: F401
+from qbo_integration.reconciliation import models as reconciliation_models  # noqa: F401
 from qbo_integration.sync import models as sync_models  # noqa: F401
 from qbo_integration.webhooks import models as webhooks_models  # noqa: F401
 

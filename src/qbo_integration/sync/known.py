@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync.models import TimecardSyncRecord
 
 # States in which no write of ours is outstanding: what QBO holds is what we last wrote (or someone else's).
@@ -42,3 +44,47 @@ async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timeca
                TimecardSyncRecord.state.in_(SETTLED_STATES))
         .values(qbo_sync_token=qbo_token).execution_options(synchronize_session=False))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class OwnedRecord:
+    """A TimeActivity one of our outbox rows says QBO holds."""
+
+    timecard_id: uuid.UUID
+    qbo_id: str
+    sync_token: str | None
+    settled: bool
+    wanted: bool  # the timecard is approved: QBO should hold it
+    synced_at: datetime | None
+
+
+async def owned_records(session: AsyncSession, company_id: uuid.UUID) -> list[OwnedRecord]:
+    """Our rows that name a QBO record; `wanted` comes from Core as it is now (approved or not)."""
+    approved = {tid for tid, _, _ in await CoreGateway(session).approved_timecard_versions(company_id)}
+    rows = await session.execute(
+        select(TimecardSyncRecord.timecard_id, TimecardSyncRecord.qbo_id, TimecardSyncRecord.qbo_sync_token,
+               TimecardSyncRecord.state, TimecardSyncRecord.operation, TimecardSyncRecord.synced_at)
+        .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.qbo_id.is_not(None)))
+    return [OwnedRecord(r.timecard_id, r.qbo_id, r.qbo_sync_token, r.state in SETTLED_STATES,
+                        r.timecard_id in approved, r.synced_at) for r in rows]
+
+
+async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> int:
+    """Re-derive these rows from Core's timecards as they are now and make them due with fresh attempts:
+    the engine then decides again what QBO needs (a reconciliation finding handed back)."""
+    if not timecard_ids:
+        return 0
+    from qbo_integration.sync import sweep
+    from qbo_integration.sync.integrations import get_integration
+
+    integration = await get_integration(session, company_id)
+    if integration is None:
+        return 0
+    await sweep.reconcile_company(session, integration, datetime.now(UTC), timecard_ids)
+    result = await session.execute(
+        update(TimecardSyncRecord)
+        .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id.in_(timecard_ids),
+               TimecardSyncRecord.state.in_(SETTLED_STATES))
+        .values(state="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from typing import Any
 from qbo_integration.exports import tasks as exports_tasks
 from qbo_integration.mapping import tasks as mapping_tasks
 from qbo_integration.monitoring import tasks as monitoring_tasks
+from qbo_integration.reconciliation import tasks as reconciliation_tasks
 from qbo_integration.sync import intake as sync_intake
 from qbo_integration.sync import tasks as sync_tasks
 from qbo_integration.webhooks import tasks as webhooks_tasks
@@ -25,7 +26,8 @@ FUNCTIONS += [*sync_tasks.FUNCTIONS]
 CRON_JOBS += [*sync_tasks.CRON_JOBS]
 FUNCTIONS += [*mapping_tasks.FUNCTIONS]
 CRON_JOBS += [*mapping_tasks.CRON_JOBS]
-FUNCTIONS += [*webhooks_tasks.FUNCTIONS]
+FUNCTIONS += [*webhooks_tasks.FUNCTIONS, *reconciliation_tasks.FUNCTIONS]
+CRON_JOBS += [*reconciliation_tasks.CRON_JOBS]
 
 
 async def dispatch_event(ctx: dict[str, Any], event: CoreEvent) -> None:

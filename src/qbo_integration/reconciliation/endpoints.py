@@ -1,0 +1,95 @@
+"""Reconciliation routes: run one now, read a run (JSON or CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
+from qbo_integration.errors import NotFound
+from qbo_integration.reconciliation import service
+
+router = APIRouter(tags=["reconciliation"])
+_ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid bearer token"},
+                                            403: {"description": "Another company, or not an admin"},
+                                            404: {"description": "Unknown run"}}
+CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
+
+
+class ReconcileIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    company_id: uuid.UUID = Field(alias="companyId")
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    run_id: uuid.UUID = Field(alias="runId")
+    status: str
+    trigger: str
+    window_days: int = Field(alias="windowDays")
+    started_at: datetime | None = Field(None, alias="startedAt")
+    completed_at: datetime | None = Field(None, alias="completedAt")
+    qbo_reads: int = Field(alias="qboReads", description="QuickBooks read calls this run spent (metered by Intuit)")
+    records_read: int = Field(alias="recordsRead")
+    complete: bool = Field(description="false: the read budget ran out before everything was read")
+    counts: dict[str, int] = Field(description="missing, duplicate, orphan, drift")
+    findings: list[dict[str, Any]]
+    error: str | None = None
+
+
+def _out(run: Any) -> RunOut:
+    return RunOut.model_validate({
+        "run_id": run.id, "status": run.status, "trigger": run.trigger, "window_days": run.window_days,
+        "started_at": run.started_at, "completed_at": run.completed_at, "qbo_reads": run.qbo_reads,
+        "records_read": run.records_read, "complete": run.complete, "counts": run.counts or {},
+        "findings": run.findings or [], "error": run.error})
+
+
+@router.post("/reconciliation", response_model=RunOut, status_code=202, responses={**_ERRORS, 409: {
+    "description": "QuickBooks is not connected"}}, summary="Reconcile QuickBooks with what was synced, now (admin)")
+async def reconcile_now(body: ReconcileIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep,
+                        settings: SettingsDep) -> RunOut:
+    company_access(principal, body.company_id, admin=True)
+    run = await service.queue_run(session, queue, body.company_id, trigger="admin",
+                                  window_days=settings.reconciliation_window_days)
+    run.qbo_reads = run.records_read = 0
+    run.complete, run.counts, run.findings = True, {}, []
+    return _out(run)
+
+
+@router.get("/reconciliation/latest", response_model=RunOut, responses=_ERRORS,
+            summary="The newest reconciliation run of the company")
+async def latest(company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep) -> RunOut:
+    company_access(principal, company_id)
+    run = await service.latest_run(session, company_id)
+    if run is None:
+        raise NotFound("No reconciliation has run for this company yet")
+    return _out(run)
+
+
+@router.get("/reconciliation/{run_id}", response_model=RunOut, responses=_ERRORS, summary="One reconciliation run")
+async def get_run(run_id: uuid.UUID, company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep) -> RunOut:
+    company_access(principal, company_id)
+    return _out(await service.get_run(session, company_id, run_id))
+
+
+@router.get("/reconciliation/{run_id}/report.csv", responses={200: {"content": {"text/csv": {}}}, **_ERRORS},
+            summary="A reconciliation run's findings as CSV", response_class=Response)
+async def report_csv(run_id: uuid.UUID, company_id: CompanyQuery, principal: PrincipalDep,
+                     session: SessionDep) -> Response:
+    company_access(principal, company_id)
+    run = await service.get_run(session, company_id, run_id)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["kind", "qbo_id", "timecard_id", "message", "repair"])
+    for f in run.findings or []:
+        writer.writerow([f.get("kind"), f.get("qboId"), f.get("timecardId"), f.get("message"), f.get("repair")])
+    return Response(buf.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="reconciliation-{run_id}.csv"'})

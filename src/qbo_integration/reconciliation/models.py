@@ -1,0 +1,36 @@
+"""One reconciliation run per row: what was read, what was found, what was repaired."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qbo_integration.db.base import Base, created_at_col, uuid_pk
+
+
+class ReconciliationRun(Base):
+    __tablename__ = "reconciliation_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','running','completed','failed')", name="status"),
+        Index("ix_reconciliation_runs_company_created", "company_id", text("created_at DESC")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    trigger: Mapped[str] = mapped_column(String(20))  # nightly | admin | webhook_gap
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    window_days: Mapped[int] = mapped_column(Integer)
+    cursor: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # LastUpdatedTime read from
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    qbo_reads: Mapped[int] = mapped_column(Integer, server_default="0")
+    records_read: Mapped[int] = mapped_column(Integer, server_default="0")
+    complete: Mapped[bool] = mapped_column(server_default=text("true"))  # false: the read budget ran out
+    counts: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    findings: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = created_at_col()
