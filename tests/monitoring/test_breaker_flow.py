@@ -184,3 +184,40 @@ async def test_open_and_close_in_the_same_second_both_queue_a_delivery(sessionma
         kinds = sorted((await s.execute(select(AlertOutbox.kind).where(
             AlertOutbox.company_id == connected_company.company_id))).scalars())
     assert kinds == ["breaker_closed", "breaker_open"]
+
+
+async def test_a_throttled_moment_opens_no_breaker_sends_no_email_writes_no_csv(
+    redis, settings, sessionmaker, connected_company, sandbox, services,
+):
+    """8 concurrent sends meet a 429 storm: before, 5 of them opened the breaker for 30 minutes, which
+    queued the alert email and the fallback CSV. A 429 is pacing: nothing of that may happen."""
+    import asyncio
+
+    from qbo_integration.monitoring.models import AlertOutbox
+    from qbo_integration.monitoring.qbo_observer import MonitoringObserver
+
+    company_id, realm = connected_company.company_id, connected_company.realm_id
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    observer = MonitoringObserver(sessionmaker, settings, JobQueue(pool))
+    api = QboApi(qbo_config(settings), redis, services.token_store, observer=observer)
+    observer.qbo = api
+    ta = {"NameOf": "Employee", "EmployeeRef": {"value": "1"}, "CustomerRef": {"value": "1"},
+          "ItemRef": {"value": "1"}, "TxnDate": "2026-11-02", "Hours": 8, "Minutes": 0}
+    try:
+        r = await sandbox.put(f"/_sandbox/realms/{realm}/faults", json={"throttleStormSeconds": 60})
+        assert r.status_code == 200, r.text
+        qbo = api.company(company_id, realm)
+        results = await asyncio.gather(*(qbo.create_time_activity(ta, request_id=f"throttled-{i}") for i in range(8)),
+                                       return_exceptions=True)
+        assert all(isinstance(x, QboError) for x in results), results
+        assert (await api.breaker_state(company_id)).state == "closed"
+        queued = [j.function for j in await pool.queued_jobs(queue_name=QUEUE_NAME)]
+        assert "export_unsynced" not in queued and "deliver_alerts" not in queued
+        async with sessionmaker() as s:
+            alerts = (await s.execute(select(AlertOutbox.kind).where(AlertOutbox.company_id == company_id))).all()
+            audit = (await s.execute(select(AuditLogEntry.action).where(AuditLogEntry.company_id == company_id))).all()
+        assert alerts == [] and audit == []
+        assert {x.code for x in results} == {"paused"}  # type: ignore[union-attr]  # the outbox waits
+    finally:
+        await api.aclose()
+        await pool.aclose()
