@@ -1,38 +1,80 @@
-"""Sentry, when a DSN is set. Nothing personal or secret is sent."""
+"""Sentry, when a DSN is set. Nothing personal or secret is sent.
+
+Local variables are off: the QBO request loop holds the access token and its headers in locals, and
+sentry-sdk would send every frame's. Everything else an event or breadcrumb carries goes through one
+redactor (`redact`): values under a secret-sounding key are replaced, and bearer tokens or
+`token=`/`code=`/`state=` pairs inside any string are masked.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from qbo_integration.config import Settings
 
-_SECRET_KEYS = ("token", "secret", "password", "authorization", "code", "state", "cookie", "key")
+REDACTED = "[redacted]"
+_SECRET_KEYS = ("token", "secret", "password", "authorization", "code", "state", "cookie", "key", "assertion",
+                "signature")
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)(bearer\s+|basic\s+)[A-Za-z0-9._~+/=-]+"
+    r"|((?:access_token|refresh_token|id_token|client_secret|code|state|password)[\"']?\s*[=:]\s*[\"']?)"
+    r"[^&\s\"',;}]+"
+)
+# Parts of an event that are structure, not payload: their keys ("status_code", "mechanism") are not secrets.
+_STRUCTURAL = ("exception", "threads", "contexts", "sdk", "modules", "debug_meta")
 
 
-def _scrub(value: Any) -> Any:
+def _secret_key(key: Any) -> bool:
+    k = str(key).lower()
+    return any(s in k for s in _SECRET_KEYS)
+
+
+def _mask(text: str) -> str:
+    return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+
+
+def redact(value: Any, *, by_key: bool = True) -> Any:
+    """A copy of `value` with secrets masked: by key (when `by_key`) and inside every string."""
     if isinstance(value, dict):
-        return {k: ("[redacted]" if any(s in str(k).lower() for s in _SECRET_KEYS) else _scrub(v))
+        return {k: REDACTED if by_key and _secret_key(k) and v not in (None, "") else redact(v, by_key=by_key)
                 for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
+    if isinstance(value, list | tuple):
+        return [redact(v, by_key=by_key) for v in value]
+    if isinstance(value, str):
+        return _mask(value)
     return value
 
 
 def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    event.pop("user", None)
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("cookies", None)
         request.pop("data", None)
-        request["query_string"] = "[redacted]" if request.get("query_string") else None
-        if isinstance(request.get("headers"), dict):
-            request["headers"] = _scrub(request["headers"])
-    event.pop("user", None)
-    if "extra" in event:
-        event["extra"] = _scrub(event["extra"])
-    return event
+        request["query_string"] = REDACTED if request.get("query_string") else None
+    for frames in _frames(event):
+        for frame in frames:
+            frame.pop("vars", None)  # belt and braces: include_local_variables is off
+    out: dict[str, Any] = {k: redact(v, by_key=k not in _STRUCTURAL) for k, v in event.items()}
+    return out
 
 
-def init_sentry(settings: Settings, *, component: str) -> None:
+def _frames(event: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    found = []
+    for section in ("exception", "threads"):
+        for value in (event.get(section) or {}).get("values") or []:
+            frames = (value.get("stacktrace") or {}).get("frames")
+            if isinstance(frames, list):
+                found.append([f for f in frames if isinstance(f, dict)])
+    return found
+
+
+def _before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    return redact(crumb)  # type: ignore[no-any-return]
+
+
+def init_sentry(settings: Settings, *, component: str, transport: Any = None) -> None:
     if not settings.sentry_dsn:
         return
     import sentry_sdk
@@ -40,8 +82,12 @@ def init_sentry(settings: Settings, *, component: str) -> None:
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
         environment=settings.env,
         before_send=_before_send,  # type: ignore[arg-type]
+        before_breadcrumb=_before_breadcrumb,  # type: ignore[arg-type]
         server_name=component,
         traces_sample_rate=0.0,
+        transport=transport,
     )

@@ -174,8 +174,9 @@ async def sandbox_log(sandbox: Any, realm: str, since: float = 0) -> list[dict[s
     return [e for e in r.json() if "/timeactivity" in e["path"] or e["path"].endswith("/batch")]
 
 
-async def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.05) -> Any:
-    """Poll an async predicate until it returns something truthy (no fixed sleeps)."""
+async def wait_for(predicate: Any, timeout: float = 90.0, interval: float = 0.05) -> Any:
+    """Poll an async predicate until it returns something truthy (no fixed sleeps; the timeout is
+    generous because a loaded 2-core CI machine is slow, and a passing run never waits for it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

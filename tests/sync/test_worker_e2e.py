@@ -60,7 +60,7 @@ async def test_two_workers_racing_on_one_company(ctx, live, sessionmaker, sandbo
             rows = [await h.row(sessionmaker, t) for t in tids]
             return all(r is not None and r.state == "synced" for r in rows)
 
-        await h.wait_for(all_synced, timeout=60)
+        await h.wait_for(all_synced, timeout=180)
     tas = await h.activities(sandbox, cc.realm_id)
     assert len(tas) == 40
     assert sorted(t["Id"] for t in tas) == sorted([(await h.row(sessionmaker, t)).qbo_id for t in tids])

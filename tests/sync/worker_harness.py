@@ -32,11 +32,36 @@ async def running_worker(redis_url: str, ctx: dict[str, Any], *, listen: bool = 
     try:
         yield worker
     finally:
-        listener.stop()
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        with contextlib.suppress(Exception):
-            await worker.close()
+        await _shut_down(worker, listener, tasks)
+
+
+async def _shut_down(worker: Worker, listener: EventListener, tasks: list[asyncio.Task], *,
+                     drain_seconds: float = 120.0) -> None:
+    """Stop as `qbo-integration worker` does on SIGTERM: take no new job, let in-flight ones finish, then close.
+
+    Cancelling the worker while a job was being picked up left arq's `close()` gathering a cancelled
+    job, which raised CancelledError into the test (seen on a loaded CI machine).
+    """
+    listener.stop()
+    if len(tasks) > 1:
+        tasks[1].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[1]
+    worker.allow_pick_jobs = False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + drain_seconds
+    # A poll that began before the flag was set may still be starting jobs: wait until no job is
+    # running over two poll delays in a row.
+    quiet = 0
+    while quiet < 2 and loop.time() < deadline:
+        running = [t for t in worker.tasks.values() if not t.done()]
+        if running:
+            quiet = 0
+            await asyncio.wait(running, timeout=max(0.1, deadline - loop.time()))
+        else:
+            quiet += 1
+            await asyncio.sleep(worker.poll_delay_s)
+    tasks[0].cancel()  # the poll loop; no job runs now
+    with contextlib.suppress(asyncio.CancelledError):
+        await tasks[0]
+    await worker.close()
