@@ -168,10 +168,12 @@ async def activities(sandbox: Any, realm: str, *, deleted: bool = False) -> list
     return r.json()["items"]
 
 
-async def sandbox_log(sandbox: Any, realm: str, since: float = 0) -> list[dict[str, Any]]:
+async def sandbox_log(sandbox: Any, realm: str, since: float = 0, *, queries: bool = False) -> list[dict[str, Any]]:
+    """TimeActivity writes and batches (and with `queries`, the look-ups that settle lost creates)."""
     r = await sandbox.get(f"/_sandbox/realms/{realm}/log", params={"since": since})
     r.raise_for_status()
-    return [e for e in r.json() if "/timeactivity" in e["path"] or e["path"].endswith("/batch")]
+    return [e for e in r.json() if "/timeactivity" in e["path"] or e["path"].endswith("/batch")
+            or (queries and e["path"].endswith("/query"))]
 
 
 async def wait_for(predicate: Any, timeout: float = 90.0, interval: float = 0.05) -> Any:

@@ -94,9 +94,7 @@ async def test_a_dead_workers_claim_is_taken_over(ctx, live, sessionmaker, clock
 
 
 def _claimed(row: Row) -> outbox.Claimed:
-    return outbox.Claimed(row.id, row.timecard_id, row.operation, row.timecard_version, row.qbo_id,
-                          row.qbo_sync_token, row.synced_version, row.request_id, row.fingerprint, row.attempts,
-                          None)
+    return outbox.claimed_of(row)
 
 
 def _fresh_row(clock: h.Clock) -> Row:
@@ -111,23 +109,23 @@ def test_transient_failures_follow_the_schedule_then_dead(clock):
     for n, wait in enumerate(expected, start=1):
         c = _claimed(r)
         r.state = "in_flight"
-        state = outbox.settle_failure(r, c, sent_op="create", sent_version=1, now=clock(), kind=policy.TRANSIENT,
+        state = outbox.settle_failure(r, c, version=1, wanted="present", now=clock(), kind=policy.TRANSIENT,
                                       message="HTTP 503", code="503")
         assert (state, r.attempts, r.next_attempt_at - clock()) == ("failed", n, wait)
     r.state = "in_flight"
-    assert outbox.settle_failure(r, _claimed(r), sent_op="create", sent_version=1, now=clock(),
+    assert outbox.settle_failure(r, _claimed(r), version=1, wanted="present", now=clock(),
                                  kind=policy.TRANSIENT, message="HTTP 503", code="503") == "dead"
     assert r.last_error == "HTTP 503"
 
 
 def test_validation_fails_at_once_and_waits_do_not_use_attempts(clock):
     r = _fresh_row(clock)
-    assert outbox.settle_failure(r, _claimed(r), sent_op="create", sent_version=1, now=clock(),
+    assert outbox.settle_failure(r, _claimed(r), version=1, wanted="present", now=clock(),
                                  kind=policy.VALIDATION, message="Invalid Reference Id", code="2500") == "failed"
     assert (r.attempts, r.error_kind) == (0, policy.VALIDATION)
     w = _fresh_row(clock)
     w.attempts = 2
-    assert outbox.settle_failure(w, _claimed(w), sent_op="create", sent_version=1, now=clock(), kind=policy.WAIT,
+    assert outbox.settle_failure(w, _claimed(w), version=1, wanted="present", now=clock(), kind=policy.WAIT,
                                  message="breaker open", code=None) == "pending"
     assert w.attempts == 2 and w.next_attempt_at == clock()
 
@@ -138,6 +136,8 @@ async def _claim_then_change(ctx, core, sessionmaker, clock, event: str, **chang
     await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
     async with sessionmaker() as s:
         [claimed] = await outbox.claim_due(s, core.company_id, worker="a", job_id=None, now=clock())
+        entry = outbox.Entry("create", "rid-1", "fp-1", 1, {"TxnDate": "2026-03-02"})
+        assert await outbox.record_outstanding(s, {claimed.id: (claimed.claim_token, entry)}, clock()) == {claimed.id}
         await s.commit()
     v2 = await h.change_timecard(sessionmaker, tid, **change)
     await intake.handle_event(ctx, h.event(event, core, tid, v2))
@@ -151,7 +151,9 @@ async def test_an_edit_during_the_send_is_not_lost(ctx, live, sessionmaker, cloc
     async with sessionmaker() as s:
         r = await outbox.lock_row(s, tid)
         assert (r.state, r.timecard_version) == ("in_flight", 2)
-        outbox.settle_success(r, claimed, sent_op="create", sent_version=1, now=clock(), qbo_id="14", sync_token="0")
+        outbox.now_holds(r, "14", "0", 1, None, clock())
+        outbox.clear_outstanding(r)
+        outbox.settle_success(r, claimed, version=1, fingerprint=None, wanted="present", now=clock())
         assert (r.state, r.operation, r.synced_version, r.qbo_id) == ("pending", "update", 1, "14")
         await s.commit()
 
@@ -162,8 +164,10 @@ async def test_unapproved_during_a_create_deletes_after_it_lands(ctx, live, sess
                                             status="submitted")
     async with sessionmaker() as s:
         r = await outbox.lock_row(s, tid)
-        assert r.operation == "delete"
-        outbox.settle_success(r, claimed, sent_op="create", sent_version=1, now=clock(), qbo_id="15", sync_token="0")
+        assert r.operation == "settle"  # the create may be landing: its outcome first, then the delete
+        outbox.now_holds(r, "15", "0", 1, None, clock())
+        outbox.clear_outstanding(r)
+        outbox.settle_success(r, claimed, version=1, fingerprint=None, wanted="present", now=clock())
         assert (r.state, r.operation) == ("pending", "delete")
         await s.execute(update(Row).where(Row.id == r.id).values(state=r.state))
         await s.commit()

@@ -24,7 +24,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.mapping.payload import build_time_activity
 from qbo_integration.mapping.profiles import active_config
 from qbo_integration.qbo import CompanyClient, QboApi
-from qbo_integration.sync import jobs, nudge, outbox, policy, sender, writeback
+from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, writeback
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -44,19 +44,9 @@ def qbo_api(ctx: dict[str, Any]) -> QboApi:
     return ctx.get("qbo") or ctx["services"].qbo
 
 
-def send_op(c: outbox.Claimed, desire: outbox.Desire, version: int) -> str:
-    """What to send now, from the timecard as it is now (events may have been lost)."""
-    if desire is outbox.Desire.SKIP:
-        desire = outbox.Desire.PRESENT if c.qbo_id else outbox.Desire.ABSENT
-    if desire is outbox.Desire.PRESENT:
-        if c.qbo_id is None:
-            return "create"
-        return "none" if c.synced_version == version else "update"
-    return "delete" if c.qbo_id else "none"
-
-
 async def prepare(session: AsyncSession, company: CompanyView, claimed: list[outbox.Claimed],
                   start_date: Any) -> list[sender.Work]:
+    """Read each claimed timecard as it is now (events may have been lost), map it, and decide."""
     timecards: dict[uuid.UUID, TimecardView] = await CoreGateway(session).get_timecards(
         [c.timecard_id for c in claimed])
     config = await active_config(session, company.id)  # the mapping profile, loaded once per round
@@ -65,8 +55,9 @@ async def prepare(session: AsyncSession, company: CompanyView, claimed: list[out
         tc = timecards.get(c.timecard_id)
         desire = outbox.desire_of(company, tc, start_date)
         version = tc.version if tc else c.version
-        w = sender.Work(c, send_op(c, desire, version), version, tc)
-        if w.op in ("create", "update") and tc is not None:
+        w = sender.Work(c, "none", version, tc, desire=desire.value)
+        want = outbox.want_of(desire, version, c.qbo_id is not None)
+        if want is not None and tc is not None:
             built = await build_time_activity(session, company, tc, config=config)
             if built.errors or built.payload is None:
                 w.mapping_error = " ".join(f"{e.message}. {e.fix}." for e in built.errors)[:2000] or \
@@ -74,6 +65,11 @@ async def prepare(session: AsyncSession, company: CompanyView, claimed: list[out
             else:
                 w.payload = built.payload
                 w.fingerprint = policy.fingerprint(built.payload)
+                want = lifecycle.Want(version, w.fingerprint)
+        w.want = want
+        w.op = str(lifecycle.decide(want, outbox.held_of(c), outbox.outstanding_of(c)))
+        if w.op not in ("create", "update"):
+            w.mapping_error = None  # only content we send needs a mapping
         works.append(w)
     return works
 
@@ -90,10 +86,13 @@ async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
         await redis.expire(key, 120)
 
 
-async def _unclaim(sm: async_sessionmaker[AsyncSession], ids: list[uuid.UUID]) -> None:
+async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Claimed]) -> None:
+    """Give back rows this round still holds (a round cut short); their ledger entries stay."""
+    tokens = {c.claim_token for c in claimed}
     async with sm() as s:
-        await s.execute(update(Row).where(Row.id.in_(ids), Row.state == "in_flight")
-                        .values(state="pending", claimed_at=None, claimed_by=None)
+        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == "in_flight",
+                                          Row.claim_token.in_(tokens))
+                        .values(state="pending", claimed_at=None, claimed_by=None, claim_token=None)
                         .execution_options(synchronize_session=False))
         await s.commit()
 
@@ -171,14 +170,16 @@ class CompanySync:
         try:
             async with self.sm() as s:
                 works = await prepare(s, self.company, claimed, self.start_date)
-                assignments = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
-                await outbox.remember_request_ids(s, assignments)
-                await s.commit()
+                entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
+                recorded = await outbox.record_outstanding(s, entries, now)
+                await s.commit()  # the ledger is durable before anything is sent
+            for w in works:
+                w.recorded = w.claimed.id in recorded
             batches, _ = sender.plan_creates(works)
             await _count_batches(self.redis, self.company_id, len(batches))
             results = await sender.send(self.client, works)
         except BaseException:
-            await _unclaim(self.sm, [c.id for c in claimed])
+            await _unclaim(self.sm, claimed)
             raise
         now = self.clock()
         async with self.sm() as s:

@@ -46,13 +46,16 @@ class TimecardSyncRecord(Base):
     """One row per timecard: what QBO should hold for it, and how far we got.
 
     state: pending -> in_flight -> synced | failed (needs a human) | dead (retries exhausted).
-    operation: what is wanted next (create, update, delete), or none once settled.
+    operation: what is wanted next (create, update, delete; settle: look up an outstanding create
+    first), or none once settled. The pending_* columns are the ledger: the request sent last whose
+    outcome is not known yet (recorded before the call). claim_token fences a job's write-back.
     """
 
     __tablename__ = "timecard_sync_records"
     __table_args__ = (
+        CheckConstraint("wanted IN ('present','absent','skip')", name="wanted"),
         CheckConstraint("state IN ('pending','in_flight','synced','failed','dead')", name="state"),
-        CheckConstraint("operation IN ('create','update','delete','none')", name="operation"),
+        CheckConstraint("operation IN ('create','update','delete','none','settle')", name="operation"),
         Index("ix_tsr_due", "company_id", "state", "next_attempt_at"),
         Index("ix_tsr_state", "state"),
         # The health endpoint's "synced today" count stays an index range scan with a big history.
@@ -74,6 +77,14 @@ class TimecardSyncRecord(Base):
     qbo_id: Mapped[str | None] = mapped_column(String(64))
     qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(50))
+    wanted: Mapped[str] = mapped_column(String(8), server_default="present")  # outbox.Desire of the timecard
+    claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    pending_op: Mapped[str | None] = mapped_column(String(10))
+    pending_request_id: Mapped[str | None] = mapped_column(String(50))
+    pending_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    pending_version: Mapped[int | None] = mapped_column(Integer)
+    pending_body: Mapped[dict | None] = mapped_column(JSONB)
+    pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error_kind: Mapped[str | None] = mapped_column(String(30))  # validation | mapping | transient | connection
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_code: Mapped[str | None] = mapped_column(String(30))

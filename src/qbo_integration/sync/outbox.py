@@ -13,13 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.views import CompanyView, TimecardView
-from qbo_integration.sync import policy
+from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 
 
@@ -42,37 +43,66 @@ def desire_of(company: CompanyView, timecard: TimecardView | None, start_date: d
     return Desire.PRESENT
 
 
+def want_of(desire: Desire, version: int, held: bool, fingerprint: str | None = None) -> lifecycle.Want | None:
+    """What Core wants in QBO. A timecard dated before the sync start date is left as QBO has it."""
+    if desire is Desire.PRESENT or (desire is Desire.SKIP and held):
+        return lifecycle.Want(version, fingerprint)
+    return None
+
+
+def held_of(r: Row | Claimed) -> lifecycle.Held | None:
+    if isinstance(r, Claimed):
+        qbo_id, token, version, fp = r.qbo_id, r.sync_token, r.synced_version, r.fingerprint
+    else:
+        qbo_id, token, version, fp = r.qbo_id, r.qbo_sync_token, r.synced_version, r.fingerprint
+    return lifecycle.Held(qbo_id, token, version, fp) if qbo_id else None
+
+
+def outstanding_of(r: Row | Claimed) -> lifecycle.Outstanding | None:
+    if not r.pending_op:
+        return None
+    return lifecycle.Outstanding(r.pending_op, r.pending_request_id or "", r.pending_fingerprint)
+
+
+def decide_row(row: Row, version: int | None = None, fingerprint: str | None = None) -> str:
+    """The row's next operation from its own facts (Core's wish as last recorded on it)."""
+    v = (row.timecard_version or 0) if version is None else version
+    return str(lifecycle.decide(want_of(Desire(row.wanted or "present"), v, row.qbo_id is not None, fingerprint),
+                                held_of(row), outstanding_of(row)))
+
+
+def due_at(row: Row, at: datetime) -> datetime:
+    """A row with an outstanding request is not looked up before the request has surely finished."""
+    if row.pending_op and row.pending_since is not None:
+        return max(at, row.pending_since + policy.SETTLE_AFTER)
+    return at
+
+
 def operation_for(row: Row, desire: Desire, version: int) -> str:
-    if desire is Desire.SKIP:
-        desire = Desire.PRESENT if row.qbo_id else Desire.ABSENT
-    if desire is Desire.PRESENT:
-        if row.qbo_id is None:
-            return "create"
-        return "none" if row.synced_version == version else "update"
-    if row.qbo_id is not None or row.state == "in_flight":
-        return "delete"  # in flight: a create may be landing right now; delete it once it has
-    return "none"
+    row.wanted = desire.value
+    return decide_row(row, version)
 
 
 def apply_op(row: Row, op: str, version: int, now: datetime) -> None:
     row.operation = op
     row.timecard_version = max(version, row.timecard_version or 0)
     if row.state == "in_flight":
-        return  # settle_* re-evaluates when the job reports back
+        return  # the job's write-back re-evaluates when it reports back
     if op == "none":
         row.state = "synced"
         row.error_kind = row.last_error = row.last_error_code = None
         return
     row.state = "pending"
     row.attempts = 0
-    row.next_attempt_at = now
+    row.next_attempt_at = due_at(row, now)
     row.error_kind = row.last_error = row.last_error_code = None
 
 
 def want(row: Row, desire: Desire, version: int, now: datetime) -> bool:
     """Record what QBO should hold. True when that changed (a job has work); duplicates change nothing."""
+    before = row.wanted
     op = operation_for(row, desire, version)
-    if op == row.operation and version <= (row.timecard_version or 0):
+    if op == row.operation and version <= (row.timecard_version or 0) and row.wanted == before:
         return False
     apply_op(row, op, version, now)
     return True
@@ -137,7 +167,7 @@ async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: li
 
 @dataclass(frozen=True)
 class Claimed:
-    """What a job took: a snapshot of the row at claim time."""
+    """What a job took: a snapshot of the row at claim time, and the token fencing its write-back."""
 
     id: uuid.UUID
     timecard_id: uuid.UUID
@@ -146,10 +176,21 @@ class Claimed:
     qbo_id: str | None
     sync_token: str | None
     synced_version: int | None
-    request_id: str | None
     fingerprint: str | None
     attempts: int
     approved_at: datetime | None
+    claim_token: uuid.UUID | None = None
+    pending_op: str | None = None
+    pending_request_id: str | None = None
+    pending_fingerprint: str | None = None
+    pending_version: int | None = None
+    pending_body: dict[str, Any] | None = None
+
+
+def claimed_of(r: Row) -> Claimed:
+    return Claimed(r.id, r.timecard_id, r.operation, r.timecard_version, r.qbo_id, r.qbo_sync_token,
+                   r.synced_version, r.fingerprint, r.attempts, r.approved_at, r.claim_token, r.pending_op,
+                   r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body)
 
 
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
@@ -167,59 +208,61 @@ async def claim_due(
     session: AsyncSession, company_id: uuid.UUID, *, worker: str, job_id: uuid.UUID | None,
     now: datetime, limit: int = 300,
 ) -> list[Claimed]:
-    """Take due rows for this job. Rows locked by another job's claim are skipped, never shared."""
+    """Take due rows for this job under a fresh claim token. Rows locked by another job's claim are
+    skipped, never shared; a row whose claim outlived RECLAIM_AFTER is taken over (its old holder's
+    write-back then finds another token and changes nothing)."""
     stmt = (
         select(Row)
         .where(due_condition(company_id, now))
-        .order_by(Row.next_attempt_at, Row.request_id, Row.timecard_id)
+        .order_by(Row.next_attempt_at, Row.timecard_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = list((await session.execute(stmt)).scalars())
-    rows += await _rest_of_their_batches(session, company_id, rows, now)
+    token = uuid.uuid4()
     out = []
-    for r in rows:
+    for r in (await session.execute(stmt)).scalars():
         r.state = "in_flight"
         r.claimed_by = worker[:100]
         r.claimed_at = now
+        r.claim_token = token
         r.last_job_id = job_id
-        out.append(Claimed(r.id, r.timecard_id, r.operation, r.timecard_version, r.qbo_id, r.qbo_sync_token,
-                           r.synced_version, r.request_id, r.fingerprint, r.attempts, r.approved_at))
+        out.append(claimed_of(r))
     return out
 
 
-def batch_key(request_id: str | None) -> str | None:
-    """The batch a create was first sent in ("{key}:{i}:{n}"), or None for a single create."""
-    if not request_id or request_id.count(":") != 2:
-        return None
-    return request_id.split(":", 1)[0]
+@dataclass(frozen=True)
+class Entry:
+    """A ledger entry: the request about to be sent for one row (a batch member: its own part)."""
+
+    op: str
+    request_id: str  # a batch member's id ("{key}:{i}:{n}"): the batch's requestid is derived from them
+    fingerprint: str | None
+    version: int
+    body: dict[str, Any] | None
 
 
-async def _rest_of_their_batches(session: AsyncSession, company_id: uuid.UUID, rows: list[Row],
-                                 now: datetime) -> list[Row]:
-    """Due members of the claimed rows' batches that the limit cut off. A batch whose outcome was unknown
-    (timeout, 5xx after QBO committed) is safe to re-send only whole: its request id, derived from all
-    members, then repeats and QBO replays the original answer. Sent in parts, the parts would be
-    created a second time."""
-    keys = {k for k in (batch_key(r.request_id) for r in rows) if k}
-    if not keys:
-        return []
-    have = {r.id for r in rows}
-    stmt = (
-        select(Row)
-        .where(due_condition(company_id, now), or_(*(Row.request_id.like(f"{k}:%") for k in keys)))
-        .with_for_update(skip_locked=True)
-    )
-    return [r for r in (await session.execute(stmt)).scalars() if r.id not in have]
-
-
-async def remember_request_ids(session: AsyncSession, assignments: dict[uuid.UUID, tuple[str, str]]) -> None:
-    """Persist (request_id, fingerprint) per row BEFORE the create is sent: a retry repeats the id."""
-    if assignments:
-        await session.execute(
-            update(Row),
-            [{"id": row_id, "request_id": rid, "fingerprint": fp} for row_id, (rid, fp) in assignments.items()],
+async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
+                             now: datetime) -> set[uuid.UUID]:
+    """Write each row's ledger entry BEFORE its request is sent (the caller commits first), only where
+    the row is still held under the job's claim token. Returns the rows recorded: only those are sent."""
+    done: set[uuid.UUID] = set()
+    for row_id, (token, e) in entries.items():
+        res = await session.execute(
+            update(Row).where(Row.id == row_id, Row.state == "in_flight", Row.claim_token == token)
+            .values(pending_op=e.op, pending_request_id=e.request_id, pending_fingerprint=e.fingerprint,
+                    pending_version=e.version, pending_body=e.body, pending_since=now)
+            .execution_options(synchronize_session=False)
         )
+        if res.rowcount:  # type: ignore[attr-defined]
+            done.add(row_id)
+    return done
+
+
+def clear_outstanding(row: Row) -> None:
+    row.pending_op = row.pending_request_id = row.pending_fingerprint = None
+    row.pending_version = None
+    row.pending_body = None
+    row.pending_since = None
 
 
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
@@ -232,9 +275,15 @@ async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime 
 # ------------------------------------------------------------------------------------ settling
 
 
+def holds_claim(row: Row, claimed: Claimed) -> bool:
+    """The fence: a write-back applies only to a row still held under the token it was claimed with."""
+    return row.state == "in_flight" and row.claim_token is not None and row.claim_token == claimed.claim_token
+
+
 def _release(row: Row) -> None:
     row.claimed_at = None
     row.claimed_by = None
+    row.claim_token = None
 
 
 def _changed_since_claim(row: Row, claimed: Claimed) -> bool:
@@ -242,58 +291,75 @@ def _changed_since_claim(row: Row, claimed: Claimed) -> bool:
     return row.operation != claimed.operation or (row.timecard_version or 0) > claimed.version
 
 
-def re_evaluate(row: Row, now: datetime) -> None:
-    """After a send: is there more to do (an edit or unapproval arrived meanwhile)?"""
-    wanted_present = row.operation in ("create", "update") or (row.operation == "none" and row.qbo_id)
-    desire = Desire.PRESENT if wanted_present else Desire.ABSENT
-    row.state = "synced"
-    apply_op(row, operation_for(row, desire, row.timecard_version or 0), row.timecard_version or 0, now)
+def now_holds(row: Row, qbo_id: str | None, sync_token: str | None, version: int | None,
+              fingerprint: str | None, now: datetime) -> None:
+    """QBO is known to hold this record (or, with qbo_id None, nothing) for the row."""
+    row.qbo_id = qbo_id
+    row.qbo_sync_token = sync_token if qbo_id else None
+    row.synced_version = version if qbo_id else None
+    row.fingerprint = fingerprint if qbo_id else None
+    if qbo_id:
+        row.synced_at = now
 
 
-def settle_success(row: Row, claimed: Claimed, *, sent_op: str, sent_version: int, now: datetime,
-                   qbo_id: str | None, sync_token: str | None, content_current: bool = True) -> None:
-    """QBO did what we asked (`sent_op` was derived from the timecard at send time).
-
-    `content_current` False: a replayed create may hold older content than we have now."""
+def _settle_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
+    """Release the row; unless an event changed it meanwhile, Core's wish is the one read this round.
+    Returns whether it changed since the claim."""
     _release(row)
     changed = _changed_since_claim(row, claimed)
+    if not changed:
+        row.wanted = wanted
+    return changed
+
+
+def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None, wanted: str,
+                   now: datetime) -> None:
+    """The round's step for this row is known to have landed (facts already updated): what next."""
+    changed = _settle_wish(row, claimed, wanted)
     row.attempts = 0
     row.error_kind = row.last_error = row.last_error_code = None
-    if sent_op == "delete":
-        row.qbo_id = row.qbo_sync_token = row.request_id = None
-        row.synced_version = None
-        row.fingerprint = None
-    else:
-        row.qbo_id = qbo_id
-        row.qbo_sync_token = sync_token
-        row.synced_version = sent_version if content_current else None
-        row.synced_at = now
-    row.timecard_version = max(row.timecard_version or 0, sent_version)
-    if not changed and content_current:
-        row.operation = "none"
+    row.timecard_version = max(row.timecard_version or 0, version)
+    current = (row.timecard_version or 0) == version
+    row.operation = decide_row(row, version if current else None, fingerprint if current else None)
+    if row.operation == "none" and not changed:
         row.state = "synced"
         return
-    if not changed:
-        row.operation = sent_op
-    re_evaluate(row, now)
+    row.state = "pending"  # more to do (an edit arrived, or an adopted record needs updating)
+    row.next_attempt_at = due_at(row, now)
 
 
-def settle_failure(row: Row, claimed: Claimed, *, sent_op: str, sent_version: int, now: datetime, kind: str,
+def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
+    """An outstanding create is not in QBO: it never landed. The attempt it belonged to failed, so the
+    attempt count and the error stay; what Core wants is done next (a create under a new id)."""
+    _settle_wish(row, claimed, wanted)
+    row.timecard_version = max(row.timecard_version or 0, version)
+    row.operation = decide_row(row)
+    if row.operation == "none":
+        row.state = "synced"
+        row.error_kind = row.last_error = row.last_error_code = None
+        return
+    row.state = "pending"
+    row.next_attempt_at = now
+
+
+def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
                    message: str, code: str | None) -> str:
-    """Apply the failure policy; returns the row's new state."""
-    _release(row)
+    """Apply the failure policy (facts already updated); returns the row's new state."""
+    changed = _settle_wish(row, claimed, wanted)
     row.last_error = message[:2000]
     row.last_error_code = (code or "")[:30] or None
-    if _changed_since_claim(row, claimed) and kind != policy.WAIT:
-        re_evaluate(row, now)  # new content arrived: try that, from a fresh attempt count
-        row.last_error = message[:2000]
+    row.timecard_version = max(row.timecard_version or 0, version)
+    row.operation = decide_row(row)
+    if changed and kind != policy.WAIT:  # new content arrived: try that, from a fresh attempt count
+        row.state = "pending"
+        row.attempts = 0
+        row.error_kind = None
+        row.next_attempt_at = due_at(row, now)
         return row.state
-    row.operation = sent_op
-    row.timecard_version = max(row.timecard_version or 0, sent_version)
     if kind == policy.WAIT:
         row.state = "pending"
         row.error_kind = policy.WAIT
-        row.next_attempt_at = now
+        row.next_attempt_at = due_at(row, now)
         return row.state
     row.error_kind = kind
     if kind in (policy.VALIDATION, policy.MAPPING):
@@ -305,7 +371,7 @@ def settle_failure(row: Row, claimed: Claimed, *, sent_op: str, sent_version: in
         row.state = "dead"
     else:
         row.state = "failed"
-        row.next_attempt_at = retry_at
+        row.next_attempt_at = due_at(row, retry_at)
     return row.state
 
 
@@ -315,6 +381,6 @@ def requeue(row: Row, now: datetime) -> bool:
         return False
     row.state = "pending"
     row.attempts = 0
-    row.next_attempt_at = now
+    row.next_attempt_at = due_at(row, now)
     row.error_kind = None
     return True

@@ -22,6 +22,9 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=1),
     timedelta(hours=4),
 )
+#: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent: long
+#: enough for a call our client gave up on to have finished on QBO's side.
+SETTLE_AFTER = timedelta(seconds=30)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)
 
@@ -46,15 +49,10 @@ def clock_from(ctx: Any) -> Clock:
     return clock or utc_now
 
 
-def create_request_id(timecard_id: uuid.UUID, version: int) -> str:
-    """36 chars (fits QBO's batch limit), the same for the same timecard and version."""
-    return str(uuid.uuid5(_NAMESPACE, f"create:{timecard_id}:{version}"))
-
-
-def batch_key(members: list[tuple[uuid.UUID, int]]) -> str:
-    """A key shared by the creates sent in one batch, derived from (timecard, version) of each."""
-    text = ",".join(f"{t}:{v}" for t, v in members)
-    return uuid.uuid5(_NAMESPACE, f"batch:{text}").hex  # 32 chars
+def create_request_id() -> str:
+    """A fresh id for each new create (36 chars: fits a batch item). Recorded in the ledger before the
+    call, so the identity of a create whose outcome is lost is never re-derived, only read back."""
+    return str(uuid.uuid4())
 
 
 def write_request_id(operation: str, timecard_id: uuid.UUID, version: int, sync_token: str | None) -> str:

@@ -1,10 +1,11 @@
-"""Sending one round of work to QBO: creates in batches, updates and deletes one by one.
+"""Sending one round of work to QBO: creates in batches, updates and deletes one by one, and the
+look-ups that settle creates whose outcome was lost.
 
-Every create carries a request id persisted on its row *before* it is sent (see
-`assign_request_ids`): creates first sent together in a batch carry `"{batch key}:{i}:{n}"` and
-are re-sent together, in the same order, so the batch's own requestid (derived from its items'
-ids by the QBO client) repeats too and QBO replays the original answer instead of creating
-twice. A single create carries a uuid5 of (timecard id, version).
+Every request's identity is written to the ledger (outbox.record_outstanding) *before* it is sent:
+a create carries a fresh request id (batched ones `"{key}:{i}:{n}"`, from which the QBO client
+derives the batch's requestid), an update or delete one derived from (operation, timecard,
+version, SyncToken). A create whose answer was lost is never sent again: it is looked up by
+TxnDate and content (`settle`), because QBO keeps request ids for an undocumented time.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from qbo_integration.core_platform.views import TimecardView
 from qbo_integration.qbo import BatchOp, CompanyClient, ErrorAction, NotFoundError, QboError
-from qbo_integration.sync import policy
-from qbo_integration.sync.outbox import Claimed
+from qbo_integration.sync import lifecycle, policy
+from qbo_integration.sync.outbox import Claimed, Entry
 
 MAX_BATCH = 30
 CONCURRENCY = 8
@@ -27,13 +29,24 @@ CONCURRENCY = 8
 @dataclass
 class Work:
     claimed: Claimed
-    op: str  # create | update | delete | none (nothing to send)
+    op: str  # create | update | delete | settle | none (nothing to send)
     version: int
     timecard: TimecardView | None
+    desire: str = "present"  # outbox.Desire of the timecard as read this round
+    want: lifecycle.Want | None = None  # what Core wants now (None: nothing)
     payload: dict[str, Any] | None = None
     fingerprint: str | None = None
     request_id: str | None = None
     mapping_error: str | None = None
+    recorded: bool = False  # this round wrote a ledger entry for it (so the answer settles that entry)
+
+    @property
+    def sends(self) -> bool:
+        return self.op in ("create", "update", "delete") and self.mapping_error is None
+
+    def lookup_body(self) -> dict[str, Any] | None:
+        """The body of the outstanding create, as sent (the current payload for rows older than the ledger)."""
+        return self.claimed.pending_body or self.payload
 
 
 @dataclass
@@ -44,7 +57,7 @@ class Result:
     error: QboError | None = None
     recreate: bool = False  # the TimeActivity was deleted inside QBO: create it again
     response: dict[str, Any] | None = None
-    content_current: bool = True
+    found: list[dict[str, Any]] | None = None  # settle: records in QBO matching the outstanding create
     extra_calls: int = field(default=0)
 
     @property
@@ -52,63 +65,52 @@ class Result:
         return self.error is None and self.work.mapping_error is None and not self.recreate
 
 
-def _parse_rid(rid: str | None) -> tuple[str, int, int] | None:
-    if not rid or rid.count(":") != 2:
-        return None
-    key, i, n = rid.split(":")
-    try:
-        return key, int(i), int(n)
-    except ValueError:
-        return None
+def _key(rid: str | None) -> str | None:
+    return rid.split(":", 1)[0] if rid and rid.count(":") == 2 else None
 
 
-def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, tuple[str, str]]:
-    """Give fresh creates their request ids (batched ones share a key). Returns what to persist."""
-    fresh = [w for w in works if w.op == "create" and w.mapping_error is None and not w.claimed.request_id]
-    out: dict[uuid.UUID, tuple[str, str]] = {}
-    for w in works:
-        if w.op == "create" and w.claimed.request_id:
-            w.request_id = w.claimed.request_id
-    if batch_ok and len(fresh) > 1:
-        for start in range(0, len(fresh), MAX_BATCH):
-            chunk = fresh[start:start + MAX_BATCH]
-            key = policy.batch_key([(w.claimed.timecard_id, w.version) for w in chunk])
+def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, tuple[uuid.UUID | None, Entry]]:
+    """Give this round's requests their ids and return the ledger entries to record before sending."""
+    creates = [w for w in works if w.op == "create" and w.sends]
+    if batch_ok and len(creates) > 1:
+        for start in range(0, len(creates), MAX_BATCH):
+            chunk = creates[start:start + MAX_BATCH]
+            key = uuid.uuid4().hex
             for i, w in enumerate(chunk):
                 w.request_id = f"{key}:{i}:{len(chunk)}"
     else:
-        for w in fresh:
-            w.request_id = policy.create_request_id(w.claimed.timecard_id, w.version)
-    for w in fresh:
-        assert w.request_id and w.fingerprint
-        out[w.claimed.id] = (w.request_id, w.fingerprint)
+        for w in creates:
+            w.request_id = policy.create_request_id()
+    out: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]] = {}
+    for w in works:
+        if not w.sends:
+            continue
+        c = w.claimed
+        body: dict[str, Any] | None = w.payload
+        if w.op != "create":
+            w.request_id = policy.write_request_id(w.op, c.timecard_id, w.version, c.sync_token or "0")
+            body = {**(w.payload or {}), "Id": c.qbo_id, "SyncToken": c.sync_token or "0"} if w.op == "update" \
+                else {"Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
+        assert w.request_id
+        out[c.id] = (c.claim_token, Entry(w.op, w.request_id, w.fingerprint, w.version, body))
     return out
 
 
 def plan_creates(works: list[Work]) -> tuple[list[list[Work]], list[Work]]:
-    """(batches in member order, singles). A batch whose members are not all here goes out as singles."""
+    """(batches in member order, singles) of the creates recorded in the ledger this round."""
     groups: dict[str, list[Work]] = defaultdict(list)
     singles: list[Work] = []
     for w in works:
-        if w.op != "create" or w.mapping_error is not None:
+        if w.op != "create" or not w.sends or not w.recorded:
             continue
-        parsed = _parse_rid(w.request_id)
-        if parsed is None:
+        key = _key(w.request_id)
+        if key is None:
             singles.append(w)
         else:
-            groups[parsed[0]].append(w)
-    batches: list[list[Work]] = []
-    for members in groups.values():
-        members.sort(key=lambda w: _parse_rid(w.request_id)[1])  # type: ignore[index]
-        n = _parse_rid(members[0].request_id)[2]  # type: ignore[index]
-        if [(_parse_rid(w.request_id) or ("", -1, 0))[1] for w in members] == list(range(n)) and n > 1:
-            batches.append(members)
-        else:
-            singles.extend(members)
+            groups[key].append(w)
+    batches = [m for m in groups.values() if len(m) > 1]
+    singles += [m[0] for m in groups.values() if len(m) == 1]
     return batches, singles
-
-
-def _content_current(w: Work) -> bool:
-    return w.claimed.fingerprint is None or w.claimed.fingerprint == w.fingerprint
 
 
 async def _batch(client: CompanyClient, members: list[Work]) -> list[Result]:
@@ -120,15 +122,14 @@ async def _batch(client: CompanyClient, members: list[Work]) -> list[Result]:
             out.append(Result(w, error=a.error))
         else:
             ent = a.entity or {}
-            out.append(Result(w, qbo_id=str(ent.get("Id")), sync_token=str(ent.get("SyncToken")), response=ent,
-                              content_current=_content_current(w)))
+            out.append(Result(w, qbo_id=str(ent.get("Id")), sync_token=str(ent.get("SyncToken")), response=ent))
     return out
 
 
 async def _create(client: CompanyClient, w: Work) -> Result:
     assert w.request_id and w.payload is not None
     ta = await client.create_time_activity(w.payload, w.request_id)
-    return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo(), content_current=_content_current(w))
+    return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo())
 
 
 async def _gone(client: CompanyClient, qbo_id: str) -> bool:
@@ -182,10 +183,58 @@ async def _delete(client: CompanyClient, w: Work) -> Result:
     raise AssertionError("unreachable")
 
 
+def _same_value(sent: Any, held: Any, key: str) -> bool:
+    if isinstance(sent, dict):
+        return isinstance(held, dict) and str(sent.get("value")) == str(held.get("value"))
+    if isinstance(sent, bool) or isinstance(held, bool):
+        return sent == held
+    if isinstance(sent, int | float) and isinstance(held, int | float | str):
+        try:
+            return float(sent) == float(held)
+        except ValueError:
+            return False
+    if key in ("StartTime", "EndTime") and isinstance(sent, str) and isinstance(held, str):
+        try:
+            return datetime.fromisoformat(sent) == datetime.fromisoformat(held)
+        except ValueError:
+            return sent == held
+    return sent == held
+
+
+def matches(body: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Does a TimeActivity in QBO carry exactly the content of a create we sent?"""
+    return record.get("status") != "Deleted" and all(
+        _same_value(v, record.get(k), k) for k, v in body.items() if v not in (None, "", {}))
+
+
+async def _settle_all(client: CompanyClient, works: list[Work]) -> list[Result]:
+    """One query per TxnDate for every create being settled this round; each gets its matches."""
+    by_date: dict[str, list[Work]] = defaultdict(list)
+    out: list[Result] = []
+    for w in works:
+        body = w.lookup_body()
+        if body is None or not body.get("TxnDate"):
+            out.append(Result(w, found=[]))  # nothing to match on: cannot have been sent with content
+        else:
+            by_date[str(body["TxnDate"])].append(w)
+    for day, members in by_date.items():
+        try:
+            records = [ta.to_qbo() for ta in await client.query_all(
+                f"SELECT * FROM TimeActivity WHERE TxnDate = '{day}'")]
+        except QboError as exc:
+            out += [Result(w, error=exc) for w in members]
+            continue
+        for w in members:
+            body = w.lookup_body() or {}
+            out.append(Result(w, found=[r for r in records if matches(body, r)]))
+    return out
+
+
 async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
     """One result per work item that needed QBO (mapping failures and no-ops answered without a call)."""
     results: list[Result] = [Result(w) for w in works if w.op == "none" or w.mapping_error is not None]
     batches, singles = plan_creates(works)
+    settling = [w for w in works if w.op == "settle"]
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def guarded(fn, items: list[Work]) -> list[Result]:
@@ -198,8 +247,10 @@ async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
 
     tasks = [guarded(lambda m=m: _batch(client, m), m) for m in batches]
     tasks += [guarded(lambda w=w: _create(client, w), [w]) for w in singles]
+    if settling:
+        tasks.append(guarded(lambda: _settle_all(client, settling), settling))
     for w in works:
-        if w.mapping_error is not None:
+        if not w.sends or not w.recorded:
             continue
         if w.op == "update":
             tasks.append(guarded(lambda w=w: _update(client, w), [w]))

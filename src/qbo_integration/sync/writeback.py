@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.metrics import APPROVE_TO_QBO, SYNCS
 from qbo_integration.monitoring import audit
-from qbo_integration.sync import outbox, policy
+from qbo_integration.sync import lifecycle, outbox, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
 from qbo_integration.worker.events import channel as events_channel
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = {"create": "sync_timecard", "update": "update_timecard", "delete": "delete_timecard"}
+# A look-up settles a create whose answer was lost: it is audited as that create.
+ACTIONS = {"create": "sync_timecard", "settle": "sync_timecard", "update": "update_timecard",
+           "delete": "delete_timecard"}
 
 
 def core_status(row: Row) -> str:
@@ -56,59 +58,106 @@ def _event(name: str, company_id: uuid.UUID, timecard_id: uuid.UUID, version: in
     return name, body
 
 
+async def _held_elsewhere(session: AsyncSession, company_id: uuid.UUID, results: list[Result]) -> set[str]:
+    """QBO ids among this round's look-up matches that other timecards already hold."""
+    ids = {str(r.get("Id")) for res in results for r in res.found or []}
+    if not ids:
+        return set()
+    stmt = select(Row.qbo_id).where(Row.company_id == company_id, Row.qbo_id.in_(ids))
+    return {q for q in (await session.execute(stmt)).scalars() if q}
+
+
+def _adopt(res: Result, taken: set[str]) -> dict[str, Any] | None:
+    """The first matching record nobody holds: identical timecards each adopt one record, never the same."""
+    for record in res.found or []:
+        if str(record.get("Id")) not in taken:
+            taken.add(str(record.get("Id")))
+            return record
+    return None
+
+
+def _landed(row: Row, res: Result, now: datetime) -> None:
+    """A request of this round is known to have landed: QBO holds what it says."""
+    w = res.work
+    if w.op == "delete":
+        outbox.now_holds(row, None, None, None, None, now)
+    else:
+        outbox.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
+    outbox.clear_outstanding(row)
+
+
 async def apply_results(
     session: AsyncSession, *, integration_id: uuid.UUID, company_id: uuid.UUID, job_id: uuid.UUID | None,
     results: list[Result], now: datetime,
 ) -> RoundSummary:
+    """Write each result back, but only to rows this job still holds under its claim token."""
     summary = RoundSummary()
     ids = [r.work.claimed.id for r in results]
     rows = {r.id: r for r in (await session.execute(
         select(Row).where(Row.id.in_(ids)).with_for_update()
     )).scalars()} if ids else {}
     gateway = CoreGateway(session)
+    taken = await _held_elsewhere(session, company_id, results)
     for res in results:
         row = rows.get(res.work.claimed.id)
-        if row is None:
-            continue
+        if row is None or not outbox.holds_claim(row, res.work.claimed):
+            continue  # another job took the row over: its facts win
         w = res.work
-        op, version = w.op, w.version
+        op, version, c = w.op, w.version, w.claimed
         audit_status: str | None = None
         message: str | None = None
         code: str | None
-        if op == "none":
-            row.state = "synced"
-            row.claimed_at = row.claimed_by = None
-            if row.operation == w.claimed.operation and (row.timecard_version or 0) <= version:
-                row.operation = "none"
-            else:
-                outbox.re_evaluate(row, now)
+        qbo_id = res.qbo_id or c.qbo_id
+        response = res.response
+        if op == "settle" and res.error is None:
+            record = _adopt(res, taken)
+            if record is not None:  # the create had landed: adopt it, then do what Core wants now
+                sent_version = c.pending_version if c.pending_body else version
+                sent_fp = c.pending_fingerprint if c.pending_body else w.fingerprint
+                outbox.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
+                                 sent_fp, now)
+                outbox.clear_outstanding(row)
+                outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+                qbo_id, response, audit_status = row.qbo_id, record, "success"
+                summary.synced += 1
+                summary.first_sync = True
+                SYNCS.labels(operation="create", outcome="adopted").inc()
+                summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
+                                             operation="create", qboId=row.qbo_id))
+            else:  # it never landed: the failed attempt goes on as a fresh create (or nothing)
+                outbox.clear_outstanding(row)
+                outbox.settle_not_found(row, c, version=version, wanted=w.desire, now=now)
+        elif op == "none" and w.mapping_error is None:
+            outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
         elif res.recreate:
-            row.claimed_at = row.claimed_by = None
-            row.qbo_id = row.qbo_sync_token = row.request_id = row.fingerprint = None
-            row.synced_version = None
-            row.state = "synced"
-            outbox.apply_op(row, "create", max(version, row.timecard_version or 0), now)
+            outbox.now_holds(row, None, None, None, None, now)
+            outbox.clear_outstanding(row)
+            outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status, message = "failure", "The TimeActivity was deleted inside QuickBooks; it is being re-created"
         elif res.ok:
-            outbox.settle_success(row, w.claimed, sent_op=op, sent_version=version, now=now, qbo_id=res.qbo_id,
-                                  sync_token=res.sync_token, content_current=res.content_current)
+            _landed(row, res, now)
+            outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status = "success"
             summary.synced += 1
             SYNCS.labels(operation=op, outcome="success").inc()
             if op == "create":
                 summary.first_sync = True
-                if w.claimed.approved_at:
-                    APPROVE_TO_QBO.observe(max(0.0, (now - w.claimed.approved_at).total_seconds()))
+                if c.approved_at:
+                    APPROVE_TO_QBO.observe(max(0.0, (now - c.approved_at).total_seconds()))
             summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
                                          operation=op, qboId=row.qbo_id))
         else:
+            failure = lifecycle.classify(res.error, mapping=w.mapping_error is not None)
             if w.mapping_error is not None:
-                kind, text, code = policy.MAPPING, w.mapping_error, "mapping"
+                text, code = w.mapping_error, "mapping"
             else:
                 assert res.error is not None
-                kind, text, code = policy.failure_kind(res.error), policy.admin_message(res.error), res.error.code
+                text, code = policy.admin_message(res.error), res.error.code
+            if w.recorded and not failure.maybe_committed:
+                outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
+            kind = failure.kind
             message = text
-            state = outbox.settle_failure(row, w.claimed, sent_op=op, sent_version=version, now=now, kind=kind,
+            state = outbox.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
                                           message=message, code=code)
             if kind == policy.WAIT:
                 summary.waiting += 1
@@ -133,8 +182,8 @@ async def apply_results(
                 status=audit_status, timecard_id=row.timecard_id,
                 worker_id=w.timecard.worker.id if w.timecard else None,
                 project_id=w.timecard.project.id if w.timecard else None, job_id=job_id,
-                qbo_id=res.qbo_id or w.claimed.qbo_id, request_payload=w.payload, response_payload=res.response,
-                error_message=message if audit_status == "failure" else None,
+                qbo_id=qbo_id, request_payload=w.lookup_body() if op == "settle" else w.payload,
+                response_payload=response, error_message=message if audit_status == "failure" else None,
             )
         if w.timecard is not None:
             await gateway.write_sync_result(row.timecard_id, sync_status=core_status(row), qbo_id=row.qbo_id,

@@ -1,0 +1,169 @@
+"""Issue 13's table: a create QBO committed but whose answer was lost, then one ordinary action.
+
+Each test loses the answers with the sandbox's `commitThenDropRate`, runs the real engine (intake,
+Sync Now, sync jobs) against the sandbox, and then compares QBO with Core: exactly one
+TimeActivity per approved timecard carrying its current content, none for the others, and Core's
+`sync_status`/`qbo_id` agreeing with QBO.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from qbo_integration.sync import engine, intake, service
+from tests.sync import helpers as h
+
+
+async def _approve_batch(ctx, sessionmaker, core, n: int) -> list:
+    tids = [await h.add_timecard(sessionmaker, core, start=h.DENVER_DAY + timedelta(days=i), notes=f"day {i}")
+            for i in range(n)]
+    for tid in tids:
+        await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
+    return tids
+
+
+async def _lose_answers(ctx, core, sandbox, realm: str) -> None:
+    """One sync round whose writes QBO commits and whose answers are all lost."""
+    await sandbox.put(f"/_sandbox/realms/{realm}/faults", json={"commitThenDropRate": 1.0})
+    await engine.run_company_sync(ctx, core.company_id)
+    await sandbox.delete(f"/_sandbox/realms/{realm}/faults")
+
+
+async def _settle(ctx, core, clock) -> None:
+    """Let every retry fall due and run jobs until nothing is left to do."""
+    for _ in range(3):
+        clock.advance(minutes=20)
+        await engine.run_company_sync(ctx, core.company_id)
+
+
+async def _check(sessionmaker, sandbox, realm: str, tids: list) -> dict:
+    """QBO against Core. Returns {timecard id: its TimeActivity} for the approved ones."""
+    tas = await h.activities(sandbox, realm)
+    by_id = {t["Id"]: t for t in tas}
+    approved = {}
+    for tid in tids:
+        tc = await h.core_timecard(sessionmaker, tid)
+        r = await h.row(sessionmaker, tid)
+        if tc is not None and tc.status == "approved":
+            assert r.qbo_id in by_id, f"approved timecard {tid} has no TimeActivity"
+            assert by_id[r.qbo_id]["Description"] == tc.notes, "QBO holds stale content"
+            assert (tc.sync_status, tc.qbo_id) == ("synced", r.qbo_id)
+            approved[tid] = by_id[r.qbo_id]
+        elif tc is not None:
+            assert (tc.sync_status, tc.qbo_id) == ("not_synced", None)
+    assert len(tas) == len(approved), f"{len(tas)} TimeActivities for {len(approved)} approved timecards"
+    return approved
+
+
+async def test_lost_batch_then_one_member_edited(ctx, live, sessionmaker, sandbox, clock):
+    cc, core = live
+    tids = await _approve_batch(ctx, sessionmaker, core, 5)
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    assert len(await h.activities(sandbox, cc.realm_id)) == 5
+    v2 = await h.change_timecard(sessionmaker, tids[2], notes="edited after the lost batch")
+    await intake.handle_event(ctx, h.event("timecard.updated", core, tids[2], v2))
+    await engine.run_company_sync(ctx, core.company_id)
+    await _settle(ctx, core, clock)
+    held = await _check(sessionmaker, sandbox, cc.realm_id, tids)
+    assert len(held) == 5 and held[tids[2]]["Description"] == "edited after the lost batch"
+
+
+async def test_lost_batch_then_sync_now_names_one_member(ctx, live, sessionmaker, sandbox, clock, arq_redis):
+    cc, core = live
+    tids = await _approve_batch(ctx, sessionmaker, core, 5)
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    async with sessionmaker() as s:
+        job = await service.request_sync(s, ctx["queue"], core.company_id, [tids[1]], now=clock())
+        await s.commit()
+    await engine.run_company_sync(ctx, core.company_id, job.id, "sync_now")
+    await _settle(ctx, core, clock)
+    assert len(await _check(sessionmaker, sandbox, cc.realm_id, tids)) == 5
+
+
+async def test_lost_batch_then_one_member_unapproved(ctx, live, sessionmaker, sandbox, clock):
+    cc, core = live
+    tids = await _approve_batch(ctx, sessionmaker, core, 5)
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    v2 = await h.change_timecard(sessionmaker, tids[0], status="submitted")
+    await intake.handle_event(ctx, h.event("timecard.unapproved", core, tids[0], v2))
+    await engine.run_company_sync(ctx, core.company_id)
+    await _settle(ctx, core, clock)
+    held = await _check(sessionmaker, sandbox, cc.realm_id, tids)
+    assert set(held) == set(tids[1:])
+
+
+async def test_lost_single_create_then_unapproved_leaves_no_orphan(ctx, live, sessionmaker, sandbox, clock):
+    cc, core = live
+    [tid] = await _approve_batch(ctx, sessionmaker, core, 1)
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    assert len(await h.activities(sandbox, cc.realm_id)) == 1
+    v2 = await h.change_timecard(sessionmaker, tid, status="submitted")
+    await intake.handle_event(ctx, h.event("timecard.unapproved", core, tid, v2))
+    await engine.run_company_sync(ctx, core.company_id)
+    await _settle(ctx, core, clock)
+    assert await _check(sessionmaker, sandbox, cc.realm_id, [tid]) == {}
+    assert (await h.row(sessionmaker, tid)).qbo_id is None
+
+
+async def test_lost_batch_untouched_after_qbo_forgot_its_request_ids(ctx, live, sessionmaker, sandbox, clock,
+                                                                     sandbox_server):
+    """QBO does not say how long it keeps a requestid: once it has forgotten, a resend creates again.
+    The retry finds the records in QBO instead."""
+    cc, core = live
+    tids = await _approve_batch(ctx, sessionmaker, core, 4)
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    sandbox_server.state.slots[cc.realm_id].realm.request_ids.clear()
+    await _settle(ctx, core, clock)
+    assert len(await _check(sessionmaker, sandbox, cc.realm_id, tids)) == 4
+
+
+async def test_lost_batch_of_identical_timecards_adopts_each_record_once(ctx, live, sessionmaker, sandbox, clock,
+                                                                         sandbox_server):
+    """Same worker, day, hours and notes: the look-up cannot tell them apart, and need not; each record
+    is adopted by one timecard only."""
+    cc, core = live
+    tids = [await h.add_timecard(sessionmaker, core) for _ in range(3)]
+    for tid in tids:
+        await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    sandbox_server.state.slots[cc.realm_id].realm.request_ids.clear()
+    v2 = await h.change_timecard(sessionmaker, tids[0], notes="the first one, edited")
+    await intake.handle_event(ctx, h.event("timecard.updated", core, tids[0], v2))
+    await _settle(ctx, core, clock)
+    held = await _check(sessionmaker, sandbox, cc.realm_id, tids)
+    assert len({t["Id"] for t in held.values()}) == 3
+
+
+async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_another_job_took(
+        ctx, live, sessionmaker, sandbox, clock, monkeypatch):
+    """Job A sends, then stalls past RECLAIM_AFTER; job B takes the row over. A's write-back must leave
+    B's row alone (B's claim, B's facts), and the row still ends with the one record A created."""
+    from qbo_integration.sync import outbox, policy, sender
+
+    cc, core = live
+    [tid] = await _approve_batch(ctx, sessionmaker, core, 1)
+    real_send = sender.send
+    taken: list = []
+
+    async def send_then_stall(client, works):
+        results = await real_send(client, works)
+        if not taken:
+            clock.advance(seconds=policy.RECLAIM_AFTER.total_seconds() + 1)
+            async with sessionmaker() as s:
+                taken.extend(await outbox.claim_due(s, core.company_id, worker="job-b", job_id=None, now=clock()))
+                await s.commit()
+        return results
+
+    monkeypatch.setattr(sender, "send", send_then_stall)
+    await engine.run_company_sync(ctx, core.company_id)
+    assert [c.timecard_id for c in taken] == [tid]
+    r = await h.row(sessionmaker, tid)
+    assert (r.state, r.claimed_by) == ("in_flight", "job-b")
+    assert r.claim_token == taken[0].claim_token
+    monkeypatch.setattr(sender, "send", real_send)
+    clock.advance(seconds=policy.RECLAIM_AFTER.total_seconds() + 1)  # job B died too: its claim lapses
+    await engine.run_company_sync(ctx, core.company_id)
+    [ta] = await h.activities(sandbox, cc.realm_id)
+    r = await h.row(sessionmaker, tid)
+    assert (r.state, r.qbo_id) == ("synced", ta["Id"])
+    assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1

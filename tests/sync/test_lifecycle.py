@@ -1,0 +1,62 @@
+"""The one decision per timecard, over every combination of its three facts."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from qbo_integration.qbo import ErrorAction
+from qbo_integration.qbo.errors import LocalRateLimitedError, make_error
+from qbo_integration.sync import lifecycle, policy
+from qbo_integration.sync.lifecycle import Held, Op, Outstanding, Want
+
+WANTS = {"nothing": None, "v2 fp-a": Want(2, "fp-a"), "v2 unmapped": Want(2, None)}
+HELDS = {"nothing": None, "v2 fp-a": Held("7", "0", 2, "fp-a"), "v1 fp-b": Held("7", "0", 1, "fp-b"),
+         "v2 fp-b": Held("7", "0", 2, "fp-b"), "content unknown": Held("7", "0", None, None)}
+OUTSTANDING = {"nothing": None, "create": Outstanding("create", "k:0:5", "fp-a"),
+               "update": Outstanding("update", "u", "fp-a"), "delete": Outstanding("delete", "d")}
+
+# (want, held, outstanding) -> decision. A create outstanding can only exist with nothing held; an
+# update/delete only with a record held: the impossible combinations are decided too, conservatively.
+EXPECTED: dict[tuple[str, str, str], Op] = {}
+for w, hd, o in itertools.product(WANTS, HELDS, OUTSTANDING):
+    if o == "create":
+        EXPECTED[w, hd, o] = Op.SETTLE  # whatever Core wants: find the record first, never create next to it
+    elif hd == "nothing":
+        EXPECTED[w, hd, o] = Op.NONE if w == "nothing" else Op.CREATE
+    elif w == "nothing":
+        EXPECTED[w, hd, o] = Op.DELETE
+    elif o in ("update", "delete") or hd == "content unknown":
+        EXPECTED[w, hd, o] = Op.UPDATE  # QBO's content is unknown: write it
+    elif w == "v2 fp-a":
+        EXPECTED[w, hd, o] = Op.NONE if hd == "v2 fp-a" else Op.UPDATE  # content decides, not the version
+    else:  # not mapped this time: the version decides
+        EXPECTED[w, hd, o] = Op.NONE if hd in ("v2 fp-a", "v2 fp-b") else Op.UPDATE
+
+
+@pytest.mark.parametrize(("want", "held", "outstanding"), sorted(EXPECTED))
+def test_every_combination(want: str, held: str, outstanding: str) -> None:
+    assert lifecycle.decide(WANTS[want], HELDS[held], OUTSTANDING[outstanding]) == EXPECTED[want, held, outstanding]
+
+
+def test_the_table_covers_every_combination() -> None:
+    assert len(EXPECTED) == len(WANTS) * len(HELDS) * len(OUTSTANDING) == 60
+
+
+@pytest.mark.parametrize(("error", "kind", "maybe_committed"), [
+    (make_error(ErrorAction.RETRY, "HTTP 503"), policy.TRANSIENT, True),  # may have landed
+    (make_error(ErrorAction.RATE_LIMITED, "429"), policy.TRANSIENT, False),  # refused before anything
+    (make_error(ErrorAction.VALIDATION, "bad ref"), policy.VALIDATION, False),
+    (make_error(ErrorAction.NOT_FOUND, "gone"), policy.VALIDATION, False),
+    (make_error(ErrorAction.STALE, "5010"), policy.TRANSIENT, False),
+    (make_error(ErrorAction.BREAKER_OPEN, "open"), policy.WAIT, False),
+    (make_error(ErrorAction.CONNECTION_LOST, "invalid_grant"), policy.WAIT, False),
+    (LocalRateLimitedError("budget", code="budget"), policy.WAIT, False),
+])
+def test_each_failure_is_classified_once(error, kind: str, maybe_committed: bool) -> None:
+    assert lifecycle.classify(error) == lifecycle.Failure(kind, maybe_committed)
+
+
+def test_a_mapping_failure_sent_nothing() -> None:
+    assert lifecycle.classify(None, mapping=True) == lifecycle.Failure(policy.MAPPING, False)
