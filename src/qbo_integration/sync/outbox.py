@@ -74,7 +74,7 @@ def decide_row(row: Row, version: int | None = None, fingerprint: str | None = N
 def due_at(row: Row, at: datetime) -> datetime:
     """A row with an outstanding request is not looked up before the request has surely finished."""
     if row.pending_op and row.pending_since is not None:
-        return max(at, row.pending_since + policy.SETTLE_AFTER)
+        return max(at, row.pending_since + policy.settle_after())
     return at
 
 

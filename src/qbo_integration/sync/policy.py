@@ -23,7 +23,7 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=4),
 )
 #: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent: long
-#: enough for a call our client gave up on to have finished on QBO's side.
+#: enough for a call our client gave up on to have finished on QBO's side (see settle_after).
 SETTLE_AFTER = timedelta(seconds=30)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)
@@ -62,6 +62,11 @@ def write_request_id(operation: str, timecard_id: uuid.UUID, version: int, sync_
 
 def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def settle_after() -> timedelta:
+    """Never longer than the first retry delay (a compressed schedule compresses this too)."""
+    return min(SETTLE_AFTER, RETRY_SCHEDULE[0]) if RETRY_SCHEDULE else SETTLE_AFTER
 
 
 def next_retry(attempts: int, now: datetime) -> datetime | None:
