@@ -105,20 +105,18 @@ async def test_lost_single_create_then_unapproved_leaves_no_orphan(ctx, live, se
     assert (await h.row(sessionmaker, tid)).qbo_id is None
 
 
-async def test_lost_batch_untouched_after_qbo_forgot_its_request_ids(ctx, live, sessionmaker, sandbox, clock,
-                                                                     sandbox_server):
+async def test_lost_batch_untouched_after_qbo_forgot_its_request_ids(ctx, live, sessionmaker, sandbox, clock):
     """QBO does not say how long it keeps a requestid: once it has forgotten, a resend creates again.
     The retry finds the records in QBO instead."""
     cc, core = live
     tids = await _approve_batch(ctx, sessionmaker, core, 4)
     await _lose_answers(ctx, core, sandbox, cc.realm_id)
-    sandbox_server.state.slots[cc.realm_id].realm.request_ids.clear()
+    assert (await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/request-ids")).json()["forgotten"] > 0
     await _settle(ctx, core, clock)
     assert len(await _check(sessionmaker, sandbox, cc.realm_id, tids)) == 4
 
 
-async def test_lost_batch_of_identical_timecards_adopts_each_record_once(ctx, live, sessionmaker, sandbox, clock,
-                                                                         sandbox_server):
+async def test_lost_batch_of_identical_timecards_adopts_each_record_once(ctx, live, sessionmaker, sandbox, clock):
     """Same worker, day, hours and notes: the look-up cannot tell them apart, and need not; each record
     is adopted by one timecard only."""
     cc, core = live
@@ -126,7 +124,7 @@ async def test_lost_batch_of_identical_timecards_adopts_each_record_once(ctx, li
     for tid in tids:
         await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
     await _lose_answers(ctx, core, sandbox, cc.realm_id)
-    sandbox_server.state.slots[cc.realm_id].realm.request_ids.clear()
+    assert (await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/request-ids")).json()["forgotten"] > 0
     v2 = await h.change_timecard(sessionmaker, tids[0], notes="the first one, edited")
     await intake.handle_event(ctx, h.event("timecard.updated", core, tids[0], v2))
     await _settle(ctx, core, clock)
