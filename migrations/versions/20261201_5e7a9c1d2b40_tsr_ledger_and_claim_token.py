@@ -1,7 +1,7 @@
 """timecard_sync_records: the outstanding-request ledger, claim tokens, the 'settle' operation, wanted
 
 Revision ID: 5e7a9c1d2b40
-Revises: e5a7c9d1f203
+Revises: f1b3d5e7a902
 Create Date: 2026-12-01 18:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5e7a9c1d2b40"
-down_revision: str | None = "e5a7c9d1f203"
+down_revision: str | None = "f1b3d5e7a902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
