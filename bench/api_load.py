@@ -1,5 +1,9 @@
 """API under load: `/health` and the company health endpoint, 100 concurrent connections on loopback.
 
+The company has a big history (bench/history.py: 1,000,000 audit rows, 50,000 timecards with outbox
+rows, 100 approved timecards with no outbox row yet, 2,000 sync runs; `--audit-rows`/`--outbox-rows`
+change it). The last line is company health's req/s as a fraction of `/health`'s in the same run.
+
 The API runs as `qbo-integration serve` (one uvicorn process) on this run's database; the load
 generator is wrk (Debian's package) when it is installed, else httpx + asyncio in this process (100
 connections kept alive, one request in flight per connection; in Python the generator itself eats the
@@ -12,11 +16,13 @@ CPU the server needs). On a 2-core machine generator and server share the CPU: f
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 import time
 
+import asyncpg
 import httpx
 from common import (
     CLI,
@@ -32,6 +38,7 @@ from common import (
     stop_process,
     wait_port,
 )
+from history import History, seed_history
 
 MAX_REQUESTS = 500_000
 
@@ -85,17 +92,31 @@ def hammer_wrk(url: str, headers: dict[str, str], connections: int, seconds: flo
     return n, errors, _wrk_ms(out, "50"), _wrk_ms(out, "99")
 
 
+def _load(avg: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in avg)
+
+
 async def main() -> None:
     p = arg_parser(__doc__ or "")
     p.add_argument("--seconds", type=float, default=None, help="per endpoint")
     p.add_argument("--connections", type=int, default=100)
     p.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
+    p.add_argument("--audit-rows", type=int, default=History.audit_rows)
+    p.add_argument("--outbox-rows", type=int, default=History.outbox_rows)
     args = p.parse_args()
     seconds = args.seconds or (20 if args.small else 60)
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk") is not None)
+    load_before = os.getloadavg()
     async with Stack.open("api") as stack:
         c = await stack.add_company(0)
-        await stack.add_timecards(c, 50)
+        history = History(audit_rows=args.audit_rows, outbox_rows=args.outbox_rows)
+        conn = await asyncpg.connect(stack.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            took = await seed_history(conn, c.company_id, c.integration_id, c.worker_id, c.project_id, history)
+        finally:
+            await conn.close()
+        log(f"api_load: seeded {history.audit_rows:,} audit rows, {history.outbox_rows:,} outbox rows, "
+            f"{history.backlog} approved without a row, {history.runs:,} runs in {took:.0f} s")
         port = free_port()
         api = start_api(stack, port)
         try:
@@ -109,6 +130,7 @@ async def main() -> None:
                        ("company health", f"{base}/api/v1/integrations/quickbooks/health?companyId={c.company_id}",
                         {"Authorization": f"Bearer {token}"})]
             lines = []
+            rates: dict[str, float] = {}
             for name, url, headers in targets:
                 async with httpx.AsyncClient(timeout=30) as one:
                     warm = await one.get(url, headers=headers)
@@ -120,14 +142,19 @@ async def main() -> None:
                     n, errors, lat = await hammer(url, headers, args.connections, seconds)
                     p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
                 wall = time.monotonic() - t0
+                rates[name] = n / wall
                 lines.append([name, warm.status_code, n, errors, f"{n / wall:.0f}", f"{p50:.0f}", f"{p99:.0f}"])
         finally:
             stop_process(api)
         print_table("API load", [("machine", machine()),
                                  ("server", "qbo-integration serve, 1 uvicorn process, loopback"),
+                                 ("load average (1, 5, 15 min)", f"start {_load(load_before)}, "
+                                                                  f"end {_load(os.getloadavg())}"),
+                                 ("history", f"{history.audit_rows:,} audit rows, {history.outbox_rows:,} outbox rows"),
                                  ("generator", f"{'wrk -t2' if use_wrk else 'httpx+asyncio'}, {args.connections} "
                                                f"connections, {seconds:.0f} s each")])
         print_grid("API load results", ["endpoint", "status", "requests", "errors", "req/s", "p50 ms", "p99 ms"], lines)
+        print(f"company health / `/health` req/s in this run: {rates['company health'] / rates['/health']:.2f}")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def settings(test_services: svc.TestServices, sandbox_server):
     base = sandbox_server.base_url
     return Settings(QBOI_ENV="test", DATABASE_URL=test_services.database_url, REDIS_URL=test_services.redis_url,
                     EXPORT_DIR=tempfile.mkdtemp(prefix="qbo-exports-"),
+                    HEALTH_CACHE_SECONDS=0,  # tests read health right after changing what it reports
                     QBO_API_BASE_URL=base, QBO_AUTHORIZE_URL=f"{base}/connect/oauth2",
                     QBO_TOKEN_URL=f"{base}/oauth2/v1/tokens/bearer", QBO_REVOKE_URL=f"{base}/v2/oauth2/tokens/revoke",
                     QBO_DISCOVERY_URL=f"{base}/.well-known/openid_configuration")

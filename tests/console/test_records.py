@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.mapping.factories import add_cost_code, add_project, add_record, add_timecard, add_worker
 
@@ -53,3 +53,31 @@ async def test_refusals(client, company, auth_headers, make_token):
     unknown = await client.get(URL, params={"companyId": str(ghost)},
                                headers={"Authorization": f"Bearer {make_token(ghost)}"})
     assert unknown.status_code == 404 and "not found" in unknown.json()["error"]["message"]
+
+
+async def test_recent_timecards_are_the_newest_25_and_limited_in_sql(client, company, auth_headers, sessionmaker):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    async with sessionmaker() as s:
+        w = add_worker(s, company.id, "Ann Beam", "ann@acme.test")
+        p = add_project(s, company.id, "Depot")
+        await s.flush()
+        cards = [add_timecard(s, company.id, w, p, clock_in=datetime(2026, 11, 1, 15, tzinfo=UTC) + timedelta(days=i),
+                              clock_out=datetime(2026, 11, 1, 23, tzinfo=UTC) + timedelta(days=i)) for i in range(30)]
+        await s.commit()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        resp = await client.get(URL, params={"companyId": str(company.id)}, headers=auth_headers)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert resp.status_code == 200, resp.text
+    assert [t["id"] for t in resp.json()["timecards"]] == [str(t.id) for t in reversed(cards)][:25]
+    # the page is cut in SQL: no statement reads the company's approved timecards without a LIMIT
+    listing = [q for q in statements if "FROM core.timecards WHERE core.timecards.company_id" in q]
+    assert listing and all(" LIMIT " in q for q in listing), listing

@@ -159,3 +159,23 @@ async def test_error_count_uses_the_failures_index_even_with_a_generic_plan(engi
         plan = "\n".join(r[0] for r in (await conn.exec_driver_sql(f"EXPLAIN EXECUTE health_errors({args})")).all())
         await conn.rollback()
     assert "ix_audit_log_company_failures" in plan, plan
+
+
+async def test_transient_failures_waiting_for_a_retry_are_not_called_a_mapping_fix(sessionmaker, company):
+    iid = await make_integration(sessionmaker, company.id)
+    async with sessionmaker() as s:
+        for kind in ("transient", "transient", "validation"):
+            s.add(TimecardSyncRecord(id=uuid.uuid4(), company_id=company.id, timecard_id=uuid.uuid4(), state="failed",
+                                     error_kind=kind, attempts=1, next_attempt_at=NOW + timedelta(minutes=5)))
+        s.add(SyncJob(id=uuid.uuid4(), integration_id=iid, company_id=company.id, status="completed",
+                      created_at=NOW - timedelta(minutes=3), completed_at=NOW - timedelta(minutes=2)))
+        await s.commit()
+    h = await check(sessionmaker, company.id)
+    assert (h["failedTimecards"], h["retryingTimecards"]) == (1, 2)
+    assert h["status"] == "degraded" and h["reasons"] == ["1 timecard(s) need a mapping or data fix"]
+
+    async with sessionmaker() as s:  # once the data fix is done, only the retries remain: they are not a fault
+        await s.execute(TimecardSyncRecord.__table__.delete().where(TimecardSyncRecord.error_kind == "validation"))
+        await s.commit()
+    h = await check(sessionmaker, company.id)
+    assert h["status"] == "healthy" and h["reasons"] == [] and h["retryingTimecards"] == 2

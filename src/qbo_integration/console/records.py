@@ -38,13 +38,12 @@ async def wizard_records(gw: CoreGateway, entries: list[directory.DirEntry], com
         qbo.setdefault(e.entity_type, []).append(
             {"qboId": e.qbo_id, "name": e.name, "email": e.email, "active": e.usable, "state": e.state_words,
              "parentQboId": e.parent_qbo_id})
-    recent = sorted(await gw.approved_timecard_versions(company_id), key=lambda r: str(r[2] or ""),
-                    reverse=True)[:RECENT_TIMECARDS]
-    cards = await gw.get_timecards([r[0] for r in recent])
+    recent = await gw.recent_approved_ids(company_id, RECENT_TIMECARDS)
+    cards = await gw.get_timecards(recent)
     timecards = [{"id": str(tc.id), "worker": tc.worker.name, "project": tc.project.name,
                   "costCode": f"{tc.cost_code.code} {tc.cost_code.name}" if tc.cost_code else None,
                   "clockIn": tc.clock_in.isoformat(), "hours": float(tc.total_hours), "syncStatus": tc.sync_status}
-                 for tc in (cards[r[0]] for r in recent if r[0] in cards)]
+                 for tc in (cards[t] for t in recent if t in cards)]
     return {"companyId": str(company_id), "workers": workers, "projects": projects, "costCodes": cost_codes,
             "qbo": qbo, "timecards": timecards}
 

@@ -86,6 +86,12 @@ class CoreGateway:
             stmt = stmt.where(Timecard.clock_in >= datetime.combine(since, time.min, UTC))
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
 
+    async def recent_approved_ids(self, company_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
+        """The `limit` most recently approved timecards of a company, newest first, limited in SQL."""
+        stmt = (select(Timecard.id).where(Timecard.company_id == company_id, Timecard.status == "approved")
+                .order_by(Timecard.approved_at.desc().nulls_last(), Timecard.id).limit(limit))
+        return list((await self.session.execute(stmt)).scalars())
+
     async def timecard_ids_in_range(self, company_id: uuid.UUID, start: datetime, end: datetime,
                                     *, status: str = "approved") -> list[uuid.UUID]:
         stmt = select(Timecard.id).where(

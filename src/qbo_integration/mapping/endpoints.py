@@ -144,6 +144,6 @@ async def dry_run(body: DryRunIn, request: Request, principal: PrincipalDep, ses
 
 
 @router.post("/live-sync", response_model=LiveSyncOut, response_model_by_alias=True)
-async def live_sync(body: LiveSyncIn, principal: PrincipalDep, session: SessionDep) -> LiveSyncOut:
+async def live_sync(body: LiveSyncIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> LiveSyncOut:
     company_access(principal, body.company_id, admin=True)
-    return await testing.set_live_sync(session, body.company_id, body.enabled, actor=principal.sub)
+    return await testing.set_live_sync(session, queue, body.company_id, body.enabled, actor=principal.sub)

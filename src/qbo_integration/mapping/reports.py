@@ -125,9 +125,9 @@ async def samples(session: AsyncSession, company_id: uuid.UUID) -> dict[str, Any
         {"crewflowField": "Project", "qboField": "Location", "required": False,
          "crewflow": [{"id": str(p.id), "name": p.name} for p in projects], "qbo": qbo("Department")},
     ]
-    recent = sorted(await gw.approved_timecard_versions(company_id), key=lambda r: str(r[2] or ""),
-                    reverse=True)[:SAMPLE_SIZE]
-    cards = list((await gw.get_timecards([r[0] for r in recent])).values())
+    recent = await gw.recent_approved_ids(company_id, SAMPLE_SIZE)
+    found = await gw.get_timecards(recent)
+    cards = [found[t] for t in recent if t in found]
     pairs = [("Clock in", "StartTime"), ("Clock out", "EndTime"), ("Clock in (date)", "TxnDate"),
              ("Break", "BreakMinutes"), ("Billable", "BillableStatus"), ("Notes", "Description")]
     formatted = []

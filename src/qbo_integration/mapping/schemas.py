@@ -195,6 +195,8 @@ class LiveSyncIn(Camel):
 
 class LiveSyncOut(Out):
     enabled: bool
+    queued: int = Field(description="Approved timecards waiting for QuickBooks when live sync was turned on "
+                                    "(from the sync start date), queued at once; 0 when turning it off")
     message: str
 
 

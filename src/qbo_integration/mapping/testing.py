@@ -35,6 +35,8 @@ from qbo_integration.mapping.timeactivity import FieldError, company_zone, txn_d
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.sync import service as sync_service
+from qbo_integration.worker.queue import JobQueue
 
 MAX_DRY_RUN_TIMECARDS = 5000
 STORED_RESULTS = 500
@@ -160,7 +162,8 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
                      timecards_checked=len(sendable), timecards_valid=valid, message=message, timecards=results)
 
 
-async def set_live_sync(session: AsyncSession, company_id: uuid.UUID, enabled: bool, *, actor: str) -> LiveSyncOut:
+async def set_live_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, enabled: bool, *,
+                        actor: str) -> LiveSyncOut:
     await require_company(session, company_id)
     integ = await require_connected(session, company_id)
     if enabled:
@@ -181,7 +184,12 @@ async def set_live_sync(session: AsyncSession, company_id: uuid.UUID, enabled: b
         await audit.record(session, integration_id=integ.id, company_id=company_id,
                            action="live_sync_enabled" if enabled else "live_sync_disabled", status="success",
                            actor=actor)
-    if enabled:
-        await mark_step(session, company_id, "live_sync_enabled")
-    return LiveSyncOut(enabled=enabled, message="Live sync is on: approved timecards now go to QuickBooks" if enabled
-                       else "Live sync is off: approved timecards wait until it is turned back on")
+    if not enabled:
+        return LiveSyncOut(enabled=False, queued=0,
+                           message="Live sync is off: approved timecards wait until it is turned back on")
+    await mark_step(session, company_id, "live_sync_enabled")
+    queued = await sync_service.queue_backlog(session, queue, company_id)
+    backlog = (f"{queued} approved timecard{'' if queued == 1 else 's'} queued for QuickBooks now" if queued
+               else "no approved timecards are waiting")
+    return LiveSyncOut(enabled=True, queued=queued,
+                       message=f"Live sync is on: {backlog}; new ones go as they are approved")

@@ -35,8 +35,11 @@ def _filter(q: AuditLogFilters) -> audit_query.AuditFilter:
 async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, principal: PrincipalDep,
                          session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     company_access(principal, q.company_id)
-    return await health.company_health(session, _qbo(request), q.company_id,
-                                       deadline=timedelta(hours=settings.setup_deadline_hours))
+    cache = getattr(request.app.state, "health_cache", None)
+    if cache is None:
+        cache = request.app.state.health_cache = health.HealthCache(settings.health_cache_seconds)
+    return await cache.get(q.company_id, lambda: health.company_health(
+        session, _qbo(request), q.company_id, deadline=timedelta(hours=settings.setup_deadline_hours)))
 
 
 @router.get("/audit-log", summary="Audit log, newest first, filtered and paginated (limit ≤ 200)")

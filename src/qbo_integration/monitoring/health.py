@@ -1,7 +1,8 @@
 """A company's integration health (PRD FR-6 and the health route), fast with a big history.
 
-Every query uses an index that exists: audit (company_id, created_at DESC) with a bounded count,
-sync_jobs (company_id, created_at DESC) LIMIT 10, timecard_sync_records (company_id, state, ...).
+The database part is two statements (monitoring/health_query.py); the route keeps the whole answer
+for HEALTH_CACHE_SECONDS per process (`cached`), so 100 connections polling one company cost one
+computation a second, not one a request (bench/api_load.py).
 
 Status rules (also in docs/operations.md):
   failed   - QuickBooks is not connected (never connected, disconnected, or the connection was lost),
@@ -9,38 +10,31 @@ Status rules (also in docs/operations.md):
   degraded - connected and the breaker closed, but: timecards are dead-lettered, or need a human
              (failed for mapping/validation), or the breaker has recent consecutive failures, or the
              oldest due pending timecard has waited more than 30 minutes, or the most recent finished
-             timecard sync run failed, or rate-limit usage is at 90 % or more, or Core holds a company
-             time zone that is not an IANA zone ("today" is then counted in UTC).
+             timecard sync run failed, or rate-limit usage is at 90 % or more.
   healthy  - none of the above.
 `reasons` lists every rule that fired, in words.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnClause, Select, func, literal_column, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.connections.models import Integration
-from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.core_platform.zones import BadCompanyTimezone
 from qbo_integration.errors import NotFound
-from qbo_integration.monitoring.models import AuditLogEntry
-from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, get_summary
-from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
+from qbo_integration.monitoring import health_query
+from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
+from qbo_integration.sync.models import SyncJob
 
-ERROR_COUNT_CAP = 10_000
+ERROR_COUNT_CAP = health_query.ERROR_COUNT_CAP
 BACKLOG_AGE = timedelta(minutes=30)
 RATE_WARN_PERCENT = 90.0
-# Literals, not bound parameters: asyncpg prepares statements and after five runs PostgreSQL may use a
-# generic plan, which cannot use a partial index whose predicate is a parameter. With a million audit
-# rows the bound-parameter error count took 130 ms a call (the literal one uses the partial index).
-FAILURE: ColumnClause[str] = literal_column("'failure'")
-SYNCED: ColumnClause[str] = literal_column("'synced'")
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -48,49 +42,7 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def bounded_errors_query(company_id: uuid.UUID, since: datetime) -> Select[int]:
-    inner = (
-        select(AuditLogEntry.id)
-        .where(AuditLogEntry.company_id == company_id, AuditLogEntry.created_at >= since,
-               AuditLogEntry.status == FAILURE)
-        .limit(ERROR_COUNT_CAP)
-        .subquery()
-    )
-    return select(func.count()).select_from(inner)
-
-
-async def _bounded_errors(session: AsyncSession, company_id: uuid.UUID, since: datetime) -> int:
-    return int((await session.execute(bounded_errors_query(company_id, since))).scalar_one())
-
-
-async def _states(session: AsyncSession, company_id: uuid.UUID) -> dict[str, int]:
-    rows = await session.execute(
-        select(TimecardSyncRecord.state, func.count())
-        .where(TimecardSyncRecord.company_id == company_id,
-               TimecardSyncRecord.state.in_(("pending", "in_flight", "failed", "dead")))
-        .group_by(TimecardSyncRecord.state)
-    )
-    return {state: int(n) for state, n in rows.all()}
-
-
-async def _synced_since(session: AsyncSession, company_id: uuid.UUID, since: datetime) -> int:
-    return int((await session.execute(
-        select(func.count()).select_from(TimecardSyncRecord).where(
-            TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.state == SYNCED,
-            TimecardSyncRecord.synced_at >= since)
-    )).scalar_one())
-
-
-async def _oldest_due_pending(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
-    return (await session.execute(
-        select(func.min(TimecardSyncRecord.next_attempt_at)).where(
-            TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.state == "pending")
-    )).scalar_one()
-
-
-async def _recent_runs(session: AsyncSession, company_id: uuid.UUID) -> list[SyncJob]:
-    return list((await session.execute(
-        select(SyncJob).where(SyncJob.company_id == company_id).order_by(SyncJob.created_at.desc()).limit(10)
-    )).scalars())
+    return select(func.count()).select_from(health_query.bounded_errors(company_id, since, ERROR_COUNT_CAP).subquery())
 
 
 def _run(job: SyncJob) -> dict[str, Any]:
@@ -103,36 +55,26 @@ def _run(job: SyncJob) -> dict[str, Any]:
 async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID, *,
                          now: datetime | None = None, deadline: timedelta = DEFAULT_DEADLINE) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    company = await CoreGateway(session).get_company(company_id)
-    if company is None:
+    snap = await health_query.snapshot(session, company_id, now, ERROR_COUNT_CAP)
+    if snap is None:
         raise NotFound(f"Company {company_id} not found")
-    try:
-        tz, zone_problem = company.zone, None
-    except BadCompanyTimezone as exc:  # still report health; "today" falls back to UTC
-        tz, zone_problem = ZoneInfo("UTC"), exc.message
-    today_start = datetime.combine(now.astimezone(tz).date(), time.min, tz)
-
-    integration = (await session.execute(
-        select(Integration).where(Integration.company_id == company_id))).scalar_one_or_none()
-    states = await _states(session, company_id)
-    runs = await _recent_runs(session, company_id)
-    errors = await _bounded_errors(session, company_id, now - timedelta(hours=24))
-    synced_today = await _synced_since(session, company_id, today_start)
-    oldest_pending = await _oldest_due_pending(session, company_id)
-    setup = await get_summary(session, company_id, now=now, deadline=deadline)
+    runs = await health_query.recent_runs(session, company_id)
+    setup = summarise(snap.checklist, company_id, now=now, deadline=deadline)
+    integration = snap.integration or {}
+    errors = snap.errors
 
     breaker = await qbo.breaker_state(company_id) if qbo is not None else None
-    realm = integration.realm_id if integration else None
+    realm = integration.get("realm_id")
     rate = round(float(await qbo.rate_usage(realm)), 1) if qbo is not None and realm else 0.0
 
-    last_sync = integration.last_sync_at if integration else None
+    last_sync = integration.get("last_sync_at")
     finished = [j for j in runs if j.kind == "timecards" and j.status in ("completed", "failed")]
     for job in finished:
         if job.status == "completed" and job.completed_at and (last_sync is None or job.completed_at > last_sync):
             last_sync = job.completed_at
             break
 
-    conn_status = integration.connection_status if integration else "never_connected"
+    conn_status = integration.get("connection_status") or "never_connected"
     failed_reasons: list[str] = []
     degraded_reasons: list[str] = []
     if conn_status != "connected":
@@ -141,41 +83,41 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
                                "lost": "The QuickBooks connection was lost; reconnect"}.get(conn_status, conn_status))
     if breaker is not None and breaker.state in ("open", "half_open"):
         failed_reasons.append("QuickBooks calls are paused (circuit breaker open)")
-    dead = states.get("dead", 0)
+    dead = snap.dead
     if dead:
         degraded_reasons.append(f"{dead} timecard(s) dead-lettered after all retries")
-    if states.get("failed", 0):
-        degraded_reasons.append(f"{states['failed']} timecard(s) need a mapping or data fix")
+    if snap.needs_fix:
+        degraded_reasons.append(f"{snap.needs_fix} timecard(s) need a mapping or data fix")
     if breaker is not None and breaker.state == "closed" and breaker.failures > 0:
         degraded_reasons.append(f"{breaker.failures} consecutive failed QuickBooks call(s)")
+    oldest_pending = snap.oldest_due_pending
     if oldest_pending is not None and oldest_pending < now - BACKLOG_AGE:
         degraded_reasons.append("Timecards have been waiting more than 30 minutes to sync")
     if finished and finished[0].status == "failed":
         degraded_reasons.append("The last sync run failed")
     if rate >= RATE_WARN_PERCENT:
         degraded_reasons.append(f"Rate limit usage at {rate:.0f}%")
-    if zone_problem:
-        degraded_reasons.append(zone_problem)
     status = "failed" if failed_reasons else "degraded" if degraded_reasons else "healthy"
 
     return {
         "status": status,
         "reasons": failed_reasons + degraded_reasons,
         "lastSync": _iso(last_sync),
-        "syncedToday": synced_today,
+        "syncedToday": snap.synced_today,
         "errorsLast24h": errors,
         "errorsLast24hCapped": errors >= ERROR_COUNT_CAP,
-        "pendingTimecards": states.get("pending", 0) + states.get("in_flight", 0),
-        "failedTimecards": states.get("failed", 0),
+        "pendingTimecards": snap.pending + snap.unqueued,
+        "failedTimecards": snap.needs_fix,
+        "retryingTimecards": snap.retrying,
         "deadLettered": dead,
         "rateLimitUsage": rate,
         "connection": {
             "status": conn_status,
-            "since": _iso(integration.connection_changed_at) if integration else None,
-            "reason": integration.connection_reason if integration else None,
+            "since": _iso(integration.get("connection_changed_at")),
+            "reason": integration.get("connection_reason"),
             "realmId": realm,
-            "companyName": integration.qbo_company_name if integration else None,
-            "liveSyncEnabled": bool(integration.enabled) if integration else False,
+            "companyName": integration.get("qbo_company_name"),
+            "liveSyncEnabled": bool(integration.get("enabled")),
         },
         "breaker": {
             "state": breaker.state if breaker else "closed",
@@ -195,3 +137,44 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         },
         "checkedAt": _iso(now),
     }
+
+
+class HealthCache:
+    """Each company's last answer for `ttl` seconds, in this process; one computation at a time per company.
+
+    Under 100 connections polling one company, the answer is computed about once per `ttl`; the
+    requests that arrive while it is being computed wait for that computation instead of starting
+    their own. `checkedAt` in the answer says when it was computed. ttl 0 turns the cache off.
+    """
+
+    MAX_COMPANIES = 10_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._answers: dict[uuid.UUID, tuple[float, dict[str, Any]]] = {}
+        self._computing: dict[uuid.UUID, asyncio.Future[dict[str, Any]]] = {}
+
+    async def get(self, company_id: uuid.UUID, compute: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        if self.ttl <= 0:
+            return await compute()
+        kept = self._answers.get(company_id)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        running = self._computing.get(company_id)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warnings
+        self._computing[company_id] = future
+        try:
+            answer = await compute()
+            if len(self._answers) >= self.MAX_COMPANIES:
+                self._answers.clear()
+            self._answers[company_id] = (time.monotonic() + self.ttl, answer)
+            future.set_result(answer)
+            return answer
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("health computation stopped"))
+            raise
+        finally:
+            del self._computing[company_id]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Date, Select, cast, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.models import Timecard
 from qbo_integration.errors import Conflict, Forbidden, NotFound
 from qbo_integration.sync import jobs, outbox, policy
 from qbo_integration.sync.integrations import get_integration, is_connected
@@ -149,3 +151,30 @@ async def set_sync_start_date(session: AsyncSession, company_id: uuid.UUID, star
         raise NotFound("This company has no QuickBooks integration: connect QuickBooks first")
     integration.sync_start_date = start
     return integration
+
+
+def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any) -> Select[Any]:
+    """How many approved timecards on or after `start_date` (a date in `timezone`, as desire_of has it)
+    have no outbox row yet. Either argument may be a value or a column of an enclosing query."""
+    stmt = select(func.count()).where(Timecard.company_id == company_id, Timecard.status == literal_column("'approved'"),
+                                      ~exists().where(Row.timecard_id == Timecard.id))
+    on_or_after = cast(func.timezone(timezone, Timecard.clock_in), Date) >= start_date
+    if isinstance(start_date, ColumnElement):
+        return stmt.where(or_(start_date.is_(None), on_or_after))
+    return stmt if start_date is None else stmt.where(on_or_after)
+
+
+async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
+                        now: datetime | None = None) -> int:
+    """Live sync was just turned on: queue the approved backlog now (as Sync Now does) rather than at the
+    next sweep. Returns how many timecards wait for QBO: outbox rows pending or in flight, and approved
+    timecards from the sync start date that have no row yet."""
+    integration = await _live_integration(session, company_id)
+    company = await CoreGateway(session).get_company(company_id)
+    tz = company.timezone if company else "UTC"
+    unqueued = int((await session.execute(
+        unqueued_approved(company_id, integration.sync_start_date, tz))).scalar_one())
+    waiting = int((await session.execute(select(func.count()).where(
+        Row.company_id == company_id, Row.state.in_(("pending", "in_flight"))))).scalar_one())
+    await request_sync(session, queue, company_id, trigger="live_sync", now=now)
+    return unqueued + waiting
