@@ -1,8 +1,8 @@
 """How fast is GET …/health with a big history?
 
 Creates a fresh database (tests/services.py: local PostgreSQL/Redis, else embedded), seeds one company with
-1,000,000 audit rows (generate_series, spread over ~80 days, 5 % failures; plus 100,000 rows of another
-company), 50,000 outbox rows and 2,000 sync runs, ANALYZEs, then calls the endpoint in-process over ASGI
+bench/history.py's history (1,000,000 audit rows over ~80 days, 5 % failures; 50,000 timecards with outbox
+rows; 100 approved with none yet; 2,000 sync runs) and 100,000 audit rows of another company, ANALYZEs, then calls the endpoint in-process over ASGI
 (httpx ASGITransport: auth, validation, every query, JSON) and prints p50 / p95 / p99.
 The issue requires p95 < 50 ms.
 
@@ -25,6 +25,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from asgi_lifespan import LifespanManager  # noqa: E402
+from history import History, seed_history  # noqa: E402
 from tests import services as svc  # noqa: E402
 
 
@@ -37,37 +38,21 @@ async def seed(dsn: str, company_id: uuid.UUID, rows: int) -> None:
     other_company = uuid.uuid4()
     conn = await asyncpg.connect(dsn)
     try:
-        for cid, name in ((company_id, "Bench Co"), (other_company, "Other Co")):
+        t0 = time.perf_counter()
+        for cid, name, history in ((company_id, "Bench Co", History(audit_rows=rows)),
+                                   (other_company, "Other Co", History(audit_rows=rows // 10, outbox_rows=0,
+                                                                       backlog=0, runs=0))):
             await conn.execute("INSERT INTO core.companies (id, name, timezone, admin_email) VALUES ($1,$2,$3,$4)",
                                cid, name, "America/Denver", "admin@bench.test")
-        integ, other_integ = uuid.uuid4(), uuid.uuid4()
-        for iid, cid in ((integ, company_id), (other_integ, other_company)):
+            iid, worker, project = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
             await conn.execute(
                 "INSERT INTO integrations (id, company_id, realm_id, connection_status, connection_changed_at) "
                 "VALUES ($1, $2, $3, 'connected', now())", iid, cid, f"realm-{iid.hex[:8]}")
-        t0 = time.perf_counter()
-        for iid, cid, n in ((integ, company_id, rows), (other_integ, other_company, rows // 10)):
-            await conn.execute(
-                """INSERT INTO integration_audit_log
-                     (id, integration_id, company_id, timecard_id, action, status, error_message, created_at)
-                   SELECT gen_random_uuid(), $1, $2, gen_random_uuid(),
-                          CASE WHEN g % 2 = 0 THEN 'sync_timecard' ELSE 'import_directory' END,
-                          CASE WHEN g % 20 = 0 THEN 'failure' ELSE 'success' END,
-                          CASE WHEN g % 20 = 0 THEN 'QBO answered 503' END,
-                          now() - g * interval '7 seconds'
-                   FROM generate_series(1, $3) g""", iid, cid, n)
-        await conn.execute(
-            """INSERT INTO timecard_sync_records (id, company_id, timecard_id, state, synced_at, next_attempt_at)
-               SELECT gen_random_uuid(), $1, gen_random_uuid(),
-                      CASE WHEN g % 100 = 0 THEN 'pending' WHEN g % 501 = 0 THEN 'dead' ELSE 'synced' END,
-                      now() - g * interval '1 minute', now()
-               FROM generate_series(1, 50000) g""", company_id)
-        await conn.execute(
-            """INSERT INTO sync_jobs (id, integration_id, company_id, status, created_at, completed_at,
-                                      timecards_total, timecards_synced)
-               SELECT gen_random_uuid(), $1, $2, 'completed', now() - g * interval '15 minutes',
-                      now() - g * interval '15 minutes' + interval '20 seconds', 10, 10
-               FROM generate_series(1, 2000) g""", integ, company_id)
+            await conn.execute("INSERT INTO core.users (id, company_id, name) VALUES ($1, $2, 'Bench Worker')",
+                               worker, cid)
+            await conn.execute("INSERT INTO core.projects (id, company_id, name) VALUES ($1, $2, 'Bench Job')",
+                               project, cid)
+            await seed_history(conn, cid, iid, worker, project, history)
         await conn.execute("ANALYZE")
         total = await conn.fetchval("SELECT count(*) FROM integration_audit_log")
         print(f"seeded {total:,} audit rows in {time.perf_counter() - t0:.1f} s")

@@ -28,8 +28,8 @@ async def test_backlog_is_pending_and_enabling_live_sync_queues_it(client, auth_
         await s.commit()
     mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}],
                "employeeMapping": [{"crewflowWorkerId": str(lone.id), "qboEmployeeId": "2"}]}
-    assert (await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping},
-                             headers=auth_headers)).status_code == 200
+    assert (await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping,
+                                                     "confirmDuplicates": True}, headers=auth_headers)).status_code == 200
     run = (await client.post(f"{API}/dry-run", headers=auth_headers,
                              json={"companyId": str(cid), "startDate": "2026-07-01", "endDate": "2026-07-31"})).json()
     assert run["passed"] is True, run

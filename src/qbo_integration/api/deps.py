@@ -15,15 +15,16 @@ from qbo_integration.config import Settings
 from qbo_integration.worker.queue import JobQueue, commit_and_flush
 
 
-def get_settings_dep(request: Request) -> Settings:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for a lookup.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     return request.app.state.redis
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     return request.app.state.queue
 
 

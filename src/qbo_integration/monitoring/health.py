@@ -1,7 +1,7 @@
 """A company's integration health (PRD FR-6 and the health route), fast with a big history.
 
-The database part is two statements (monitoring/health_query.py); the route keeps the whole answer
-for HEALTH_CACHE_SECONDS per process (`cached`), so 100 connections polling one company cost one
+The database part is three statements (monitoring/health_query.py); the route keeps the whole answer
+for HEALTH_CACHE_SECONDS per process (HealthCache), so 100 connections polling one company cost one
 computation a second, not one a request (bench/api_load.py).
 
 Status rules (also in docs/operations.md):
@@ -10,7 +10,8 @@ Status rules (also in docs/operations.md):
   degraded - connected and the breaker closed, but: timecards are dead-lettered, or need a human
              (failed for mapping/validation), or the breaker has recent consecutive failures, or the
              oldest due pending timecard has waited more than 30 minutes, or the most recent finished
-             timecard sync run failed, or rate-limit usage is at 90 % or more.
+             timecard sync run failed, or rate-limit usage is at 90 % or more, or Core holds a company
+             time zone that is not an IANA zone ("today" is then counted in UTC).
   healthy  - none of the above.
 `reasons` lists every rule that fired, in words.
 """
@@ -97,6 +98,8 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         degraded_reasons.append("The last sync run failed")
     if rate >= RATE_WARN_PERCENT:
         degraded_reasons.append(f"Rate limit usage at {rate:.0f}%")
+    if snap.zone_problem:
+        degraded_reasons.append(snap.zone_problem)
     status = "failed" if failed_reasons else "degraded" if degraded_reasons else "healthy"
 
     return {

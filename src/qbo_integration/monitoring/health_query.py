@@ -1,10 +1,10 @@
-"""The database half of a company's health in two statements: one row of counts, and the last runs.
+"""The database half of a company's health in three statements: the company with its integration and
+setup checklist; every count in one row; the last runs.
 
-The row joins the company, its integration and its setup checklist, and computes every count in the
-same statement (aggregate and correlated subqueries, each on an index):
+The counts statement (an aggregate and scalar subqueries, each on an index):
   - outbox states from ix_tsr_due (company_id, state, next_attempt_at), with the oldest due pending;
   - "synced today" from the partial index ix_tsr_company_synced_at; "today" starts at midnight in
-    the company's time zone, computed by PostgreSQL;
+    the company's time zone (checked in Python first: Core may hold a zone that is not one);
   - errors in the last 24 h from the partial audit index, bounded by ERROR_COUNT_CAP;
   - approved timecards on or after the sync start date (a date in the company's time zone, as
     sync.outbox.desire_of has it) that have no outbox row yet: the events or the sweep have not
@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnClause, and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.models import Company
+from qbo_integration.core_platform.zones import BadCompanyTimezone, company_zone
 from qbo_integration.monitoring.models import AuditLogEntry, SetupChecklist
 from qbo_integration.sync import policy
 from qbo_integration.sync import service as sync_service
@@ -41,7 +43,7 @@ ERROR_COUNT_CAP = 10_000
 
 @dataclass(frozen=True)
 class Snapshot:
-    timezone: str
+    zone_problem: str | None  # Core's time zone for the company is not an IANA zone ("today" is then UTC)
     integration: dict[str, Any] | None  # the Integration columns health shows; None: never connected
     checklist: SetupChecklist | None
     pending: int  # outbox rows pending or in flight
@@ -66,9 +68,16 @@ def bounded_errors(company_id: uuid.UUID, since: datetime, cap: int) -> Any:
             .limit(cap))
 
 
-def snapshot_query(company_id: uuid.UUID, now: datetime, error_cap: int) -> Any:
-    tz = func.coalesce(Company.timezone, "UTC")
-    today_start = func.timezone(tz, func.date_trunc("day", func.timezone(tz, now)))
+def _head_query(company_id: uuid.UUID) -> Any:
+    return (select(Company.timezone, *_INTEGRATION_COLUMNS, Integration.id.label("integration_id"), SetupChecklist)
+            .select_from(Company)
+            .outerjoin(Integration, Integration.company_id == Company.id)
+            .outerjoin(SetupChecklist, SetupChecklist.company_id == Company.id)
+            .where(Company.id == company_id))
+
+
+def counts_query(company_id: uuid.UUID, *, now: datetime, today_start: datetime, zone: str,
+                 start_date: date | None, error_cap: int) -> Any:
     transient = Row.error_kind == literal_column(f"'{policy.TRANSIENT}'")
     states = (
         select(
@@ -86,26 +95,26 @@ def snapshot_query(company_id: uuid.UUID, now: datetime, error_cap: int) -> Any:
                                               Row.synced_at >= today_start).scalar_subquery())
     errors = (select(func.count()).select_from(bounded_errors(company_id, now - timedelta(hours=24), error_cap)
                                                .subquery()).scalar_subquery())
-    unqueued = sync_service.unqueued_approved(company_id, Integration.sync_start_date, tz).scalar_subquery()
-    return (
-        select(tz.label("tz"), *_INTEGRATION_COLUMNS, Integration.id.label("integration_id"), SetupChecklist,
-               states.c.pending, states.c.retrying, states.c.needs_fix, states.c.dead, states.c.oldest,
-               synced_today.label("synced_today"), errors.label("errors"), unqueued.label("unqueued"))
-        .select_from(Company)
-        .outerjoin(Integration, Integration.company_id == Company.id)
-        .outerjoin(SetupChecklist, SetupChecklist.company_id == Company.id)
-        .join(states, literal_column("true"))
-        .where(Company.id == company_id)
-    )
+    unqueued = sync_service.unqueued_approved(company_id, start_date, zone).scalar_subquery()
+    return select(states.c.pending, states.c.retrying, states.c.needs_fix, states.c.dead, states.c.oldest,
+                  synced_today.label("synced_today"), errors.label("errors"), unqueued.label("unqueued"))
 
 
 async def snapshot(session: AsyncSession, company_id: uuid.UUID, now: datetime, error_cap: int) -> Snapshot | None:
-    row = (await session.execute(snapshot_query(company_id, now, error_cap))).one_or_none()
-    if row is None:
+    head = (await session.execute(_head_query(company_id))).one_or_none()
+    if head is None:
         return None
-    integration = ({c.key: getattr(row, c.key) for c in _INTEGRATION_COLUMNS}
-                   if row.integration_id is not None else None)
-    return Snapshot(timezone=row.tz, integration=integration, checklist=row.SetupChecklist,
+    integration = ({c.key: getattr(head, c.key) for c in _INTEGRATION_COLUMNS}
+                   if head.integration_id is not None else None)
+    try:
+        zone, zone_problem = company_zone(head.timezone, company_id), None
+    except BadCompanyTimezone as exc:  # still report health; "today" falls back to UTC
+        zone, zone_problem = ZoneInfo("UTC"), exc.message
+    today_start = datetime.combine(now.astimezone(zone).date(), time.min, zone)
+    row = (await session.execute(counts_query(
+        company_id, now=now, today_start=today_start, zone=zone.key,
+        start_date=integration["sync_start_date"] if integration else None, error_cap=error_cap))).one()
+    return Snapshot(zone_problem=zone_problem, integration=integration, checklist=head.SetupChecklist,
                     pending=int(row.pending), unqueued=int(row.unqueued), retrying=int(row.retrying),
                     needs_fix=int(row.needs_fix), dead=int(row.dead), oldest_due_pending=row.oldest,
                     synced_today=int(row.synced_today), errors=int(row.errors))

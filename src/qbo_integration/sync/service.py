@@ -158,10 +158,12 @@ def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any) -> 
     have no outbox row yet. Either argument may be a value or a column of an enclosing query."""
     stmt = select(func.count()).where(Timecard.company_id == company_id, Timecard.status == literal_column("'approved'"),
                                       ~exists().where(Row.timecard_id == Timecard.id))
+    if start_date is None:
+        return stmt
     on_or_after = cast(func.timezone(timezone, Timecard.clock_in), Date) >= start_date
     if isinstance(start_date, ColumnElement):
         return stmt.where(or_(start_date.is_(None), on_or_after))
-    return stmt if start_date is None else stmt.where(on_or_after)
+    return stmt.where(on_or_after)
 
 
 async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
