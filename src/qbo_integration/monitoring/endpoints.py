@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
@@ -31,15 +32,24 @@ def _filter(q: AuditLogFilters) -> audit_query.AuditFilter:
                                    timecard_id=q.timecard_id)
 
 
-@router.get("/health", summary="A company's integration health (status rules in docs/operations.md)")
+def _json(answer: dict[str, Any]) -> bytes:
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@router.get("/health", summary="A company's integration health (status rules in docs/operations.md)",
+            response_model=dict[str, Any])
 async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, principal: PrincipalDep,
-                         session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+                         session: SessionDep, settings: SettingsDep) -> Response:
     company_access(principal, q.company_id)
-    cache = getattr(request.app.state, "health_cache", None)
+    cache: health.HealthCache[bytes] | None = getattr(request.app.state, "health_cache", None)
     if cache is None:
         cache = request.app.state.health_cache = health.HealthCache(settings.health_cache_seconds)
-    return await cache.get(q.company_id, lambda: health.company_health(
-        session, _qbo(request), q.company_id, deadline=timedelta(hours=settings.setup_deadline_hours)))
+
+    async def compute() -> bytes:  # kept encoded: a cached answer is sent as it is
+        return _json(await health.company_health(session, _qbo(request), q.company_id,
+                                                 deadline=timedelta(hours=settings.setup_deadline_hours)))
+
+    return Response(await cache.get(q.company_id, compute), media_type="application/json")
 
 
 @router.get("/audit-log", summary="Audit log, newest first, filtered and paginated (limit ≤ 200)")

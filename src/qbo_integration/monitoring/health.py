@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,7 @@ from qbo_integration.monitoring import health_query
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
 from qbo_integration.sync.models import SyncJob
 
+T = TypeVar("T")
 ERROR_COUNT_CAP = health_query.ERROR_COUNT_CAP
 BACKLOG_AGE = timedelta(minutes=30)
 RATE_WARN_PERCENT = 90.0
@@ -142,7 +143,7 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     }
 
 
-class HealthCache:
+class HealthCache(Generic[T]):
     """Each company's last answer for `ttl` seconds, in this process; one computation at a time per company.
 
     Under 100 connections polling one company, the answer is computed about once per `ttl`; the
@@ -154,10 +155,10 @@ class HealthCache:
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._answers: dict[uuid.UUID, tuple[float, dict[str, Any]]] = {}
-        self._computing: dict[uuid.UUID, asyncio.Future[dict[str, Any]]] = {}
+        self._answers: dict[uuid.UUID, tuple[float, T]] = {}
+        self._computing: dict[uuid.UUID, asyncio.Future[T]] = {}
 
-    async def get(self, company_id: uuid.UUID, compute: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    async def get(self, company_id: uuid.UUID, compute: Callable[[], Awaitable[T]]) -> T:
         if self.ttl <= 0:
             return await compute()
         kept = self._answers.get(company_id)
@@ -166,7 +167,7 @@ class HealthCache:
         running = self._computing.get(company_id)
         if running is not None:
             return await asyncio.shield(running)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         future.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warnings
         self._computing[company_id] = future
         try:
