@@ -155,8 +155,13 @@ async def set_sync_start_date(session: AsyncSession, company_id: uuid.UUID, star
 
 def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any) -> Select[Any]:
     """How many approved timecards on or after `start_date` (a date in `timezone`, as desire_of has it)
-    have no outbox row yet. Either argument may be a value or a column of an enclosing query."""
+    have no outbox row yet. Either argument may be a value or a column of an enclosing query.
+
+    Only timecards Core still marks `not_synced` can lack a row (every row we create writes `pending`
+    or a result back), so that narrows the scan before the anti-join: with 50,000 synced timecards the
+    anti-join alone built a 50,000-row hash on every call (320 ms on a loaded machine)."""
     stmt = select(func.count()).where(Timecard.company_id == company_id, Timecard.status == literal_column("'approved'"),
+                                      Timecard.sync_status == literal_column("'not_synced'"),
                                       ~exists().where(Row.timecard_id == Timecard.id))
     if start_date is None:
         return stmt
