@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from datetime import timedelta
 
 
@@ -25,10 +26,12 @@ def _floats(name: str, default: str) -> list[float]:
     return [float(x) for x in os.environ.get(name, default).split(",") if x.strip()]
 
 
-def patch() -> None:
+def patch() -> Callable[[], None]:
+    """Scale the clocks in this process; returns the function that puts the originals back."""
     from qbo_integration import services
     from qbo_integration.sync import nudge, policy
 
+    saved = (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, nudge.LOCK_SECONDS, services.qbo_config)
     policy.RETRY_SCHEDULE = tuple(timedelta(seconds=s) for s in _floats("CAMPAIGN_RETRY_SECONDS", "1,2,3,4,5"))
     policy.RECLAIM_AFTER = timedelta(seconds=_floats("CAMPAIGN_RECLAIM_SECONDS", "8")[0])
     nudge.LOCK_SECONDS = int(_floats("CAMPAIGN_LOCK_SECONDS", "10")[0])
@@ -46,6 +49,11 @@ def patch() -> None:
         )
 
     services.qbo_config = qbo_config  # type: ignore[assignment]
+
+    def undo() -> None:
+        policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, nudge.LOCK_SECONDS, services.qbo_config = saved
+
+    return undo
 
 
 def main() -> int:
