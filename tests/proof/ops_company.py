@@ -231,7 +231,7 @@ class OpsCompany:
         body = {"event": event, "eventId": str(uuid.uuid4()), "occurredAt": datetime.now(UTC).isoformat(),
                 "companyId": str(self.company_id), "timecardId": str(tid), "version": version}
         try:
-            await self.stack.redis.publish(event, json.dumps(body))
+            await self.stack.redis.publish(self.stack.channel_prefix + event, json.dumps(body))
         except Exception:  # noqa: BLE001 - Redis is down: the event is lost, as pub/sub does; the sweep finds it
             self.log(self.cards.index(tid), f"  {event} v{version} NOT published (Redis down)")
 
