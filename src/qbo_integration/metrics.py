@@ -11,6 +11,8 @@ APPROVE_TO_QBO = Histogram(
     buckets=(1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 14400),
 )
 QBO_CALLS = Counter("qbo_api_calls_total", "HTTP calls to QuickBooks by status", ["status"])
+QBO_READS = Counter("qbo_api_read_calls_total", "Read calls to QuickBooks (metered by Intuit) by company",
+                    ["company_id"])
 LIMITER_WAIT = Histogram("qbo_limiter_wait_seconds", "Time spent waiting for the per-realm rate limit",
                          buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60))
 BREAKER_STATE = Gauge("qbo_breaker_open", "1 when a company's circuit breaker is open", ["company_id"])

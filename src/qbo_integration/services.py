@@ -40,7 +40,7 @@ class Services:
         self.cipher = TokenCipher(settings.token_encryption_keys.get_secret_value())
         self.token_store = ConnectionTokenStore(sessionmaker, self.cipher)
         # Metrics, breaker alerts and the fallback export hang off the client's hooks.
-        self.observer = MonitoringObserver(sessionmaker, settings, queue)
+        self.observer = MonitoringObserver(sessionmaker, settings, queue, redis=redis)
         self.qbo = QboApi(qbo_config(settings), redis, self.token_store, observer=self.observer)
         self.observer.qbo = self.qbo
 

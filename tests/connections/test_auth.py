@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from qbo_integration.core_platform.models import Company
 from tests.connections import flow
 
-PUBLIC_ROUTES = {"/api/v1/integrations/quickbooks/callback"}  # the state authenticates it
+PUBLIC_ROUTES = {"/api/v1/integrations/quickbooks/callback",  # the state authenticates it
+                 "/api/v1/integrations/quickbooks/webhooks"}  # intuit-signature does (tests/webhooks)
 
 
 def integration_routes(app) -> list[tuple[str, str]]:
@@ -78,6 +79,7 @@ VALID_BODY_EXTRAS: dict[str, dict] = {
     "/test-mapping": {"timecardId": str(uuid.uuid4())},
     "/mapping": {"mapping": {}},
     "/sync-settings": {"syncStartDate": "2026-11-01"},
+    "/resolve": {"action": "dismiss"},
 }
 
 

@@ -7,9 +7,10 @@ import uuid
 from sqlalchemy import select
 
 from qbo_integration.monitoring.models import AuditLogEntry
+from qbo_integration.reconciliation import drift
+from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
-from qbo_integration.webhooks import drift, reactions
-from qbo_integration.webhooks.models import DriftFinding
+from qbo_integration.webhooks import reactions
 from tests.sync import helpers as h
 from tests.webhooks.test_sandbox_delivery import URL, _wait_for
 

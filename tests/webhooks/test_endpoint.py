@@ -120,3 +120,20 @@ async def test_rate_limited_per_sender(client, settings, sessionmaker, connected
     assert answers.count(200) == 3 and answers.count(429) == 2, answers
     async with sessionmaker() as s:
         assert (await s.execute(select(func.count()).select_from(WebhookEvent))).scalar_one() == 3
+
+
+async def test_a_late_event_queues_one_reconciliation(client, settings, sessionmaker, connected_company, redis):
+    """Events hours old went through Intuit's retries: some may be lost, so the books are reconciled."""
+    from qbo_integration.worker.queue import QUEUE_NAME
+
+    late = [dict(_ce(f"late-{n}", connected_company.realm_id), time="2026-01-01T00:00:00Z") for n in range(2)]
+    resp = await _post(client, settings, late)
+    assert resp.status_code == 200 and resp.json()["stored"] == 2
+    jobs = [j.decode() if isinstance(j, bytes) else j for j in await redis.zrange(QUEUE_NAME, 0, -1)]
+    gap = [j for j in jobs if j.startswith(f"reconcile:{connected_company.company_id}:gap:")]
+    assert len(gap) == 1, jobs
+    fresh = await _post(client, settings, [_ce("late-3", connected_company.realm_id) | {"time": "2026-01-01T00:00:00Z"},
+                                           _ce("fresh-1", connected_company.realm_id)])
+    assert fresh.status_code == 200 and fresh.json()["stored"] == 2  # late again, within the same hour
+    jobs = [j.decode() if isinstance(j, bytes) else j for j in await redis.zrange(QUEUE_NAME, 0, -1)]
+    assert len([j for j in jobs if j.startswith(f"reconcile:{connected_company.company_id}:gap:")]) == 1

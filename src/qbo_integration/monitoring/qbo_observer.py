@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration import logs
 from qbo_integration.config import Settings
 from qbo_integration.connections.models import Integration
-from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, TOKEN_REFRESHES
-from qbo_integration.monitoring import audit, notify
+from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, QBO_READS, TOKEN_REFRESHES
+from qbo_integration.monitoring import audit, notify, read_meter
 from qbo_integration.worker.queue import JobQueue, commit_and_flush
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ BREAKER_GAUGE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
 
 class MonitoringObserver:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                 queue: JobQueue | None = None, *, qbo: Any = None) -> None:
+                 queue: JobQueue | None = None, *, qbo: Any = None, redis: Any = None) -> None:
         self.sessionmaker = sessionmaker
+        self.redis = redis  # where read calls are counted per company and month
         self.settings = settings
         self.queue = queue  # may be set after construction (the API builds its queue first)
         self.qbo = qbo  # the QboApi, to read reopens_at; set by whoever builds both
@@ -59,6 +60,14 @@ class MonitoringObserver:
     # --- hooks ---
     async def on_call(self, status: int | None) -> None:
         QBO_CALLS.labels(status=str(status) if status is not None else "network_error").inc()
+
+    async def on_read(self, company_id: str) -> None:
+        QBO_READS.labels(company_id=str(company_id)).inc()
+        if self.redis is not None:
+            try:
+                await read_meter.count_read(self.redis, company_id)
+            except Exception:  # noqa: BLE001 - metering must never fail a QBO call
+                logger.warning("could not count a QBO read", extra=logs.log_fields(company_id=company_id))
 
     async def on_limiter_wait(self, seconds: float) -> None:
         LIMITER_WAIT.observe(seconds)

@@ -103,6 +103,8 @@ class CompanyClient:
                     status=resp.status_code,
                     intuit_tid=resp.headers.get("intuit_tid"),
                 ) from None
+            if method == "GET" or path == "query":  # reads are metered by Intuit; writes are not
+                await hook(self.api.observer, "on_read")(self.company_id)
             fault = parse_fault_dict(data) if isinstance(data, dict) else None
             if fault is not None and not fault.oauth_error:  # a 200 carrying a Fault
                 raise error_from_fault(

@@ -8,6 +8,7 @@ from typing import Protocol
 class Observer(Protocol):
     async def on_breaker_change(self, company_id: str, old: str, new: str) -> None: ...
     async def on_call(self, status: int | None) -> None: ...
+    async def on_read(self, company_id: str) -> None: ...  # a read call answered (metered by Intuit)
     async def on_limiter_wait(self, seconds: float) -> None: ...
     async def on_token_refresh(self, outcome: str) -> None: ...
 
@@ -19,6 +20,9 @@ class NullObserver:
         return None
 
     async def on_call(self, status: int | None) -> None:
+        return None
+
+    async def on_read(self, company_id: str) -> None:
         return None
 
     async def on_limiter_wait(self, seconds: float) -> None:

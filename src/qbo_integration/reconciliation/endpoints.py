@@ -1,4 +1,4 @@
-"""Reconciliation routes: run one now, read a run (JSON or CSV)."""
+"""Reconciliation routes: run one now, read a run (JSON or CSV); drift findings and what the admin does."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
 from qbo_integration.errors import NotFound
-from qbo_integration.reconciliation import service
+from qbo_integration.reconciliation import findings, service
 
 router = APIRouter(tags=["reconciliation"])
 _ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid bearer token"},
@@ -93,3 +93,56 @@ async def report_csv(run_id: uuid.UUID, company_id: CompanyQuery, principal: Pri
         writer.writerow([f.get("kind"), f.get("qboId"), f.get("timecardId"), f.get("message"), f.get("repair")])
     return Response(buf.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="reconciliation-{run_id}.csv"'})
+
+
+# ------------------------------------------------------------------------------------------ drift
+class DriftFindingOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    id: uuid.UUID
+    timecard_id: uuid.UUID = Field(alias="timecardId")
+    qbo_id: str = Field(alias="qboId")
+    kind: Literal["changed", "deleted"] = Field(description="changed or deleted in QuickBooks by someone else")
+    source: str = Field(description="webhook or reconciliation")
+    detected_at: datetime = Field(alias="detectedAt")
+    qbo_view: dict[str, Any] | None = Field(None, alias="qboView", description="What QuickBooks holds now")
+
+
+class DriftListOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    items: list[DriftFindingOut]
+
+
+class DriftResolveIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    company_id: uuid.UUID = Field(alias="companyId")
+    action: Literal["accept", "dismiss"] = Field(
+        description="accept: keep QuickBooks' version (recorded; our next write starts from it); dismiss: ignore")
+
+
+def _finding_out(row: Any) -> DriftFindingOut:
+    return DriftFindingOut.model_validate({"id": row.id, "timecard_id": row.timecard_id, "qbo_id": row.qbo_id,
+                                           "kind": row.kind, "source": row.source, "detected_at": row.detected_at,
+                                           "qbo_view": row.qbo_view})
+
+
+@router.get("/drift", response_model=DriftListOut, tags=["drift"],
+            summary="Synced time entries changed or deleted in QuickBooks by someone else (open findings)",
+            responses={401: {"description": "Missing or invalid bearer token"},
+                       403: {"description": "Another company"}})
+async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep,
+                         session: SessionDep) -> DriftListOut:
+    company_access(principal, company_id)
+    return DriftListOut(items=[_finding_out(r) for r in await findings.open_findings(session, company_id)])
+
+
+@router.post("/drift/{finding_id}/resolve", response_model=DriftFindingOut, tags=["drift"],
+             summary="Keep QuickBooks' version of a drifted entry, or dismiss the finding (admin)",
+             responses={401: {"description": "Missing or invalid bearer token"},
+                        403: {"description": "Another company, or not an admin"},
+                        404: {"description": "Unknown finding"},
+                        409: {"description": "Already resolved, or the entry was deleted (cannot be kept)"}})
+async def resolve_drift(finding_id: uuid.UUID, body: DriftResolveIn, principal: PrincipalDep,
+                        session: SessionDep) -> DriftFindingOut:
+    company_access(principal, body.company_id, admin=True)
+    row = await findings.resolve(session, body.company_id, finding_id, body.action, actor=f"user:{principal.sub}")
+    return _finding_out(row)

@@ -1,4 +1,4 @@
-"""One reconciliation run per row: what was read, what was found, what was repaired."""
+"""Reconciliation runs (what was read, found and repaired) and drift findings (QBO-side edits and deletes)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,33 @@ class ReconciliationRun(Base):
     findings: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     error: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = created_at_col()
+
+
+class DriftFinding(Base):
+    """Something QBO holds for a synced timecard that we did not write: changed or deleted in QBO.
+
+    status: open -> pushed (CrewFlow's version sent again) | accepted (QBO's version kept, recorded so it
+    is never overwritten silently) | dismissed. One open finding per timecard.
+    """
+
+    __tablename__ = "drift_findings"
+    __table_args__ = (
+        CheckConstraint("kind IN ('changed','deleted')", name="kind"),
+        CheckConstraint("status IN ('open','pushed','accepted','dismissed')", name="status"),
+        Index("uq_drift_findings_open", "timecard_id", unique=True, postgresql_where=text("status = 'open'")),
+        Index("ix_drift_findings_company_open", "company_id", postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    timecard_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    qbo_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # webhook | reconciliation
+    status: Mapped[str] = mapped_column(String(20), server_default="open")
+    our_sync_token: Mapped[str | None] = mapped_column(String(32))
+    qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
+    qbo_view: Mapped[dict | None] = mapped_column(JSONB)  # what QBO holds now (None when deleted)
+    detected_at: Mapped[datetime] = created_at_col()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))

@@ -17,11 +17,11 @@ def _budget(ctx: dict[str, Any]) -> service.Budget:
     return service.Budget(window_days=s.reconciliation_window_days, max_reads=s.reconciliation_max_reads)
 
 
-async def reconcile_company(ctx: dict[str, Any], company_id: str | uuid.UUID,
-                            run_id: str | uuid.UUID | None = None) -> dict[str, Any]:
+async def reconcile_company(ctx: dict[str, Any], company_id: str | uuid.UUID, run_id: str | uuid.UUID | None = None,
+                            trigger: str | None = None) -> dict[str, Any]:
     """Compare QBO's TimeActivities with what we synced for one company; repair and report."""
     return await service.run(ctx["sessionmaker"], ctx["services"].qbo, ctx["queue"], ctx["redis"], company_id, run_id,
-                             _budget(ctx), trigger="admin" if run_id else "nightly")
+                             _budget(ctx), trigger=trigger or ("admin" if run_id else "nightly"))
 
 
 async def reconcile_nightly(ctx: dict[str, Any]) -> int:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbo_integration.db.base import Base, created_at_col, uuid_pk
@@ -35,32 +35,3 @@ class WebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
 
-
-class DriftFinding(Base):
-    """Something QBO holds for a synced timecard that we did not write: changed or deleted in QBO.
-
-    status: open -> pushed (CrewFlow's version sent again) | accepted (QBO's version kept, recorded so it
-    is never overwritten silently) | dismissed. One open finding per timecard.
-    """
-
-    __tablename__ = "drift_findings"
-    __table_args__ = (
-        CheckConstraint("kind IN ('changed','deleted')", name="kind"),
-        CheckConstraint("status IN ('open','pushed','accepted','dismissed')", name="status"),
-        Index("uq_drift_findings_open", "timecard_id", unique=True, postgresql_where=text("status = 'open'")),
-        Index("ix_drift_findings_company_open", "company_id", postgresql_where=text("status = 'open'")),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    timecard_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    qbo_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(20))
-    source: Mapped[str] = mapped_column(String(20))  # webhook | reconciliation
-    status: Mapped[str] = mapped_column(String(20), server_default="open")
-    our_sync_token: Mapped[str | None] = mapped_column(String(32))
-    qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
-    qbo_view: Mapped[dict | None] = mapped_column(JSONB)  # what QBO holds now (None when deleted)
-    detected_at: Mapped[datetime] = created_at_col()
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_by: Mapped[str | None] = mapped_column(String(200))

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.service import realm_owner
+from qbo_integration.reconciliation import service as reconciliation
 from qbo_integration.webhooks.formats import ChangeEvent
 from qbo_integration.webhooks.models import WebhookEvent
 from qbo_integration.worker.queue import JobQueue
@@ -25,6 +26,9 @@ CLAIM_BATCH = 500
 STALE_CLAIM = timedelta(minutes=10)  # a job that died mid-way: its events are taken again
 MAX_ATTEMPTS = 5
 RETRY_DELAY = timedelta(seconds=60)
+# An event that reaches us this late went through Intuit's retries: deliveries were failing, and some may
+# never come. A reconciliation (at most one an hour per company) finds what they would have said.
+GAP = timedelta(minutes=10)
 
 
 @dataclass
@@ -61,6 +65,10 @@ async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[C
             stored.setdefault(company_id, []).append(event_pk)
     for company_id, ids in stored.items():
         queue.after_commit(session, PROCESS_FUNCTION, str(company_id), _job_id=job_id(company_id, min(ids)))
+    now = datetime.now(UTC)
+    for late in {owners[e.realm_id] for e in known if e.occurred_at and now - e.occurred_at > GAP}:
+        queue.after_commit(session, reconciliation.FUNCTION, str(late), None, "webhook_gap",
+                           _job_id=f"reconcile:{late}:gap:{now:%Y%m%d%H}")
     n_stored = sum(len(v) for v in stored.values())
     return DeliveryOutcome(len(events), n_stored, len(events) - unknown - n_stored, unknown)
 

@@ -18,8 +18,8 @@ from qbo_integration.connections.service import get_integration
 from qbo_integration.monitoring import audit
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.errors import NotFoundError
+from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
-from qbo_integration.webhooks.models import DriftFinding
 
 ACTION = "qbo_drift_detected"
 
