@@ -4,7 +4,8 @@ and a fresh realm + token per test so limits, faults and data never leak between
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -23,12 +24,25 @@ class MovableClock:
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.frozen_at: float | None = None
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return self.frozen_at if self.frozen_at is not None else time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+        if self.frozen_at is not None:
+            self.frozen_at += seconds
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Time stands still (but advance() moves it): for tests of what happens within one second."""
+        self.frozen_at = self()
+        try:
+            yield
+        finally:
+            self.offset = self.frozen_at - time.time()
+            self.frozen_at = None
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +58,21 @@ def server(clock: MovableClock):
         yield srv
 
 
+# QBO admits 10 requests per realm in any second. These tests talk to the sandbox as fast as the
+# machine allows, so each request moves the clock on by a tenth of a second (no sleeping); the
+# tests of the per-second limit itself use a client without this hook.
+TICK = 0.11
+
+
 @pytest.fixture(scope="session")
-async def http(server: SandboxServer) -> AsyncIterator[httpx.AsyncClient]:
+async def http(server: SandboxServer, clock: MovableClock) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=10) as client:
+
+    async def tick(_request: httpx.Request) -> None:
+        clock.advance(TICK)
+
+    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=10,
+                                 event_hooks={"request": [tick]}) as client:
         yield client
 
 

@@ -28,12 +28,14 @@ async def test_create_time_activity_answers_200_with_entity(company):
     assert read.status_code == 200 and read.json()["TimeActivity"] == ta
 
 
-async def test_create_with_start_end_times_keeps_offset(company):
+async def test_create_with_start_end_times_restated_in_company_time_zone(company):
+    """QBO answers the instants in CompanyInfo.DefaultTimeZone (here America/Los_Angeles, -08:00 in March)."""
     body = time_activity(Hours=None, Minutes=None, StartTime="2026-03-02T07:00:00-07:00",
                          EndTime="2026-03-02T15:30:00-07:00", BreakMinutes=30)
     r = await company.post("/timeactivity", body)
     assert r.status_code == 200, r.text
-    assert r.json()["TimeActivity"]["StartTime"] == "2026-03-02T07:00:00-07:00"
+    ta = r.json()["TimeActivity"]
+    assert (ta["StartTime"], ta["EndTime"]) == ("2026-03-02T06:00:00-08:00", "2026-03-02T14:30:00-08:00")
 
 
 async def test_txn_date_defaults_to_today(company):

@@ -35,6 +35,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--webhook-verifier", default=defaults.webhook_verifier, help="verifier token that signs them")
     p.add_argument("--webhook-retry-scale", type=float, default=defaults.webhook_retry_scale,
                    help="factor on Intuit's retry schedule (10 s, 20 s, 30 s, 5 min, 6 h)")
+    p.add_argument("--refresh-grace-minutes", type=float, default=0.0,
+                   help="minutes a refresh token stays usable after it was used (default 0: superseded at once)")
     return p
 
 
@@ -44,7 +46,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
                          sample_realms=args.realms, seed=args.seed, limits_enabled=not args.no_limits,
                          request_id_memory_seconds=args.request_id_memory,
                          webhook_url=args.webhook_url, webhook_verifier=args.webhook_verifier,
-                         webhook_retry_scale=args.webhook_retry_scale)
+                         webhook_retry_scale=args.webhook_retry_scale,
+                         refresh_grace_seconds=int(args.refresh_grace_minutes * 60))
 
 
 def _seconds(text: str) -> float:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
+from .preferences import apply_admin_update
 from .store import ENTITIES
 
 router = APIRouter(prefix="/_sandbox")
@@ -130,7 +131,7 @@ async def put_limits(request: Request, realm: str, body: dict[str, Any] = Body(.
     if "enabled" in body:
         slot.limits.enabled = bool(body["enabled"])
     for key, attr in (("callsPerMinute", "calls_per_minute"), ("concurrent", "concurrent"),
-                      ("batchesPerMinute", "batches_per_minute")):
+                      ("batchesPerMinute", "batches_per_minute"), ("callsPerSecond", "calls_per_second")):
         if key in body:
             setattr(slot.limits, attr, int(body[key]))
     return slot.limits.usage(_st(request).clock.now())
@@ -164,6 +165,25 @@ async def forget_request_ids(request: Request, realm: str) -> dict:
     return {"forgotten": memory.forget_all(), **memory.describe(_st(request).clock.now())}
 
 
+@router.get("/realms/{realm}/preferences")
+async def get_preferences(request: Request, realm: str) -> dict:
+    r = _slot(request, realm).realm
+    return {"Preferences": r.preferences_view(), "DefaultTimeZone": r.time_zone}
+
+
+@router.put("/realms/{realm}/preferences")
+async def put_preferences(request: Request, realm: str, body: dict[str, Any] = Body(...)) -> dict:
+    """Merge e.g. {"AccountingInfoPrefs": {"BookCloseDate": "2026-03-31", "ClassTrackingPerTxn": false},
+    "DefaultTimeZone": "America/Denver"}; a BookCloseDate of null reopens the books."""
+    r = _slot(request, realm).realm
+    try:
+        r.preferences, r.time_zone = apply_admin_update(r.preferences, r.time_zone, body)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    r.preferences_updated = _st(request).clock.now()
+    return {"Preferences": r.preferences_view(), "DefaultTimeZone": r.time_zone}
+
+
 @router.get("/realms/{realm}/log")
 async def get_log(request: Request, realm: str, since: float = 0.0) -> list[dict]:
     return [e for e in _slot(request, realm).log if e["ts"] >= since]
@@ -172,7 +192,12 @@ async def get_log(request: Request, realm: str, since: float = 0.0) -> list[dict
 @router.get("/settings")
 async def get_settings(request: Request) -> dict:
     st = _st(request)
-    return {"autoApprove": st.auto_approve, "autoApproveRealm": st.auto_approve_realm}
+    return _settings(st)
+
+
+def _settings(st) -> dict:
+    return {"autoApprove": st.auto_approve, "autoApproveRealm": st.auto_approve_realm,
+            "refreshGraceSeconds": st.oauth.refresh_grace_seconds}
 
 
 @router.put("/settings")
@@ -182,4 +207,9 @@ async def put_settings(request: Request, body: dict[str, Any] = Body(...)) -> di
         st.auto_approve = bool(body["autoApprove"])
     if "autoApproveRealm" in body:
         st.auto_approve_realm = body["autoApproveRealm"]
-    return {"autoApprove": st.auto_approve, "autoApproveRealm": st.auto_approve_realm}
+    if "refreshGraceSeconds" in body:
+        grace = body["refreshGraceSeconds"]
+        if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
+            raise HTTPException(422, "refreshGraceSeconds must be a whole number of seconds, 0 or more")
+        st.oauth.refresh_grace_seconds = grace
+    return _settings(st)

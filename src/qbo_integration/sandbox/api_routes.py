@@ -69,6 +69,8 @@ async def _dispatch(st, slot, method: str, parts: list[str], request: Request, r
         if parts[1] != realm.realm_id:
             raise not_found()
         return {"CompanyInfo": realm.company_info()}
+    if head == "preferences" and method == "GET" and len(parts) == 1:
+        return {"Preferences": realm.preferences_view()}
     if head == "query" and len(parts) == 1:
         sql = request.query_params.get("query") if method == "GET" else raw.decode("utf-8", "replace")
         return ops.query(realm, sql or "")
@@ -133,13 +135,13 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
     injected = faults.before(now) if faults.active else None
     if injected == "storm":
         _log(st, slot, request, 429, write, items, throttled=True, note="storm")
-        return throttle_response()
+        return throttle_response(st.clock)
     if injected == "down":
         _log(st, slot, request, 503, write, items, note="down")
         return fault_response(st.clock, system_error(503))
     if not slot.limits.acquire(now, items, is_batch):
         _log(st, slot, request, 429, write, items, throttled=True)
-        return throttle_response()
+        return throttle_response(st.clock)
     status, note = 500, None
     try:
         delay = faults.delay() if faults.active else 0.0

@@ -22,11 +22,14 @@ class SandboxConfig:
     clock: Callable[[], float] = time.time
     # Limits (per realm and client app), as QBO documents them.
     calls_per_minute: int = 500
+    calls_per_second: int = 10
     concurrent_requests: int = 10
     batch_requests_per_minute: int = 40
     max_batch_items: int = 30
     access_token_seconds: int = 3600
     refresh_token_seconds: int = 8726400
+    # How long a refresh token stays usable after it was used to refresh (0 = superseded at once).
+    refresh_grace_seconds: int = 0
     auth_code_seconds: int = 300
     cdc_lookback_days: int = 30
     log_max_entries: int = 200_000

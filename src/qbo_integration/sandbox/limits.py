@@ -1,4 +1,4 @@
-"""QBO's per-realm (per app) limits: sliding 60 s windows and a concurrency cap."""
+"""QBO's per-realm (per app) limits: sliding 60 s windows, 10 requests in any second, a concurrency cap."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 WINDOW = 60.0
+SECOND = 1.0
 
 
 @dataclass
@@ -14,8 +15,10 @@ class RealmLimits:
     concurrent: int = 10
     batches_per_minute: int = 40
     enabled: bool = True
+    calls_per_second: int = 10  # requests (a batch is one), sliding one-second window
     calls: deque = field(default_factory=deque)  # (ts, items), running total in `used`
     batches: deque = field(default_factory=deque)  # ts
+    recent: deque = field(default_factory=deque)  # ts of requests admitted in the last second
     used: int = 0
     inflight: int = 0
 
@@ -25,6 +28,8 @@ class RealmLimits:
             self.used -= self.calls.popleft()[1]
         while self.batches and self.batches[0] <= edge:
             self.batches.popleft()
+        while self.recent and self.recent[0] <= now - SECOND:
+            self.recent.popleft()
 
     def acquire(self, now: float, items: int = 1, is_batch: bool = False) -> bool:
         """True if the request may run (then call release()); False = throttle (429)."""
@@ -36,10 +41,13 @@ class RealmLimits:
             return False
         if self.used + items > self.calls_per_minute:
             return False
+        if len(self.recent) >= self.calls_per_second:
+            return False
         if is_batch and len(self.batches) >= self.batches_per_minute:
             return False
         self.calls.append((now, items))
         self.used += items
+        self.recent.append(now)
         if is_batch:
             self.batches.append(now)
         self.inflight += 1
@@ -51,5 +59,6 @@ class RealmLimits:
     def usage(self, now: float) -> dict:
         self._prune(now)
         return {"enabled": self.enabled, "callsInWindow": self.used, "batchesInWindow": len(self.batches),
+                "callsInLastSecond": len(self.recent), "callsPerSecond": self.calls_per_second,
                 "inflight": self.inflight, "callsPerMinute": self.calls_per_minute,
                 "concurrent": self.concurrent, "batchesPerMinute": self.batches_per_minute}

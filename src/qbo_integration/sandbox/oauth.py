@@ -16,6 +16,8 @@ from .oauth_store import OAuthError
 from .responses import json_response
 
 SCOPE = "com.intuit.quickbooks.accounting"
+JWKS_PATH = "/op/v1/jwks"
+USERINFO_PATH = "/v1/openid_connect/userinfo"
 _TEMPLATE = Template((Path(__file__).parent / "templates" / "consent.html").read_text())
 _PASSTHROUGH = ("client_id", "redirect_uri", "state", "scope", "response_type", "code_challenge",
                 "code_challenge_method")
@@ -152,18 +154,49 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=200)
 
 
+# Intuit serves the document with and without a trailing slash (its SDKs ask for the slashed one).
 @router.get("/.well-known/openid_configuration")
+@router.get("/.well-known/openid_configuration/")
 @router.get("/.well-known/openid_sandbox_configuration")
+@router.get("/.well-known/openid_sandbox_configuration/")
 async def discovery(request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
     return json_response({
         "issuer": base + "/op/v1",
         "authorization_endpoint": base + "/connect/oauth2",
         "token_endpoint": base + "/oauth2/v1/tokens/bearer",
+        "userinfo_endpoint": base + USERINFO_PATH,
         "revocation_endpoint": base + "/v2/oauth2/tokens/revoke",
+        "jwks_uri": base + JWKS_PATH,
         "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "scopes_supported": [SCOPE, "openid", "profile", "email", "phone", "address"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
         "code_challenge_methods_supported": ["S256"],
+    })
+
+
+@router.get(JWKS_PATH)
+async def jwks(request: Request) -> Response:
+    return json_response({"keys": [_state(request).signing_jwk]})
+
+
+@router.get(USERINFO_PATH)
+async def userinfo(request: Request) -> Response:
+    """OpenID Connect user info for the person who approved the grant (a fixed sandbox admin)."""
+    st = _state(request)
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    realm_id, _reason = st.oauth.authenticate(token)
+    if realm_id is None:
+        return json_response({"error": "invalid_token"}, 401)
+    return json_response({
+        "sub": st.oauth.subject(token), "email": f"admin+{realm_id}@example.com", "emailVerified": True,
+        "givenName": "Sandbox", "familyName": "Admin", "phoneNumber": "+1 9165550100",
+        "phoneNumberVerified": False,
+        "address": {"streetAddress": "1200 Builder Way", "locality": "Sacramento", "region": "CA",
+                    "postalCode": "95814", "country": "US"},
     })

@@ -33,6 +33,7 @@ class Grant:
     revoked: bool = False
     access: set = field(default_factory=set)
     refresh: set = field(default_factory=set)
+    newest_refresh: str | None = None
 
 
 @dataclass
@@ -56,7 +57,10 @@ class OAuthStore:
         self.grants: dict[str, Grant] = {}
         self.codes: dict[str, Code] = {}
         self.access: dict[str, tuple[str, float]] = {}  # token -> (grant_id, expires)
-        self.refresh: dict[str, tuple[str, float, bool]] = {}  # token -> (grant_id, expires, current)
+        # token -> (grant_id, expires, usable_until): usable_until is inf while the token is the grant's
+        # newest, then now + the grace period once it has been used to refresh.
+        self.refresh: dict[str, tuple[str, float, float]] = {}
+        self.refresh_grace_seconds = config.refresh_grace_seconds
 
     def check_client(self, client_id: str | None, secret: str | None) -> None:
         ok = (client_id is not None and secret is not None
@@ -97,9 +101,10 @@ class OAuthStore:
         refresh = "RT1-" + secrets.token_urlsafe(36)
         refresh_expires = min(now + self.config.refresh_token_seconds, grant.created + HARD_MAX_SECONDS)
         self.access[access] = (grant.grant_id, now + self.config.access_token_seconds)
-        self.refresh[refresh] = (grant.grant_id, refresh_expires, True)
+        self.refresh[refresh] = (grant.grant_id, refresh_expires, float("inf"))
         grant.access.add(access)
         grant.refresh.add(refresh)
+        grant.newest_refresh = refresh
         return {"token_type": "bearer", "access_token": access, "expires_in": self.config.access_token_seconds,
                 "refresh_token": refresh, "x_refresh_token_expires_in": int(refresh_expires - now)}
 
@@ -107,12 +112,21 @@ class OAuthStore:
         entry = self.refresh.get(token)
         if entry is None:
             raise OAuthError("invalid_grant")
-        grant_id, expires, current = entry
-        grant = self.grants[grant_id]
-        if not current or grant.revoked or expires < self.now():
+        grant_id, expires, usable_until = entry
+        grant, now = self.grants[grant_id], self.now()
+        if grant.revoked or expires < now or usable_until <= now:
             raise OAuthError("invalid_grant")
-        self.refresh[token] = (grant_id, expires, False)  # rotate: the old one is superseded
+        if usable_until == float("inf"):  # rotate: the old one is superseded, usable for the grace period
+            self.refresh[token] = (grant_id, expires, now + self.refresh_grace_seconds)
+        else:  # an old token inside its grace period: the grant's chain continues, it does not fork
+            self._supersede(grant, now)
         return self._tokens(grant)
+
+    def _supersede(self, grant: Grant, now: float) -> None:
+        newest = grant.newest_refresh
+        entry = self.refresh.get(newest) if newest else None
+        if entry is not None and entry[2] == float("inf"):
+            self.refresh[newest] = (entry[0], entry[1], now + self.refresh_grace_seconds)  # type: ignore[index]
 
     def revoke_token(self, token: str) -> None:
         entry = self.access.get(token) or self.refresh.get(token)
@@ -134,6 +148,12 @@ class OAuthStore:
                     self.access[tok] = (grant.grant_id, past)
                     n += 1
         return n
+
+    def subject(self, access_token: str | None) -> str:
+        """A stable per-grant user id (uuid-shaped, like Intuit's `sub`)."""
+        grant_id = self.access[access_token][0] if access_token in self.access else ""
+        digest = hashlib.sha256(f"{self.config.client_id}:{grant_id}".encode()).hexdigest()
+        return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
     def authenticate(self, token: str | None) -> tuple[str | None, str]:
         """(realm_id, '') if the bearer token is good, else (None, reason)."""

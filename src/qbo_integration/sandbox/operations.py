@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import query_parser, validation
+from . import books, query_parser, validation
 from .responses import QboFault, invalid, not_found, required, stale
 from .store import ENTITIES, NAME_LISTS, Realm
 
@@ -27,7 +27,9 @@ def read(realm: Realm, entity: str, id_: str) -> dict:
 
 def _validate(realm: Realm, entity: str, body: dict, except_id: str | None = None) -> dict:
     if entity == "TimeActivity":
-        return validation.time_activity(realm, body)
+        data = validation.time_activity(realm, body)
+        books.check_open(realm, data["TxnDate"])
+        return data
     return validation.name_entity(realm, entity, body, except_id)
 
 
@@ -59,6 +61,8 @@ def update(realm: Realm, entity: str, body: dict) -> dict:
     if entity not in WRITABLE:
         raise invalid("entity", f"{entity} cannot be updated")
     rec = _current(realm, entity, body)
+    if entity == "TimeActivity":
+        books.check_open(realm, rec.data.get("TxnDate"))  # nor can a closed one be moved out
     if body.get("sparse") is True:
         merged = {k: v for k, v in rec.data.items() if k not in ("Id", "SyncToken", "domain", "sparse")}
         merged.update({k: v for k, v in body.items() if k not in ("Id", "SyncToken", "sparse", "MetaData")})
@@ -74,6 +78,7 @@ def delete(realm: Realm, entity: str, body: dict) -> dict:
         raise QboFault("6000", "A business validation error has occurred while processing your request",
                        f"Business Validation Error: {entity} cannot be deleted; make it inactive instead.")
     rec = _current(realm, entity, body)
+    books.check_open(realm, rec.data.get("TxnDate"))
     realm.delete(rec)
     return {entity: {"Id": rec.id, "status": "Deleted", "domain": "QBO"}}
 

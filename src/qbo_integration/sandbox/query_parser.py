@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .responses import query_error, query_invalid
+from .query_fields import check_filterable
+from .responses import max_results_too_large, query_error, query_invalid
 from .store import NAME_LISTS, Realm, Record
 
 QUERYABLE = ("Employee", "Customer", "Item", "Class", "TimeActivity", "Department", "Vendor")
@@ -107,9 +108,12 @@ class _Parser:
                 q.where.append(self.cond())
             if self.accept("kw", "or"):
                 raise query_error("Encountered \" \"OR\" \"or\"\" at line 1. OR is not supported.")
+            for c in q.where:
+                check_filterable(entity, c.field)
         if self.accept("kw", "orderby") or (self.accept("kw", "order") and self.take("kw", "by")):
             while True:
                 fld = self.take("word")[1]
+                check_filterable(entity, fld)
                 desc = self.accept("kw", "desc")
                 if not desc:
                     self.accept("kw", "asc")
@@ -122,7 +126,9 @@ class _Parser:
             if kw == "startposition" and isinstance(val, int):
                 q.start = max(1, val)
             elif kw == "maxresults" and isinstance(val, int):
-                q.max_results = max(0, min(MAX_RESULTS, val))
+                if val > MAX_RESULTS:
+                    raise max_results_too_large(val, MAX_RESULTS)
+                q.max_results = max(0, val)
             else:
                 raise query_error(f"Encountered \" \"{kw}\" at line 1.")
         return q

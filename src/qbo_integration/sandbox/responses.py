@@ -128,6 +128,18 @@ def query_invalid(detail: str) -> QboFault:
     return QboFault("4001", "Invalid query", f"QueryValidationError: {detail}")
 
 
+def not_queryable(prop: str) -> QboFault:
+    return query_invalid(f"property '{prop}' is not queryable")
+
+
+def unknown_property(prop: str, entity: str) -> QboFault:
+    return query_invalid(f"Property {prop} not found for Entity {entity}")
+
+
+def max_results_too_large(value: int, limit: int) -> QboFault:
+    return query_invalid(f"value {value} is too large. Max allowed value is {limit}")
+
+
 def system_error(status: int = 500) -> QboFault:
     if status == 503:
         return QboFault("10000", "Service Unavailable",
@@ -155,12 +167,19 @@ def auth_fault_response(clock: Clock, detail: str, status: int = 401) -> Respons
     return json_response(body, status)
 
 
-THROTTLE_XML = (
+THROTTLE_FAULT = (
     '<Fault type="SERVICE"><Error code="3001">'
     "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
     "<Detail>The request limit was reached.  Try again later</Detail></Error></Fault>"
 )
+INTUIT_NS = "http://schema.intuit.com/finance/v3"
 
 
-def throttle_response() -> Response:
-    return Response(THROTTLE_XML.encode(), status_code=429, media_type="application/xml")
+def throttle_xml(clock: Clock) -> str:
+    """QBO's 429 body: the Fault inside an IntuitResponse in the v3 schema's namespace."""
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<IntuitResponse xmlns="{INTUIT_NS}" time="{clock.stamp()}">{THROTTLE_FAULT}</IntuitResponse>')
+
+
+def throttle_response(clock: Clock) -> Response:
+    return Response(throttle_xml(clock).encode(), status_code=429, media_type="application/xml")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -13,6 +15,17 @@ from .responses import Clock
 from .sample_data import populate, realm_id_for
 from .store import Realm
 from .webhooks import Subscription, WebhookHub
+
+
+def signing_jwk() -> dict:
+    """The public half of a fresh RS256 key, as a JWK (what Intuit publishes at its jwks_uri)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    digest = hashlib.sha256(jwk["n"].encode()).hexdigest()[:16]
+    return {**jwk, "kid": digest, "use": "sig", "alg": "RS256"}
 
 
 @dataclass
@@ -33,6 +46,7 @@ class SandboxState:
         self.auto_approve_realm = config.auto_approve_realm
         self.webhooks = WebhookHub(batch_seconds=config.webhook_batch_seconds, retry_scale=config.webhook_retry_scale,
                                    seed=config.seed)
+        self.signing_jwk = signing_jwk()
         for i in range(config.sample_realms):
             self.add_realm(realm_id_for(i), None, sample=True)
 
@@ -48,7 +62,7 @@ class SandboxState:
         slot = RealmSlot(
             realm=self._new_realm(realm_id, company_name, sample),
             limits=RealmLimits(cfg.calls_per_minute, cfg.concurrent_requests, cfg.batch_requests_per_minute,
-                               enabled=cfg.limits_enabled),
+                               enabled=cfg.limits_enabled, calls_per_second=cfg.calls_per_second),
             faults=RealmFaults(),
             log=deque(maxlen=cfg.log_max_entries),
         )

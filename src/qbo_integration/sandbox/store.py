@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .preferences import DEFAULT_TIME_ZONE, default_preferences
 from .request_ids import RequestIdMemory
 from .responses import Clock
 
@@ -47,10 +48,19 @@ class Realm:
     sample: bool = False
     # (entity, id, Create|Update|Delete) after every write: the webhook hub listens here.
     on_change: Callable[[str, str, str], None] | None = None
+    preferences: dict[str, Any] = field(default_factory=default_preferences)
+    time_zone: str = DEFAULT_TIME_ZONE  # CompanyInfo.DefaultTimeZone
+    preferences_updated: float | None = None
 
     def __post_init__(self) -> None:
         for name in ENTITIES.values():
             self.entities.setdefault(name, {})
+
+    def preferences_view(self) -> dict:
+        out = copy.deepcopy(self.preferences)
+        out["MetaData"] = {"CreateTime": self.clock.meta(self.created),
+                           "LastUpdatedTime": self.clock.meta(self.preferences_updated or self.created)}
+        return out
 
     # --- ids and metadata -------------------------------------------------
     def next_id(self, entity: str) -> str:
@@ -157,7 +167,7 @@ class Realm:
                             "CountrySubDivisionCode": "CA", "PostalCode": "95814"},
             "Country": "US", "Email": {"Address": "office@example.com"},
             "CompanyStartDate": self.clock.dt(ts).date().isoformat(),
-            "FiscalYearStartMonth": "January", "SupportedLanguages": "en",
+            "FiscalYearStartMonth": "January", "SupportedLanguages": "en", "DefaultTimeZone": self.time_zone,
             "NameValue": [{"Name": "NeoEnabled", "Value": "true"}, {"Name": "IndustryType",
                                                                     "Value": "Construction"}],
             "domain": "QBO", "sparse": False, "Id": "1", "SyncToken": "0",

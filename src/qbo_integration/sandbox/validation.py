@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from . import books
 from .responses import QboFault, business, invalid, invalid_ref, not_found, required
 from .store import Realm
 
@@ -74,6 +75,7 @@ def time_activity(realm: Realm, body: dict) -> dict:
     person = {"Employee": "EmployeeRef", "Vendor": "VendorRef", "Other": "OtherNameRef"}[name_of]
     if not data.get(person):
         raise required(person)
+    books.check_tracking(realm, data)
     for field, entity in REFS.items():
         check_ref(realm, data, field, entity)
     for field in ("Hours", "BreakHours"):
@@ -99,6 +101,7 @@ def time_activity(realm: Realm, body: dict) -> dict:
         raise invalid("BillableStatus", f"{status} is not one of {', '.join(BILLABLE)}")
     if status == "Billable" and not data.get("CustomerRef"):
         raise business("A billable time activity must be linked to a customer.", "CustomerRef")
+    books.check_bill_rate(data)
     desc = data.get("Description")
     if desc is not None and len(str(desc)) > DESCRIPTION_MAX:
         raise QboFault("2050", "String length is either shorter or longer than supported by specification",
@@ -108,6 +111,7 @@ def time_activity(realm: Realm, body: dict) -> dict:
         v = data.get(field)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise invalid(field, f"{v!r} is not a number")
+    books.normalise_times(realm, data, start, end)
     data.setdefault("Taxable", False)
     data.setdefault("HourlyRate", 0)
     return data
