@@ -105,3 +105,10 @@ async def test_break_longer_than_the_shift_refused(company):
     body["BreakHours"], body["BreakMinutes"] = 0, 30
     assert (await company.post("/timeactivity", body)).status_code == 200
     assert len((await company.admin("GET", "/entities/TimeActivity")).json()["items"]) == 1
+
+
+async def test_billable_rate_rule_can_be_switched_off_per_realm(company):
+    r = await company.admin("PUT", "/preferences", json={"BillableNeedsHourlyRate": False})
+    assert r.status_code == 200 and r.json()["BillableNeedsHourlyRate"] is False
+    assert (await company.post("/timeactivity", time_activity(HourlyRate=None))).status_code == 200
+    assert (await company.admin("PUT", "/preferences", json={"BillableNeedsHourlyRate": "no"})).status_code == 422

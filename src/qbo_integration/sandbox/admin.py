@@ -167,8 +167,12 @@ async def forget_request_ids(request: Request, realm: str) -> dict:
 
 @router.get("/realms/{realm}/preferences")
 async def get_preferences(request: Request, realm: str) -> dict:
-    r = _slot(request, realm).realm
-    return {"Preferences": r.preferences_view(), "DefaultTimeZone": r.time_zone}
+    return _prefs_view(_slot(request, realm).realm)
+
+
+def _prefs_view(r) -> dict:
+    return {"Preferences": r.preferences_view(), "DefaultTimeZone": r.time_zone,
+            "BillableNeedsHourlyRate": r.billable_needs_hourly_rate}
 
 
 @router.put("/realms/{realm}/preferences")
@@ -176,12 +180,18 @@ async def put_preferences(request: Request, realm: str, body: dict[str, Any] = B
     """Merge e.g. {"AccountingInfoPrefs": {"BookCloseDate": "2026-03-31", "ClassTrackingPerTxn": false},
     "DefaultTimeZone": "America/Denver"}; a BookCloseDate of null reopens the books."""
     r = _slot(request, realm).realm
+    body = dict(body)
+    rule = body.pop("BillableNeedsHourlyRate", None)
+    if rule is not None and not isinstance(rule, bool):
+        raise HTTPException(422, "BillableNeedsHourlyRate must be true or false")
     try:
         r.preferences, r.time_zone = apply_admin_update(r.preferences, r.time_zone, body)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    if rule is not None:
+        r.billable_needs_hourly_rate = rule
     r.preferences_updated = _st(request).clock.now()
-    return {"Preferences": r.preferences_view(), "DefaultTimeZone": r.time_zone}
+    return _prefs_view(r)
 
 
 @router.get("/realms/{realm}/log")

@@ -33,7 +33,9 @@ def check_tracking(realm: Realm, data: dict) -> None:
                        "AccountingInfoPrefs.TrackDepartments is false); remove DepartmentRef.", "DepartmentRef")
 
 
-def check_bill_rate(data: dict) -> None:
+def check_bill_rate(realm: Realm, data: dict) -> None:
+    if not realm.billable_needs_hourly_rate:
+        return
     if data.get("BillableStatus") == "Billable" and data.get("HourlyRate") is None:
         raise business("A billable time activity needs an hourly rate (HourlyRate).", "HourlyRate")
 

@@ -17,6 +17,8 @@ class SandboxConfig:
     sample_realms: int = 1
     seed: int = 42
     limits_enabled: bool = True  # default for new realms; switchable per realm via admin API
+    # QBO refuses Billable time without HourlyRate; default for new realms, switchable per realm.
+    billable_needs_hourly_rate: bool = True
     company_utc_offset: str = "-08:00"  # fixed offset used for MetaData times and "today"
     # Wall clock (epoch seconds). Tests inject a movable clock instead of sleeping.
     clock: Callable[[], float] = time.time

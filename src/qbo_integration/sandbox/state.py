@@ -75,7 +75,8 @@ class SandboxState:
         index = len(self.slots) + 1
         name = company_name or ("Sandbox Company US " + realm_id[-4:] if not sample
                                 else f"Craig's Construction {index}" if index > 1 else "Craig's Construction")
-        realm = Realm(realm_id=realm_id, company_name=name, clock=self.clock, created=self.clock.now())
+        realm = Realm(realm_id=realm_id, company_name=name, clock=self.clock, created=self.clock.now(),
+                      billable_needs_hourly_rate=self.config.billable_needs_hourly_rate)
         realm.request_ids.seconds = self.config.request_id_memory_seconds
         if sample:
             populate(realm, self.config.seed)
@@ -89,7 +90,7 @@ class SandboxState:
         slot = self.slots[realm_id]
         old = slot.realm
         slot.realm = Realm(realm_id=realm_id, company_name=old.company_name, clock=self.clock,
-                           created=self.clock.now())
+                           created=self.clock.now(), billable_needs_hourly_rate=old.billable_needs_hourly_rate)
         slot.realm.request_ids.seconds = old.request_ids.seconds  # a setting, like limits: kept
         if old.sample:
             populate(slot.realm, self.config.seed)

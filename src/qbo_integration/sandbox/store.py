@@ -51,6 +51,7 @@ class Realm:
     preferences: dict[str, Any] = field(default_factory=default_preferences)
     time_zone: str = DEFAULT_TIME_ZONE  # CompanyInfo.DefaultTimeZone
     preferences_updated: float | None = None
+    billable_needs_hourly_rate: bool = True  # a sandbox rule (QBO always applies it), not a preference
 
     def __post_init__(self) -> None:
         for name in ENTITIES.values():

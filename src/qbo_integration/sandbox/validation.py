@@ -101,7 +101,7 @@ def time_activity(realm: Realm, body: dict) -> dict:
         raise invalid("BillableStatus", f"{status} is not one of {', '.join(BILLABLE)}")
     if status == "Billable" and not data.get("CustomerRef"):
         raise business("A billable time activity must be linked to a customer.", "CustomerRef")
-    books.check_bill_rate(data)
+    books.check_bill_rate(realm, data)
     desc = data.get("Description")
     if desc is not None and len(str(desc)) > DESCRIPTION_MAX:
         raise QboFault("2050", "String length is either shorter or longer than supported by specification",
