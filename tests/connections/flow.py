@@ -48,9 +48,20 @@ async def consent(sandbox: httpx.AsyncClient, authorize_url: str, realm_id: str,
     return query_of(resp.headers["location"])
 
 
+def binding_cookie(state: str) -> dict[str, str]:
+    """The Cookie header of a browser that started the flow for `state` (what /connect sets)."""
+    from qbo_integration.connections.endpoints import BINDING_COOKIE, _binding
+
+    return {"Cookie": f"{BINDING_COOKIE}={_binding(state)}"}
+
+
 async def callback(client: httpx.AsyncClient, params: dict[str, str], *, html: bool = False,
-                   headers: dict[str, str] | None = None) -> httpx.Response:
+                   headers: dict[str, str] | None = None, bound_to: str | None = None) -> httpx.Response:
+    """The callback from `client` (its cookie jar carries /connect's binding cookie); `bound_to`: send
+    the binding cookie of that state instead, as the browser that started its flow would."""
     h = dict(headers or {})
+    if bound_to is not None:
+        h.update(binding_cookie(bound_to))
     h["Accept"] = "text/html,application/xhtml+xml" if html else "application/json"
     return await client.get(f"{API}/callback", params=params, headers=h)
 

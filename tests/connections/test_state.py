@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 from sqlalchemy import select, update
 
 from qbo_integration.connections.models import Integration, OAuthState
@@ -24,7 +25,10 @@ async def test_forged_state_is_refused_and_changes_nothing(client, sandbox, comp
     params = await flow.consent(sandbox, url, realm_id)
     before = await flow.snapshot(sessionmaker)
     for forged in ("A" * 43, "not a state!", "x"):
-        status, code, message = await _error(await flow.callback(client, {**params, "state": forged}))
+        status, code, _ = await _error(await flow.callback(client, {**params, "state": forged}))
+        assert (status, code) == (400, "state_not_bound")  # this browser never started that flow
+        status, code, message = await _error(await flow.callback(client, {**params, "state": forged},
+                                                                 bound_to=forged))
         assert (status, code) == (400, "invalid_state"), message
         assert "not one we issued" in message
     assert await flow.snapshot(sessionmaker) == before
@@ -44,12 +48,15 @@ async def test_replayed_state_is_refused_and_changes_nothing(client, sandbox, co
     resp, params = await flow.connect(client, sandbox, company.id, auth_headers, realm_id)
     assert resp.status_code == 200
     before = await flow.snapshot(sessionmaker)
-    status, code, message = await _error(await flow.callback(client, params))
+    status, code, _ = await _error(await flow.callback(client, params))
+    assert (status, code) == (400, "state_not_bound")  # success cleared the binding cookie
+    status, code, message = await _error(await flow.callback(client, params, bound_to=params["state"]))
     assert (status, code) == (400, "state_used") and "already used" in message
     # even with a fresh code from the provider, the old state cannot be reused
     fresh = await flow.consent(sandbox, await flow.start(client, company.id, auth_headers), realm_id)
     before = await flow.snapshot(sessionmaker)
-    status, code, _ = await _error(await flow.callback(client, {**fresh, "state": params["state"]}))
+    status, code, _ = await _error(await flow.callback(client, {**fresh, "state": params["state"]},
+                                                       bound_to=params["state"]))
     assert (status, code) == (400, "state_used")
     assert await flow.snapshot(sessionmaker) == before
 
@@ -160,3 +167,28 @@ async def test_unknown_company_and_non_admin_cannot_start(client, company, make_
                             headers={"Authorization": f"Bearer {make_token(company.id)}"})
     assert resp.status_code == 422 and "companyId" in resp.json()["error"]["message"]
     assert await flow.snapshot(sessionmaker) == before
+
+
+async def test_a_callback_from_another_browser_is_refused_and_the_state_survives(
+        client, app, sandbox, company, auth_headers, sessionmaker):
+    """RFC 9700: whoever gets an admin to approve *their* authorize link must not attach the admin's realm
+    to their company. The admin's browser never got the binding cookie of that flow, so it is refused."""
+    realm_id = (await flow.new_realm(sandbox))["realmId"]
+    resp = await client.get(f"{flow.API}/connect", params={"companyId": str(company.id), "format": "json"},
+                            headers=auth_headers)
+    cookie = resp.headers["set-cookie"].lower()
+    assert "qbo_oauth_binding=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "path=/api/v1/integrations/quickbooks/callback" in cookie and "max-age=600" in cookie
+    params = await flow.consent(sandbox, resp.json()["authorizeUrl"], realm_id)
+    before = await flow.snapshot(sessionmaker)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as other:
+        status, code, message = await _error(await flow.callback(other, params))
+        assert (status, code) == (400, "state_not_bound") and "not started in this browser" in message
+        html = await flow.callback(other, params, html=True)
+        assert html.status_code == 302 and html.headers["location"].endswith("reason=state_not_bound")
+        wrong = await flow.callback(other, params, bound_to="some-other-state")
+        assert (await _error(wrong))[1] == "state_not_bound"
+    assert await flow.snapshot(sessionmaker) == before  # nothing stored, the state not consumed
+    done = await flow.callback(client, params)  # the browser that started it still finishes
+    assert done.status_code == 200, done.text
+    assert 'qbo_oauth_binding=""' in done.headers["set-cookie"] or "max-age=0" in done.headers["set-cookie"].lower()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -21,6 +23,7 @@ from qbo_integration.connections.schemas import (
     DisconnectOut,
     TestConnectionOut,
 )
+from qbo_integration.connections.states import STATE_TTL
 from qbo_integration.errors import AppError, InvalidInput
 from qbo_integration.services import Services
 
@@ -33,11 +36,41 @@ _ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or inv
            403: {"description": "Another company's integration, or not an admin"},
            404: {"description": "Unknown company"}}
 
+# RFC 9700 §4.7.1: the state is bound to the browser that started the flow. /connect sets this
+# HttpOnly, SameSite=Lax cookie (a hash of the state, scoped to the callback's path); the callback
+# refuses a state whose cookie is missing or different. Lax is what lets it ride along on Intuit's
+# top-level redirect back to us. One flow per browser at a time: starting again replaces it.
+BINDING_COOKIE = "qbo_oauth_binding"
+CALLBACK_PATH = "/api/v1/integrations/quickbooks/callback"
+NOT_BOUND_MESSAGE = ("This QuickBooks authorization was not started in this browser (or its sign-in cookie "
+                     "expired): start connecting QuickBooks again from CrewFlow, in the same browser")
+
 CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
 
 
 def _services(request: Request) -> Services:
     return request.app.state.services
+
+
+def _binding(state: str) -> str:
+    return hashlib.sha256(f"qbo-oauth-binding:{state}".encode()).hexdigest()
+
+
+def _bound(request: Request, state: str | None) -> bool:
+    cookie = request.cookies.get(BINDING_COOKIE)
+    return bool(state and cookie) and hmac.compare_digest(cookie or "", _binding(state or ""))
+
+
+def _bind(response: Response, settings: Any, authorize_url: str) -> Response:
+    state = parse_qs(urlsplit(authorize_url).query).get("state", [""])[0]
+    response.set_cookie(BINDING_COOKIE, _binding(state), max_age=int(STATE_TTL.total_seconds()), path=CALLBACK_PATH,
+                        httponly=True, samesite="lax", secure=settings.public_base_url.startswith("https://"))
+    return response
+
+
+def _unbind(response: Response) -> Response:
+    response.delete_cookie(BINDING_COOKIE, path=CALLBACK_PATH, httponly=True, samesite="lax")
+    return response
 
 
 def _wants_html(request: Request) -> bool:
@@ -64,16 +97,20 @@ async def connect(
     as_json = format == "json" or (
         format is None and request.headers.get("accept", "").lower().startswith("application/json")
     )
+    settings = _services(request).settings
     if as_json:
-        return JSONResponse(AuthorizeUrlOut(authorize_url=url).model_dump(by_alias=True), headers=_NO_STORE)
-    return RedirectResponse(url, 302, headers=_NO_STORE)
+        return _bind(JSONResponse(AuthorizeUrlOut(authorize_url=url).model_dump(by_alias=True), headers=_NO_STORE),
+                     settings, url)
+    return _bind(RedirectResponse(url, 302, headers=_NO_STORE), settings, url)
 
 
 @router.get(
     "/callback",
-    summary="OAuth callback from QuickBooks (no bearer needed: the state authenticates)",
+    summary="OAuth callback from QuickBooks (no bearer needed: the state and the browser's binding cookie "
+            "set by /connect authenticate)",
     responses={200: {"model": CallbackOut}, 302: {"description": "Browsers: to the console's result page"},
-               400: {"description": "Unknown, expired, used or foreign state; denied consent"},
+               400: {"description": "Unknown, expired, used or foreign state; denied consent; a state not "
+                                    "started in this browser (state_not_bound: the state is left unused)"},
                409: {"description": "The QuickBooks company is connected to another CrewFlow company"}},
 )
 async def callback(
@@ -92,6 +129,10 @@ async def callback(
         principal = await authenticate(settings, authorization)
         caller_company, caller_sub = principal.company_id, principal.sub
     try:
+        # A caller proving with its bearer token who started the flow is bound by that; anyone else needs the
+        # cookie. Refused before the state is looked at: a stranger's attempt neither consumes nor reveals it.
+        if caller_company is None and state and not _bound(request, state):
+            raise AppError(NOT_BOUND_MESSAGE, code="state_not_bound")
         done = await flows.complete_connect(
             session, _services(request), queue, state=state, code=code, realm_id=realm_id, error=error,
             caller_company=caller_company, caller_sub=caller_sub,
@@ -102,9 +143,10 @@ async def callback(
         return JSONResponse(error_body(request, exc.code, exc.message, exc.details), exc.status_code,
                             headers=_NO_STORE)
     if _wants_html(request):
-        return RedirectResponse(f"{CONNECTED_PAGE}?{urlencode({'realmId': done.realm_id})}", 302, headers=_NO_STORE)
-    return JSONResponse(CallbackOut(success=True, realm_id=done.realm_id).model_dump(by_alias=True),
-                        headers=_NO_STORE)
+        return _unbind(RedirectResponse(f"{CONNECTED_PAGE}?{urlencode({'realmId': done.realm_id})}", 302,
+                                        headers=_NO_STORE))
+    return _unbind(JSONResponse(CallbackOut(success=True, realm_id=done.realm_id).model_dump(by_alias=True),
+                                headers=_NO_STORE))
 
 
 @router.post("/test-connection", summary="Test the connection (QuickBooks companyinfo)",

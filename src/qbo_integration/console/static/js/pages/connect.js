@@ -17,6 +17,7 @@ const REASONS = {
   state_used: "This connection link was already used.",
   state_expired: "The connection link expired (they last a few minutes).",
   state_foreign: "This connection was started by another user or company.",
+  state_not_bound: "This QuickBooks authorization was not started in this browser (or it took too long): connect again from here.",
   exchange_failed: "QuickBooks refused the authorization code (expired or already used).",
   test_failed: "Connected, but the first test call to QuickBooks failed.",
 };
