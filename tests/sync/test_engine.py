@@ -12,6 +12,7 @@ from sqlalchemy import select
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.sync import engine, intake, jobs, sweep
 from qbo_integration.worker.events import channel
+from tests.qbo.helpers import age_breaker
 from tests.sync import helpers as h
 
 
@@ -283,6 +284,7 @@ async def test_breaker_open_means_no_calls_and_sync_resumes_after(live, sessionm
         r = await h.row(sessionmaker, second)
         assert (r.state, r.attempts) == ("pending", 0)
         clock.advance(minutes=21)  # past the 30 minutes: half-open, one trial call, then closed
+        await age_breaker(arq_redis, str(core.company_id), 31 * 60)  # on the breaker's clock (Redis TIME) too
         await _sync(ctx, core)
         assert (await h.row(sessionmaker, second)).state == "synced"
         assert (await api.breaker_state(core.company_id)).state == "closed"
