@@ -60,3 +60,17 @@ def test_each_failure_is_classified_once(error, kind: str, maybe_committed: bool
 
 def test_a_mapping_failure_sent_nothing() -> None:
     assert lifecycle.classify(None, mapping=True) == lifecycle.Failure(policy.MAPPING, False)
+
+
+def test_a_lost_create_is_recognised_by_its_content() -> None:
+    from qbo_integration.sync.sender import matches
+
+    sent = {"TxnDate": "2026-03-02", "NameOf": "Employee", "EmployeeRef": {"value": "1", "name": "Emily"},
+            "StartTime": "2026-03-02T07:00:00-07:00", "BreakHours": 0, "BreakMinutes": 30, "Description": ""}
+    held = {"Id": "9", "SyncToken": "0", "TxnDate": "2026-03-02", "NameOf": "Employee",
+            "EmployeeRef": {"value": "1"}, "StartTime": "2026-03-02T14:00:00Z", "BreakMinutes": "30"}
+    assert matches(sent, held)  # same instant in another offset, a zero/empty field left out
+    assert not matches(sent, {**held, "EmployeeRef": {"value": "2"}})
+    assert not matches(sent, {**held, "BreakMinutes": 45})
+    assert not matches(sent, {**held, "status": "Deleted"})
+    assert not matches({**sent, "Description": "Framing"}, held)

@@ -202,9 +202,11 @@ def _same_value(sent: Any, held: Any, key: str) -> bool:
 
 
 def matches(body: dict[str, Any], record: dict[str, Any]) -> bool:
-    """Does a TimeActivity in QBO carry exactly the content of a create we sent?"""
-    return record.get("status") != "Deleted" and all(
-        _same_value(v, record.get(k), k) for k, v in body.items() if v not in (None, "", {}))
+    """Does a TimeActivity in QBO carry the content of a create we sent? A field QBO leaves out of its
+    answer matches an empty or zero one we sent (BreakHours 0, no Description)."""
+    if record.get("status") == "Deleted":
+        return False
+    return all(_same_value(v, record[k], k) if k in record else not v for k, v in body.items())
 
 
 async def _settle_all(client: CompanyClient, works: list[Work]) -> list[Result]:
