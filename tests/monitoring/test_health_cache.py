@@ -58,3 +58,26 @@ async def test_a_failed_computation_is_not_kept_and_ttl_zero_is_off():
         return calls
 
     assert [await off.get(company, count) for _ in range(3)] == [1, 2, 3]
+
+
+async def test_while_a_fresh_answer_is_computed_the_others_get_the_last_one():
+    cache: HealthCache[str] = HealthCache(ttl=3600)
+    company = uuid.uuid4()
+
+    async def old() -> str:
+        return "old"
+
+    assert await cache.get(company, old) == "old"
+    cache._answers[company] = (0.0, "old")  # its ttl has passed
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def fresh() -> str:
+        started.set()
+        await release.wait()
+        return "fresh"
+
+    refreshing = asyncio.create_task(cache.get(company, fresh))
+    await started.wait()
+    assert await cache.get(company, fresh) == "old"  # does not wait for the database
+    release.set()
+    assert await refreshing == "fresh" and await cache.get(company, old) == "fresh"

@@ -147,8 +147,9 @@ class HealthCache(Generic[T]):
     """Each company's last answer for `ttl` seconds, in this process; one computation at a time per company.
 
     Under 100 connections polling one company, the answer is computed about once per `ttl`; the
-    requests that arrive while it is being computed wait for that computation instead of starting
-    their own. `checkedAt` in the answer says when it was computed. ttl 0 turns the cache off.
+    requests that arrive while it is being computed get the previous answer (or, for the very first,
+    wait for that computation) instead of starting their own, so only one request in a second waits
+    for the database. `checkedAt` in the answer says when it was computed. ttl 0 turns the cache off.
     """
 
     MAX_COMPANIES = 10_000
@@ -166,6 +167,8 @@ class HealthCache(Generic[T]):
             return kept[1]
         running = self._computing.get(company_id)
         if running is not None:
+            if kept is not None:  # a fresh answer is on its way: meanwhile the last one (at most ttl + its time)
+                return kept[1]
             return await asyncio.shield(running)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         future.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warnings
