@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 
 import pytest
 from sqlalchemy import select
 
 from qbo_integration.monitoring import alerts, delivery, notify
 from qbo_integration.monitoring.models import AlertOutbox
-from tests.monitoring.smtp import SmtpServer, free_port
+from tests.monitoring.smtp import Inbox, SmtpServer, free_port
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -94,3 +96,44 @@ def test_backoff_grows_and_is_capped():
     assert delivery.backoff(1) == timedelta(seconds=30)
     assert delivery.backoff(3) == timedelta(minutes=2)
     assert delivery.backoff(30) == timedelta(hours=1)
+
+
+class LockProbingInbox(Inbox):
+    """While the message is being received, try to lock its alert row from another connection (NOWAIT)."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__()
+        self.dsn = dsn
+        self.probes: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        import asyncpg
+
+        alert_id = message_from_bytes(envelope.content)["X-CrewFlow-Alert-Id"]
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SELECT 1 FROM {AlertOutbox.__table__.fullname} WHERE id = $1 FOR UPDATE NOWAIT",
+                                   uuid.UUID(alert_id))
+            self.probes.append("free")
+        except asyncpg.exceptions.LockNotAvailableError:
+            self.probes.append("locked")
+        finally:
+            await conn.close()
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_no_row_lock_is_held_while_smtp_talks(sessionmaker, settings, company, database_url):
+    server = SmtpServer()
+    server.inbox = LockProbingInbox(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    server.start()
+    try:
+        async with sessionmaker() as s:
+            await notify.breaker_opened(s, company.id, reopens_at=T0 + timedelta(minutes=30), failures=5, now=T0)
+            await s.commit()
+        assert (await delivery.drain(sessionmaker, smtp_settings(settings, server.port), now=T0)).sent == 1
+    finally:
+        server.stop()
+    assert server.inbox.probes == ["free"]
+    (row,) = await _rows(sessionmaker)
+    assert row.state == "sent" and row.attempts == 1

@@ -1,7 +1,10 @@
 """Drain the alert outbox: send due rows by SMTP, or log them in dev mode (no SMTP_HOST).
 
-Each row is claimed with FOR UPDATE SKIP LOCKED in its own transaction, so several workers
-can drain at once without sending an email twice. An SMTP failure leaves the row `pending`
+Each row is claimed with FOR UPDATE SKIP LOCKED in a short transaction that leases it (pushes
+`next_attempt_at` past the send's longest time) and commits, so several workers can drain at once
+without sending an email twice, and no transaction or row lock is held across the SMTP
+conversation. The outcome is written in a second transaction. A sender that dies mid-send leaves
+the row due again once the lease runs out (at least once, as before). An SMTP failure leaves the row `pending`
 with a later `next_attempt_at` (exponential backoff, capped): alerts are delayed, never lost.
 """
 
@@ -73,21 +76,29 @@ async def _claim(session: AsyncSession, now: datetime) -> AlertOutbox | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def deliver_one(session: AsyncSession, settings: Settings, row: AlertOutbox, now: datetime) -> str:
-    """Send (or log) one claimed row and update it; returns the outcome."""
-    recipients = list(row.recipients or []) or ([settings.alert_fallback_email] if settings.alert_fallback_email else [])
+def _recipients(settings: Settings, row: AlertOutbox) -> list[str]:
+    return list(row.recipients or []) or ([settings.alert_fallback_email] if settings.alert_fallback_email else [])
+
+
+def _lease(settings: Settings) -> timedelta:
+    # aiosmtplib's timeout is per step (connect, EHLO, MAIL, RCPT, DATA...): outlast them all.
+    return timedelta(seconds=max(120.0, 8 * settings.smtp_timeout_seconds))
+
+
+def _log_instead(settings: Settings, row: AlertOutbox, now: datetime) -> str:
+    logger.warning(
+        "alert (not emailed: %s)", "no SMTP_HOST" if not settings.smtp_host else "no recipient",
+        extra=logs.log_fields(alert_id=str(row.id), kind=row.kind, subject=row.subject, body=row.body),
+    )
+    row.state, row.sent_at, row.attempts = "logged", now, row.attempts + 1
+    ALERTS_SENT.labels(kind=row.kind, outcome="logged").inc()
+    return "logged"
+
+
+def _settle(row: AlertOutbox, now: datetime, exc: Exception | None) -> str:
+    """Write the outcome of a send onto the (re-read) row."""
     with logs.log_context(company_id=row.company_id):
-        if not settings.smtp_host or not recipients:
-            logger.warning(
-                "alert (not emailed: %s)", "no SMTP_HOST" if not settings.smtp_host else "no recipient",
-                extra=logs.log_fields(alert_id=str(row.id), kind=row.kind, subject=row.subject, body=row.body),
-            )
-            row.state, row.sent_at, row.attempts = "logged", now, row.attempts + 1
-            ALERTS_SENT.labels(kind=row.kind, outcome="logged").inc()
-            return "logged"
-        try:
-            await send_email(settings, build_message(settings, row, recipients))
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        if exc is not None:
             row.attempts += 1
             row.next_attempt_at = now + backoff(row.attempts)
             row.last_error = redact_text(f"{type(exc).__name__}: {exc}")
@@ -103,18 +114,45 @@ async def deliver_one(session: AsyncSession, settings: Settings, row: AlertOutbo
         return "sent"
 
 
+async def _deliver_next(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                        at: datetime) -> str | None:
+    """Claim, lease and send the next due alert; None when nothing is due."""
+    async with sessionmaker() as session:
+        row = await _claim(session, at)
+        if row is None:
+            return None
+        recipients = _recipients(settings, row)
+        if not settings.smtp_host or not recipients:  # no network: done in the claiming transaction
+            with logs.log_context(company_id=row.company_id):
+                outcome = _log_instead(settings, row, at)
+            await session.commit()
+            return outcome
+        row_id, msg = row.id, build_message(settings, row, recipients)
+        row.next_attempt_at = at + _lease(settings)
+        await session.commit()  # lease taken, lock released: nothing is held while SMTP talks
+    failure: Exception | None = None
+    try:
+        await send_email(settings, msg)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        failure = exc
+    async with sessionmaker() as session:
+        leased = await session.get(AlertOutbox, row_id, with_for_update=True)
+        if leased is None:  # purged meanwhile
+            return "failed" if failure else "sent"
+        outcome = _settle(leased, at, failure)
+        await session.commit()
+    return outcome
+
+
 async def drain(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *,
                 now: datetime | None = None, limit: int = 100) -> DrainResult:
     """Deliver up to `limit` due alerts. Stops early after an SMTP failure (the server is likely down)."""
     result = DrainResult()
     for _ in range(limit):
         at = now or datetime.now(UTC)
-        async with sessionmaker() as session:
-            row = await _claim(session, at)
-            if row is None:
-                break
-            outcome = await deliver_one(session, settings, row, at)
-            await session.commit()
+        outcome = await _deliver_next(sessionmaker, settings, at)
+        if outcome is None:
+            break
         setattr(result, outcome, getattr(result, outcome) + 1)
         if outcome == "failed":
             break
