@@ -366,7 +366,7 @@ class OpsCompany:
                 form = {**flow.query_of(url), "decision": "approve", "realmId": self.realm}
                 decided = await self.stack.http.post("/connect/oauth2/decision", data=form)
                 assert decided.status_code == 302, decided.text
-                resp = await flow.callback(self.api, flow.query_of(decided.headers["location"]))
+                resp = await flow.callback(self.api, flow.query_of(decided.headers["location"]), headers=self.headers)
                 self.log(None, f"reconnect (OAuth flow) -> {resp.status_code}")
             except (AssertionError, httpx.HTTPError) as exc:
                 self.log(None, f"reconnect attempt {attempt + 1} failed: {str(exc)[:120]}")
