@@ -27,6 +27,7 @@ from tests.connections import flow
 
 API = "/api/v1/integrations/quickbooks"
 BREAK_MINUTES = 30
+HOURLY_RATE = 45  # billable time needs an HourlyRate in QBO (the sandbox enforces it)
 
 
 def notes_for(tid: uuid.UUID, rev: int) -> str:
@@ -91,7 +92,8 @@ class OpsCompany:
             s.add(CostCode(id=second_code, company_id=c.company_id, code="200", name="Finish"))
             await s.flush()
             await s.execute(update(MappingProfile).where(MappingProfile.company_id == c.company_id)
-                            .values(config={"costCodeMapping": self._cost_code_map(broken=False)}))
+                            .values(config={"costCodeMapping": self._cost_code_map(broken=False),
+                                            "hourlyRates": {"default": HOURLY_RATE, "projects": {}}}))
             rows = []
             for cp in self.plan.cards:
                 tid = uuid.uuid4()
@@ -339,7 +341,7 @@ class OpsCompany:
     async def put_mapping(self, *, broken: bool) -> None:
         m = self._cost_code_map(broken=broken)
         body = {"companyId": str(self.company_id), "mapping": {
-            "costCodeField": "ServiceItem",
+            "costCodeField": "ServiceItem", "hourlyRates": {"default": HOURLY_RATE},  # QBO bills billable time at a rate
             "costCodeMapping": [{"crewflowCostCodeId": k, "qboServiceItemId": v} for k, v in m.items()]}}
         for _ in range(5):
             r = await self.api.put(f"{API}/mapping", json=body, headers=self.headers)

@@ -244,7 +244,7 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
         from qbo_integration.db.session import make_engine, make_sessionmaker
 
         await stack.engine.dispose()  # twenty companies' histories at once: more connections than the default
-        stack.engine = make_engine(stack.database_url, pool_size=30)
+        stack.engine = make_engine(stack.database_url, pool_size=12)
         stack.sm = make_sessionmaker(stack.engine)
         stack.worker_argv = [PYTHON, "-m", "tests.proof.fast_worker"]
         stack.worker_env_extra = dict(WORKER_ENV)
