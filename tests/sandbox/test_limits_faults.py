@@ -147,6 +147,24 @@ async def test_commit_then_drop(http):
     assert [e["note"] for e in (await c.log())[-2:]] == ["commit-then-drop", "replayed"]
 
 
+async def test_commit_then_drop_first_n_writes_for_certain(http):
+    c = await new_company(http)
+    await c.admin("PUT", "/faults", json={"commitThenDropFirst": 2})
+    answers = [(await c.post("/timeactivity", time_activity(), requestid=f"ctdf-{n}")).status_code for n in range(3)]
+    assert answers == [503, 503, 200]
+    assert len((await c.admin("GET", "/entities/TimeActivity")).json()["items"]) == 3  # all three committed
+    bad = await c.admin("PUT", "/faults", json={"commitThenDropFirst": -1})
+    assert bad.status_code in (400, 422)
+
+
+async def test_throttle_next_requests_whenever_they_come(http):
+    c = await new_company(http)
+    await c.admin("PUT", "/faults", json={"throttleNextRequests": 2})
+    _assert_throttled(await c.get(f"/companyinfo/{c.realm_id}"))
+    _assert_throttled(await c.get(f"/companyinfo/{c.realm_id}"))
+    assert (await c.get(f"/companyinfo/{c.realm_id}")).status_code == 200
+
+
 async def test_throttle_storm_and_down(http, clock):
     c = await new_company(http)
     await c.admin("PUT", "/faults", json={"throttleStormSeconds": 30})

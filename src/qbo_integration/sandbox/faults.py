@@ -6,7 +6,14 @@ import random
 from dataclasses import dataclass, field
 
 FIELDS = ("latencyMs", "jitterMs", "error500Rate", "error503Rate", "timeoutRate", "timeoutSeconds",
-          "commitThenDropRate", "throttleStormSeconds", "downForSeconds", "seed")
+          "commitThenDropRate", "commitThenDropFirst", "throttleStormSeconds", "throttleNextRequests", "downForSeconds", "seed")
+
+
+def _count(body: dict, key: str) -> int:
+    value = body.get(key, 0) or 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{key} must be a whole number >= 0")
+    return value
 
 
 @dataclass
@@ -18,14 +25,17 @@ class RealmFaults:
     timeout_rate: float = 0.0
     timeout_seconds: float = 120.0
     commit_then_drop_rate: float = 0.0
+    commit_then_drop_first: int = 0  # the next N writes are committed and their answers dropped, for certain
     storm_until: float = 0.0
+    throttle_next: int = 0  # the next N requests get the storm's 429, whenever they come
     down_until: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     @property
     def active(self) -> bool:
         return any((self.latency_ms, self.jitter_ms, self.error500_rate, self.error503_rate,
-                    self.timeout_rate, self.commit_then_drop_rate, self.storm_until, self.down_until))
+                    self.timeout_rate, self.commit_then_drop_rate, self.commit_then_drop_first, self.storm_until,
+                    self.throttle_next, self.down_until))
 
     def configure(self, body: dict, now: float, default_seed: int) -> None:
         unknown = set(body) - set(FIELDS)
@@ -41,6 +51,8 @@ class RealmFaults:
         self.timeout_rate = float(body.get("timeoutRate", 0) or 0)
         self.timeout_seconds = float(body.get("timeoutSeconds", 120) or 0)
         self.commit_then_drop_rate = float(body.get("commitThenDropRate", 0) or 0)
+        self.commit_then_drop_first = _count(body, "commitThenDropFirst")
+        self.throttle_next = _count(body, "throttleNextRequests")
         storm, down = body.get("throttleStormSeconds"), body.get("downForSeconds")
         self.storm_until = now + float(storm) if storm else 0.0
         self.down_until = now + float(down) if down else 0.0
@@ -50,6 +62,7 @@ class RealmFaults:
         return {"latencyMs": self.latency_ms, "jitterMs": self.jitter_ms, "error500Rate": self.error500_rate,
                 "error503Rate": self.error503_rate, "timeoutRate": self.timeout_rate,
                 "timeoutSeconds": self.timeout_seconds, "commitThenDropRate": self.commit_then_drop_rate,
+                "commitThenDropFirst": self.commit_then_drop_first, "throttleNextRequests": self.throttle_next,
                 "throttleStormSeconds": max(0.0, self.storm_until - now),
                 "downForSeconds": max(0.0, self.down_until - now)}
 
@@ -63,6 +76,9 @@ class RealmFaults:
         """A fault decided before the request runs: 'storm', 'down', 'timeout', '500', '503' or None."""
         if now < self.storm_until:
             return "storm"
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            return "storm"
         if now < self.down_until:
             return "down"
         if self.timeout_rate and self.rng.random() < self.timeout_rate:
@@ -74,4 +90,7 @@ class RealmFaults:
         return None
 
     def drop_after_commit(self) -> bool:
+        if self.commit_then_drop_first > 0:
+            self.commit_then_drop_first -= 1
+            return True
         return bool(self.commit_then_drop_rate) and self.rng.random() < self.commit_then_drop_rate
