@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -43,7 +43,9 @@ async def test_approve_edit_unapprove_round_trip(ctx, live, sessionmaker, sandbo
 
     [ta] = await h.activities(sandbox, cc.realm_id)
     assert ta["TxnDate"] == "2026-03-02"
-    assert ta["StartTime"] == "2026-03-02T07:00:00-07:00" and ta["EndTime"] == "2026-03-02T15:30:00-07:00"
+    # QBO restates the times in the realm's own zone: the instants are what we sent
+    assert datetime.fromisoformat(ta["StartTime"]) == datetime.fromisoformat("2026-03-02T07:00:00-07:00")
+    assert datetime.fromisoformat(ta["EndTime"]) == datetime.fromisoformat("2026-03-02T15:30:00-07:00")
     assert (ta["BreakHours"], ta["BreakMinutes"]) == (0, 30)
     assert ta["EmployeeRef"]["value"] == "1" and ta["CustomerRef"]["value"] == "1" and ta["ItemRef"]["value"] == "1"
     assert ta["BillableStatus"] == "Billable" and ta["Description"] == "Framing, level 2"

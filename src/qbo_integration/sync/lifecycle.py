@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from qbo_integration.qbo import ErrorAction, QboError
+from qbo_integration.qbo import QboError
 from qbo_integration.sync import policy
 
 
@@ -86,10 +86,12 @@ class Failure:
 
 
 def classify(error: QboError | None, *, mapping: bool = False) -> Failure:
-    """The kind (policy.failure_kind: what the retry policy does) and whether QBO may have written it:
-    only a RETRY (5xx, timeout, a dropped connection) may have; a refusal, a 429, a stale SyncToken,
-    a refused token, our own limiter or breaker all mean nothing was written."""
+    """The kind (policy.failure_kind: what the retry policy does) and whether QBO may have written it.
+
+    A write handed to the client may have landed whatever its final error says: the client retries a
+    call itself, and an attempt that timed out or lost its answer may be followed by one refused for
+    a lost connection, a 429 or our own limiter (issue 13's "disconnect while a batch was unknown").
+    So only a request never built (a mapping failure) is known not to have been sent."""
     if mapping or error is None:
         return Failure(policy.MAPPING, False)
-    kind = policy.failure_kind(error)
-    return Failure(kind, kind == policy.TRANSIENT and error.action == ErrorAction.RETRY)
+    return Failure(policy.failure_kind(error), True)
