@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from qbo_integration import logs
 from qbo_integration.api import openapi_doc, system
+from qbo_integration.api.body_limit import BodyLimitMiddleware
 from qbo_integration.api.errors import install_error_handlers
 from qbo_integration.api.middleware import RequestIdMiddleware
 from qbo_integration.api.router import build_integrations_router
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last = outermost: the 413 carries the request id too
     install_error_handlers(app)
     openapi_doc.install(app)
     app.include_router(system.router)

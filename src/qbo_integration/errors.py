@@ -22,6 +22,13 @@ class InvalidInput(AppError):
     code = "invalid_input"
 
 
+class Unprocessable(AppError):
+    """A value of the right type that cannot be used (the same 422 as a schema validation error)."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
 class Unauthenticated(AppError):
     status_code = 401
     code = "unauthenticated"

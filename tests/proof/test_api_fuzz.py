@@ -6,7 +6,7 @@ generates the requests (hypothesis, bounded per operation); they are sent throug
 httpx's ASGI transport with its lifespan, and schemathesis validates every answer:
 
 * with an admin token of a real, connected company: no 5xx, and every answer matches the schema
-  (documented body and content type);
+  (a documented status code, its documented body and content type);
 * with no token: every `/api/v1/integrations/*` route (except the OAuth callback) answers 401.
 """
 
@@ -78,9 +78,13 @@ def _request_kwargs(case: Any, headers: dict[str, str]) -> dict[str, Any]:
 
 def _checks() -> list[Any]:
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
-    return [not_a_server_error, response_schema_conformance, content_type_conformance]
+    return [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
 @pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "900")))

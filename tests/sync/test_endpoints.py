@@ -71,7 +71,7 @@ async def test_sync_now_refuses_bad_input_and_changes_nothing(client, auth_heade
         ({"companyId": cid, "timecardIds": "abc"}, 422, "timecardIds"),
         ({"companyId": cid, "extra": 1}, 422, "extra"),
         ({"companyId": cid, "timecardIds": [str(uuid.uuid4())]}, 404, "not found"),
-        ({"companyId": cid, "timecardIds": [str(foreign)]}, 403, "another company"),
+        ({"companyId": cid, "timecardIds": [str(foreign)]}, 404, "not found"),  # like an unknown id
         ({"companyId": str(other.id)}, 403, "another company"),
     ]
     for body, status, words in cases:
@@ -100,7 +100,9 @@ async def test_sync_status_of_unknown_or_foreign_jobs(client, auth_headers, live
         s.add(job)
         await s.commit()
     r = await client.get(f"{P}/sync-status/{job.id}", headers=auth_headers)
-    assert r.status_code == 403
+    unknown = await client.get(f"{P}/sync-status/{uuid.uuid4()}", headers=auth_headers)
+    assert r.status_code == 404  # another company's job answers exactly like an unknown one
+    assert r.json()["error"]["message"] == unknown.json()["error"]["message"]
 
 
 async def test_dead_letters_list_and_requeue(client, auth_headers, live, sessionmaker, ctx, make_token):

@@ -13,10 +13,12 @@ from functools import lru_cache
 
 import jwt
 
+from qbo_integration.api.inputs import unstorable_text_problem
 from qbo_integration.config import Settings
 from qbo_integration.errors import Forbidden, Unauthenticated
 
 ROLES = ("admin", "supervisor", "field_worker")
+SUB_MAX = 200  # the audit log's actor column
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ async def _verification_key(settings: Settings, token: str) -> tuple[object, lis
             signing_key = await asyncio.to_thread(client.get_signing_key_from_jwt, token)
         except jwt.PyJWKClientError as exc:
             raise Unauthenticated("Bearer token signed with an unknown key") from exc
+        except jwt.InvalidTokenError as exc:  # not a JWT at all: its header cannot be read
+            raise Unauthenticated("Bearer token is not a well-formed JWT") from exc
         return signing_key.key, ["RS256"]
     return settings.jwt_secret.get_secret_value(), ["HS256"]
 
@@ -68,7 +72,7 @@ async def authenticate(settings: Settings, authorization: str | None) -> Princip
         raise Unauthenticated("Bearer token is for another audience") from exc
     except jwt.InvalidIssuerError as exc:
         raise Unauthenticated("Bearer token has the wrong issuer") from exc
-    except jwt.InvalidTokenError as exc:
+    except jwt.PyJWTError as exc:
         raise Unauthenticated("Bearer token is invalid") from exc
     try:
         company_id = uuid.UUID(str(claims.get("company_id")))
@@ -77,7 +81,10 @@ async def authenticate(settings: Settings, authorization: str | None) -> Princip
     role = claims.get("role")
     if role not in ROLES:
         raise Unauthenticated("Bearer token has no valid role claim")
-    return Principal(sub=str(claims["sub"]), company_id=company_id, role=role)
+    sub = str(claims["sub"])
+    if not sub or len(sub) > SUB_MAX or unstorable_text_problem(sub):
+        raise Unauthenticated(f"Bearer token has no valid sub claim (1-{SUB_MAX} characters of text)")
+    return Principal(sub=sub, company_id=company_id, role=role)
 
 
 def check_company_access(principal: Principal, company_id: uuid.UUID, *, admin: bool) -> None:

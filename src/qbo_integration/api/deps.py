@@ -6,7 +6,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,10 +52,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+# Declares the bearer scheme in the OpenAPI document; the header itself is checked by authenticate(),
+# which gives each malformed header its own message (HTTPBearer's auto_error would not).
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="JWT",
+                    description="A Core Platform JWT (claims sub, company_id, role)")
+
+
 async def get_principal(
-    settings: SettingsDep, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    request: Request, settings: SettingsDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Principal:
-    return await authenticate(settings, authorization)
+    return await authenticate(settings, request.headers.get("authorization"))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

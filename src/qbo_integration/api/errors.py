@@ -30,7 +30,8 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     details = []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        details.append({"field": ".".join(loc) or "body", "problem": e.get("msg", "invalid")})
+        problem = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        details.append({"field": ".".join(loc) or "body", "problem": problem})
     first = details[0] if details else {"field": "request", "problem": "invalid"}
     return f"{first['field']}: {first['problem']}", details
 

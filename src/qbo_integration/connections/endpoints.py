@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from qbo_integration.api.auth import authenticate
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
 from qbo_integration.api.errors import error_body
+from qbo_integration.api.inputs import Text, unstorable_text_problem
 from qbo_integration.connections import flows, service
 from qbo_integration.connections.schemas import (
     AuthorizeUrlOut,
@@ -24,7 +25,7 @@ from qbo_integration.connections.schemas import (
     TestConnectionOut,
 )
 from qbo_integration.connections.states import STATE_TTL
-from qbo_integration.errors import AppError, InvalidInput
+from qbo_integration.errors import AppError, InvalidInput, Unprocessable
 from qbo_integration.services import Services
 
 router = APIRouter(tags=["connection"])
@@ -118,13 +119,18 @@ async def callback(
     session: SessionDep,
     queue: QueueDep,
     settings: SettingsDep,
-    code: Annotated[str | None, Query(max_length=4096)] = None,
-    state: Annotated[str | None, Query(max_length=512)] = None,
-    realm_id: Annotated[str | None, Query(alias="realmId", max_length=200)] = None,
+    code: Annotated[Text | None, Query(max_length=4096)] = None,
+    state: Annotated[Text | None, Query(max_length=512)] = None,
+    realm_id: Annotated[Text | None, Query(alias="realmId", max_length=200)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     caller_company = caller_sub = None
+    # Unstorable text in `error` still fails the flow (the state is used up and the failure audited,
+    # with the text made storable); the answer is then a 422 naming the parameter.
+    error_problem = unstorable_text_problem(error) if error else None
+    if error and error_problem:
+        error = error.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     if authorization:  # a JSON client forwarding the callback may prove who it is; then it must match
         principal = await authenticate(settings, authorization)
         caller_company, caller_sub = principal.company_id, principal.sub
@@ -137,7 +143,10 @@ async def callback(
             session, _services(request), queue, state=state, code=code, realm_id=realm_id, error=error,
             caller_company=caller_company, caller_sub=caller_sub,
         )
-    except AppError as exc:  # answered, not raised: a used state and the failure's audit row are kept
+    except AppError as failure:  # answered, not raised: a used state and the failure's audit row are kept
+        exc = failure
+        if error_problem:
+            exc = Unprocessable(f"error: {error_problem}", details=[{"field": "error", "problem": error_problem}])
         if _wants_html(request):
             return RedirectResponse(f"{FAILED_PAGE}?{urlencode({'reason': exc.code})}", 302, headers=_NO_STORE)
         return JSONResponse(error_body(request, exc.code, exc.message, exc.details), exc.status_code,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+from qbo_integration.api.inputs import ApiDate, Text
+
 QboId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[0-9]+$")]
-ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ProfileName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 CostCodeField = Literal["ServiceItem", "Class"]
 
 
@@ -157,8 +159,8 @@ class TestMappingOut(Out):
 
 class DryRunIn(Camel):
     company_id: uuid.UUID
-    start_date: date
-    end_date: date
+    start_date: ApiDate
+    end_date: ApiDate
 
     @model_validator(mode="after")
     def _range(self) -> DryRunIn:

@@ -79,11 +79,15 @@ def _csv_line(values: list[Any]) -> str:
     return buf.getvalue()
 
 
-async def stream_csv(sessionmaker: async_sessionmaker[AsyncSession], f: AuditFilter,
-                     timezone: str) -> AsyncIterator[bytes]:
-    """Newest first, keyset-paginated in batches, each batch in its own short session."""
+def stream_csv(sessionmaker: async_sessionmaker[AsyncSession], f: AuditFilter,
+               timezone: str) -> AsyncIterator[bytes]:
+    """Newest first, keyset-paginated in batches, each batch in its own short session. The filter is
+    turned into SQL here, before the answer starts: a bad one raises now, not mid-stream."""
+    return _csv_rows(sessionmaker, _where(f, timezone))
+
+
+async def _csv_rows(sessionmaker: async_sessionmaker[AsyncSession], conds: list[Any]) -> AsyncIterator[bytes]:
     yield ("\ufeff" + _csv_line(list(CSV_COLUMNS))).encode()
-    conds = _where(f, timezone)
     after: tuple[datetime, uuid.UUID] | None = None
     while True:
         stmt: Select = select(AuditLogEntry).where(*conds)

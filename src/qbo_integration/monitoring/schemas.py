@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from qbo_integration.api.inputs import ApiDate
 
 MAX_RANGE_DAYS = 366
 
@@ -18,8 +20,8 @@ class CompanyQuery(BaseModel):
 
 
 class DateRange(BaseModel):
-    start_date: date | None = Field(None, alias="startDate", description="YYYY-MM-DD, inclusive, company timezone")
-    end_date: date | None = Field(None, alias="endDate", description="YYYY-MM-DD, inclusive, company timezone")
+    start_date: ApiDate | None = Field(None, alias="startDate", description="YYYY-MM-DD, inclusive, company timezone")
+    end_date: ApiDate | None = Field(None, alias="endDate", description="YYYY-MM-DD, inclusive, company timezone")
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:

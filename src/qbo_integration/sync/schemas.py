@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qbo_integration.api.inputs import ApiDate
+
 MAX_TIMECARD_IDS = 500
 
 
@@ -81,7 +83,7 @@ class RequeueOut(_Out):
 
 class SyncSettingsIn(_In):
     company_id: uuid.UUID = Field(alias="companyId")
-    sync_start_date: date | None = Field(alias="syncStartDate", description="YYYY-MM-DD; null = send everything")
+    sync_start_date: ApiDate | None = Field(alias="syncStartDate", description="YYYY-MM-DD; null = send everything")
 
 
 class SyncSettingsOut(_Out):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.models import Timecard
-from qbo_integration.errors import Conflict, Forbidden, NotFound
+from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.sync import jobs, outbox, policy
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
@@ -44,15 +44,11 @@ async def _live_integration(session: AsyncSession, company_id: uuid.UUID) -> Int
 
 
 async def check_timecards(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> None:
-    """Every id must exist (404) and belong to this company (403)."""
+    """Every id must be one of this company's timecards: another company's answers 404 like an unknown one."""
     owners = await CoreGateway(session).timecard_companies(timecard_ids)
-    missing = [str(t) for t in timecard_ids if t not in owners]
+    missing = [str(t) for t in timecard_ids if owners.get(t) != company_id]
     if missing:
         raise NotFound(f"Timecard(s) not found: {', '.join(missing[:20])}", details={"timecardIds": missing})
-    foreign = [str(t) for t in timecard_ids if owners[t] != company_id]
-    if foreign:
-        raise Forbidden(f"Timecard(s) belong to another company: {', '.join(foreign[:20])}",
-                        details={"timecardIds": foreign})
 
 
 def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job: SyncJob | None, tag: str) -> None:
@@ -138,10 +134,8 @@ async def dead_letters(session: AsyncSession, company_id: uuid.UUID, limit: int 
 
 async def job_for_company(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob:
     job = await jobs.get(session, job_id)
-    if job is None:
+    if job is None or job.company_id != company_id:  # another company's job: 404 like an unknown id
         raise NotFound("Sync job not found")
-    if job.company_id != company_id:
-        raise Forbidden("This sync job belongs to another company")
     return job
 
 
