@@ -78,7 +78,7 @@ class Settings(BaseSettings):
 
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     # Larger request bodies answer 413 before any route reads them. The largest valid body is a mapping
-    # at its list limits (4 x 20,000 entries, about 10 MB), so 16 MiB leaves room for formatting.
+    # at its list limits (4 x 20,000 entries, 10,000 rates: 9.3 MB compact, 12.4 MB indented), so 16 MiB.
     max_request_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, alias="MAX_REQUEST_BODY_BYTES")
     sync_sweep_minutes: int = Field(15, alias="SYNC_SWEEP_MINUTES")
 

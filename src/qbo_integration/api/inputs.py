@@ -41,8 +41,9 @@ def _bounded(value: date) -> date:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
-"""A string that can be stored: no NUL, no lone surrogate (pair it with length limits)."""
+STORABLE = AfterValidator(_storable)
+"""Put last in an Annotated string type, after its StringConstraints (before them, pydantic would check
+the constraints after this validator, and strip_whitespace would not strip)."""
 
 ApiDate = Annotated[date, AfterValidator(_bounded)]
 """A calendar date between MIN_DATE and MAX_DATE."""

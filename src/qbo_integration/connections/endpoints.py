@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import StringConstraints
 
 from qbo_integration.api.auth import authenticate
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
 from qbo_integration.api.errors import error_body
-from qbo_integration.api.inputs import Text, unstorable_text_problem
+from qbo_integration.api.inputs import STORABLE, unstorable_text_problem
 from qbo_integration.connections import flows, service
 from qbo_integration.connections.schemas import (
     AuthorizeUrlOut,
@@ -47,6 +48,9 @@ NOT_BOUND_MESSAGE = ("This QuickBooks authorization was not started in this brow
                      "expired): start connecting QuickBooks again from CrewFlow, in the same browser")
 
 CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
+_Code = Annotated[str, StringConstraints(max_length=4096), STORABLE]
+_State = Annotated[str, StringConstraints(max_length=512), STORABLE]
+_Realm = Annotated[str, StringConstraints(max_length=200), STORABLE]
 
 
 def _services(request: Request) -> Services:
@@ -119,9 +123,9 @@ async def callback(
     session: SessionDep,
     queue: QueueDep,
     settings: SettingsDep,
-    code: Annotated[Text | None, Query(max_length=4096)] = None,
-    state: Annotated[Text | None, Query(max_length=512)] = None,
-    realm_id: Annotated[Text | None, Query(alias="realmId", max_length=200)] = None,
+    code: Annotated[_Code | None, Query()] = None,
+    state: Annotated[_State | None, Query()] = None,
+    realm_id: Annotated[_Realm | None, Query(alias="realmId")] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:

@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-from qbo_integration.api.inputs import ApiDate, Text
+from qbo_integration.api.inputs import STORABLE, ApiDate
 
 QboId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[0-9]+$")]
-ProfileName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), STORABLE]
 CostCodeField = Literal["ServiceItem", "Class"]
 
 
