@@ -61,6 +61,13 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/test-mapping"): {"json": {"companyId": C, "timecardId": U}},
     ("POST", "/dry-run"): {"json": {"companyId": C, **RANGE}},
     ("POST", "/live-sync"): {"json": {"companyId": C, "enabled": False}},
+    ("GET", "/drift"): {"params": {"companyId": C}},
+    ("POST", "/drift/{finding_id}/resolve"): {"json": {"companyId": C, "action": "accept"},
+                                              "path": {"finding_id": U}},
+    # unsigned (no verifier configured): refused before the body is parsed, whatever it holds
+    ("POST", "/webhooks"): {"open": True, "expect": 401, "json": {"eventNotifications": [
+        {"realmId": "123", "dataChangeEvent": {"entities": [{"name": "Employee", "id": "1", "operation": "Update",
+                                                             "lastUpdated": "2026-01-01T00:00:00Z"}]}}]}},
 }
 DATE_FIELDS = {"startDate", "endDate", "syncStartDate"}
 
@@ -145,6 +152,10 @@ async def test_every_bad_value_on_every_route_is_a_4xx_naming_it(client, connect
                 wrong.append(f"{label} -> {resp.status_code} {resp.text[:200]}")
                 continue
             err = error_of(resp)
+            if "expect" in spec:
+                if resp.status_code != spec["expect"]:
+                    wrong.append(f"{label} -> {resp.status_code}, not {spec['expect']}: {err['message'][:200]}")
+                continue
             # A 422 names the bad value; the few other 4xx are a path id that is not a UUID (404).
             name = field.split(".")[-1] if field.split(".")[-1] not in ("0", "1") else field.split(".")[-2]
             if resp.status_code == 422 and name not in err["message"]:

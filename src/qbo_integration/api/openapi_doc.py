@@ -35,6 +35,7 @@ SECURED = {401: "Missing, malformed, expired or otherwise invalid bearer token",
 
 _CONFLICT = "The company is not in a state that allows this yet (the message says what to do first)"
 _QBO_DOWN = "QuickBooks could not be reached: try again later"
+_BAD_ZONE = "The company's time zone in CrewFlow is not an IANA zone (the message names it)"
 # Route-specific answers (the domain errors each route's service can raise), by operation.
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("get", "/callback"): {400: "Unknown, expired, used or foreign state; denied consent; bad code",
@@ -43,6 +44,9 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
                            502: "The test call to QuickBooks failed", 503: _QBO_DOWN},
     ("delete", "/disconnect"): {400: "companyId missing, or different in the body and the query string",
                                 409: "QuickBooks is not connected for this company"},
+    ("get", "/audit-log"): {409: _BAD_ZONE},
+    ("get", "/audit-log.csv"): {409: _BAD_ZONE},
+    ("get", "/export-csv"): {409: _BAD_ZONE},
     ("post", "/directory/import"): {409: "QuickBooks is not connected for this company"},
     ("post", "/sync-now"): {409: "QuickBooks is not connected, or live sync is not enabled"},
     ("put", "/mapping"): {400: "The mapping names records that do not exist or do not fit", 409: _CONFLICT},

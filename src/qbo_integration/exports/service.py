@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +20,7 @@ from qbo_integration.config import Settings
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
+from qbo_integration.core_platform.zones import company_zone
 from qbo_integration.errors import NotFound
 from qbo_integration.exports.csv_format import render
 from qbo_integration.exports.storage import PREFIX, ExportStorage
@@ -37,8 +37,9 @@ _CHUNK = 5000
 
 
 def day_bounds(start: date | None, end: date | None, tz: str) -> tuple[datetime | None, datetime | None]:
-    """[start 00:00, end+1 00:00) in the company's timezone, as aware instants."""
-    zone = ZoneInfo(tz)
+    """[start 00:00, end+1 00:00) in the company's timezone, as aware instants (a zone Core stores badly
+    is a 409 naming it). The dates are bounded by the API (api/inputs.ApiDate), so end+1 exists."""
+    zone = company_zone(tz)
     lo = datetime.combine(start, time.min, zone) if start else None
     hi = datetime.combine(end + timedelta(days=1), time.min, zone) if end else None
     return lo, hi
