@@ -64,6 +64,10 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/drift"): {"params": {"companyId": C}},
     ("POST", "/drift/{finding_id}/resolve"): {"json": {"companyId": C, "action": "accept"},
                                               "path": {"finding_id": U}},
+    ("POST", "/reconciliation"): {"json": {"companyId": C}},
+    ("GET", "/reconciliation/latest"): {"params": {"companyId": C}},
+    ("GET", "/reconciliation/{run_id}"): {"params": {"companyId": C}, "path": {"run_id": U}},
+    ("GET", "/reconciliation/{run_id}/report.csv"): {"params": {"companyId": C}, "path": {"run_id": U}},
     # unsigned (no verifier configured): refused before the body is parsed, whatever it holds
     ("POST", "/webhooks"): {"open": True, "expect": 401, "json": {"eventNotifications": [
         {"realmId": "123", "dataChangeEvent": {"entities": [{"name": "Employee", "id": "1", "operation": "Update",
