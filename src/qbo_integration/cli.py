@@ -50,7 +50,7 @@ def _dev(args: argparse.Namespace) -> int:
     from qbo_integration.devstack.dev import run_dev
 
     return run_dev(host=args.host, port=args.port, sandbox_port=args.sandbox_port, workers=args.workers,
-                   workdir=args.workdir, embedded_only=args.embedded)
+                   workdir=args.workdir, embedded_only=args.embedded, redis_port=args.redis_port)
 
 
 def _sandbox(args: argparse.Namespace, rest: list[str]) -> int:
@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default="./var/dev", help="embedded database files and exports")
     p.add_argument("--embedded", action="store_true",
                    help="always start embedded PostgreSQL and Redis, even if local servers answer")
+    p.add_argument("--redis-port", type=int, default=None, metavar="PORT",
+                   help="the port of the embedded Redis, when one is started (default: a free port)")
     p.set_defaults(func=_dev)
 
     p = sub.add_parser("sandbox", help="run the QBO sandbox alone (see `qbo-integration sandbox --help`)",

@@ -18,7 +18,14 @@ DEAD_ERROR = "QuickBooks refused: Invalid Reference Id (Employee 77 is inactive)
 AUDIT_ERROR = "Object Not Found: Customer 404"
 
 
-async def _seed(sessionmaker, cc) -> str:
+def label(start: datetime) -> str:
+    """How the console names the seeded timecard: worker · project · date (the company's zone) · hours."""
+    from zoneinfo import ZoneInfo
+
+    return f"Rita Rivets · Depot Roof · {start.astimezone(ZoneInfo('America/Denver')).date().isoformat()} · 7.5 h"
+
+
+async def _seed(sessionmaker, cc) -> tuple[str, datetime]:
     from qbo_integration.monitoring import audit
     from qbo_integration.sync.models import TimecardSyncRecord
 
@@ -40,12 +47,12 @@ async def _seed(sessionmaker, cc) -> str:
                                error_message=AUDIT_ERROR if failed else None,
                                request_payload={"EmployeeRef": {"value": "77"}})
         await s.commit()
-        return str(tc.id)
+        return str(tc.id), start
 
 
 async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connected_company, make_token, sessionmaker):
     page = probe.page
-    timecard_id = await _seed(sessionmaker, connected_company)
+    timecard_id, start = await _seed(sessionmaker, connected_company)
     await sign_in(probe, live, make_token(connected_company.company_id), "dashboard")
     await page.wait_for_selector("#health-status")
     assert await page.get_attribute("#health-status", "data-status") == "degraded"
@@ -57,7 +64,8 @@ async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connecte
     await page.click("#recent-errors .error-item")
     await page.wait_for_selector("#error-detail:not([hidden])")
     assert await page.text_content("#error-message") == AUDIT_ERROR
-    assert await page.text_content("#error-timecard") == timecard_id
+    assert await page.text_content("#error-timecard") == label(start)
+    assert await page.get_attribute("#error-timecard", "data-timecard-id") == timecard_id
     await probe.shot("dashboard-error-detail")
     await page.click("#dead-letters .error-item")
     assert await page.text_content("#error-message") == DEAD_ERROR
@@ -81,6 +89,8 @@ async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connecte
     await page.wait_for_function("document.querySelector('#page-info').textContent === 'Page 1 of 1 · 3 entries'")
     await page.click("#audit-table tr.entry")
     assert AUDIT_ERROR in await page.text_content("#audit-table tr.details:not([hidden])")
+    assert await page.text_content("#audit-table tr.entry .timecard-name") == label(start)
+    assert await page.text_content("#audit-table tr.details:not([hidden]) .worker-name") == "Rita Rivets"
     await probe.shot("audit-log-filtered")
     async with page.expect_download() as info:
         await page.click("#audit-csv")
@@ -94,5 +104,5 @@ async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connecte
     await page.fill("#f-workerId", "not-a-uuid")
     await page.click("#audit-filters button[type=submit]")
     await page.wait_for_selector("#audit-out .msg-error")
-    assert "workerId" in await page.text_content("#audit-out")
+    assert 'Worker: Nothing is called "not-a-uuid"' in await page.text_content("#audit-out")
     assert script_errors(probe) == []

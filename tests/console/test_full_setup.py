@@ -6,6 +6,7 @@ page go to test-artifacts/console/."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -72,9 +73,12 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     # ---- import the directory (the worker runs the job)
     await page.click("text=Next: map your records")
     await page.wait_for_selector("#import-button")
+    draws = await page.get_attribute("#mapping-body", "data-draws")
     await page.click("#import-button")
     await page.wait_for_selector("#import-out .msg-ok, #import-out .msg-error", timeout=180_000)
     assert "Import done" in await page.text_content("#import-out")
+    # the finished import reloads the page's data and redraws it: wait for that before using the page
+    await page.wait_for_function(f"Number(document.querySelector('#mapping-body').dataset.draws) > {draws}")
     await page.wait_for_selector(f"#qbo-list [data-qbo-id='{employee['Id']}']")
 
     # ---- required mappings are highlighted; test mapping shows the errors before mapping
@@ -82,7 +86,8 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     assert "required" in (await page.get_attribute(row, "class") or "")
     await page.select_option("#test-timecard", str(ids["timecard"]))
     await page.click("#test-mapping")
-    await page.wait_for_selector("#test-mapping-errors")
+    await page.wait_for_selector("#test-mapping-out .msg")
+    assert await page.locator("#test-mapping-errors").count() == 1, await page.text_content("#test-mapping-out")
     errors_text = await page.text_content("#test-mapping-errors")
     assert "EmployeeRef" in errors_text and "CustomerRef" in errors_text
     await probe.shot("04-mapping-before")
@@ -125,6 +130,8 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     await page.wait_for_selector("#dry-run-out .msg")
     assert await page.locator("#dry-run-out .msg-ok").count() == 1, await page.text_content("#dry-run-out")
     assert await page.locator(f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}']").count() == 1
+    dry_row = await page.text_content(f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}'] .timecard-name")
+    assert re.fullmatch(r"Jay Crew-Lead · Showroom build-out · \d{4}-\d{2}-\d{2} · [\d.]+ h", dry_row), dry_row
     await probe.shot("07-test-mode-dry-run-passed")
     await page.click("#enable-live")
     await page.wait_for_selector("#live-out .msg-ok")

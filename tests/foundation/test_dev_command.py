@@ -27,12 +27,12 @@ def _processes_mentioning(text: str) -> list[psutil.Process]:
 
 
 def test_dev_starts_everything_on_embedded_servers_and_ctrl_c_stops_it_all(tmp_path):
-    port, sandbox_port = free_port(), free_port()
+    port, sandbox_port, redis_port = free_port(), free_port(), free_port()
     workdir = tmp_path / "dev"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QBOI_ENV")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "qbo_integration.cli", "dev", "--embedded", "--port", str(port),
-         "--sandbox-port", str(sandbox_port), "--workdir", str(workdir)],
+         "--sandbox-port", str(sandbox_port), "--redis-port", str(redis_port), "--workdir", str(workdir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     lines: list[str] = []
@@ -47,7 +47,7 @@ def test_dev_starts_everything_on_embedded_servers_and_ctrl_c_stops_it_all(tmp_p
                 break
         banner = "".join(lines)
         assert "qbo-integration dev is up" in banner, banner[-3000:]
-        assert "embedded PostgreSQL" in banner and "embedded Redis" in banner
+        assert "embedded PostgreSQL" in banner and f"embedded Redis on 127.0.0.1:{redis_port}" in banner
         pids_line = re.search(r"pids\s+dev (\d+), children ([\d ]+)", banner)
         assert pids_line
         child_pids = [int(x) for x in pids_line.group(2).split()]
@@ -60,6 +60,11 @@ def test_dev_starts_everything_on_embedded_servers_and_ctrl_c_stops_it_all(tmp_p
         assert token and company
         embedded_pids = [p.pid for p in _processes_mentioning(str(workdir))]
         assert embedded_pids, "expected embedded postgres/redis processes under the workdir"
+        # The banner names every process it started, the embedded servers included.
+        named = dict((what, int(pid)) for what, pid in re.findall(r"(embedded PostgreSQL|embedded Redis) (\d+)", banner))
+        assert set(named) == {"embedded PostgreSQL", "embedded Redis"}, banner
+        assert set(named.values()) <= set(child_pids) and set(named.values()) <= set(embedded_pids)
+        assert re.search(r"processes\s+API \d+, worker \d+", banner)
 
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)

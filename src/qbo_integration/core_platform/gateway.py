@@ -142,3 +142,11 @@ class CoreGateway:
     async def list_cost_codes(self, company_id: uuid.UUID) -> list[CostCodeView]:
         rows = await self.session.execute(select(CostCode).where(CostCode.company_id == company_id).order_by(CostCode.code))
         return [_cost_code(c) for c in rows.scalars()]
+
+    async def recently_synced(self, company_id: uuid.UUID, limit: int) -> list[tuple[uuid.UUID, datetime | None]]:
+        """(timecard id, qbo_synced_at) of the company's timecards last written to QBO, newest first."""
+        rows = await self.session.execute(
+            select(Timecard.id, Timecard.qbo_synced_at)
+            .where(Timecard.company_id == company_id, Timecard.sync_status == "synced", Timecard.qbo_id.is_not(None))
+            .order_by(Timecard.qbo_synced_at.desc().nulls_last(), Timecard.id).limit(limit))
+        return [(r[0], r[1]) for r in rows.all()]

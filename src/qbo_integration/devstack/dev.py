@@ -99,7 +99,8 @@ def _stop_processes(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
-def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: str, embedded_only: bool = False) -> int:
+def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: str, embedded_only: bool = False,
+            redis_port: int | None = None) -> int:
     from qbo_integration.api.auth import mint_token
     from qbo_integration.config import Settings
     from qbo_integration.sandbox.config import SandboxConfig
@@ -107,7 +108,7 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
 
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    embedded = EmbeddedServices(work)
+    embedded = EmbeddedServices(work, redis_port=redis_port)
     procs: list[subprocess.Popen] = []
     sandbox = None
     stopping = False
@@ -145,8 +146,11 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
         })
         cli = [sys.executable, "-m", "qbo_integration.cli"]
         procs.append(subprocess.Popen([*cli, "serve", "--host", host, "--port", str(port)], env=env))
+        started = [("API", procs[-1].pid)]
         for _ in range(max(1, workers)):
             procs.append(subprocess.Popen([*cli, "worker"], env=env))
+            started.append(("worker", procs[-1].pid))
+        started += embedded.processes()
 
         if not _wait_ready(f"{api_base}/ready", procs):
             print("error: the API did not become ready; see the logs above", file=sys.stderr)
@@ -164,7 +168,8 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
                 f"  database     {database_url}",
                 f"  redis        {redis_url}",
                 f"  services     {'; '.join(embedded.notes) or 'configured/local PostgreSQL and Redis'}",
-                f"  pids         dev {os.getpid()}, children {' '.join(str(p.pid) for p in procs)}",
+                f"  pids         dev {os.getpid()}, children {' '.join(str(pid) for _, pid in started)}",
+                f"  processes    {', '.join(f'{what} {pid}' for what, pid in started)}; the QBO sandbox runs in dev {os.getpid()}",
                 f"  company      {company_id} (Summit Ridge Construction)",
                 f"  admin token  {token}",
                 "Ctrl-C stops everything.",

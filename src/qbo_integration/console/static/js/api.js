@@ -25,13 +25,31 @@ export class ApiError extends Error {
     if (this.routeMissing) return "This feature is not available on this server yet.";
     if (this.status === 401) return `Your token was not accepted: ${this.message}. Paste a valid admin token above.`;
     if (this.status === 403) return `Not allowed: ${this.message}.`;
+    if (this.status === 422 && Array.isArray(this.details) && this.details.length) {
+      return this.details.map((d) => plainProblem(d.field, d.problem)).join(" ");
+    }
     let text = this.message || `The API answered ${this.status}`;
-    if (Array.isArray(this.details) && this.details.length > 1) {
+    if (Array.isArray(this.details) && this.details.length > 1 && this.details[1].problem) {
       text += " (" + this.details.slice(1).map((d) => `${d.field}: ${d.problem}`).join("; ") + ")";
     }
-    if (this.status >= 500) text += ` — server error${this.requestId ? `, request ${this.requestId}` : ""}`;
+    if (this.status === 503 || this.status === 502 || this.status === 504) {
+      return `${/unavailable|gateway|timeout/i.test(text) ? "The service or QuickBooks is not answering right now" : text}. `
+        + "Nothing was changed. Try again in a few minutes; if it keeps happening, check the dashboard's health status.";
+    }
+    if (this.status >= 500) text += `. Something went wrong on the server${this.requestId ? ` (reference ${this.requestId})` : ""}; try again, and report the reference if it happens again.`;
     return text;
   }
+}
+
+/** A validation problem in words: "Value error, endDate must be…" → "The end date must be…". */
+function plainProblem(field, problem) {
+  const words = { startDate: "the start date", endDate: "the end date", companyId: "the company", timecardId: "the timecard" };
+  let text = String(problem || "is not valid").replace(/^Value error, /, "");
+  for (const [k, v] of Object.entries(words)) text = text.replaceAll(k, v);
+  const name = String(field || "").split(".").pop();
+  if (!/^(the |a )/i.test(text) && name && name !== "body") text = `${words[name] || name}: ${text}`;
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 export function getToken() {
@@ -65,7 +83,8 @@ function url(path, query) {
   const full = path.startsWith("/") ? path : `${PREFIX}/${path}`;
   const u = new URL(full, window.location.origin);
   for (const [k, v] of Object.entries(query || {})) {
-    if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
+    if (Array.isArray(v)) for (const item of v) u.searchParams.append(k, item);
+    else if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
   }
   return u;
 }

@@ -53,10 +53,27 @@ export async function busy(button, action) {
   }
 }
 
+// The company's IANA time zone (from Core, set at sign-in): every time the console shows is in it.
+let zone;
+export function setZone(tz) {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    zone = tz || undefined;
+  } catch {
+    zone = undefined; // not a zone the browser knows: the browser's own
+  }
+}
+
 export function dateTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? String(iso)
+    : d.toLocaleString("en-US", { timeZone: zone, year: "numeric", month: "short", day: "numeric", hour: "numeric",
+      minute: "2-digit", timeZoneName: "short" });
+}
+
+export function clock(date = new Date()) {
+  return date.toLocaleTimeString("en-US", { timeZone: zone, hour: "numeric", minute: "2-digit", second: "2-digit" });
 }
 
 export function ago(iso, now = Date.now()) {
@@ -87,6 +104,11 @@ export function pretty(value) {
   return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }
 
+/** Technical content (JSON) folded away behind a "Details" toggle. */
+export function details(summary, ...children) {
+  return h("details", { class: "raw" }, h("summary", {}, summary), ...children);
+}
+
 /** A titled panel section. */
 export function panel(title, ...children) {
   return h("section", { class: "panel" }, title ? h("h2", {}, title) : null, ...children);
@@ -95,4 +117,49 @@ export function panel(title, ...children) {
 /** Show a page-level "sign in first" state. */
 export function needToken() {
   return message("info", "Paste a CrewFlow admin bearer token in the field at the top (or use the dev token) to start.");
+}
+
+// ---- focus across re-renders: pages rebuild their DOM (a pick, a refresh); the keyboard user stays put.
+function ownKey(el) {
+  if (el.id) return `#${CSS.escape(el.id)}`;
+  const data = Object.entries(el.dataset || {});
+  if (!data.length) return null;
+  const attr = (k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return el.tagName.toLowerCase() + data.map(([k, v]) => `[data-${attr(k)}="${CSS.escape(v)}"]`).join("");
+}
+
+/** How to find "the same" element after a re-render, or null when nothing worth keeping has focus. */
+export function focusKey(el = document.activeElement) {
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const own = ownKey(el);
+  if (own) return { own };
+  for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+    const key = ownKey(a);
+    if (key) {
+      const tag = el.tagName.toLowerCase();
+      return { anc: key, tag, idx: [...a.querySelectorAll(tag)].indexOf(el) };
+    }
+  }
+  return null;
+}
+
+export function restoreFocus(key) {
+  if (!key || (document.activeElement && document.activeElement !== document.body)) return;
+  let el = null;
+  if (key.own) el = document.querySelector(key.own);
+  else {
+    const a = document.querySelector(key.anc);
+    el = a ? a.querySelectorAll(key.tag)[key.idx] : null;
+  }
+  if (!el) return;
+  el.focus({ preventScroll: true });
+  if (el.tagName === "INPUT" && /^(text|search)$/.test(el.type)) el.setSelectionRange(el.value.length, el.value.length);
+}
+
+/** Run a synchronous re-render and put the focus back where it was. */
+export function keepFocus(render) {
+  const key = focusKey();
+  const out = render();
+  restoreFocus(key);
+  return out;
 }

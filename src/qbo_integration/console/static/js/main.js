@@ -2,7 +2,8 @@
 // A page module exports render(root, ctx) and may return a cleanup function (timers).
 
 import { claims, companyId, devToken, getToken, setToken } from "./api.js";
-import { h, message, replace } from "./dom.js";
+import { h, message, replace, setZone } from "./dom.js";
+import { overview } from "./names.js";
 import * as audit from "./pages/audit.js";
 import * as connect from "./pages/connect.js";
 import * as dashboard from "./pages/dashboard.js";
@@ -56,9 +57,25 @@ function refreshWho() {
     who.className = "who who-bad";
   } else {
     const expired = c.exp && c.exp * 1000 < Date.now();
-    who.textContent = `${c.role || "?"} · company ${companyId() || "?"}${expired ? " · EXPIRED" : ""}`;
+    const name = company && company.id === companyId() ? company.name : "your company";
+    who.textContent = `${c.role || "?"} · ${name}${expired ? " · token expired: paste a new one" : ""}`;
     who.className = expired ? "who who-bad" : "who";
   }
+}
+
+let company = null;
+
+/** The signed-in company's name and time zone (Core's company row), before any page renders. */
+async function loadCompany() {
+  const id = companyId();
+  company = null;
+  if (id) {
+    try {
+      company = (await overview(id)).company;
+    } catch { /* a bad token: the page says so */ }
+  }
+  setZone(company ? company.timezone : undefined);
+  refreshWho();
 }
 
 async function route() {
@@ -100,7 +117,7 @@ export function navigate(hash) {
 async function boot() {
   const form = document.getElementById("token-form");
   const input = document.getElementById("token-input");
-  form.addEventListener("submit", (ev) => {
+  form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const value = input.value.trim();
     if (!value) {
@@ -115,10 +132,12 @@ async function boot() {
     input.value = "";
     showBanner(null);
     refreshWho();
+    await loadCompany();
     route();
   });
   document.getElementById("token-clear").addEventListener("click", () => {
     setToken("");
+    company = null;
     refreshWho();
     route();
   });
@@ -132,9 +151,11 @@ async function boot() {
     setToken(dev.token);
     showBanner(null);
     refreshWho();
+    await loadCompany();
     route();
   });
   refreshWho();
+  await loadCompany();
   window.addEventListener("hashchange", route);
   route();
   if (await devToken()) devButton.hidden = false;

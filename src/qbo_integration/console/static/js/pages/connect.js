@@ -64,7 +64,12 @@ function testResult(result) {
   if (result.connected) {
     return message("ok", `Test connection passed: QuickBooks answered for “${result.companyName}”.`);
   }
-  return message("error", `Test connection failed: ${result.error || "QuickBooks did not answer"}`);
+  const why = result.error || "";
+  if (!why || /unavailable|timed? ?out|gateway|50\d|connect/i.test(why)) {
+    return message("error", "Test connection failed: QuickBooks is not answering right now (it may be down for maintenance). "
+      + "Nothing was changed; try again in a few minutes. Timecards wait and are sent when it is back.");
+  }
+  return message("error", `Test connection failed: ${why}`);
 }
 
 function disconnectBlock(companyId, rerender) {
@@ -98,10 +103,15 @@ function connectedView(root, companyId, conn, { justConnected, realmId }, rerend
     id: "test-connection",
     onclick: async (ev) => {
       replace(testOut, h("p", { class: "loading" }, "Testing…"));
+      // The "Last test" line always tells the same story as the result below it.
+      const lastTest = root.querySelector("#last-test");
       try {
-        replace(testOut, testResult(await busy(ev.currentTarget, () => post("test-connection", { companyId }))));
+        const result = await busy(ev.currentTarget, () => post("test-connection", { companyId }));
+        replace(testOut, testResult(result));
+        if (lastTest) lastTest.textContent = `${dateTime(new Date().toISOString())} — ${result.connected ? "passed" : "failed"}`;
       } catch (err) {
         replace(testOut, errorBox(err));
+        if (lastTest) lastTest.textContent = `${dateTime(new Date().toISOString())} — failed`;
       }
     },
   }, "Test connection");
@@ -111,9 +121,9 @@ function connectedView(root, companyId, conn, { justConnected, realmId }, rerend
     panel(justConnected ? "Step 3: connected" : "Connected",
       h("dl", { class: "facts" },
         h("dt", {}, "QuickBooks company"), h("dd", { id: "qbo-company" }, conn.companyName || "—"),
-        h("dt", {}, "Realm id"), h("dd", { id: "realm-id" }, conn.realmId || realmId || "—"),
+        h("dt", {}, "QuickBooks company id"), h("dd", { id: "realm-id" }, conn.realmId || realmId || "—"),
         h("dt", {}, "Connected"), h("dd", {}, dateTime(conn.changedAt)),
-        h("dt", {}, "Last test"), h("dd", {}, conn.lastTestAt
+        h("dt", {}, "Last test"), h("dd", { id: "last-test" }, conn.lastTestAt
           ? `${dateTime(conn.lastTestAt)} — ${conn.lastTestOk ? "passed" : "failed"}` : "never"),
         h("dt", {}, "Live sync"), h("dd", {}, conn.syncEnabled ? "on" : "off (enable it in Test mode)"),
       ),

@@ -4,7 +4,11 @@
 
 import { get, optional, post } from "../api.js";
 import { REFRESH_SECONDS } from "../config.js";
-import { ago, busy, dateTime, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
+import { ago, busy, clock, dateTime, details, errorBox, h, keepFocus, message, needToken, panel, pretty, replace } from "../dom.js";
+import { overview, timecardLabel, timecardNames } from "../names.js";
+import { ACTION_WORDS } from "./audit.js";
+
+const actionWords = (a) => ACTION_WORDS[a] || (a || "sync").replace(/_/g, " ");
 
 const STATUS_WORDS = { healthy: "Healthy", degraded: "Degraded", failed: "Failed" };
 
@@ -90,14 +94,15 @@ function errorDetail(detail, item) {
     h("h3", {}, "Error details"),
     h("dl", { class: "facts" },
       h("dt", {}, "Message"), h("dd", { id: "error-message" }, item.message || "—"),
-      h("dt", {}, "Timecard"), h("dd", { id: "error-timecard" }, item.timecardId || "—"),
+      h("dt", {}, "Timecard"), h("dd", { id: "error-timecard", dataset: { timecardId: item.timecardId || "" } },
+        item.timecardLabel || item.timecardId || "—"),
       item.when ? [h("dt", {}, "When"), h("dd", {}, dateTime(item.when))] : null,
-      item.action ? [h("dt", {}, "Action"), h("dd", {}, item.action)] : null,
+      item.action ? [h("dt", {}, "What"), h("dd", {}, actionWords(item.action))] : null,
       item.qboId ? [h("dt", {}, "QuickBooks id"), h("dd", {}, item.qboId)] : null,
       item.attempts ? [h("dt", {}, "Attempts"), h("dd", {}, String(item.attempts))] : null,
     ),
     item.timecardId ? h("p", {}, h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "This timecard's audit history →")) : null,
-    item.payload ? [h("h4", {}, "What was sent"), pretty(item.payload)] : null,
+    item.payload ? details("Details: what was sent", pretty(item.payload)) : null,
   );
   detail.hidden = false;
   detail.focus();
@@ -108,11 +113,19 @@ function errorsBlock(errors, detail) {
   return h("ul", { class: "errors", id: "recent-errors" }, errors.map((e) =>
     h("li", {},
       h("button", { class: "link error-item", onclick: () => errorDetail(detail, e) },
-        h("span", { class: "when" }, ago(e.when)), " ", e.action || "sync", ": ",
+        h("span", { class: "when" }, ago(e.when)), " ", actionWords(e.action), ": ",
         (e.message || "").slice(0, 90)))));
 }
 
-function deadBlock(dead, companyId, detail, out, refresh) {
+function syncedBlock(synced) {
+  if (!synced.length) return h("p", { class: "muted", id: "recently-synced" }, "No timecard has been sent to QuickBooks yet.");
+  return h("ul", { class: "activity", id: "recently-synced" }, synced.map((t) => h("li", { dataset: { timecardId: t.timecardId } },
+    h("span", { class: "when" }, ago(t.syncedAt)), " ", t.label, " → ",
+    t.qboUrl ? h("a", { href: t.qboUrl, target: "_blank", rel: "noopener" }, `QuickBooks time activity ${t.qboId}`)
+      : `QuickBooks time activity ${t.qboId}`)));
+}
+
+function deadBlock(dead, names, companyId, detail, out, refresh) {
   const requeue = async (button, ids) => {
     try {
       const res = await busy(button, () => post("dead-letters/requeue", { companyId, timecardIds: ids }));
@@ -130,8 +143,8 @@ function deadBlock(dead, companyId, detail, out, refresh) {
         h("td", {}, h("button", {
           class: "link error-item",
           onclick: () => errorDetail(detail, { message: d.error, timecardId: d.timecardId, attempts: d.attempts,
-            qboId: d.qboId, when: d.updatedAt, action: d.operation }),
-        }, d.timecardId.slice(0, 8) + "…")),
+            qboId: d.qboId, when: d.updatedAt, action: d.operation, timecardLabel: timecardLabel(names, d.timecardId) }),
+        }, timecardLabel(names, d.timecardId))),
         h("td", {}, d.error || d.errorCode || "—"),
         h("td", {}, String(d.attempts)),
         h("td", {}, ago(d.updatedAt)),
@@ -160,16 +173,19 @@ export async function render(root, { companyId }) {
 
   const refresh = async () => {
     try {
-      const [hl, dead, errs] = await Promise.all([
+      const [hl, dead, errs, over] = await Promise.all([
         get("health", { companyId }),
         optional(get("dead-letters", { companyId }), { items: [], count: 0 }),
         optional(get("audit-log", { companyId, status: "failure", limit: 10 }), { logs: [] }),
+        overview(companyId),
       ]);
+      const names = await timecardNames(companyId, [...errs.logs.map((l) => l.timecardId), ...dead.items.map((d) => d.timecardId)]);
       if (stopped) return;
       const errors = errs.logs.map((l) => ({
         message: l.errorMessage, timecardId: l.timecardId, when: l.createdAt, action: l.action, qboId: l.qboId,
-        payload: l.requestPayload,
+        payload: l.requestPayload, timecardLabel: l.timecardId ? timecardLabel(names, l.timecardId) : null,
       }));
+      keepFocus(() => {
       replace(head, statusBlock(hl));
       replace(body,
         tiles(hl),
@@ -177,12 +193,14 @@ export async function render(root, { companyId }) {
           panel("Recent activity", runsBlock(hl)),
           panel("Recent errors", errorsBlock(errors, detail)),
         ),
+        panel("Recently synced", syncedBlock(over.recentlySynced || [])),
         h("div", { class: "cols" },
           panel("Circuit breaker", breakerBlock(hl, companyId, breakerOut, refresh)),
-          panel(`Dead letters (${dead.count})`, deadBlock(dead, companyId, detail, deadOut, refresh)),
+          panel(`Dead letters (${dead.count})`, deadBlock(dead, names, companyId, detail, deadOut, refresh)),
         ),
       );
-      stamp.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_SECONDS} s`;
+      });
+      stamp.textContent = `Updated ${clock()} · refreshes every ${REFRESH_SECONDS} s`;
       root.dataset.refreshedAt = String(Date.now());
     } catch (err) {
       if (!stopped) replace(head, errorBox(err));

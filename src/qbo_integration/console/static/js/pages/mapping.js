@@ -3,8 +3,8 @@
 // see sample data from both systems, save, and test the saved mapping on a real timecard.
 
 import { get, optional, post, put } from "../api.js";
-import { busy, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
-import { KINDS, acceptSuggestions, renderBoard, summary } from "./mapping_board.js";
+import { busy, details, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
+import { KINDS, acceptSuggestions, renderBoard, summary, unsavedCount } from "./mapping_board.js";
 
 function toState(mapping) {
   const state = { employees: new Map(), customers: new Map(), costCodes: new Map() };
@@ -48,7 +48,7 @@ async function load(companyId, profileId) {
   for (const [entity, list] of Object.entries(records.qbo)) qboIndex[entity] = Object.fromEntries(list.map((q) => [q.qboId, q]));
   const required = new Set((validation.unmapped || []).map((u) => `${u.type}:${u.crewflowId}`));
   return { records, mapping, profiles, suggestions, validation, samples, orphans, qboIndex, required,
-    state: toState(mapping), costCodeField: mapping.costCodeField || "ServiceItem", tab: "workers", dirty: false };
+    state: toState(mapping), original: toState(mapping), costCodeField: mapping.costCodeField || "ServiceItem", tab: "workers", dirty: false };
 }
 
 /** "Import done" in words, from the job's results: {mode, directory: {Entity: {created, updated, unchanged}},
@@ -71,7 +71,7 @@ export function importWords(results) {
     crew.push(`projects ${n(p.created)} created, ${n(p.updated)} updated, ${n(p.matchedByName)} linked by name`);
   }
   const orphaned = (r.newlyOrphaned || []).length;
-  return `Import done${r.mode ? ` (${r.mode})` : ""}: `
+  return "Import done: "
     + (entities.length ? `${entities.join(", ")} QuickBooks record(s) read` : "no QuickBooks changes")
     + (crew.length ? `; CrewFlow ${crew.join("; ")}` : "")
     + (orphaned ? `; ${orphaned} record(s) CrewFlow uses went inactive or disappeared` : "")
@@ -187,7 +187,7 @@ function testPanel(companyId, model) {
           : message("error", `${res.errors.length} problem(s) to fix before this timecard can sync:`),
         res.errors.length ? h("ul", { class: "errors-list", id: "test-mapping-errors" }, res.errors.map((e) =>
           h("li", {}, h("strong", {}, e.field), `: ${e.message} `, h("em", {}, `Fix: ${e.fix}`)))) : null,
-        res.preview ? [h("h4", {}, "TimeActivity payload preview"), pretty(res.preview)] : null);
+        res.preview ? details("Details: exactly what would be sent to QuickBooks", pretty(res.preview)) : null);
     } catch (err) {
       replace(out, errorBox(err));
     }
@@ -221,15 +221,19 @@ export async function render(root, { companyId, params }) {
   const saveOut = h("div", { class: "out", id: "save-out" });
   const importOut = h("div", { class: "out", id: "import-out" });
   const boardRoot = h("div", { id: "board" });
-  const summaryLine = h("p", { id: "mapping-summary" });
+  const summaryLine = h("div", { id: "mapping-summary" });
+  const unsaved = h("span", { id: "unsaved-count", role: "status" });
+  const saveBar = h("div", { class: "savebar", id: "savebar" }, unsaved);
   const testRoot = h("div");
   const drawSummary = () => {
     const c = summary(model);
     const missing = c.workers.missing + c.projects.missing + c.costCodes.missing;
     replace(summaryLine, missing
       ? message("warn", `${missing} required mapping(s) missing: highlighted below (approved timecards are waiting on them).`)
-      : message("ok", "Every record with approved timecards is mapped."),
-    model.dirty ? h("strong", { id: "unsaved" }, "Unsaved changes.") : null);
+      : message("ok", "Every record with approved timecards is mapped."));
+    const n = unsavedCount(model);
+    saveBar.classList.toggle("dirty", n > 0);
+    replace(unsaved, n ? `${n} unsaved change(s)` : "No unsaved changes");
   };
   const changed = () => {
     model.dirty = true;
@@ -260,6 +264,7 @@ export async function render(root, { companyId, params }) {
   };
   const draw = () => {
     model.rerender = drawBoard;
+    body.dataset.draws = String(Number(body.dataset.draws || 0) + 1); // tests wait for a reload's redraw
     const bulkAt = model.suggestions.bulkAcceptAt || 0.9;
     replace(body,
       importPanel(companyId, model, importOut, () => reload(model.mapping.profileId)),
@@ -278,9 +283,9 @@ export async function render(root, { companyId, params }) {
             },
           }, `Accept suggestions ≥ ${Math.round(bulkAt * 100)}%`)),
         boardRoot,
-        h("div", { class: "actions" }, h("button", { id: "save-mapping", class: "primary", onclick: save }, "Save mapping"),
-          h("a", { class: "button", href: "#/test" }, "Next: test mode →")),
-        saveOut),
+        saveOut,
+        (replace(saveBar, unsaved, h("button", { id: "save-mapping", class: "primary", onclick: save }, "Save mapping"),
+          h("a", { class: "button", href: "#/test" }, "Next: test mode →")), saveBar)),
       samplesPanel(model),
       testRoot);
     drawBoard();

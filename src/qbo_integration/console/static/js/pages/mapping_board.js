@@ -3,7 +3,7 @@
 // button on every row, or Enter on a QuickBooks record (pick it up) then Enter on a row (drop it).
 // Required rows (approved timecards waiting on them) are highlighted; suggestions show their confidence.
 
-import { h, replace } from "../dom.js";
+import { h, keepFocus, replace } from "../dom.js";
 
 const DRAG_TYPE = "application/x-qbo-record";
 
@@ -43,6 +43,26 @@ function confidenceClass(c) {
 export function qboName(model, entity, qboId) {
   const rec = (model.qboIndex[entity] || {})[qboId];
   return rec ? rec.name : `Id ${qboId} (not in the imported directory)`;
+}
+
+/** How many rows differ from what was loaded (saved): the Save bar's count. */
+export function unsavedCount(model) {
+  let n = 0;
+  for (const k of Object.values(KINDS)) {
+    const now = model.state[k.mapKey];
+    const was = model.original[k.mapKey];
+    for (const id of new Set([...now.keys(), ...was.keys()])) {
+      if ((now.get(id) || {}).qboId !== (was.get(id) || {}).qboId) n += 1;
+    }
+  }
+  return n;
+}
+
+/** A row needs attention when it is not matched, or shares its QuickBooks record with another row. */
+export function needsAttention(model, kind, r) {
+  const k = KINDS[kind];
+  const current = model.state[k.mapKey].get(r.id);
+  return !current || Boolean(takenBy(model, kind, r.id, current.qboId, null));
 }
 
 /** Counts for the summary line: mapped rows and required rows still missing, per kind. */
@@ -243,18 +263,28 @@ export function renderBoard(root, model, changed) {
     const f = search.value.toLowerCase();
     for (const li of list.children) li.hidden = f && !li.textContent.toLowerCase().includes(f);
   });
-  const rows = k.rows(model);
-  replace(root,
+  const allRows = k.rows(model);
+  const crewFilter = (model.crewFilter || "").toLowerCase();
+  const rows = allRows.filter((r) => (!crewFilter || `${r.name} ${k.sub(r) || ""}`.toLowerCase().includes(crewFilter))
+    && (!model.attention || needsAttention(model, kind, r)));
+  const crewSearch = h("input", { type: "search", id: "crew-search", placeholder: `Search CrewFlow ${kind === "costCodes" ? "cost codes" : kind}`,
+    value: model.crewFilter || "", "aria-label": `Search CrewFlow ${kind === "costCodes" ? "cost codes" : kind}` });
+  crewSearch.addEventListener("input", () => { model.crewFilter = crewSearch.value; model.rerender(); });
+  const attention = h("label", { class: "radio" }, h("input", { type: "checkbox", id: "needs-attention", checked: Boolean(model.attention),
+    onchange: (ev) => { model.attention = ev.currentTarget.checked; model.rerender(); } }), " Only rows that need attention");
+  keepFocus(() => replace(root,
     tabs,
     h("div", { class: "board", id: `board-${kind}` },
       h("div", {},
         h("h3", {}, `CrewFlow ${kind === "costCodes" ? "cost codes" : kind}`),
+        allRows.length ? h("div", { class: "board-tools" }, crewSearch, attention,
+          h("span", { class: "muted", id: "crew-shown" }, `${rows.length} of ${allRows.length} shown`)) : null,
         rows.length ? h("ul", { class: "crew-list", id: "crew-list" }, rows.map((r) => crewRow(model, kind, r, assign, unassign)))
-          : h("p", { class: "muted" }, "None in CrewFlow yet.")),
+          : h("p", { class: "muted", id: "crew-none" }, allRows.length ? "Nothing matches the search or filter." : "None in CrewFlow yet.")),
       h("div", { class: "qbo-col" },
         h("h3", {}, `QuickBooks ${ENTITY_NOUN[entity]}s`),
         search,
         qboList.length ? h("ul", { class: "qbo-list", id: "qbo-list" }, qboList.map((q) => qboItem(model, entity, q)))
           : h("p", { class: "muted" }, "None imported yet: run the import above."))),
-  );
+  ));
 }

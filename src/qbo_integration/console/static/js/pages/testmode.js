@@ -3,21 +3,26 @@
 
 import { get, post } from "../api.js";
 import { busy, errorBox, h, isoDate, message, needToken, panel, pretty, replace } from "../dom.js";
+import { timecardLabel, timecardNames } from "../names.js";
+
+const OPERATION_WORDS = {
+  create: "new in QuickBooks", update: "already in QuickBooks: sent again only if it changes",
+  delete: "would be removed from QuickBooks", skip: "nothing to send",
+};
 
 function resultsTable(res, labels) {
   return h("table", { class: "table results", id: "dry-run-results" },
     h("thead", {}, h("tr", {}, ["Timecard", "Result", "Operation", "Problems", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, res.timecards.map((t) => {
       const preview = h("tr", { class: "details", hidden: true }, h("td", { colspan: "5" }, t.preview ? pretty(t.preview) : "No payload (fix the problems first)."));
-      const label = labels[t.timecardId];
       return [
         h("tr", { class: t.valid ? "pass" : "fail", dataset: { timecardId: t.timecardId } },
-          h("td", {}, label ? `${label.clockIn.slice(0, 10)} · ${label.worker} · ${label.project}` : t.timecardId),
+          h("td", { class: "timecard-name" }, timecardLabel(labels, t.timecardId)),
           h("td", {}, h("span", { class: `pill ${t.valid ? "pill-ok" : "pill-error"}` }, t.valid ? "ready" : "problem")),
-          h("td", {}, t.operation),
+          h("td", {}, OPERATION_WORDS[t.operation] || t.operation),
           h("td", {}, t.errors.length ? h("ul", { class: "errors-list" }, t.errors.map((e) =>
             h("li", {}, h("strong", {}, e.field), `: ${e.message} `, h("em", {}, `Fix: ${e.fix}`)))) : "—"),
-          h("td", {}, h("button", { class: "link", onclick: () => { preview.hidden = !preview.hidden; } }, "Payload"))),
+          h("td", {}, h("button", { class: "link", "aria-expanded": "false", onclick: (ev) => { preview.hidden = !preview.hidden; ev.currentTarget.setAttribute("aria-expanded", String(!preview.hidden)); } }, "Details"))),
         preview,
       ];
     })));
@@ -67,19 +72,23 @@ export async function render(root, { companyId }) {
       replace(live, errorBox(err));
     }
   };
-  try {
-    const rec = await get("mapping/records", { companyId });
-    labels = Object.fromEntries(rec.timecards.map((t) => [t.id, t]));
-  } catch { /* labels are a nicety */ }
 
   const run = async (ev) => {
     replace(out);
     replace(results);
+    if (!start.value || !end.value || end.value < start.value) {
+      replace(out, message("error", !start.value || !end.value ? "Pick both dates." : "The end date must be on or after the start date."));
+      return;
+    }
     try {
       const res = await busy(ev.currentTarget, () => post("dry-run", { companyId, startDate: start.value, endDate: end.value }));
       passed = res.passed;
+      replace(liveOut); // an earlier "run a dry run first" no longer applies
+      const conn = await get("connection", { companyId }).catch(() => ({}));
+      const words = conn.syncEnabled ? res.message.replace(/ ?You can enable live sync\.?/, " Live sync is already on.") : res.message;
       replace(out, message(res.passed ? "ok" : "error",
-        `${res.message} — ${res.timecardsValid} of ${res.timecardsChecked} timecard(s) ready.`));
+        `${words} — ${res.timecardsValid} of ${res.timecardsChecked} timecard(s) ready.`));
+      labels = await timecardNames(companyId, res.timecards.map((t) => t.timecardId));
       if (res.timecards.length) replace(results, resultsTable(res, labels));
       drawLive();
     } catch (err) {

@@ -1,0 +1,95 @@
+"""Names for the ids the console would otherwise show: the company (header), workers, projects and
+timecards ("worker · project · date · hours", the date in the company's time zone), and the timecards
+last synced with a link to their record in QuickBooks. Read-only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
+from qbo_integration.config import INTUIT_API_BASE, INTUIT_SANDBOX_API_BASE, Settings
+from qbo_integration.connections.service import get_integration
+from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.views import CompanyView, TimecardView
+from qbo_integration.errors import NotFound
+
+router = APIRouter(tags=["console"])
+
+RECENTLY_SYNCED = 10
+MAX_IDS = 200
+CompanyQ = Annotated[uuid.UUID, Query(alias="companyId")]
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat().replace("+00:00", "Z") if t else None
+
+
+def _hours(h: Any) -> str:
+    return f"{float(h):g} h"
+
+
+def timecard_words(tc: TimecardView, zone: ZoneInfo) -> dict[str, Any]:
+    day = tc.clock_in.astimezone(zone).date().isoformat()
+    return {"timecardId": str(tc.id), "worker": tc.worker.name, "project": tc.project.name, "date": day,
+            "hours": float(tc.total_hours),
+            "label": f"{tc.worker.name} · {tc.project.name} · {day} · {_hours(tc.total_hours)}"}
+
+
+def qbo_link(settings: Settings, realm_id: str | None, qbo_id: str) -> str | None:
+    """Where an admin sees the TimeActivity: QuickBooks' own app, or the built-in sandbox's record list."""
+    base = settings.qbo_api_base_url.rstrip("/")
+    if base == INTUIT_API_BASE.rstrip("/"):
+        return f"https://app.qbo.intuit.com/app/timeactivity?txnId={qbo_id}"
+    if base == INTUIT_SANDBOX_API_BASE.rstrip("/"):
+        return f"https://app.sandbox.qbo.intuit.com/app/timeactivity?txnId={qbo_id}"
+    if not realm_id:
+        return None
+    u = urlsplit(base)
+    return f"{u.scheme}://{u.netloc}/_sandbox/realms/{realm_id}/entities/TimeActivity#{qbo_id}"
+
+
+async def _company(gw: CoreGateway, company_id: uuid.UUID) -> CompanyView:
+    company = await gw.get_company(company_id)
+    if company is None:
+        raise NotFound(f"Company {company_id} not found")
+    return company
+
+
+@router.get("/console/overview", summary="The company's name and time zone, and its timecards last synced")
+async def overview(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
+                   settings: SettingsDep) -> dict[str, Any]:
+    company_access(principal, company_id)
+    gw = CoreGateway(session)
+    company = await _company(gw, company_id)
+    zone = company.zone
+    integ = await get_integration(session, company_id)
+    recent = await gw.recently_synced(company_id, RECENTLY_SYNCED)
+    cards = await gw.get_timecards([r[0] for r in recent])
+    synced = [{**timecard_words(cards[tid], zone), "qboId": cards[tid].qbo_id, "syncedAt": _iso(at),
+               "qboUrl": qbo_link(settings, integ.realm_id if integ else None, str(cards[tid].qbo_id))}
+              for tid, at in recent if tid in cards]
+    return {"company": {"id": str(company.id), "name": company.name, "timezone": company.timezone},
+            "recentlySynced": synced}
+
+
+@router.get("/console/names", summary="Names for worker, project and timecard ids (at most 200 of each)")
+async def names(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
+                timecard_id: Annotated[list[uuid.UUID], Query(alias="timecardId", max_length=MAX_IDS)] = [],  # noqa: B006
+                worker_id: Annotated[list[uuid.UUID], Query(alias="workerId", max_length=MAX_IDS)] = [],  # noqa: B006
+                project_id: Annotated[list[uuid.UUID], Query(alias="projectId", max_length=MAX_IDS)] = [],  # noqa: B006
+                ) -> dict[str, Any]:
+    company_access(principal, company_id)
+    gw = CoreGateway(session)
+    zone = (await _company(gw, company_id)).zone
+    cards = await gw.get_timecards(sorted(set(timecard_id)))
+    workers = {str(w.id): w.name for w in await gw.list_workers(company_id)} if worker_id else {}
+    projects = {str(p.id): p.name for p in await gw.list_projects(company_id)} if project_id else {}
+    return {"timecards": {str(k): timecard_words(v, zone) for k, v in cards.items() if v.company_id == company_id},
+            "workers": {str(i): workers[str(i)] for i in worker_id if str(i) in workers},
+            "projects": {str(i): projects[str(i)] for i in project_id if str(i) in projects}}
