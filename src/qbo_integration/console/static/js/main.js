@@ -64,6 +64,7 @@ function refreshWho() {
 }
 
 let company = null;
+let companyReady = Promise.resolve(); // pages render after the company (its time zone) is known
 
 /** The signed-in company's name and time zone (Core's company row), before any page renders. */
 async function loadCompany() {
@@ -91,6 +92,8 @@ async function route() {
     else a.removeAttribute("aria-current");
   }
   const view = document.getElementById("view");
+  await companyReady;
+  if (seq !== renderSeq) return; // a newer navigation took over while the company loaded
   view.dataset.page = page;
   if (!loader) {
     replace(view, message("error", `There is no page "${page}".`), h("p", {}, h("a", { href: "#/setup" }, "Go to setup")));
@@ -117,7 +120,7 @@ export function navigate(hash) {
 async function boot() {
   const form = document.getElementById("token-form");
   const input = document.getElementById("token-input");
-  form.addEventListener("submit", async (ev) => {
+  form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const value = input.value.trim();
     if (!value) {
@@ -132,7 +135,7 @@ async function boot() {
     input.value = "";
     showBanner(null);
     refreshWho();
-    await loadCompany();
+    companyReady = loadCompany();
     route();
   });
   document.getElementById("token-clear").addEventListener("click", () => {
@@ -151,11 +154,11 @@ async function boot() {
     setToken(dev.token);
     showBanner(null);
     refreshWho();
-    await loadCompany();
+    companyReady = loadCompany();
     route();
   });
   refreshWho();
-  await loadCompany();
+  companyReady = loadCompany();
   window.addEventListener("hashchange", route);
   route();
   if (await devToken()) devButton.hidden = false;
