@@ -78,12 +78,15 @@ async def live(settings, sessionmaker, redis) -> AsyncIterator[Live]:
 @pytest.fixture
 async def worker(live, redis, tmp_path) -> AsyncIterator[WorkerProcess]:
     """A real arq worker process, started once its event listener is subscribed."""
-    before = dict(await redis.pubsub_numsub("timecard.approved")).get(b"timecard.approved", 0)
+    from qbo_integration.worker.events import channel
+
+    name = channel("timecard.approved")  # this run's prefixed channel (EVENT_CHANNEL_PREFIX)
+    before = dict(await redis.pubsub_numsub(name)).get(name.encode(), 0)
     proc = WorkerProcess(live.settings, ARTIFACTS / "worker.log")
     try:
         deadline = time.monotonic() + 300  # imports alone take a minute on a loaded CI machine
         while True:
-            subs = dict(await redis.pubsub_numsub("timecard.approved")).get(b"timecard.approved", 0)
+            subs = dict(await redis.pubsub_numsub(name)).get(name.encode(), 0)
             if subs > before:
                 break
             if not proc.alive() or time.monotonic() > deadline:
