@@ -158,8 +158,11 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
              "companyId": str(company.id), "timecardId": str(fresh_id), "version": 1}
     assert await redis.publish(channel("timecard.approved"), json.dumps(event)) >= 1
 
-    await page.wait_for_function(
-        "Number(document.querySelector('#synced-today .tile-value').textContent) >= 1", timeout=180_000)
+    # Enabling live sync already sent the backlog (yesterday's timecard): wait for this one by name in
+    # the dashboard's "Recently synced" list, not for the counter to move.
+    await page.wait_for_selector(f"#recently-synced li[data-timecard-id='{fresh_id}']", timeout=180_000)
+    assert "Jay Crew-Lead · Showroom build-out" in await page.text_content(f"#recently-synced li[data-timecard-id='{fresh_id}']")
+    assert int(await page.text_content("#synced-today .tile-value")) >= 1
     assert await page.evaluate("window.__sameDocument") == "yes"  # no reload happened
     assert "never" not in await page.text_content("#last-sync")
     async with sessionmaker() as s:
