@@ -152,6 +152,19 @@ async def test_limiter_budget_window_and_usage(redis):
     assert time.monotonic() - t0 >= 0.9
 
 
+async def test_limiter_holds_a_realm_to_ten_requests_a_second(redis):
+    """QBO also refuses an 11th request within a second (qbo-wire.md), whatever the minute's budget."""
+    cfg = LimitsConfig(calls_per_window=500, window_seconds=60, margin_seconds=0.0, local_pacing=False,
+                       max_wait_seconds=5)
+    lim = RealmLimiter(redis, cfg, prefix="t-rps")
+    start = time.monotonic()
+    for _ in range(11):
+        async with lim.admit("r1"):
+            pass
+    assert time.monotonic() - start >= 0.9  # the 11th waited for the first to leave the second
+    assert await lim.calls_in_window("r1") == 11  # and the minute's budget counted all of them
+
+
 async def test_limiter_gives_up_past_max_wait_and_pause(redis):
     cfg = LimitsConfig(
         calls_per_window=2, window_seconds=30, margin_seconds=0, local_pacing=False, max_wait_seconds=0.5

@@ -30,6 +30,7 @@ class LimitsConfig:
     window_seconds: float = 60.0
     margin_seconds: float = 0.5
     max_in_flight: int = 10
+    requests_per_second: int = 10  # QBO: at most 10 requests a second per realm and app; 0 turns it off
     lease_seconds: float = 130.0  # a crashed process's slot frees itself after this
     max_wait_seconds: float = 75.0  # longer than this waiting for budget -> RATE_LIMITED
     max_pause_wait_seconds: float = 10.0  # after a 429 every process pauses; longer pauses are raised

@@ -6,6 +6,8 @@ workers run):
 * a sliding-window log per realm of every call admitted in the last window (each batch item is one
   call): at most `calls_per_window` (500 / 60 s);
 * a sliding-window log of batch requests: at most `batches_per_window` (40 / 60 s);
+* a sliding one-second log of requests: at most `requests_per_second` (10) HTTP requests a second
+  (a batch is one request);
 * a lease-based semaphore: at most `max_in_flight` (10) requests in flight per realm; a slot whose
   holder crashed frees itself after `lease_seconds`;
 * a "pause" set after QBO answered 429, so every process holds off together.
@@ -39,8 +41,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: calls zset, batches zset, sequence, pause
-# ARGV: items, is_batch, call_limit, batch_limit, window_ms
+# KEYS: calls zset, batches zset, sequence, pause, requests-per-second zset
+# ARGV: items, is_batch, call_limit, batch_limit, window_ms, requests_per_second (0: off), second_ms
 # -> 0 when admitted (and recorded), else milliseconds to wait (negative: QBO asked us to pause)
 ACQUIRE_BUDGET = (
     _NOW_MS
@@ -70,8 +72,24 @@ if isb == 1 then
     if bw > wait then wait = bw end
   end
 end
+local rlimit = tonumber(ARGV[6])
+local second = tonumber(ARGV[7])
+if rlimit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - second)
+  local rused = redis.call('ZCARD', KEYS[5])
+  if rused + 1 > rlimit then
+    local idx = rused - rlimit
+    local e = redis.call('ZRANGE', KEYS[5], idx, idx, 'WITHSCORES')
+    local rw = tonumber(e[2]) + second - now + 1
+    if rw > wait then wait = rw end
+  end
+end
 if wait > 0 then return wait end
 local seq = redis.call('INCRBY', KEYS[3], n)
+if rlimit > 0 then
+  redis.call('ZADD', KEYS[5], now, tostring(seq))
+  redis.call('PEXPIRE', KEYS[5], second + 1000)
+end
 for i = 1, n do
   redis.call('ZADD', KEYS[1], now, tostring(seq - n + i))
 end
@@ -206,7 +224,7 @@ class RealmLimiter:
 
     async def reset(self, realm_id: str) -> None:
         await self.redis.delete(
-            *(self._k(realm_id, n) for n in ("calls", "batches", "seq", "pause", "inflight"))
+            *(self._k(realm_id, n) for n in ("calls", "batches", "seq", "pause", "inflight", "rps"))
         )
 
     # ------------------------------------------------------------------ internals
@@ -252,13 +270,15 @@ class RealmLimiter:
 
     async def _try_budget(self, realm_id: str, items: int, batch: bool, deadline: float) -> float:
         """0 when admitted (budget recorded), else seconds to wait; raises past the deadline."""
-        keys = [self._k(realm_id, n) for n in ("calls", "batches", "seq", "pause")]
+        keys = [self._k(realm_id, n) for n in ("calls", "batches", "seq", "pause", "rps")]
         args = [
             items,
             1 if batch else 0,
             self.config.calls_per_window,
             self.config.batches_per_window,
             self._window_ms,
+            self.config.requests_per_second,
+            int((1.0 + self.config.margin_seconds / 5) * 1000),
         ]
         wait_ms = int(await self._budget(keys=keys, args=args))
         if wait_ms == 0:
