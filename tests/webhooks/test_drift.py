@@ -152,3 +152,38 @@ async def test_drift_of_another_company_is_not_found(ctx, live, sessionmaker, sa
     assert resp.status_code == 404
     [still] = await _findings(sessionmaker, cc.company_id)
     assert still.status == "open"
+
+
+async def test_push_sends_crewflows_version_again_over_an_edit_and_after_a_delete(ctx, live, sessionmaker, sandbox,
+                                                                                 api, client, make_token, clock):
+    from datetime import UTC, datetime, timedelta
+
+    cc, core = live
+    headers = {"Authorization": f"Bearer {make_token(cc.company_id)}"}
+    tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+    [ours] = await h.activities(sandbox, cc.realm_id)
+    client_ = api.company(cc.company_id, cc.realm_id)
+
+    async def push() -> None:
+        [item] = (await client.get(DRIFT, params={"companyId": str(cc.company_id)}, headers=headers)).json()["items"]
+        r = await client.post(f"{DRIFT}/{item['id']}/resolve", json={"companyId": str(cc.company_id),
+                                                                    "action": "push"}, headers=headers)
+        assert r.status_code == 200, r.text
+        clock.now = datetime.now(UTC) + timedelta(seconds=1)  # the request stamps rows in real time
+        await engine.run_company_sync(ctx, core.company_id)
+
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": qbo_id, "Description": "edited"})
+    assert await drift.check(sessionmaker, client_, cc.company_id, qbo_id, source="webhook") == drift.Outcome.CHANGED
+    await push()
+    [again] = await h.activities(sandbox, cc.realm_id)
+    assert again["Id"] == qbo_id and again["Description"] == ours["Description"] and again["SyncToken"] == "2"
+    assert await drift.check(sessionmaker, client_, cc.company_id, qbo_id, source="webhook") == drift.Outcome.ECHO
+
+    await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity/{qbo_id}")
+    assert await drift.check(sessionmaker, client_, cc.company_id, qbo_id, source="webhook") == drift.Outcome.DELETED
+    await push()
+    [recreated] = await h.activities(sandbox, cc.realm_id)  # exactly one live record again
+    assert recreated["Id"] != qbo_id and recreated["Description"] == ours["Description"]
+    row = await h.row(sessionmaker, tid)
+    assert (row.state, row.qbo_id) == ("synced", recreated["Id"])
+    assert [f.status for f in await _findings(sessionmaker, cc.company_id)] == ["pushed", "pushed"]

@@ -115,8 +115,9 @@ class DriftListOut(BaseModel):
 class DriftResolveIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
     company_id: uuid.UUID = Field(alias="companyId")
-    action: Literal["accept", "dismiss"] = Field(
-        description="accept: keep QuickBooks' version (recorded; our next write starts from it); dismiss: ignore")
+    action: Literal["push", "accept", "dismiss"] = Field(
+        description="push: send CrewFlow's version again; accept: keep QuickBooks' version (recorded; our next "
+                    "write starts from it); dismiss: ignore")
 
 
 def _finding_out(row: Any) -> DriftFindingOut:
@@ -136,13 +137,14 @@ async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep,
 
 
 @router.post("/drift/{finding_id}/resolve", response_model=DriftFindingOut, tags=["drift"],
-             summary="Keep QuickBooks' version of a drifted entry, or dismiss the finding (admin)",
+             summary="Send CrewFlow's version of a drifted entry again, keep QuickBooks' version, or dismiss (admin)",
              responses={401: {"description": "Missing or invalid bearer token"},
                         403: {"description": "Another company, or not an admin"},
                         404: {"description": "Unknown finding"},
-                        409: {"description": "Already resolved, or the entry was deleted (cannot be kept)"}})
+                        409: {"description": "Already resolved; a deleted entry cannot be kept; live sync off (push)"}})
 async def resolve_drift(finding_id: uuid.UUID, body: DriftResolveIn, principal: PrincipalDep,
-                        session: SessionDep) -> DriftFindingOut:
+                        session: SessionDep, queue: QueueDep) -> DriftFindingOut:
     company_access(principal, body.company_id, admin=True)
-    row = await findings.resolve(session, body.company_id, finding_id, body.action, actor=f"user:{principal.sub}")
+    row = await findings.resolve(session, queue, body.company_id, finding_id, body.action,
+                                 actor=f"user:{principal.sub}")
     return _finding_out(row)

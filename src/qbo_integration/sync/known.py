@@ -88,3 +88,24 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
         .values(state="pending", attempts=0, next_attempt_at=datetime.now(UTC))
         .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def disown_qbo_content(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID, *,
+                             expected_token: str | None, qbo_token: str | None, deleted: bool) -> bool:
+    """The admin wants CrewFlow's version in QBO again: forget what we thought QBO holds, so the next
+    decision sends it (an update over QBO's current SyncToken, or a create when QBO deleted it).
+    False when the row moved on since the finding, or a write of ours is outstanding."""
+    row = (await session.execute(
+        select(TimecardSyncRecord).where(TimecardSyncRecord.company_id == company_id,
+                                         TimecardSyncRecord.timecard_id == timecard_id)
+        .with_for_update())).scalar_one_or_none()
+    if row is None or row.state not in SETTLED_STATES or row.pending_op or row.qbo_sync_token != expected_token:
+        return False
+    if deleted:
+        row.qbo_id = None
+        row.qbo_sync_token = None
+    else:
+        row.qbo_sync_token = qbo_token
+    row.fingerprint = None
+    row.synced_version = None
+    return True
