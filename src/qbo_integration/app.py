@@ -1,4 +1,4 @@
-"""create_app(): the FastAPI application. The lifespan opens engine, Redis and the arq pool once."""
+"""create_app(): the FastAPI application. The lifespan opens engine, Redis and the job queue's pool once."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from arq import create_pool
-from arq.connections import RedisSettings
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
@@ -21,8 +19,9 @@ from qbo_integration.api.router import build_integrations_router
 from qbo_integration.config import Settings, get_settings
 from qbo_integration.db.session import make_engine, make_sessionmaker
 from qbo_integration.observability import init_sentry
+from qbo_integration.queue import JobQueue
 from qbo_integration.services import build_services
-from qbo_integration.worker.queue import JobQueue
+from qbo_integration.worker.queue import open_pool
 
 CONSOLE_DIR = Path(__file__).parent / "console" / "static"
 
@@ -35,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.check_secrets()
         engine = make_engine(settings.database_url)
         redis = Redis.from_url(settings.redis_url)
-        pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        pool = await open_pool(settings.redis_url)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)

@@ -21,16 +21,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from arq.connections import RedisSettings
-    from arq.worker import run_worker
+    from qbo_integration.worker.settings import run
 
-    from qbo_integration.config import get_settings
-    from qbo_integration.worker.settings import WorkerSettings
-
-    settings = get_settings()
-    settings.check_secrets()
-    run_worker(WorkerSettings, redis_settings=RedisSettings.from_dsn(settings.redis_url),  # type: ignore[arg-type]
-               burst=args.burst)
+    run(burst=args.burst)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,7 +13,8 @@ from qbo_integration.connections.crypto import TokenCipher
 from qbo_integration.connections.store import ConnectionTokenStore
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.qbo import QboApi, QboConfig
-from qbo_integration.worker.queue import JobQueue
+from qbo_integration.queue import JobQueue
+from qbo_integration.worker.queue import open_pool
 
 
 def qbo_config(settings: Settings) -> QboConfig:
@@ -32,7 +35,7 @@ def qbo_config(settings: Settings) -> QboConfig:
 
 class Services:
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis,
-                 queue: JobQueue | None = None) -> None:
+                 queue: JobQueue, own_pool: Any = None) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.redis = redis
@@ -43,13 +46,20 @@ class Services:
         self.observer = MonitoringObserver(sessionmaker, settings, queue, redis=redis)
         self.qbo = QboApi(qbo_config(settings), redis, self.token_store, observer=self.observer)
         self.observer.qbo = self.qbo
+        self._own_pool = own_pool  # closed with the services (build_services opened it)
 
     async def aclose(self) -> None:
         await self.qbo.aclose()
-        await self.observer.aclose()
         await self.http.aclose()
+        if self._own_pool is not None:
+            await self._own_pool.aclose()
 
 
 async def build_services(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis,
                          queue: JobQueue | None = None) -> Services:
-    return Services(settings, sessionmaker, redis, queue)
+    """Without a queue (a script, a test) the services open a job queue of their own and close it."""
+    own_pool = None
+    if queue is None:
+        own_pool = await open_pool(settings.redis_url)
+        queue = JobQueue(own_pool)
+    return Services(settings, sessionmaker, redis, queue, own_pool)

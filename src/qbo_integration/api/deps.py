@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.api.auth import Principal, authenticate, check_company_access
 from qbo_integration.config import Settings
-from qbo_integration.worker.queue import JobQueue, commit_and_flush
+from qbo_integration.queue import JobQueue, commit_and_flush
 
 
 # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for a lookup.

@@ -23,10 +23,11 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import TestConnectionOut
 from qbo_integration.errors import AppError
 from qbo_integration.logs import log_context
+from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import BreakerConfig, ErrorAction, MemoryTokenStore, QboApi, QboError, TokenSet
 from qbo_integration.qbo.oauth import make_code_verifier
+from qbo_integration.queue import JobQueue
 from qbo_integration.services import Services
-from qbo_integration.worker.queue import JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +172,7 @@ async def complete_connect(
                               status_code=409) from None
         await service.audit_row(session, row, "connect", True, actor=actor,
                                 details={"realmId": realm_id, "companyName": company_name})
-        await service.call_optional("qbo_integration.monitoring.setup", "mark_step", session, company_id,
-                                    "connected")
+        await mark_step(session, company_id, "connected")
         queue.after_commit(session, IMPORT_FUNCTION, str(company_id),
                            _job_id=f"directory_import:{company_id}:{taken.state_hash[:16]}")
         services.qbo.tokens.forget(str(company_id))

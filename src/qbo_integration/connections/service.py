@@ -6,7 +6,6 @@ Public (docs/internal-contracts.md): `get_integration`, `get_or_create_integrati
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from qbo_integration.connections.schemas import ConnectionOut
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.logs import log_context
-from qbo_integration.monitoring import audit
+from qbo_integration.monitoring import alerts, audit
 from qbo_integration.qbo import TokenSet
 
 logger = logging.getLogger(__name__)
@@ -135,17 +134,6 @@ async def audit_row(session: AsyncSession, row: Integration, action: str, ok: bo
                        response_payload=details)
 
 
-async def call_optional(module: str, function: str, *args: Any, **kwargs: Any) -> bool:
-    """Call another domain's hook when it is installed (monitoring is optional for connections)."""
-    try:
-        fn = getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError):
-        logger.warning("optional hook %s.%s is not available", module, function)
-        return False
-    await fn(*args, **kwargs)
-    return True
-
-
 async def mark_lost(session: AsyncSession, company_id: uuid.UUID, reason: str, *,
                     now: datetime | None = None) -> bool:
     """QuickBooks refused the grant (invalid_grant): status `lost` with the reason, tokens dropped,
@@ -158,8 +146,8 @@ async def mark_lost(session: AsyncSession, company_id: uuid.UUID, reason: str, *
         row.status = "failed"
         row.error_message = reason[:1000]
         await audit_row(session, row, "connection_lost", False, error=reason)
-        await call_optional(
-            "qbo_integration.monitoring.alerts", "queue_alert", session, company_id, "connection_lost",
+        await alerts.queue_alert(
+            session, company_id, "connection_lost",
             "QuickBooks connection lost",
             f"QuickBooks stopped accepting this company's connection ({reason}). Timecards are not syncing "
             "until an admin reconnects QuickBooks in the CrewFlow integration settings.",

@@ -8,7 +8,7 @@ from typing import Any
 from qbo_integration import logs
 from qbo_integration.exports.service import export_and_notify
 from qbo_integration.exports.storage import storage_for
-from qbo_integration.worker.queue import commit_and_flush
+from qbo_integration.queue import CronSchedule, commit_and_flush
 
 
 async def export_unsynced(ctx: dict[str, Any], company_id: str, reason: str = "breaker_open") -> dict[str, Any]:
@@ -24,4 +24,4 @@ async def export_unsynced(ctx: dict[str, Any], company_id: str, reason: str = "b
 
 
 FUNCTIONS: list[Any] = [export_unsynced]
-CRON_JOBS: list[Any] = []
+CRON_JOBS: list[CronSchedule] = []

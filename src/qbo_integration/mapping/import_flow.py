@@ -25,8 +25,8 @@ from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.qbo.models import QboEntity, entity_model
+from qbo_integration.queue import JobQueue, commit_and_flush
 from qbo_integration.sync.models import SyncJob
-from qbo_integration.worker.queue import JobQueue, commit_and_flush
 
 logger = logging.getLogger(__name__)
 

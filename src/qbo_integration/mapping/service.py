@@ -35,8 +35,8 @@ from qbo_integration.mapping.schemas import (
 )
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
+from qbo_integration.queue import JobQueue
 from qbo_integration.sync.service import requeue_failed
-from qbo_integration.worker.queue import JobQueue
 
 
 async def require_company(session: AsyncSession, company_id: uuid.UUID) -> CompanyView:

@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from arq.cron import cron
 from sqlalchemy import select
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.mapping import import_flow
+from qbo_integration.queue import CronSchedule
 
 
 async def import_directory(ctx: dict[str, Any], company_id: str | uuid.UUID,
@@ -34,4 +34,4 @@ async def import_directories_daily(ctx: dict[str, Any]) -> int:
 
 
 FUNCTIONS: list[Any] = [import_directory, import_directories_daily]
-CRON_JOBS: list[Any] = [cron(import_directories_daily, hour=4, minute=20, second=0, unique=True)]
+CRON_JOBS: list[CronSchedule] = [CronSchedule(import_directories_daily, hour=4, minute=20, second=0, unique=True)]

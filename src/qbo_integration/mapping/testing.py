@@ -35,8 +35,8 @@ from qbo_integration.mapping.timeactivity import FieldError, company_zone, txn_d
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.queue import JobQueue
 from qbo_integration.sync import service as sync_service
-from qbo_integration.worker.queue import JobQueue
 
 MAX_DRY_RUN_TIMECARDS = 5000
 STORED_RESULTS = 500

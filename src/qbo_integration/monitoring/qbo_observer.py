@@ -23,7 +23,7 @@ from qbo_integration.config import Settings
 from qbo_integration.connections.models import Integration
 from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, QBO_READS, TOKEN_REFRESHES
 from qbo_integration.monitoring import audit, notify, read_meter
-from qbo_integration.worker.queue import JobQueue, commit_and_flush
+from qbo_integration.queue import JobQueue, commit_and_flush
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +36,17 @@ class MonitoringObserver:
         self.sessionmaker = sessionmaker
         self.redis = redis  # where read calls are counted per company and month
         self.settings = settings
-        self.queue = queue  # may be set after construction (the API builds its queue first)
+        self.queue = queue  # handed in by services.py; None only where no breaker reaction is needed
         self.qbo = qbo  # the QboApi, to read reopens_at; set by whoever builds both
-        self._own_pool: Any = None
 
     @property
     def cooldown(self) -> timedelta:
         return timedelta(minutes=self.settings.alert_cooldown_minutes)
 
-    async def _queue(self) -> JobQueue:
+    def _queue(self) -> JobQueue:
         if self.queue is None:
-            from arq import create_pool
-            from arq.connections import RedisSettings
-
-            self._own_pool = await create_pool(RedisSettings.from_dsn(self.settings.redis_url))
-            self.queue = JobQueue(self._own_pool)
+            raise RuntimeError("the monitoring observer was built without a job queue")
         return self.queue
-
-    async def aclose(self) -> None:
-        if self._own_pool is not None:
-            await self._own_pool.aclose()
 
     # --- hooks ---
     async def on_call(self, status: int | None) -> None:
@@ -86,7 +77,7 @@ class MonitoringObserver:
         if new == "half_open":
             return
         state = await self.qbo.breaker_state(company_id) if self.qbo is not None else None
-        queue = await self._queue()
+        queue = self._queue()
         now = datetime.now(UTC)
         with logs.log_context(company_id=company_id):
             logger.warning("circuit breaker %s -> %s", old, new)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.cron import cron
-
 from qbo_integration.monitoring import delivery, retention, setup_sla
-from qbo_integration.worker.queue import commit_and_flush
+from qbo_integration.queue import CronSchedule, commit_and_flush
 
 
 async def deliver_alerts(ctx: dict[str, Any]) -> dict[str, int]:
@@ -30,8 +28,8 @@ async def purge_audit_log(ctx: dict[str, Any]) -> int:
 
 
 FUNCTIONS: list[Any] = [deliver_alerts, check_setup_sla, purge_audit_log]
-CRON_JOBS: list[Any] = [
-    cron(deliver_alerts, second=30, unique=True, run_at_startup=True),  # every minute
-    cron(check_setup_sla, minute=set(range(0, 60, 10)), second=5, unique=True),
-    cron(purge_audit_log, hour=3, minute=17, second=0, unique=True),
+CRON_JOBS: list[CronSchedule] = [
+    CronSchedule(deliver_alerts, second=30, unique=True, run_at_startup=True),  # every minute
+    CronSchedule(check_setup_sla, minute=set(range(0, 60, 10)), second=5, unique=True),
+    CronSchedule(purge_audit_log, hour=3, minute=17, second=0, unique=True),
 ]

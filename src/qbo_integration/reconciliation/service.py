@@ -28,12 +28,12 @@ from qbo_integration.monitoring import audit
 from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.errors import NotFoundError
+from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.compare import KINDS, Finding, compare
 from qbo_integration.reconciliation.models import ReconciliationRun
 from qbo_integration.sync import known
 from qbo_integration.sync.nudge import nudge
-from qbo_integration.worker.queue import JobQueue
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from arq.cron import cron
-
 from qbo_integration.connections.service import connected_company_ids
+from qbo_integration.queue import CronSchedule
 from qbo_integration.reconciliation import service
 
 
@@ -34,4 +33,4 @@ async def reconcile_nightly(ctx: dict[str, Any]) -> int:
 
 
 FUNCTIONS: list[Any] = [reconcile_company, reconcile_nightly]
-CRON_JOBS: list[Any] = [cron(reconcile_nightly, hour=3, minute=40, second=0, unique=True)]
+CRON_JOBS: list[CronSchedule] = [CronSchedule(reconcile_nightly, hour=3, minute=40, second=0, unique=True)]

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qbo_integration.monitoring.notify import timecards_dead_lettered
+from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.sync.integrations import get_integration
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.writeback import RoundSummary
@@ -65,18 +67,11 @@ async def add_round(session: AsyncSession, job_id: uuid.UUID, *, claimed: int, s
 
 async def side_effects(session: AsyncSession, company_id: uuid.UUID, summary: RoundSummary, now: datetime) -> None:
     """Setup checklist and dead-letter alert (monitoring's public functions)."""
-    try:
-        if summary.first_sync:
-            from qbo_integration.monitoring.setup import mark_step
-
-            await mark_step(session, company_id, "first_timecard_synced", now=now)
-        if summary.dead:
-            from qbo_integration.monitoring.notify import timecards_dead_lettered
-
-            sample = next((e["message"] for e in summary.errors if e.get("state") == "dead"), None)
-            await timecards_dead_lettered(session, company_id, summary.dead, sample_error=sample, now=now)
-    except ImportError:  # monitoring not installed in this build
-        logger.debug("monitoring hooks unavailable")
+    if summary.first_sync:
+        await mark_step(session, company_id, "first_timecard_synced", now=now)
+    if summary.dead:
+        sample = next((e["message"] for e in summary.errors if e.get("state") == "dead"), None)
+        await timecards_dead_lettered(session, company_id, summary.dead, sample_error=sample, now=now)
 
 
 async def finish(sm: async_sessionmaker[AsyncSession], job_id: uuid.UUID, now: datetime, *,

@@ -24,7 +24,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from qbo_integration.worker.queue import JobQueue
+from qbo_integration.queue import JobQueue
 
 LOCK_SECONDS = 300
 FUNCTION = "sync_company"

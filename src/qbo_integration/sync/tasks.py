@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from arq.cron import cron
-
 from qbo_integration.config import get_settings
+from qbo_integration.queue import CronSchedule
 from qbo_integration.sync import engine
 from qbo_integration.sync import sweep as sweep_mod
 
@@ -30,5 +29,6 @@ def _sweep_minutes() -> set[int]:
 
 
 FUNCTIONS: list[Any] = [sync_company, sweep]
-CRON_JOBS: list[Any] = [cron(sweep, minute=_sweep_minutes(), second=20, unique=True, run_at_startup=True,
-                             timeout=600)]
+def cron_jobs() -> list[CronSchedule]:
+    """Read at the worker's start-up (the sweep's period is a setting)."""
+    return [CronSchedule(sweep, minute=_sweep_minutes(), second=20, unique=True, run_at_startup=True, timeout=600)]

@@ -17,10 +17,10 @@ from qbo_integration.logs import log_context
 from qbo_integration.mapping import import_flow
 from qbo_integration.mapping.directory_import import ENTITIES as DIRECTORY_ENTITIES
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation import drift
 from qbo_integration.webhooks import service
 from qbo_integration.webhooks.models import WebhookEvent
-from qbo_integration.worker.queue import JobQueue
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.service import realm_owner
+from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation import service as reconciliation
 from qbo_integration.webhooks.formats import ChangeEvent
 from qbo_integration.webhooks.models import WebhookEvent
-from qbo_integration.worker.queue import JobQueue
 
 PROCESS_FUNCTION = "process_webhook_events"
 CLAIM_BATCH = 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from qbo_integration.queue import CronSchedule
 from qbo_integration.webhooks import reactions
 
 
@@ -14,4 +15,4 @@ async def process_webhook_events(ctx: dict[str, Any], company_id: str | uuid.UUI
 
 
 FUNCTIONS: list[Any] = [process_webhook_events]
-CRON_JOBS: list[Any] = []
+CRON_JOBS: list[CronSchedule] = []

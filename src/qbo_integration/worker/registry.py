@@ -1,13 +1,20 @@
-"""What the worker runs: each domain contributes functions, cron jobs and event handling here."""
+"""What the worker runs: each domain contributes functions, cron schedules and event handling here.
+
+The domains' tasks modules are plain functions plus `CronSchedule` data (qbo_integration/queue.py);
+only this package turns them into arq's cron jobs.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from arq.cron import CronJob, cron
+
 from qbo_integration.exports import tasks as exports_tasks
 from qbo_integration.mapping import tasks as mapping_tasks
 from qbo_integration.monitoring import tasks as monitoring_tasks
+from qbo_integration.queue import JOB_NAMES, CronSchedule
 from qbo_integration.reconciliation import tasks as reconciliation_tasks
 from qbo_integration.sync import intake as sync_intake
 from qbo_integration.sync import tasks as sync_tasks
@@ -17,17 +24,26 @@ from qbo_integration.worker.events import CoreEvent
 
 logger = logging.getLogger(__name__)
 
-# Domains add their `tasks.FUNCTIONS` / `tasks.CRON_JOBS` here.
-FUNCTIONS: list[Any] = [*system_tasks.FUNCTIONS]
-CRON_JOBS: list[Any] = [*system_tasks.CRON_JOBS]
-FUNCTIONS += [*monitoring_tasks.FUNCTIONS, *exports_tasks.FUNCTIONS]
-CRON_JOBS += [*monitoring_tasks.CRON_JOBS, *exports_tasks.CRON_JOBS]
-FUNCTIONS += [*sync_tasks.FUNCTIONS]
-CRON_JOBS += [*sync_tasks.CRON_JOBS]
-FUNCTIONS += [*mapping_tasks.FUNCTIONS]
-CRON_JOBS += [*mapping_tasks.CRON_JOBS]
-FUNCTIONS += [*webhooks_tasks.FUNCTIONS, *reconciliation_tasks.FUNCTIONS]
-CRON_JOBS += [*reconciliation_tasks.CRON_JOBS]
+FUNCTIONS: list[Any] = [
+    *system_tasks.FUNCTIONS, *monitoring_tasks.FUNCTIONS, *exports_tasks.FUNCTIONS, *sync_tasks.FUNCTIONS,
+    *mapping_tasks.FUNCTIONS, *webhooks_tasks.FUNCTIONS, *reconciliation_tasks.FUNCTIONS,
+]
+
+_MISSING = set(JOB_NAMES) - {f.__name__ for f in FUNCTIONS}
+assert not _MISSING, f"job names with no registered function: {_MISSING}"
+
+
+def _arq_cron(s: CronSchedule) -> CronJob:
+    return cron(s.coroutine, hour=s.hour, minute=s.minute, second=s.second,  # type: ignore[arg-type]
+                run_at_startup=s.run_at_startup, unique=s.unique, timeout=s.timeout)
+
+
+def cron_jobs() -> list[CronJob]:
+    """The cron jobs, built when the worker starts (the sweep's period is read from the settings then)."""
+    schedules = [*system_tasks.CRON_JOBS, *monitoring_tasks.CRON_JOBS, *exports_tasks.CRON_JOBS,
+                 *sync_tasks.cron_jobs(), *mapping_tasks.CRON_JOBS, *reconciliation_tasks.CRON_JOBS,
+                 *webhooks_tasks.CRON_JOBS]
+    return [_arq_cron(s) for s in schedules]
 
 
 async def dispatch_event(ctx: dict[str, Any], event: CoreEvent) -> None:

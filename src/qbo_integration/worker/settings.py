@@ -1,4 +1,6 @@
-"""arq WorkerSettings. arq reads the class's own __dict__: no inheritance here."""
+"""arq WorkerSettings and `run()`. arq reads the class's own __dict__: no inheritance here.
+
+Nothing is read from the settings when this module is imported: `run()` reads them once, at start-up."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import os
 import socket
 from typing import Any
 
-from arq.connections import RedisSettings
+from arq.worker import run_worker
 
 from qbo_integration import logs
 from qbo_integration.config import get_settings
@@ -18,7 +20,7 @@ from qbo_integration.observability import init_sentry
 from qbo_integration.services import build_services
 from qbo_integration.worker import registry
 from qbo_integration.worker.listener import EventListener
-from qbo_integration.worker.queue import QUEUE_NAME, JobQueue
+from qbo_integration.worker.queue import QUEUE_NAME, JobQueue, redis_settings
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +66,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     functions = registry.FUNCTIONS
-    cron_jobs = registry.CRON_JOBS
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_NAME
-    redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
-    max_jobs = get_settings().worker_max_jobs
     job_timeout = 600
     keep_result = 60
     health_check_interval = 30
     handle_signals = True
+
+
+def run(*, burst: bool = False) -> None:
+    """`qbo-integration worker`: the settings are read here, once."""
+    settings = get_settings()
+    settings.check_secrets()
+    run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url),  # type: ignore[arg-type]
+               max_jobs=settings.worker_max_jobs, cron_jobs=registry.cron_jobs(), burst=burst)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
-
 from qbo_integration.metrics import QUEUE_DEPTH
+from qbo_integration.queue import CronSchedule
 
 
 async def refresh_queue_metrics(ctx: dict[str, Any]) -> int:
@@ -16,4 +15,5 @@ async def refresh_queue_metrics(ctx: dict[str, Any]) -> int:
 
 
 FUNCTIONS: list[Any] = [refresh_queue_metrics]
-CRON_JOBS: list[Any] = [cron(refresh_queue_metrics, second=0, run_at_startup=False, unique=True, timeout=30)]
+CRON_JOBS: list[CronSchedule] = [CronSchedule(refresh_queue_metrics, second=0, run_at_startup=False, unique=True,
+                                             timeout=30)]
