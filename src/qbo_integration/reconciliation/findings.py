@@ -17,7 +17,7 @@ from qbo_integration.monitoring import audit
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
 from qbo_integration.sync import service as sync_service
-from qbo_integration.worker.queue import JobQueue
+from qbo_integration.queue import JobQueue
 
 Action = Literal["push", "accept", "dismiss"]
 
