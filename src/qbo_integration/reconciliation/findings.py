@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.connections.service import get_integration
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.monitoring import audit
+from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
 from qbo_integration.sync import service as sync_service
-from qbo_integration.queue import JobQueue
 
 Action = Literal["push", "accept", "dismiss"]
 
