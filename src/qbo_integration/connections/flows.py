@@ -26,12 +26,12 @@ from qbo_integration.logs import log_context
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import BreakerConfig, ErrorAction, MemoryTokenStore, QboApi, QboError, TokenSet
 from qbo_integration.qbo.oauth import make_code_verifier
-from qbo_integration.queue import JobQueue
+from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue
 from qbo_integration.services import Services
 
 logger = logging.getLogger(__name__)
 
-IMPORT_FUNCTION = "import_directory"  # mapping/tasks.py: import_directory(ctx, company_id, job_id=None)
+IMPORT_FUNCTION = IMPORT_DIRECTORY  # mapping/tasks.py: import_directory(ctx, company_id, job_id=None)
 _REALM_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _CODE_MAX = 2048
 

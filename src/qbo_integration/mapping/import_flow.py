@@ -25,13 +25,13 @@ from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.qbo.models import QboEntity, entity_model
-from qbo_integration.queue import JobQueue, commit_and_flush
+from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
 from qbo_integration.sync.models import SyncJob
 
 logger = logging.getLogger(__name__)
 
 KIND = "directory_import"
-FUNCTION = "import_directory"
+FUNCTION = IMPORT_DIRECTORY
 MAX_ATTEMPTS = 3
 RETRY_DELAY = timedelta(minutes=5)
 NOT_CONNECTED = "QuickBooks is not connected for this company: connect it, then import again"

@@ -23,7 +23,7 @@ from qbo_integration.config import Settings
 from qbo_integration.connections.models import Integration
 from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, QBO_READS, TOKEN_REFRESHES
 from qbo_integration.monitoring import audit, notify, read_meter
-from qbo_integration.queue import JobQueue, commit_and_flush
+from qbo_integration.queue import DELIVER_ALERTS, EXPORT_UNSYNCED, JobQueue, commit_and_flush
 
 logger = logging.getLogger(__name__)
 
@@ -94,14 +94,14 @@ class MonitoringObserver:
                     await notify.breaker_opened(
                         session, company_id, reopens_at=state.reopens_at if state else None,
                         failures=state.failures if state else self._fail_max(), cooldown=self.cooldown, now=now)
-                    queue.after_commit(session, "deliver_alerts")  # no job id: open and close may share a second
+                    queue.after_commit(session, DELIVER_ALERTS)  # no job id: open and close may share a second
                     opened = state.opened_at.timestamp() if state and state.opened_at else now.timestamp()
-                    queue.after_commit(session, "export_unsynced", str(company_id), "breaker_open",
+                    queue.after_commit(session, EXPORT_UNSYNCED, str(company_id), "breaker_open",
                                        _job_id=f"export:{company_id}:breaker:{opened:.0f}")
                 elif new == "closed":
                     reason = "reset" if old == "open" else "recovered"
                     await notify.breaker_closed(session, company_id, reason=reason, cooldown=self.cooldown, now=now)
-                    queue.after_commit(session, "deliver_alerts")  # no job id: open and close may share a second
+                    queue.after_commit(session, DELIVER_ALERTS)  # no job id: open and close may share a second
                 await commit_and_flush(session, queue)
 
     def _fail_max(self) -> int:

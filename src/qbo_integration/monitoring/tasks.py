@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qbo_integration.monitoring import delivery, retention, setup_sla
-from qbo_integration.queue import CronSchedule, commit_and_flush
+from qbo_integration.queue import DELIVER_ALERTS, CronSchedule, commit_and_flush
 
 
 async def deliver_alerts(ctx: dict[str, Any]) -> dict[str, int]:
@@ -18,7 +18,7 @@ async def check_setup_sla(ctx: dict[str, Any]) -> int:
     async with ctx["sessionmaker"]() as session:
         n = await setup_sla.check_setup_sla(session, ctx["settings"])
         if n:
-            ctx["queue"].after_commit(session, "deliver_alerts")
+            ctx["queue"].after_commit(session, DELIVER_ALERTS)
         await commit_and_flush(session, ctx["queue"])
     return n
 

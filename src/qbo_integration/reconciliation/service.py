@@ -28,7 +28,7 @@ from qbo_integration.monitoring import audit
 from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.errors import NotFoundError
-from qbo_integration.queue import JobQueue
+from qbo_integration.queue import RECONCILE_COMPANY, JobQueue
 from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.compare import KINDS, Finding, compare
 from qbo_integration.reconciliation.models import ReconciliationRun
@@ -37,7 +37,7 @@ from qbo_integration.sync.nudge import nudge
 
 logger = logging.getLogger(__name__)
 
-FUNCTION = "reconcile_company"
+FUNCTION = RECONCILE_COMPANY
 CURSOR_OVERLAP = timedelta(minutes=5)
 ID_CHUNK = 100
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from qbo_integration.queue import JobQueue
+from qbo_integration.queue import SYNC_COMPANY, JobQueue
 
 LOCK_SECONDS = 300
-FUNCTION = "sync_company"
+FUNCTION = SYNC_COMPANY
 
 
 def _k(company_id: Any, name: str) -> str:

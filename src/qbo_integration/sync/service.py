@@ -17,7 +17,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.models import Timecard
 from qbo_integration.errors import Conflict, NotFound
-from qbo_integration.queue import JobQueue
+from qbo_integration.queue import SYNC_COMPANY, JobQueue
 from qbo_integration.sync import jobs, outbox, policy
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
@@ -25,7 +25,7 @@ from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sweep import reconcile_company
 from qbo_integration.sync.writeback import core_status
 
-FUNCTION = "sync_company"
+FUNCTION = SYNC_COMPANY
 
 
 def _now() -> datetime:

@@ -16,12 +16,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.service import realm_owner
-from qbo_integration.queue import JobQueue
+from qbo_integration.queue import PROCESS_WEBHOOK_EVENTS, JobQueue
 from qbo_integration.reconciliation import service as reconciliation
 from qbo_integration.webhooks.formats import ChangeEvent
 from qbo_integration.webhooks.models import WebhookEvent
 
-PROCESS_FUNCTION = "process_webhook_events"
+PROCESS_FUNCTION = PROCESS_WEBHOOK_EVENTS
 CLAIM_BATCH = 500
 STALE_CLAIM = timedelta(minutes=10)  # a job that died mid-way: its events are taken again
 MAX_ATTEMPTS = 5
