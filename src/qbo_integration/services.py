@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration.config import Settings
 from qbo_integration.connections.crypto import TokenCipher
 from qbo_integration.connections.store import ConnectionTokenStore
+from qbo_integration.monitoring import alerts
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.qbo import QboApi, QboConfig
 from qbo_integration.queue import JobQueue
@@ -58,6 +60,7 @@ class Services:
 async def build_services(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis,
                          queue: JobQueue | None = None) -> Services:
     """Without a queue (a script, a test) the services open a job queue of their own and close it."""
+    alerts.configure(timedelta(minutes=settings.alert_cooldown_minutes))
     own_pool = None
     if queue is None:
         own_pool = await open_pool(settings.redis_url)

@@ -104,3 +104,35 @@ async def test_ensure_started_keeps_first_start(sessionmaker, company):
         summary = await setup.get_summary(s, company.id, now=T0 + timedelta(hours=10))
         assert summary.started_at == T0 and not summary.complete
         assert summary.remaining_seconds == 38 * 3600
+
+
+@pytest.fixture
+async def five_minute_cooldown(settings, sessionmaker, redis):
+    """Services built with ALERT_COOLDOWN_MINUTES=5, as the API and the worker build them."""
+    from qbo_integration.services import build_services
+
+    built = await build_services(settings.model_copy(update={"alert_cooldown_minutes": 5}), sessionmaker, redis)
+    yield
+    await built.aclose()
+    alerts.configure(alerts.DEFAULT_COOLDOWN)
+
+
+@pytest.mark.parametrize("kind", ["connection_lost", "dead_lettered"])
+async def test_every_alert_kind_honours_alert_cooldown_minutes(sessionmaker, company, five_minute_cooldown, kind):
+    """Not only the breaker's alerts: the connection-lost and dead-letter alerts used a fixed hour."""
+    from qbo_integration.monitoring import notify
+
+    async def queue(at: datetime) -> AlertOutbox | None:
+        async with sessionmaker() as s:
+            if kind == "connection_lost":  # the call connections.service.mark_lost makes
+                row = await alerts.queue_alert(s, company.id, alerts.CONNECTION_LOST, "lost", "body",
+                                               dedupe_key="connection_lost:realm-1", now=at)
+            else:
+                row = await notify.timecards_dead_lettered(s, company.id, 1, now=at)
+            await s.commit()
+            return row
+
+    assert await queue(T0) is not None
+    assert await queue(T0 + timedelta(minutes=4)) is None  # within the 5 minutes
+    assert await queue(T0 + timedelta(minutes=6)) is not None  # the old fixed hour suppressed this one
+    assert await _count(sessionmaker, kind=kind) == 2

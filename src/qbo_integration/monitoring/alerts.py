@@ -15,7 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.monitoring.models import AlertOutbox
 
-DEFAULT_COOLDOWN = timedelta(hours=1)
+DEFAULT_COOLDOWN = timedelta(hours=1)  # ALERT_COOLDOWN_MINUTES' default
+_cooldown = DEFAULT_COOLDOWN
+
+
+def configure(cooldown: timedelta) -> None:
+    """Set the cool-down every alert kind uses unless it asks for its own (ALERT_COOLDOWN_MINUTES, set once
+    at start-up by services.build_services)."""
+    global _cooldown
+    _cooldown = cooldown
+
+
+def default_cooldown() -> timedelta:
+    return _cooldown
 
 # Kinds in use (free text is allowed; these are what the service itself raises).
 BREAKER_OPEN = "breaker_open"
@@ -47,7 +59,7 @@ async def queue_alert(
     subject: str,
     body: str,
     dedupe_key: str | None = None,
-    cooldown: timedelta = DEFAULT_COOLDOWN,
+    cooldown: timedelta | None = None,
     *,
     recipients: list[str] | None = None,
     now: datetime | None = None,
@@ -60,6 +72,8 @@ async def queue_alert(
     """
     if not kind or len(kind) > 50:
         raise ValueError("alert kind must be 1-50 characters")
+    if cooldown is None:
+        cooldown = _cooldown
     now = now or utcnow()
     lock_name = f"alert:{company_id}:{kind}:{dedupe_key or ''}"
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lock_name, 0))))

@@ -22,7 +22,7 @@ def _when(at: datetime | None) -> str:
 
 
 async def breaker_opened(session: AsyncSession, company_id: uuid.UUID, *, reopens_at: datetime | None,
-                         failures: int, cooldown: timedelta = alerts.DEFAULT_COOLDOWN,
+                         failures: int, cooldown: timedelta | None = None,
                          now: datetime | None = None) -> AlertOutbox | None:
     body = (
         f"QuickBooks sync for your company is paused after {failures} consecutive failed calls to QuickBooks.\n"
@@ -37,7 +37,7 @@ async def breaker_opened(session: AsyncSession, company_id: uuid.UUID, *, reopen
 
 
 async def breaker_closed(session: AsyncSession, company_id: uuid.UUID, *, reason: str = "recovered",
-                         cooldown: timedelta = alerts.DEFAULT_COOLDOWN,
+                         cooldown: timedelta | None = None,
                          now: datetime | None = None) -> AlertOutbox | None:
     how = "an admin reset it" if reason == "reset" else "QuickBooks is answering again"
     body = (f"QuickBooks sync has resumed ({how}). Queued timecards are being sent now; "
@@ -47,7 +47,7 @@ async def breaker_closed(session: AsyncSession, company_id: uuid.UUID, *, reason
 
 
 async def connection_lost(session: AsyncSession, company_id: uuid.UUID, reason: str | None = None, *,
-                          cooldown: timedelta = alerts.DEFAULT_COOLDOWN,
+                          cooldown: timedelta | None = None,
                           now: datetime | None = None) -> AlertOutbox | None:
     body = ("CrewFlow can no longer reach your QuickBooks company: the connection was revoked or expired"
             + (f" ({reason})" if reason else "") + ".\nTimecards are kept and will sync once an admin "
@@ -58,7 +58,7 @@ async def connection_lost(session: AsyncSession, company_id: uuid.UUID, reason: 
 
 async def timecards_dead_lettered(session: AsyncSession, company_id: uuid.UUID, count: int, *,
                                   sample_error: str | None = None,
-                                  cooldown: timedelta = alerts.DEFAULT_COOLDOWN,
+                                  cooldown: timedelta | None = None,
                                   now: datetime | None = None) -> AlertOutbox | None:
     body = (f"{count} timecard(s) could not be sent to QuickBooks after every retry and need attention.\n"
             + (f"Last error: {sample_error}\n" if sample_error else "")
