@@ -54,7 +54,8 @@ async def test_smtp_outage_delays_and_loses_nothing(sessionmaker, settings, comp
     port = free_port()
     cfg = smtp_settings(settings, port)
     async with sessionmaker() as s:
-        await notify.connection_lost(s, company.id, "invalid_grant", now=T0)
+        await alerts.queue_alert(s, company.id, alerts.CONNECTION_LOST, "QuickBooks connection lost: please reconnect", "body",
+                                 now=T0)  # as connections.service.mark_lost queues it
         await notify.timecards_dead_lettered(s, company.id, 3, now=T0)
         await s.commit()
     # the server is down: both stay pending, with backoff

@@ -1,6 +1,6 @@
 """The alerts the service raises, worded once. Each queues an outbox row (never commits).
 
-Other domains call these: connections (`connection_lost`), sync (`timecards_dead_lettered`),
+Other domains call these: sync (`timecards_dead_lettered`),
 the QBO observer (`breaker_opened` / `breaker_closed`), exports (`export_ready`), the setup SLA cron.
 """
 
@@ -44,16 +44,6 @@ async def breaker_closed(session: AsyncSession, company_id: uuid.UUID, *, reason
             "if you already imported the fallback CSV, do not import it again." + _SIGN)
     return await alerts.queue_alert(session, company_id, alerts.BREAKER_CLOSED, "QuickBooks sync resumed", body,
                                     cooldown=cooldown, now=now)
-
-
-async def connection_lost(session: AsyncSession, company_id: uuid.UUID, reason: str | None = None, *,
-                          cooldown: timedelta | None = None,
-                          now: datetime | None = None) -> AlertOutbox | None:
-    body = ("CrewFlow can no longer reach your QuickBooks company: the connection was revoked or expired"
-            + (f" ({reason})" if reason else "") + ".\nTimecards are kept and will sync once an admin "
-            "reconnects QuickBooks from the integration settings." + _SIGN)
-    return await alerts.queue_alert(session, company_id, alerts.CONNECTION_LOST,
-                                    "QuickBooks connection lost: please reconnect", body, cooldown=cooldown, now=now)
 
 
 async def timecards_dead_lettered(session: AsyncSession, company_id: uuid.UUID, count: int, *,

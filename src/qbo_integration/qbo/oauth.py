@@ -71,15 +71,6 @@ class QboOAuth:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def discovery(self) -> dict[str, Any]:
-        """The discovery document (optional: the configured URLs are used without it)."""
-        if not self.config.discovery_url:
-            return {}
-        resp = await self._client.request("GET", self.config.discovery_url, withhold_token=True)
-        if resp.status_code >= 300:
-            raise error_from_response(resp)
-        return resp.json()
-
     def authorization_url(
         self,
         state: str,
