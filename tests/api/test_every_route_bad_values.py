@@ -61,6 +61,8 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/test-mapping"): {"json": {"companyId": C, "timecardId": U}},
     ("POST", "/dry-run"): {"json": {"companyId": C, **RANGE}},
     ("POST", "/live-sync"): {"json": {"companyId": C, "enabled": False}},
+    ("GET", "/console/overview"): {"params": {"companyId": C}},
+    ("GET", "/console/names"): {"params": {"companyId": C, "timecardId": U}},
     ("GET", "/drift"): {"params": {"companyId": C}},
     ("POST", "/drift/{finding_id}/resolve"): {"json": {"companyId": C, "action": "accept"},
                                               "path": {"finding_id": U}},

@@ -44,10 +44,9 @@ TA = {
 }
 
 
-# QBO also admits at most 10 requests per realm in any second, and the sandbox enforces it. The
-# client's pacing (qbo/limits.py: AsyncLimiter(30, 3.6 s), 10 in flight) bursts past that, so these
-# tests, which are about the other limits and retries, lift the per-second limit. Issue 15: drop this
-# once the client paces to 10/s.
+# QBO also admits at most 10 requests per realm in any second, and the sandbox enforces it. The client
+# paces to that only when its limits are on (LimitsConfig.requests_per_second); most tests here turn
+# them off to test the other limits and retries, so the sandbox lifts the per-second limit for them.
 CLIENT_DOES_NOT_PACE_PER_SECOND = 1000
 
 
