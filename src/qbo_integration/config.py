@@ -13,15 +13,21 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from qbo_integration.qbo.config import (
+    INTUIT_AUTHORIZE_URL,
+    INTUIT_DISCOVERY_URL,
+    INTUIT_PRODUCTION_API,
+    INTUIT_REVOKE_URL,
+    INTUIT_SANDBOX_API,
+    INTUIT_TOKEN_URL,
+)
+
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "dev-only")
 
-# Intuit production endpoints (qbo-wire.md); dev mode points these at the built-in sandbox.
-INTUIT_API_BASE = "https://quickbooks.api.intuit.com"
-INTUIT_SANDBOX_API_BASE = "https://sandbox-quickbooks.api.intuit.com"
-INTUIT_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
-INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
-INTUIT_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
-INTUIT_DISCOVERY_URL = "https://developer.api.intuit.com/.well-known/openid_configuration"
+# Intuit's endpoints are defined once, by the QBO client (qbo/config.py); dev mode points these settings at
+# the built-in sandbox.
+INTUIT_API_BASE = INTUIT_PRODUCTION_API
+INTUIT_SANDBOX_API_BASE = INTUIT_SANDBOX_API
 
 DEV_ENCRYPTION_KEY = "k1:" + base64.urlsafe_b64encode(b"dev-only-key-dev-only-key-dev-on").decode()
 
