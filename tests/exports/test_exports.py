@@ -159,7 +159,7 @@ async def test_export_routes_access_rules(client, sessionmaker, company, auth_he
     ghost = uuid.uuid4()
     r = await client.get(f"{P}/export-csv", headers={"Authorization": f"Bearer {make_token(ghost)}"},
                          params={"companyId": str(ghost)})
-    assert r.status_code == 404 and "not found" in r.json()["error"]["message"]
+    assert r.status_code == 404 and r.json()["error"]["message"] == "Unknown company"
     async with sessionmaker() as s:
         assert (await s.execute(select(func.count()).select_from(CsvExport))).scalar_one() == 0
 

@@ -26,6 +26,7 @@ from qbo_integration.connections.schemas import (
     TestConnectionOut,
 )
 from qbo_integration.connections.states import STATE_TTL
+from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import AppError, InvalidInput, Unprocessable
 from qbo_integration.services import Services
 
@@ -199,5 +200,5 @@ async def disconnect(
             response_model=ConnectionOut, response_model_by_alias=True, responses=_ERRORS)
 async def connection(session: SessionDep, principal: PrincipalDep, company_id: CompanyQuery) -> ConnectionOut:
     company_access(principal, company_id)
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     return service.connection_view(company_id, await service.get_integration(session, company_id))

@@ -21,6 +21,7 @@ from qbo_integration.connections import authorize, service, states
 from qbo_integration.connections.crypto import TokenCipherError, aad_for
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import TestConnectionOut
+from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import AppError
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring.setup import mark_step
@@ -65,7 +66,7 @@ def _qbo_reason(exc: QboError) -> str:
 async def start_connect(session: AsyncSession, services: Services, *, company_id: uuid.UUID, user_sub: str,
                         now: datetime | None = None) -> str:
     """A new state (PKCE when offered) and the authorize URL carrying it."""
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     prov = await authorize.provider(services.settings, services.http)
     verifier = make_code_verifier() if prov.pkce else None
     state = await states.create_state(session, services.cipher, company_id=company_id, user_sub=user_sub,
@@ -184,7 +185,7 @@ async def complete_connect(
 async def test_connection(session: AsyncSession, services: Services, *, company_id: uuid.UUID,
                           actor: str) -> TestConnectionOut:
     """companyinfo through the real client; the outcome is recorded (last_test_*, audit row)."""
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     row = await service.get_integration(session, company_id)
     if row is None or row.connection_status != "connected" or not row.realm_id:
         message = service.NOT_CONNECTED
@@ -215,7 +216,7 @@ async def disconnect(session: AsyncSession, services: Services, *, company_id: u
     so a token refresh in flight finds the row disconnected and stores nothing (DbTokenStore.save).
     The revoke then runs with no transaction open; its outcome goes into the audit row, committed by
     the request boundary."""
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     row = await service.get_integration(session, company_id, for_update=True)
     if row is None or row.connection_status in ("never_connected", "disconnected"):
         raise service.NotConnected(service.NOT_CONNECTED)

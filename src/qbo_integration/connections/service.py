@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.connections.crypto import TokenCipher, aad_for
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import ConnectionOut
-from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.errors import Conflict, NotFound
+from qbo_integration.errors import Conflict
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring import alerts, audit
 from qbo_integration.qbo import TokenSet
@@ -35,11 +34,6 @@ class NotConnected(Conflict):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def require_company(session: AsyncSession, company_id: uuid.UUID) -> None:
-    if await CoreGateway(session).get_company(company_id) is None:
-        raise NotFound("Unknown company")
 
 
 async def get_integration(session: AsyncSession, company_id: uuid.UUID, *, for_update: bool = False) -> Integration | None:

@@ -23,6 +23,7 @@ from qbo_integration.core_platform.views import (
     TimecardView,
     WorkerView,
 )
+from qbo_integration.errors import NotFound
 
 
 def _company(c: Company) -> CompanyView:
@@ -150,3 +151,11 @@ class CoreGateway:
             .where(Timecard.company_id == company_id, Timecard.sync_status == "synced", Timecard.qbo_id.is_not(None))
             .order_by(Timecard.qbo_synced_at.desc().nulls_last(), Timecard.id).limit(limit))
         return [(r[0], r[1]) for r in rows.all()]
+
+
+async def require_company(session: AsyncSession, company_id: uuid.UUID) -> CompanyView:
+    """The company, or NotFound (a 404) when Core has no such company."""
+    company = await CoreGateway(session).get_company(company_id)
+    if company is None:
+        raise NotFound("Unknown company")
+    return company

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration import logs
 from qbo_integration.config import Settings
 from qbo_integration.connections.models import Integration
-from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.core_platform.zones import company_zone
 from qbo_integration.errors import NotFound
@@ -74,13 +74,6 @@ async def unsynced_timecards(session: AsyncSession, company: CompanyView, *, sta
     for i in range(0, len(wanted), _CHUNK):
         views.update(await gw.get_timecards(wanted[i:i + _CHUNK]))
     return sorted(views.values(), key=lambda t: (t.clock_in, t.worker.name, str(t.id)))
-
-
-async def require_company(session: AsyncSession, company_id: uuid.UUID) -> CompanyView:
-    company = await CoreGateway(session).get_company(company_id)
-    if company is None:
-        raise NotFound(f"Company {company_id} not found")
-    return company
 
 
 def filename_for(company: CompanyView, created: datetime, start: date | None, end: date | None) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
+from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import NotFound
 from qbo_integration.mapping import import_flow, reports, service, suggest, testing
 from qbo_integration.mapping.schemas import (
@@ -50,7 +51,7 @@ def _job_out(job: SyncJob, message: str | None = None) -> ImportJobOut:
 async def start_import(body: DirectoryImportIn, principal: PrincipalDep, session: SessionDep,
                        queue: QueueDep) -> ImportJobOut:
     company_access(principal, body.company_id, admin=True)
-    await service.require_company(session, body.company_id)
+    await require_company(session, body.company_id)
     job = await import_flow.queue_import(session, queue, body.company_id, mode=body.mode, actor=principal.sub)
     return _job_out(job, "Directory import queued")
 
@@ -59,7 +60,7 @@ async def start_import(body: DirectoryImportIn, principal: PrincipalDep, session
 async def import_status(job_id: uuid.UUID, company_id: CompanyQ, principal: PrincipalDep,
                         session: SessionDep) -> ImportJobOut:
     company_access(principal, company_id)
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     job = await import_flow.get_job(session, company_id, job_id)
     if job is None:
         raise NotFound("Unknown directory import job for this company")
@@ -69,7 +70,7 @@ async def import_status(job_id: uuid.UUID, company_id: CompanyQ, principal: Prin
 @router.get("/directory/orphans")
 async def list_orphans(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     company_access(principal, company_id)
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     return await reports.orphans(session, company_id)
 
 
@@ -111,21 +112,21 @@ async def activate_profile(profile_id: uuid.UUID, body: CompanyBody, principal: 
 @router.get("/mapping/suggestions")
 async def get_suggestions(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     company_access(principal, company_id)
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     return await suggest.suggestions(session, company_id)
 
 
 @router.get("/mapping/validation")
 async def get_validation(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     company_access(principal, company_id)
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     return await reports.validation(session, company_id)
 
 
 @router.get("/mapping/samples")
 async def get_samples(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     company_access(principal, company_id)
-    await service.require_company(session, company_id)
+    await require_company(session, company_id)
     return await reports.samples(session, company_id)
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
-from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.core_platform.views import CompanyView, WorkerView
+from qbo_integration.core_platform.gateway import CoreGateway, require_company
+from qbo_integration.core_platform.views import WorkerView
 from qbo_integration.errors import Conflict, InvalidInput, NotFound
 from qbo_integration.mapping import directory
 from qbo_integration.mapping.directory import ENTITY_LABELS
@@ -37,13 +37,6 @@ from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.queue import JobQueue
 from qbo_integration.sync.service import requeue_failed
-
-
-async def require_company(session: AsyncSession, company_id: uuid.UUID) -> CompanyView:
-    company = await CoreGateway(session).get_company(company_id)
-    if company is None:
-        raise NotFound("Unknown company")
-    return company
 
 
 async def require_integration(session: AsyncSession, company_id: uuid.UUID) -> Integration:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import require_connected
-from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.errors import Conflict, NotFound, ServiceUnavailable
 from qbo_integration.mapping import directory, refcheck
@@ -30,7 +30,6 @@ from qbo_integration.mapping.schemas import (
     LiveSyncOut,
     TestMappingOut,
 )
-from qbo_integration.mapping.service import require_company
 from qbo_integration.mapping.timeactivity import FieldError, company_zone, txn_date
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
 from qbo_integration.connections.models import Integration
+from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import NotFound
-from qbo_integration.exports.service import require_company
 from qbo_integration.monitoring import audit, audit_query, health, setup
 from qbo_integration.monitoring.schemas import AuditLogFilters, AuditLogQuery, CompanyBody, CompanyQuery
 

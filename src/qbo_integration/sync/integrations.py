@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration
 
-
-async def get_integration(session: AsyncSession, company_id: uuid.UUID) -> Integration | None:
-    stmt = select(Integration).where(Integration.company_id == company_id, Integration.type == "quickbooks")
-    return (await session.execute(stmt)).scalar_one_or_none()
+__all__ = ["get_integration", "is_connected", "is_live", "live_integrations"]
 
 
 def is_connected(integration: Integration | None) -> bool:
