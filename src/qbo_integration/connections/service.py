@@ -164,3 +164,14 @@ async def record_test(session: AsyncSession, row: Integration, *, ok: bool, comp
 async def connected_company_ids(session: AsyncSession) -> list[uuid.UUID]:
     rows = await session.execute(select(Integration.company_id).where(Integration.connection_status == "connected"))
     return list(rows.scalars())
+
+
+async def queue_daily_for_connected(sessionmaker: Any, queue: Any, function: str, key: str) -> int:
+    """One `function(company_id, None)` job per connected company, job id `{key}:{company_id}:{day}` (a cron
+    firing twice in a day queues nothing new). Returns how many companies."""
+    async with sessionmaker() as s:
+        company_ids = await connected_company_ids(s)
+    day = datetime.now(UTC).date().isoformat()
+    for cid in company_ids:
+        await queue.enqueue(function, str(cid), None, _job_id=f"{key}:{cid}:{day}")
+    return len(company_ids)

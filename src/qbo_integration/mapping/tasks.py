@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import queue_daily_for_connected
 from qbo_integration.mapping import import_flow
 from qbo_integration.queue import CronSchedule
 
@@ -24,13 +21,7 @@ async def import_directory(ctx: dict[str, Any], company_id: str | uuid.UUID,
 
 async def import_directories_daily(ctx: dict[str, Any]) -> int:
     """Queue an incremental import for every connected company (one job per company per day)."""
-    async with ctx["sessionmaker"]() as s:
-        rows = await s.execute(select(Integration.company_id).where(Integration.connection_status == "connected"))
-        company_ids = list(rows.scalars())
-    day = datetime.now(UTC).date().isoformat()
-    for cid in company_ids:
-        await ctx["queue"].enqueue(import_flow.FUNCTION, str(cid), None, _job_id=f"directory_import:{cid}:{day}")
-    return len(company_ids)
+    return await queue_daily_for_connected(ctx["sessionmaker"], ctx["queue"], import_flow.FUNCTION, "directory_import")
 
 
 FUNCTIONS: list[Any] = [import_directory, import_directories_daily]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from qbo_integration.connections.service import connected_company_ids
+from qbo_integration.connections.service import queue_daily_for_connected
 from qbo_integration.queue import CronSchedule
 from qbo_integration.reconciliation import service
 
@@ -24,12 +23,7 @@ async def reconcile_company(ctx: dict[str, Any], company_id: str | uuid.UUID, ru
 
 
 async def reconcile_nightly(ctx: dict[str, Any]) -> int:
-    async with ctx["sessionmaker"]() as s:
-        company_ids = await connected_company_ids(s)
-    day = datetime.now(UTC).date().isoformat()
-    for cid in company_ids:
-        await ctx["queue"].enqueue(service.FUNCTION, str(cid), None, _job_id=f"reconcile:{cid}:{day}")
-    return len(company_ids)
+    return await queue_daily_for_connected(ctx["sessionmaker"], ctx["queue"], service.FUNCTION, "reconcile")
 
 
 FUNCTIONS: list[Any] = [reconcile_company, reconcile_nightly]
