@@ -51,6 +51,16 @@ class ResolvedRefs:
         return [k for k in (self.employee, self.customer, self.cost_code, self.department) if k]
 
 
+def unmapped_worker(name: str) -> FieldError:
+    return FieldError("EmployeeRef", f"Worker '{name}' is not mapped to a QuickBooks employee",
+                      f"Map '{name}' in Mapping → Workers, or import employees from QuickBooks")
+
+
+def unmapped_project(name: str) -> FieldError:
+    return FieldError("CustomerRef", f"Project '{name}' is not mapped to a QuickBooks customer",
+                      f"Map '{name}' in Mapping → Projects, or import customers from QuickBooks")
+
+
 def resolve_refs(cfg: ProfileConfig, tc: TimecardView) -> ResolvedRefs:
     out = ResolvedRefs()
     worker, project = tc.worker, tc.project
@@ -58,16 +68,12 @@ def resolve_refs(cfg: ProfileConfig, tc: TimecardView) -> ResolvedRefs:
     if emp:
         out.employee = ("Employee", emp)
     else:
-        out.errors.append(FieldError(
-            "EmployeeRef", f"Worker '{worker.name}' is not mapped to a QuickBooks employee",
-            f"Map '{worker.name}' in Mapping → Workers, or import employees from QuickBooks"))
+        out.errors.append(unmapped_worker(worker.name))
     cust = cfg.customers.get(str(project.id)) or _external_qbo(project.external_ids)
     if cust:
         out.customer = ("Customer", cust)
     else:
-        out.errors.append(FieldError(
-            "CustomerRef", f"Project '{project.name}' is not mapped to a QuickBooks customer",
-            f"Map '{project.name}' in Mapping → Projects, or import customers from QuickBooks"))
+        out.errors.append(unmapped_project(project.name))
     if tc.cost_code is not None and cfg.exists:
         target = cfg.cost_codes.get(str(tc.cost_code.id))
         label = ENTITY_LABELS[cfg.cost_code_entity]

@@ -12,7 +12,7 @@ from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.mapping import directory
 from qbo_integration.mapping.directory import ENTITY_LABELS, DirEntry
 from qbo_integration.mapping.directory_import import profile_targets
-from qbo_integration.mapping.payload import inactive_error
+from qbo_integration.mapping.payload import inactive_error, unmapped_project, unmapped_worker
 from qbo_integration.mapping.profiles import active_config
 from qbo_integration.mapping.timeactivity import format_time_activity
 
@@ -32,17 +32,15 @@ async def validation(session: AsyncSession, company_id: uuid.UUID) -> dict[str, 
     for wid, n in pending.workers.items():
         w = workers.get(wid)
         if w and not (cfg.employees.get(str(wid)) or w.external_ids.get("qbo")):
+            e = unmapped_worker(w.name)
             unmapped.append({"type": "worker", "crewflowId": str(wid), "name": w.name, "timecards": n,
-                             "field": "EmployeeRef",
-                             "message": f"Worker '{w.name}' is not mapped to a QuickBooks employee",
-                             "fix": f"Map '{w.name}' in Mapping → Workers, or import employees from QuickBooks"})
+                             "field": e.field, "message": e.message, "fix": e.fix})
     for pid, n in pending.projects.items():
         p = projects.get(pid)
         if p and not (cfg.customers.get(str(pid)) or p.external_ids.get("qbo")):
+            e = unmapped_project(p.name)
             unmapped.append({"type": "project", "crewflowId": str(pid), "name": p.name, "timecards": n,
-                             "field": "CustomerRef",
-                             "message": f"Project '{p.name}' is not mapped to a QuickBooks customer",
-                             "fix": f"Map '{p.name}' in Mapping → Projects, or import customers from QuickBooks"})
+                             "field": e.field, "message": e.message, "fix": e.fix})
     if cfg.exists:
         label = ENTITY_LABELS[cfg.cost_code_entity]
         for cid, n in pending.cost_codes.items():
