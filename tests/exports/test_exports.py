@@ -15,11 +15,15 @@ from sqlalchemy import func, select
 
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.exports import csv_format, service
+from qbo_integration.exports import endpoints as export_endpoints
+from qbo_integration.exports import tasks as export_tasks
 from qbo_integration.exports.storage import LIFECYCLE_RULE_ID, LocalStorage, S3Storage, storage_for
 from qbo_integration.monitoring.models import AlertOutbox, CsvExport
 from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.worker.queue import JobQueue
 from tests.monitoring.helpers import seed_timecards
 from tests.monitoring.smtp import free_port
+from tests.txprobe import idle_in_transaction
 
 P = "/api/v1/integrations/quickbooks"
 
@@ -86,9 +90,8 @@ async def test_s3_export_sets_lifecycle_and_presigned_link_downloads(sessionmake
     seeded = await seed_timecards(sessionmaker, company.id, 3)
     storage = storage_for(s3_settings)
     assert isinstance(storage, S3Storage)
-    async with sessionmaker() as s:
-        row = await service.export_and_notify(s, s3_settings, storage, company.id, "breaker_open")
-        await s.commit()
+    row = await service.export_and_notify(sessionmaker, s3_settings, storage, _RecordingQueue(), company.id,
+                                          "breaker_open")
     assert row is not None and row.row_count == 3
     session = aioboto3.Session()
     async with session.client("s3", endpoint_url=s3_settings.s3_endpoint_url, region_name="us-east-1") as s3:
@@ -108,9 +111,11 @@ async def test_s3_export_sets_lifecycle_and_presigned_link_downloads(sessionmake
 
 
 async def test_no_unsynced_timecards_no_export_no_email(sessionmaker, company, settings):
+    queue = _RecordingQueue()
+    assert await service.export_and_notify(sessionmaker, settings, LocalStorage(settings.export_dir), queue,
+                                           company.id, "x") is None
+    assert queue.sent == []
     async with sessionmaker() as s:
-        assert await service.export_and_notify(s, settings, LocalStorage(settings.export_dir), company.id, "x") is None
-        await s.commit()
         assert (await s.execute(select(func.count()).select_from(AlertOutbox))).scalar_one() == 0
 
 
@@ -167,3 +172,55 @@ async def test_export_routes_access_rules(client, sessionmaker, company, auth_he
 def test_day_bounds_use_company_timezone():
     lo, hi = service.day_bounds(date(2026, 11, 3), date(2026, 11, 3), "America/Denver")
     assert lo == datetime(2026, 11, 3, 7, 0, tzinfo=UTC) and hi == datetime(2026, 11, 4, 7, 0, tzinfo=UTC)
+
+
+class _ProbingStorage(LocalStorage):
+    """Local storage whose put first looks, from another connection, for transactions left open."""
+
+    def __init__(self, root: str, sessionmaker) -> None:
+        super().__init__(root)
+        self.sessionmaker = sessionmaker
+        self.open_during_put: list[int] = []
+
+    async def put(self, key: str, data: bytes) -> None:
+        self.open_during_put.append(await idle_in_transaction(self.sessionmaker))
+        await super().put(key, data)
+
+
+class _RecordingQueue(JobQueue):
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def enqueue(self, function: str, *args, **kwargs) -> str | None:
+        self.sent.append(function)
+        return None
+
+
+async def test_the_export_job_holds_no_transaction_across_the_storage_put(sessionmaker, company, settings,
+                                                                          monkeypatch):
+    await seed_timecards(sessionmaker, company.id, 2)
+    storage = _ProbingStorage(settings.export_dir, sessionmaker)
+    monkeypatch.setattr(export_tasks, "storage_for", lambda _settings: storage)
+    queue = _RecordingQueue()
+    out = await export_tasks.export_unsynced({"settings": settings, "sessionmaker": sessionmaker, "queue": queue},
+                                             str(company.id))
+    assert storage.open_during_put == [0]
+    assert out["rows"] == 2 and queue.sent == ["deliver_alerts"]
+    async with sessionmaker() as s:
+        row = await s.get(CsvExport, uuid.UUID(out["exportId"]))
+        alert = (await s.execute(select(AlertOutbox))).scalar_one()
+    assert row is not None and row.row_count == 2 and (await storage.get(row.storage_key)).count(b"\n") == 3
+    assert alert.kind == "export_ready" and str(row.id) in alert.body
+
+
+async def test_the_export_route_holds_no_transaction_across_the_storage_put(client, sessionmaker, company,
+                                                                            auth_headers, settings, monkeypatch):
+    await seed_timecards(sessionmaker, company.id, 2)
+    storage = _ProbingStorage(settings.export_dir, sessionmaker)
+    monkeypatch.setattr(export_endpoints, "storage_for", lambda _settings: storage)
+    r = await client.get(f"{P}/export-csv", headers=auth_headers, params={"companyId": str(company.id)})
+    assert r.status_code == 200, r.text
+    assert storage.open_during_put == [0]
+    async with sessionmaker() as s:
+        row = await s.get(CsvExport, uuid.UUID(r.headers["x-export-id"]))
+    assert row is not None and row.row_count == 2 and await storage.get(row.storage_key) == r.content

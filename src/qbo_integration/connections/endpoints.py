@@ -28,6 +28,7 @@ from qbo_integration.connections.schemas import (
 from qbo_integration.connections.states import STATE_TTL
 from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import AppError, InvalidInput, Unprocessable
+from qbo_integration.queue import commit_and_flush
 from qbo_integration.services import Services
 
 router = APIRouter(tags=["connection"])
@@ -144,10 +145,14 @@ async def callback(
         # cookie. Refused before the state is looked at: a stranger's attempt neither consumes nor reveals it.
         if caller_company is None and state and not _bound(request, state):
             raise AppError(NOT_BOUND_MESSAGE, code="state_not_bound")
-        done = await flows.complete_connect(
-            session, _services(request), queue, state=state, code=code, realm_id=realm_id, error=error,
+        pending = await flows.begin_connect(
+            session, _services(request), state=state, code=code, realm_id=realm_id, error=error,
             caller_company=caller_company, caller_sub=caller_sub,
         )
+        # The state is consumed for good before QuickBooks is called: no transaction spans those calls,
+        # and a replayed callback finds the state used.
+        await commit_and_flush(session, queue)
+        done = await flows.finish_connect(session, _services(request), queue, pending)
     except AppError as failure:  # answered, not raised: a used state and the failure's audit row are kept
         exc = failure
         if error_problem:

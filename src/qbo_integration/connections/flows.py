@@ -3,6 +3,10 @@
 Failures after the state was taken raise `ConnectFailed`; the caller answers with it and still
 commits, so the state stays used and the failure's audit row is kept, while nothing of the
 connection itself has been written (tokens are stored last, only once every check passed).
+
+The callback is two transactions around the QuickBooks calls: `begin_connect` takes the state and
+checks the callback, the caller commits, `finish_connect` exchanges the code and tests it with no
+transaction open, then stores the grant in a second transaction, re-checking the row.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,10 +109,23 @@ async def probe_company_info(services: Services, company_id: uuid.UUID, realm_id
     return info.CompanyName, store.tokens.get(str(company_id), tokens)
 
 
-async def complete_connect(
+@dataclass(frozen=True)
+class PendingConnect:
+    """What the first transaction of a callback checked: the state is consumed (committed), the rest is
+    plain values, so the QuickBooks calls run with no transaction open."""
+
+    company_id: uuid.UUID
+    actor: str
+    realm_id: str
+    code: str
+    code_verifier: str | None
+    state_hash: str
+    seen_changed_at: datetime | None  # the row's connection_changed_at when checked
+
+
+async def begin_connect(
     session: AsyncSession,
     services: Services,
-    queue: JobQueue,
     *,
     state: str | None,
     code: str | None,
@@ -116,7 +134,9 @@ async def complete_connect(
     caller_company: uuid.UUID | None = None,
     caller_sub: str | None = None,
     now: datetime | None = None,
-) -> Connected:
+) -> PendingConnect:
+    """The callback's first transaction: take the state (single use) and check the callback. No network
+    call. The caller commits before `finish_connect`, so a replayed callback finds the state used."""
     now = now or _now()
     taken = await states.take_state(session, state, now=now, company_id=caller_company, user_sub=caller_sub)
     company_id, actor = taken.company_id, taken.user_sub
@@ -131,26 +151,56 @@ async def complete_connect(
         if not code or len(code) > _CODE_MAX or not realm_id or not _REALM_RE.match(realm_id):
             raise await _fail(session, row, "The callback is missing the authorization code or the realm id",
                               code="bad_callback", actor=actor)
-        owner = await service.realm_owner(session, realm_id)
-        if owner is not None and owner != company_id:
-            raise await _fail(session, row, "This QuickBooks company is already connected to another CrewFlow "
-                              "company; disconnect it there first", code="realm_in_use", actor=actor,
-                              status_code=409)
-        if row.connection_status == "connected" and row.realm_id and row.realm_id != realm_id:
-            raise await _fail(session, row, f"This company is already connected to another QuickBooks company "
-                              f"({row.qbo_company_name or row.realm_id}); disconnect it first",
-                              code="other_realm_connected", actor=actor, status_code=409)
+        refusal = await _realm_refusal(session, row, realm_id)
+        if refusal is not None:
+            raise await _fail(session, row, refusal.message, code=refusal.code, actor=actor,
+                              status_code=refusal.status_code)
         try:
             verifier = states.code_verifier_of(services.cipher, taken)
         except TokenCipherError:
             raise await _fail(session, row, "This connection link can no longer be completed: start again",
                               code="state_unreadable", actor=actor) from None
+        return PendingConnect(company_id=company_id, actor=actor, realm_id=realm_id, code=code,
+                              code_verifier=verifier, state_hash=taken.state_hash,
+                              seen_changed_at=row.connection_changed_at)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    message: str
+    code: str
+    status_code: int = 409
+
+
+async def _realm_refusal(session: AsyncSession, row: Integration, realm_id: str) -> _Refusal | None:
+    owner = await service.realm_owner(session, realm_id)
+    if owner is not None and owner != row.company_id:
+        return _REALM_IN_USE
+    if row.connection_status == "connected" and row.realm_id and row.realm_id != realm_id:
+        return _Refusal(f"This company is already connected to another QuickBooks company "
+                        f"({row.qbo_company_name or row.realm_id}); disconnect it first", "other_realm_connected")
+    return None
+
+
+_REALM_IN_USE = _Refusal("This QuickBooks company is already connected to another CrewFlow company; disconnect "
+                         "it there first", "realm_in_use")
+
+
+async def finish_connect(session: AsyncSession, services: Services, queue: JobQueue, pending: PendingConnect,
+                         *, now: datetime | None = None) -> Connected:
+    """Exchange the code and test it (no transaction open: `session` must have none), then store the grant
+    in a new transaction, re-checking what may have changed during the calls. A disconnect or another
+    connect that completed meanwhile wins: the new grant is revoked and the callback refused."""
+    company_id, actor, realm_id = pending.company_id, pending.actor, pending.realm_id
+    assert not session.in_transaction(), "finish_connect calls QuickBooks: commit the state first"
+    with log_context(company_id=company_id, realm_id=realm_id):
         try:
-            tokens = await services.qbo.oauth.exchange_code(code, verifier, redirect_uri=services.settings.qbo_redirect_uri)
+            tokens = await services.qbo.oauth.exchange_code(pending.code, pending.code_verifier,
+                                                            redirect_uri=services.settings.qbo_redirect_uri)
         except QboError as exc:
             transient = exc.action in (ErrorAction.RETRY, ErrorAction.RATE_LIMITED)
             raise await _fail(
-                session, row,
+                session, await service.get_or_create_integration(session, company_id),
                 "QuickBooks could not be reached to finish the connection: try again" if transient else
                 "QuickBooks refused the authorization code (expired or already used): start the connection again",
                 code="exchange_failed", actor=actor, status_code=503 if transient else 400,
@@ -159,27 +209,51 @@ async def complete_connect(
             company_name, tokens = await probe_company_info(services, company_id, realm_id, tokens)
         except QboError as exc:
             await _revoke_quietly(services, tokens)
-            raise await _fail(session, row, f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
+            raise await _fail(session, await service.get_or_create_integration(session, company_id),
+                              f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
                               code="test_failed", actor=actor, status_code=502) from None
-        try:
-            async with session.begin_nested():
-                service.store_connection(row, services.cipher, tokens, realm_id=realm_id,
-                                         company_name=company_name, user_sub=actor, now=now)
-        except IntegrityError:  # another company connected this realm meanwhile (unique index)
-            await session.refresh(row)
+        # One short transaction from here, the row locked; no network call until the caller commits it.
+        # NO KEY UPDATE: rows referencing the integration (audit rows written by the breaker observer
+        # during reset_breaker below) can still be inserted while it is held.
+        row = (await session.execute(select(Integration).where(Integration.company_id == company_id,
+                                                               Integration.type == "quickbooks")
+                                     .with_for_update(key_share=True))).scalar_one_or_none()
+        if row is None:  # removed meanwhile (a company deletion): created again, like the first transaction did
+            row = await service.get_or_create_integration(session, company_id, for_update=True)
+        refusal = _changed_meanwhile(row, pending) or await _realm_refusal(session, row, realm_id)
+        if refusal is None:
+            try:
+                async with session.begin_nested():
+                    service.store_connection(row, services.cipher, tokens, realm_id=realm_id,
+                                             company_name=company_name, user_sub=actor, now=now or _now())
+            except IntegrityError:  # another company connected this realm meanwhile (unique index)
+                refusal = _REALM_IN_USE
+        if refusal is not None:
+            # Nothing is written yet: end the transaction (and the row lock) before the revoke call, then
+            # record the refusal in a new one, committed by the caller.
+            await session.rollback()
             await _revoke_quietly(services, tokens)
-            raise await _fail(session, row, "This QuickBooks company is already connected to another CrewFlow "
-                              "company; disconnect it there first", code="realm_in_use", actor=actor,
-                              status_code=409) from None
+            raise await _fail(session, await service.get_or_create_integration(session, company_id),
+                              refusal.message, code=refusal.code, actor=actor, status_code=refusal.status_code)
         await service.audit_row(session, row, "connect", True, actor=actor,
                                 details={"realmId": realm_id, "companyName": company_name})
         await mark_step(session, company_id, "connected")
         queue.after_commit(session, IMPORT_FUNCTION, str(company_id),
-                           _job_id=f"directory_import:{company_id}:{taken.state_hash[:16]}")
+                           _job_id=f"directory_import:{company_id}:{pending.state_hash[:16]}")
         services.qbo.tokens.forget(str(company_id))
         await services.qbo.reset_breaker(company_id)
         logger.info("QuickBooks connected")
         return Connected(company_id=company_id, realm_id=realm_id, company_name=company_name)
+
+
+def _changed_meanwhile(row: Integration, pending: PendingConnect) -> _Refusal | None:
+    """A disconnect, or another connect completing, while this callback talked to QuickBooks wins over it.
+    (A connection that only went `lost` meanwhile is repaired by this grant, as a reconnect would.)"""
+    if row.connection_changed_at == pending.seen_changed_at or row.connection_status == "lost":
+        return None
+    what = "disconnected" if row.connection_status == "disconnected" else "connected by another link"
+    return _Refusal(f"QuickBooks was {what} while this connection was being completed: start the connection "
+                    "again if it is still wanted", "changed_meanwhile")
 
 
 async def test_connection(session: AsyncSession, services: Services, *, company_id: uuid.UUID,

@@ -37,10 +37,12 @@ def _csv(data: bytes, filename: str, export_id: uuid.UUID | None = None) -> Resp
 async def export_csv(q: Annotated[ExportQuery, Query()], principal: PrincipalDep, session: SessionDep,
                      settings: SettingsDep) -> Response:
     company_access(principal, q.company_id, admin=True)
-    row, data, name = await service.create_export(
-        session, settings, storage_for(settings), q.company_id, reason="manual", start=q.start_date,
-        end=q.end_date, actor=principal.sub)
-    return _csv(data, name, row.id if row else None)
+    prepared = await service.prepare_export(session, q.company_id, start=q.start_date, end=q.end_date)
+    await session.commit()  # the read ends here: no transaction stays open across the storage put
+    storage = storage_for(settings)
+    await storage.put(prepared.key, prepared.data)
+    row = await service.record_export(session, settings, storage, prepared, reason="manual", actor=principal.sub)
+    return _csv(prepared.data, prepared.name, row.id)
 
 
 @router.get("/exports/{export_id}", summary="Download a stored fallback CSV (admin)",

@@ -2,7 +2,8 @@
 
 "Unsynced" = approved in Core and not in QuickBooks: no sync record that is `synced` or carries a
 QBO id (a synced timecard waiting for an update is already in QBO; importing it again would double it).
-Timecards are read through the core gateway only. Nothing here commits.
+Timecards are read through the core gateway only. Nothing here commits but `export_and_notify`, a
+job flow given a sessionmaker: no transaction stays open across the storage put (S3 is a network call).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
 from qbo_integration.config import Settings
@@ -27,6 +29,7 @@ from qbo_integration.exports.storage import PREFIX, ExportStorage
 from qbo_integration.metrics import EXPORTS
 from qbo_integration.monitoring import audit, notify
 from qbo_integration.monitoring.models import CsvExport
+from qbo_integration.queue import DELIVER_ALERTS, JobQueue, commit_and_flush
 from qbo_integration.sync.models import TimecardSyncRecord
 
 logger = logging.getLogger(__name__)
@@ -81,25 +84,44 @@ def filename_for(company: CompanyView, created: datetime, start: date | None, en
     return f"quickbooks-unsynced-timecards-{span}-{created:%Y%m%dT%H%M%SZ}.csv"
 
 
-async def create_export(session: AsyncSession, settings: Settings, storage: ExportStorage, company_id: uuid.UUID,
-                        *, reason: str, start: date | None = None, end: date | None = None,
-                        actor: str | None = None, now: datetime | None = None,
-                        store_empty: bool = True) -> tuple[CsvExport | None, bytes, str]:
-    """Build the CSV, store it, add a csv_exports row and an audit row. Returns (row, bytes, filename)."""
+@dataclass(frozen=True)
+class PreparedExport:
+    """A built CSV not stored yet: plain values, so the storage put needs no transaction open."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    key: str
+    name: str
+    data: bytes
+    row_count: int
+    start: date | None
+    end: date | None
+    created_at: datetime
+
+
+async def prepare_export(session: AsyncSession, company_id: uuid.UUID, *, start: date | None = None,
+                         end: date | None = None, now: datetime | None = None) -> PreparedExport:
+    """Read the unsynced timecards and render the CSV. Reads only; the caller ends this transaction
+    before the CSV is put in storage (a network call for S3)."""
     now = now or datetime.now(UTC)
     company = await require_company(session, company_id)
     timecards = await unsynced_timecards(session, company, start=start, end=end)
-    data = render(timecards, company.timezone)
     name = filename_for(company, now, start, end)
-    if not timecards and not store_empty:
-        return None, data, name
     export_id = uuid.uuid4()
-    key = f"{PREFIX}{company_id}/{export_id}/{name}"
-    await storage.put(key, data)
-    row = CsvExport(id=export_id, company_id=company_id, reason=reason, storage_key=key, row_count=len(timecards),
-                    params={"startDate": start.isoformat() if start else None,
-                            "endDate": end.isoformat() if end else None, "storage": storage.kind,
-                            "filename": name},
+    return PreparedExport(id=export_id, company_id=company_id, key=f"{PREFIX}{company_id}/{export_id}/{name}",
+                          name=name, data=render(timecards, company.timezone), row_count=len(timecards),
+                          start=start, end=end, created_at=now)
+
+
+async def record_export(session: AsyncSession, settings: Settings, storage: ExportStorage,
+                        prepared: PreparedExport, *, reason: str, actor: str | None = None) -> CsvExport:
+    """The csv_exports row and the audit row of a CSV already stored. No network call."""
+    company_id, now = prepared.company_id, prepared.created_at
+    row = CsvExport(id=prepared.id, company_id=company_id, reason=reason, storage_key=prepared.key,
+                    row_count=prepared.row_count,
+                    params={"startDate": prepared.start.isoformat() if prepared.start else None,
+                            "endDate": prepared.end.isoformat() if prepared.end else None, "storage": storage.kind,
+                            "filename": prepared.name},
                     created_at=now, expires_at=now + timedelta(days=settings.export_retention_days))
     session.add(row)
     EXPORTS.labels(reason=reason).inc()
@@ -110,30 +132,41 @@ async def create_export(session: AsyncSession, settings: Settings, storage: Expo
                      status="success", actor=actor or "system",
                      request_payload={"reason": reason, "startDate": row.params["startDate"],
                                       "endDate": row.params["endDate"]},
-                     response_payload={"exportId": str(export_id), "rows": len(timecards), "storage": storage.kind})
+                     response_payload={"exportId": str(prepared.id), "rows": prepared.row_count,
+                                       "storage": storage.kind})
     await session.flush()
     with logs.log_context(company_id=company_id):
-        logger.info("fallback CSV stored", extra=logs.log_fields(export_id=str(export_id), rows=len(timecards),
+        logger.info("fallback CSV stored", extra=logs.log_fields(export_id=str(prepared.id), rows=prepared.row_count,
                                                                  reason=reason, storage=storage.kind))
-    return row, data, name
+    return row
 
 
-async def download_link(settings: Settings, storage: ExportStorage, row: CsvExport) -> str:
-    url = await storage.link(row.storage_key, expires_seconds=LINK_SECONDS)
+async def download_link(settings: Settings, storage: ExportStorage, row: CsvExport | PreparedExport) -> str:
+    key = row.storage_key if isinstance(row, CsvExport) else row.key
+    url = await storage.link(key, expires_seconds=LINK_SECONDS)
     return url or f"{settings.public_base_url.rstrip('/')}{API_PREFIX}/exports/{row.id}?companyId={row.company_id}"
 
 
-async def export_and_notify(session: AsyncSession, settings: Settings, storage: ExportStorage,
-                            company_id: uuid.UUID, reason: str, *, now: datetime | None = None) -> CsvExport | None:
-    """The automatic export (breaker open): store the CSV and queue the email with its link."""
-    row, _, _ = await create_export(session, settings, storage, company_id, reason=reason, now=now,
-                                    store_empty=False)
-    if row is None:
+async def export_and_notify(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                            storage: ExportStorage, queue: JobQueue, company_id: uuid.UUID, reason: str, *,
+                            now: datetime | None = None) -> CsvExport | None:
+    """The automatic export (breaker open): store the CSV and queue the email with its link.
+
+    The job's own boundaries: a read transaction, the storage put and the link with none open, then one
+    write transaction. A CSV stored whose rows then fail to commit is left to the bucket's expiry rule."""
+    async with sessionmaker() as session:
+        prepared = await prepare_export(session, company_id, now=now)
+    if prepared.row_count == 0:
         logger.info("no unsynced timecards: no fallback CSV needed")
         return None
-    url = await download_link(settings, storage, row)
-    await notify.export_ready(session, company_id, export_id=row.id, url=url, row_count=row.row_count,
-                              reason=reason, now=now)
+    await storage.put(prepared.key, prepared.data)
+    url = await download_link(settings, storage, prepared)
+    async with sessionmaker() as session:
+        row = await record_export(session, settings, storage, prepared, reason=reason)
+        await notify.export_ready(session, company_id, export_id=row.id, url=url, row_count=row.row_count,
+                                  reason=reason, now=now)
+        queue.after_commit(session, DELIVER_ALERTS)
+        await commit_and_flush(session, queue)
     return row
 
 

@@ -68,6 +68,8 @@ class MonitoringObserver:
 
     async def on_breaker_change(self, company_id: str, old: str, new: str) -> None:
         BREAKER_STATE.labels(company_id=company_id).set(BREAKER_GAUGE.get(new, 0.0))
+        if old == new:  # an admin reset (or a connect) of a breaker that was closed: nothing happened
+            return
         try:
             await self._react(uuid.UUID(str(company_id)), old, new)
         except Exception:  # noqa: BLE001 - a hook must never break a QBO call; log loudly instead
