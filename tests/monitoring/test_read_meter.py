@@ -27,3 +27,11 @@ async def test_reads_are_counted_and_writes_are_not(services, connected_company,
         "Hours": 1, "Minutes": 0}, request_id="read-meter-write-1")
     assert ta.to_qbo()["Id"]
     assert await read_meter.reads_this_month(redis, cid) == before + 2  # the write is free
+
+
+async def test_health_shows_the_months_reads(client, auth_headers, services, connected_company, redis):
+    cid = connected_company.company_id
+    await services.qbo.company(cid, connected_company.realm_id).company_info()
+    body = (await client.get("/api/v1/integrations/quickbooks/health", params={"companyId": str(cid)},
+                             headers=auth_headers)).json()
+    assert body["qboReadsThisMonth"] == await read_meter.reads_this_month(redis, cid) >= 1

@@ -29,7 +29,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.errors import NotFound
-from qbo_integration.monitoring import health_query
+from qbo_integration.monitoring import health_query, read_meter
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
 from qbo_integration.sync.models import SyncJob
 
@@ -68,6 +68,8 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     breaker = await qbo.breaker_state(company_id) if qbo is not None else None
     realm = integration.get("realm_id")
     rate = round(float(await qbo.rate_usage(realm)), 1) if qbo is not None and realm else 0.0
+    redis = getattr(qbo, "redis", None)  # the QboApi's Redis, where read calls are counted
+    reads = await read_meter.reads_this_month(redis, company_id, now) if redis is not None else 0
 
     last_sync = integration.get("last_sync_at")
     finished = [j for j in runs if j.kind == "timecards" and j.status in ("completed", "failed")]
@@ -115,6 +117,7 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         "retryingTimecards": snap.retrying,
         "deadLettered": dead,
         "rateLimitUsage": rate,
+        "qboReadsThisMonth": reads,  # metered by Intuit (CorePlus); UTC calendar month
         "connection": {
             "status": conn_status,
             "since": _iso(integration.get("connection_changed_at")),
