@@ -155,3 +155,28 @@ async def test_dry_run_gates_live_sync(client, auth_headers, imported, sessionma
     assert r.status_code == 422
     log, writes = await _writes(sandbox, imported.realm_id, since)
     assert any("query" in e["path"] for e in log) and writes == []
+
+
+async def test_dry_run_after_syncing_says_unchanged_and_knows_live_sync_is_on(client, auth_headers, imported,
+                                                                              sessionmaker, sandbox):
+    from sqlalchemy import update
+
+    from qbo_integration.core_platform.models import Timecard
+
+    cid, lone, cc, good, bad_worker, inactive = await _setup(sessionmaker, imported)
+    mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}]}
+    assert (await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping},
+                             headers=auth_headers)).status_code == 200
+    async with sessionmaker() as s:  # good is in QBO as it is; bad_worker was synced, then edited (pending)
+        await s.execute(update(Timecard).where(Timecard.id == good.id).values(sync_status="synced", qbo_id="501"))
+        await s.execute(update(Timecard).where(Timecard.id == bad_worker.id).values(sync_status="pending", qbo_id="502"))
+        await s.execute(update(Integration).where(Integration.company_id == cid).values(enabled=True))
+        await s.commit()
+    body = {"companyId": str(cid), "startDate": "2026-07-02", "endDate": "2026-07-02"}
+    run = (await client.post(f"{API}/dry-run", json=body, headers=auth_headers)).json()
+    assert [(t["timecardId"], t["operation"]) for t in run["timecards"]] == [(str(good.id), "unchanged")]
+    assert run["passed"] and "You can enable live sync" not in run["message"]
+    assert "Live sync is on" in run["message"]
+    body = {"companyId": str(cid), "startDate": "2026-07-03", "endDate": "2026-07-03"}
+    run = (await client.post(f"{API}/dry-run", json=body, headers=auth_headers)).json()
+    assert [t["operation"] for t in run["timecards"]] == ["update"]

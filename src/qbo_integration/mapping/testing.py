@@ -103,6 +103,13 @@ def _local_range(company: CompanyView, start: datetime, end: datetime) -> tuple[
     return start.replace(tzinfo=tz), end.replace(tzinfo=tz)
 
 
+def _operation(tc: TimecardView) -> str:
+    """What syncing this timecard would do now: a timecard QBO already holds as it is is not sent again."""
+    if not tc.qbo_id:
+        return "create"
+    return "unchanged" if tc.sync_status == "synced" else "update"
+
+
 async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: str) -> DryRunOut:
     company = await require_company(session, body.company_id)
     integ = await require_connected(session, body.company_id)
@@ -132,7 +139,7 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
             continue
         built = assemble(cfg, company, tc, refs, known)
         errors = built.errors + _qbo_errors(refs, tc, found, {e.field for e in built.errors})
-        results.append(DryRunTimecard(timecard_id=tc.id, valid=not errors, operation="update" if tc.qbo_id else "create",
+        results.append(DryRunTimecard(timecard_id=tc.id, valid=not errors, operation=_operation(tc),
                                       preview=built.payload, errors=_out(errors)))
     sendable = [r for r in results if r.operation != "skip"]
     valid = sum(1 for r in sendable if r.valid)
@@ -140,7 +147,9 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
     if not sendable:
         message = "No approved timecards to check in this range: pick a range with approved timecards"
     elif passed:
-        message = f"Dry run passed: all {len(sendable)} timecards would sync. You can enable live sync."
+        message = (f"Dry run passed: all {len(sendable)} timecards would sync. "
+                   + ("Live sync is on: approved timecards go to QuickBooks as they are approved." if integ.enabled
+                      else "You can enable live sync."))
     else:
         message = f"{len(sendable) - valid} of {len(sendable)} timecards would fail: fix the errors and run again"
     run = DryRun(id=uuid.uuid4(), company_id=body.company_id, profile_id=profile.id, profile_revision=profile.revision,

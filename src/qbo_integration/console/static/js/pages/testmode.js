@@ -6,7 +6,8 @@ import { busy, errorBox, h, isoDate, message, needToken, panel, pretty, replace 
 import { timecardLabel, timecardNames } from "../names.js";
 
 const OPERATION_WORDS = {
-  create: "new in QuickBooks", update: "already in QuickBooks: sent again only if it changes",
+  create: "new in QuickBooks", update: "changed since it synced: QuickBooks will be updated",
+  unchanged: "already in QuickBooks as it is: nothing to send",
   delete: "would be removed from QuickBooks", skip: "nothing to send",
 };
 
