@@ -37,6 +37,9 @@ def patch() -> Callable[[], None]:
     nudge.LOCK_SECONDS = int(_floats("CAMPAIGN_LOCK_SECONDS", "10")[0])
     breaker_open = _floats("CAMPAIGN_BREAKER_OPEN", "3")[0]
     throttle_wait = _floats("CAMPAIGN_THROTTLE_WAIT", "2")[0]
+    # Below the shortest request-id memory a campaign seed gives the sandbox (ops_plan: 2 s), as the
+    # production default (10 s) is below what QBO is assumed to remember.
+    resend_window = _floats("CAMPAIGN_RESEND_WINDOW", "1")[0]
     original = services.qbo_config
 
     def qbo_config(settings):  # type: ignore[no-untyped-def]
@@ -44,7 +47,7 @@ def patch() -> Callable[[], None]:
         return dataclasses.replace(
             cfg,
             breaker=dataclasses.replace(cfg.breaker, open_seconds=breaker_open),
-            retry=dataclasses.replace(cfg.retry, default_throttle_wait=throttle_wait),
+            retry=dataclasses.replace(cfg.retry, default_throttle_wait=throttle_wait, resend_window=resend_window),
             limits=dataclasses.replace(cfg.limits, lease_seconds=15.0),
         )
 

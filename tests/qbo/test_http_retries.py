@@ -291,3 +291,66 @@ async def test_count_and_get_not_found(setup):
     with pytest.raises(QboError) as ei:
         await client.get_time_activity("99")
     assert ei.value.action == ErrorAction.NOT_FOUND
+
+
+class _Clock:
+    """Time that passes only while the loop sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.calls: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.now += seconds
+
+
+def _windowed_api(redis, window: float):
+    from dataclasses import replace
+
+    from qbo_integration.qbo import QboApi, QboConfig, RetryConfig
+
+    from .helpers import BASE, MemoryTokenStore
+
+    store = MemoryTokenStore()
+    store.tokens[COMPANY] = tokens()
+    clock = _Clock()
+    cfg = replace(QboConfig.local_sandbox(BASE), retry=RetryConfig(resend_window=window))
+    from qbo_integration.qbo import BreakerConfig, LimitsConfig
+    cfg = replace(cfg, limits=LimitsConfig(enabled=False), breaker=BreakerConfig(enabled=False))
+    return QboApi(cfg, redis, store, sleep=clock.sleep, clock=clock), clock
+
+
+@respx.mock
+async def test_a_write_that_may_have_landed_is_not_sent_again_once_qbo_may_have_forgotten_its_requestid(redis):
+    """The campaign's duplicate (seed 6): a batch QBO committed lost its answer, the re-send met a 429
+    storm that was waited out, and by then QBO had forgotten the requestid and created it again."""
+    api, clock = _windowed_api(redis, window=2.0)
+    route = respx.post(api_url("timeactivity")).mock(side_effect=[
+        httpx.ReadTimeout("answer lost"),
+        httpx.Response(429, content=THROTTLE.encode(), headers={"Retry-After": "5"}),
+        httpx.Response(200, json=TA),
+    ])
+    with pytest.raises(QboError) as ei:
+        await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-lost")
+    assert route.call_count == 2, "sent again after the window: QBO may create a second record"
+    assert ei.value.action == ErrorAction.RETRY and "ReadTimeout" in str(ei.value)
+    await api.aclose()
+
+
+@respx.mock
+async def test_a_write_is_sent_again_within_the_window_and_after_attempts_that_never_landed(redis):
+    api, clock = _windowed_api(redis, window=2.0)
+    route = respx.post(api_url("timeactivity")).mock(side_effect=[
+        httpx.ConnectError("refused"),  # never reached QBO: nothing can have landed
+        httpx.Response(429, content=THROTTLE.encode(), headers={"Retry-After": "5"}),
+        httpx.Response(503),  # may have landed
+        httpx.Response(200, json=TA),  # within 2 s of the 503
+    ])
+    ta = await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-ok")
+    assert ta.Id == "14" and route.call_count == 4
+    assert {c.request.url.params["requestid"] for c in route.calls} == {"r-ok"}
+    await api.aclose()

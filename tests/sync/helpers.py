@@ -46,7 +46,7 @@ async def no_sleep(_: float) -> None:
 
 
 def make_api(sandbox_url: str, redis: Any, sessionmaker: Any, settings: Any, clock: Clock, *,
-             breaker: bool = False, tries: int = 1, limits: bool = False) -> QboApi:
+             breaker: bool = False, tries: int = 1, limits: bool = True) -> QboApi:
     config = QboConfig.local_sandbox(
         sandbox_url, limits=LimitsConfig(enabled=limits), retry=RetryConfig(max_tries=tries),
         breaker=BreakerConfig(enabled=breaker),

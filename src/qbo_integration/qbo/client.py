@@ -318,7 +318,8 @@ class QboApi:
             clock=clock,
             on_refresh=hook(self.observer, "on_token_refresh"),
         )
-        self.loop = RequestLoop(self.http, config, self.limiter, sleep=sleep, rng=rng, observer=self.observer)
+        self.loop = RequestLoop(self.http, config, self.limiter, sleep=sleep, rng=rng, observer=self.observer,
+                                clock=clock)
         self.clock = clock
         self.stats = CallStats()
 

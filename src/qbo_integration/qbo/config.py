@@ -45,6 +45,11 @@ class RetryConfig:
     retry_after_cap: float = 10.0  # honour Retry-After up to this, else raise for the job queue
     default_throttle_wait: float = 60.0  # what Intuit advises after a 429 without Retry-After
     max_throttled_waits: int = 5  # 429s waited out inside one call (they spend no try); then raised
+    # A write whose earlier attempt may have landed (timeout, lost answer, 5xx) is sent again under
+    # its requestid only this soon after that attempt went out. How long QBO remembers a requestid is
+    # not documented (qbo-wire.md): a re-send after it forgot creates a second record. Past this the
+    # outcome is left unknown (the attempt's error is raised) and the sync settles it by a look-up.
+    resend_window: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ original record. Between attempts: capped exponential backoff with jitter. A 401
 forced token refresh and one more attempt (not counted among the tries). Everything else is
 raised, classified, at once.
 
+A write whose attempt may have landed (a timeout, a lost answer, a 5xx) is sent again only within
+`resend_window` of that attempt: QBO forgets request ids after an undocumented time, and a re-send
+it no longer recognises is a second record. Later (a long 429 wait in between, say) the attempt's
+error is raised instead, and the caller settles the write by looking it up.
+
 A 429 is pacing, not failure: it pauses the whole realm for `Retry-After` (else
 `default_throttle_wait`, 60 s) in Redis, spends no try and is no breaker failure. A pause up to
 `retry_after_cap` is waited out here and the call sent again (at most `max_throttled_waits` times);
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -43,8 +49,10 @@ class RequestLoop:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         observer: object | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.clock = clock
         self.config = config
         self.limiter = limiter
         self.sleep = sleep
@@ -82,6 +90,7 @@ class RequestLoop:
         throttled = 0
         refused: str | None = None
         refreshed = False
+        maybe_landed: tuple[float, QboError] | None = None  # (when, error) of the first such attempt
         while True:
             access = await token(refused)
             refused = None
@@ -91,11 +100,16 @@ class RequestLoop:
             attempt += 1
             err: QboError
             async with self.limiter.admit(realm_id, items, batch=batch):
+                sent_at = self.clock()
+                if request_id is not None and maybe_landed is not None \
+                        and sent_at - maybe_landed[0] > retry.resend_window:
+                    raise maybe_landed[1]  # QBO may have forgotten the requestid: leave it unknown
                 for s in stats:
                     s.calls += 1
                     if batch:
                         s.batches += 1
                         s.batch_items += items
+                unsent = False
                 try:
                     resp = await self.client.request(
                         method, url, params=query, json=json, content=content, headers=headers
@@ -103,11 +117,14 @@ class RequestLoop:
                 except httpx.HTTPError as exc:
                     resp = None
                     err = error_from_exception(exc)
+                    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
             await self._on_call(resp.status_code if resp is not None else None)
             if resp is not None:
                 if resp.status_code < 300:
                     return resp
                 err = error_from_response(resp, default_throttle_wait=retry.default_throttle_wait)
+            if maybe_landed is None and (resp.status_code >= 500 if resp is not None else not unsent):
+                maybe_landed = (sent_at, err)
             if err.action == ErrorAction.REFRESH and not refreshed:
                 refreshed = True
                 refused = access
