@@ -23,6 +23,7 @@ from qbo_integration.core_platform.views import (
     TimecardView,
     WorkerView,
 )
+from qbo_integration.db.bulk import update_from_values
 from qbo_integration.errors import NotFound
 
 
@@ -123,6 +124,15 @@ class CoreGateway:
             .values(sync_status=sync_status, qbo_id=qbo_id, qbo_synced_at=synced_at)
             .execution_options(synchronize_session=False)
         )
+
+    async def write_sync_results(self, results: Sequence[tuple[uuid.UUID, str, str | None, datetime | None]]) -> None:
+        """`write_sync_result` for many timecards, in one statement: (id, sync_status, qbo_id, synced_at)."""
+        if results:
+            rows = [{"id": t, "sync_status": st, "qbo_id": q, "qbo_synced_at": at} for t, st, q, at in results]
+            await self.session.execute(
+                update_from_values(Timecard, rows, match=("id",), assign=("sync_status", "qbo_id",
+                                                                                    "qbo_synced_at"))
+                .execution_options(synchronize_session=False))
 
     async def set_sync_status_many(self, timecard_ids: Sequence[uuid.UUID], sync_status: str) -> None:
         """sync_status only, for many timecards at once (the sweep marking new work `pending`)."""

@@ -22,7 +22,8 @@ from qbo_integration.mapping.directory import ENTITY_LABELS, DirEntry
 from qbo_integration.mapping.profiles import ProfileConfig, active_config
 from qbo_integration.mapping.timeactivity import FieldError, format_time_activity, ref
 
-__all__ = ["FieldError", "PayloadResult", "ResolvedRefs", "build_time_activity", "resolve_refs"]
+__all__ = ["FieldError", "PayloadResult", "ResolvedRefs", "build_time_activities", "build_time_activity",
+           "resolve_refs"]
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,12 @@ async def build_time_activity(session: AsyncSession, company: CompanyView, timec
     refs = resolve_refs(cfg, timecard)
     known = await directory.lookup(session, company.id, refs.keys())
     return assemble(cfg, company, timecard, refs, known)
+
+
+async def build_time_activities(session: AsyncSession, company: CompanyView, timecards: list[TimecardView], *,
+                                config: ProfileConfig | None = None) -> dict[uuid.UUID, PayloadResult]:
+    """`build_time_activity` for many timecards (a sync round) with one directory look-up for all."""
+    cfg = config if config is not None else await active_config(session, company.id)
+    refs = {tc.id: resolve_refs(cfg, tc) for tc in timecards}
+    known = await directory.lookup(session, company.id, {k for r in refs.values() for k in r.keys()})
+    return {tc.id: assemble(cfg, company, tc, refs[tc.id], known) for tc in timecards}

@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.monitoring.models import AuditLogEntry
@@ -31,6 +32,19 @@ def redact_text(message: str | None) -> str | None:
     return _BEARER.sub(r"\1[redacted]", message)[:_MAX_TEXT]
 
 
+def _values(*, integration_id: uuid.UUID, company_id: uuid.UUID, action: str, status: str,
+            timecard_id: uuid.UUID | None = None, worker_id: uuid.UUID | None = None,
+            project_id: uuid.UUID | None = None, job_id: uuid.UUID | None = None, qbo_id: str | None = None,
+            actor: str | None = None, request_payload: dict | None = None, response_payload: dict | None = None,
+            error_message: str | None = None) -> dict[str, Any]:
+    if status not in ("success", "failure"):
+        raise ValueError(f"audit status must be success or failure, not {status!r}")
+    return {"id": uuid.uuid4(), "integration_id": integration_id, "company_id": company_id, "action": action,
+            "status": status, "timecard_id": timecard_id, "worker_id": worker_id, "project_id": project_id,
+            "job_id": job_id, "qbo_id": qbo_id, "actor": actor, "request_payload": redact(request_payload),
+            "response_payload": redact(response_payload), "error_message": redact_text(error_message)}
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -49,13 +63,16 @@ async def record(
     error_message: str | None = None,
 ) -> AuditLogEntry:
     """Add an audit row to the caller's transaction (the caller's boundary commits)."""
-    if status not in ("success", "failure"):
-        raise ValueError(f"audit status must be success or failure, not {status!r}")
-    entry = AuditLogEntry(
-        id=uuid.uuid4(), integration_id=integration_id, company_id=company_id, action=action, status=status,
+    entry = AuditLogEntry(**_values(
+        integration_id=integration_id, company_id=company_id, action=action, status=status,
         timecard_id=timecard_id, worker_id=worker_id, project_id=project_id, job_id=job_id, qbo_id=qbo_id,
-        actor=actor, request_payload=redact(request_payload), response_payload=redact(response_payload),
-        error_message=redact_text(error_message),
-    )
+        actor=actor, request_payload=request_payload, response_payload=response_payload,
+        error_message=error_message))
     session.add(entry)
     return entry
+
+
+async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    """Many audit rows (each dict: `record`'s keyword arguments) in one INSERT statement."""
+    if entries:
+        await session.execute(insert(AuditLogEntry).values([_values(**e) for e in entries]))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration import logs
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
-from qbo_integration.mapping.payload import build_time_activity
+from qbo_integration.mapping.payload import build_time_activities
 from qbo_integration.mapping.profiles import active_config
 from qbo_integration.qbo import CompanyClient, QboApi
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, writeback
@@ -46,31 +46,34 @@ def qbo_api(ctx: dict[str, Any]) -> QboApi:
 
 async def prepare(session: AsyncSession, company: CompanyView, claimed: list[outbox.Claimed],
                   start_date: Any) -> list[sender.Work]:
-    """Read each claimed timecard as it is now (events may have been lost), map it, and decide."""
+    """Read each claimed timecard as it is now (events may have been lost), map it, and decide.
+    A few statements per round whatever its size: the timecards, the profile, the directory."""
     timecards: dict[uuid.UUID, TimecardView] = await CoreGateway(session).get_timecards(
         [c.timecard_id for c in claimed])
-    config = await active_config(session, company.id)  # the mapping profile, loaded once per round
     works = []
     for c in claimed:
         tc = timecards.get(c.timecard_id)
         desire = outbox.desire_of(company, tc, start_date)
         version = tc.version if tc else c.version
         w = sender.Work(c, "none", version, tc, desire=desire.value)
-        want = outbox.want_of(desire, version, c.qbo_id is not None)
-        if want is not None and tc is not None:
-            built = await build_time_activity(session, company, tc, config=config)
-            if built.errors or built.payload is None:
-                w.mapping_error = " ".join(f"{e.message}. {e.fix}." for e in built.errors)[:2000] or \
+        w.want = outbox.want_of(desire, version, c.qbo_id is not None)
+        works.append(w)
+    to_map = [w.timecard for w in works if w.want is not None and w.timecard is not None]
+    built = await build_time_activities(session, company, to_map, config=await active_config(session, company.id)) \
+        if to_map else {}
+    for w in works:
+        b = built.get(w.timecard.id) if w.want is not None and w.timecard is not None else None
+        if b is not None:
+            if b.errors or b.payload is None:
+                w.mapping_error = " ".join(f"{e.message}. {e.fix}." for e in b.errors)[:2000] or \
                     "The timecard could not be mapped to a QuickBooks time entry."
             else:
-                w.payload = built.payload
-                w.fingerprint = policy.fingerprint(built.payload)
-                want = lifecycle.Want(version, w.fingerprint)
-        w.want = want
-        w.op = str(lifecycle.decide(want, outbox.held_of(c), outbox.outstanding_of(c)))
+                w.payload = b.payload
+                w.fingerprint = policy.fingerprint(b.payload)
+                w.want = lifecycle.Want(w.version, w.fingerprint)
+        w.op = str(lifecycle.decide(w.want, outbox.held_of(w.claimed), outbox.outstanding_of(w.claimed)))
         if w.op not in ("create", "update"):
             w.mapping_error = None  # only content we send needs a mapping
-        works.append(w)
     return works
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.views import CompanyView, TimecardView
+from qbo_integration.db.bulk import update_from_values
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 
@@ -187,7 +188,8 @@ class Claimed:
     pending_body: dict[str, Any] | None = None
 
 
-def claimed_of(r: Row) -> Claimed:
+def claimed_of(r: Any) -> Claimed:
+    """From a Row, or a result row of its columns."""
     return Claimed(r.id, r.timecard_id, r.operation, r.timecard_version, r.qbo_id, r.qbo_sync_token,
                    r.synced_version, r.fingerprint, r.attempts, r.approved_at, r.claim_token, r.pending_op,
                    r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body)
@@ -208,26 +210,24 @@ async def claim_due(
     session: AsyncSession, company_id: uuid.UUID, *, worker: str, job_id: uuid.UUID | None,
     now: datetime, limit: int = 300,
 ) -> list[Claimed]:
-    """Take due rows for this job under a fresh claim token. Rows locked by another job's claim are
-    skipped, never shared; a row whose claim outlived RECLAIM_AFTER is taken over (its old holder's
-    write-back then finds another token and changes nothing)."""
-    stmt = (
-        select(Row)
+    """Take due rows for this job under a fresh claim token, in one statement. Rows locked by another
+    job's claim are skipped, never shared; a row whose claim outlived RECLAIM_AFTER is taken over (its
+    old holder's write-back then finds another token and changes nothing)."""
+    due = (
+        select(Row.id)
         .where(due_condition(company_id, now))
         .order_by(Row.next_attempt_at, Row.timecard_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     token = uuid.uuid4()
-    out = []
-    for r in (await session.execute(stmt)).scalars():
-        r.state = "in_flight"
-        r.claimed_by = worker[:100]
-        r.claimed_at = now
-        r.claim_token = token
-        r.last_job_id = job_id
-        out.append(claimed_of(r))
-    return out
+    stmt = (
+        update(Row).where(Row.id.in_(due))
+        .values(state="in_flight", claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
+        .returning(*Row.__table__.c).execution_options(synchronize_session=False)
+    )
+    taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
+    return [claimed_of(r) for r in taken]
 
 
 @dataclass(frozen=True)
@@ -244,18 +244,34 @@ class Entry:
 async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
                              now: datetime) -> set[uuid.UUID]:
     """Write each row's ledger entry BEFORE its request is sent (the caller commits first), only where
-    the row is still held under the job's claim token. Returns the rows recorded: only those are sent."""
-    done: set[uuid.UUID] = set()
-    for row_id, (token, e) in entries.items():
-        res = await session.execute(
-            update(Row).where(Row.id == row_id, Row.state == "in_flight", Row.claim_token == token)
-            .values(pending_op=e.op, pending_request_id=e.request_id, pending_fingerprint=e.fingerprint,
-                    pending_version=e.version, pending_body=e.body, pending_since=now)
-            .execution_options(synchronize_session=False)
-        )
-        if res.rowcount:  # type: ignore[attr-defined]
-            done.add(row_id)
-    return done
+    the row is still held under the job's claim token, in one statement. Returns the rows recorded:
+    only those are sent."""
+    if not entries:
+        return set()
+    values = [{"id": row_id, "claim_token": token, "pending_op": e.op, "pending_request_id": e.request_id,
+               "pending_fingerprint": e.fingerprint, "pending_version": e.version, "pending_body": e.body,
+               "pending_since": now} for row_id, (token, e) in entries.items()]
+    stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=LEDGER_COLUMNS)
+    res = await session.execute(stmt.where(Row.state == "in_flight").returning(Row.id)
+                                .execution_options(synchronize_session=False))
+    return set(res.scalars())
+
+
+LEDGER_COLUMNS = ("pending_op", "pending_request_id", "pending_fingerprint", "pending_version", "pending_body",
+                  "pending_since")
+# What the write-back of a round may change on a row (write_back sets them all in one statement).
+SETTLED_COLUMNS = ("operation", "state", "timecard_version", "synced_version", "fingerprint", "attempts",
+                   "next_attempt_at", "claimed_at", "claimed_by", "qbo_id", "qbo_sync_token", "wanted",
+                   "claim_token", *LEDGER_COLUMNS, "error_kind", "last_error", "last_error_code", "synced_at")
+
+
+async def write_back(session: AsyncSession, rows: list[Row]) -> None:
+    """Store these rows' facts as the write-back left them, in one statement. The rows are detached
+    from the session (locked FOR UPDATE by the caller's transaction), so nothing else flushes them."""
+    if rows:
+        values = [{c: getattr(r, c) for c in ("id", *SETTLED_COLUMNS)} for r in rows]
+        await session.execute(update_from_values(Row, values, match=("id",), assign=SETTLED_COLUMNS)
+                              .execution_options(synchronize_session=False))
 
 
 def clear_outstanding(row: Row) -> None:

@@ -96,12 +96,17 @@ async def apply_results(
     rows = {r.id: r for r in (await session.execute(
         select(Row).where(Row.id.in_(ids)).with_for_update()
     )).scalars()} if ids else {}
-    gateway = CoreGateway(session)
+    for r in rows.values():
+        session.expunge(r)  # locked; written back below in one statement (outbox.write_back)
     taken = await _held_elsewhere(session, company_id, results)
+    touched: list[Row] = []
+    audits: list[dict[str, Any]] = []
+    core_results: list[tuple[uuid.UUID, str, str | None, datetime | None]] = []
     for res in results:
         row = rows.get(res.work.claimed.id)
         if row is None or not outbox.holds_claim(row, res.work.claimed):
             continue  # another job took the row over: its facts win
+        touched.append(row)
         w = res.work
         op, version, c = w.op, w.version, w.claimed
         audit_status: str | None = None
@@ -177,17 +182,19 @@ async def apply_results(
                     summary.events.append(_event("timecard.sync_failed", company_id, row.timecard_id, version, now,
                                                  operation=op, error=message, state=state))
         if audit_status is not None:
-            await audit.record(
-                session, integration_id=integration_id, company_id=company_id, action=ACTIONS[op],
+            audits.append(dict(
+                integration_id=integration_id, company_id=company_id, action=ACTIONS[op],
                 status=audit_status, timecard_id=row.timecard_id,
                 worker_id=w.timecard.worker.id if w.timecard else None,
                 project_id=w.timecard.project.id if w.timecard else None, job_id=job_id,
                 qbo_id=qbo_id, request_payload=w.lookup_body() if op == "settle" else w.payload,
                 response_payload=response, error_message=message if audit_status == "failure" else None,
-            )
+            ))
         if w.timecard is not None:
-            await gateway.write_sync_result(row.timecard_id, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                            synced_at=row.synced_at if row.qbo_id else None)
+            core_results.append((row.timecard_id, core_status(row), row.qbo_id, row.synced_at if row.qbo_id else None))
+    await outbox.write_back(session, touched)
+    await audit.record_many(session, audits)
+    await CoreGateway(session).write_sync_results(core_results)
     return summary
 
 

@@ -1,0 +1,73 @@
+"""`qbo-integration worker` that counts the SQL statements it sends to PostgreSQL (for the benches).
+
+Every execution counts once per parameter set (an executemany of 300 rows is 300 statements on the
+server, as pg_stat_statements would count it); `round_trips` counts calls into the driver. The
+totals are written to $STATEMENT_COUNT_FILE as JSON twice a second and at exit.
+
+    STATEMENT_COUNT_FILE=/tmp/n.json python bench/counting_worker.py
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+COUNTS: Counter = Counter()
+_LOCK = threading.Lock()
+
+
+def _verb(statement: str) -> str:
+    words = statement.lstrip().split(None, 1)
+    return words[0].upper() if words else "?"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    many = executemany and parameters and isinstance(parameters[0], list | tuple | dict)
+    n = len(parameters) if many else 1
+    with _LOCK:
+        COUNTS["statements"] += n
+        COUNTS["round_trips"] += 1
+        COUNTS[_verb(statement)] += n
+        if os.environ.get("STATEMENT_SHAPES"):
+            COUNTS[f"{statement[:70]}|{executemany}|{type(parameters).__name__}"] += 1
+
+
+def _dump() -> None:
+    path = os.environ.get("STATEMENT_COUNT_FILE")
+    if not path:
+        return
+    with _LOCK:
+        data = dict(COUNTS)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+def _dumper() -> None:
+    stop = threading.Event()
+    while not stop.wait(0.5):
+        _dump()
+
+
+def main() -> int:
+    threading.Thread(target=_dumper, daemon=True).start()
+    atexit.register(_dump)
+    from qbo_integration.cli import main as cli_main
+
+    return cli_main(["worker"])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
