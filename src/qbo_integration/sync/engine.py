@@ -24,7 +24,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.mapping.payload import build_time_activities
 from qbo_integration.mapping.profiles import active_config
 from qbo_integration.qbo import CompanyClient, QboApi
-from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, writeback
+from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -244,6 +244,12 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
         sync = CompanySync(ctx, company_id, job)
         sync.lock_token = token
         try:
+            try:
+                await jobs.prepare_once(ctx["sessionmaker"], job, service.prepare_whole_company,
+                                        policy.clock_from(ctx)())
+            except BaseException:
+                await nudge.release(redis, company_id, token)
+                raise
             while True:
                 try:
                     await sync.run()

@@ -44,6 +44,21 @@ async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job
         return job
 
 
+async def prepare_once(sm: async_sessionmaker[AsyncSession], job: SyncJob, prepare: Any, now: datetime) -> None:
+    """Run a Sync Now's preparation (`prepare(session, company_id, now)` -> rows re-queued) in the job
+    that asked for it, once: a continuation of the job does not run it again."""
+    if not (job.params or {}).get("reconcile"):
+        return
+    async with sm() as s:
+        row = await s.get(SyncJob, job.id, with_for_update=True)
+        if row is None or not (row.params or {}).get("reconcile"):
+            return
+        requeued = await prepare(s, job.company_id, now)
+        row.params = {**{k: v for k, v in row.params.items() if k != "reconcile"}, "requeued": requeued}
+        await s.commit()
+        job.params = row.params
+
+
 async def add_round(session: AsyncSession, job_id: uuid.UUID, *, claimed: int, summary: RoundSummary,
                     cost: tuple[int, int, int]) -> None:
     """Add one round's counts; `cost` is the round's (QBO calls, batches, retries)."""

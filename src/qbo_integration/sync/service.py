@@ -80,7 +80,8 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
                        timecard_ids: list[uuid.UUID] | None = None, trigger: str = "sync_now",
                        now: datetime | None = None) -> SyncJob:
     """Sync Now: re-derive the outbox (all approved timecards, or the given ones), re-queue failed
-    rows (and dead ones when ids are given), and queue a job whose progress `sync_status` reports."""
+    rows (and dead ones when ids are given), and queue a job whose progress `sync_status` reports.
+    For the whole company that work grows with its history, so the job does it, not the request."""
     now = now or _now()
     integration = await _live_integration(session, company_id)
     if timecard_ids:
@@ -89,14 +90,23 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
         await reconcile_company(session, integration, now, timecard_ids)
         requeued = await _requeue_rows(session, company_id, states=("failed", "dead"), kinds=None,
                                        timecard_ids=timecard_ids, now=now)
-    else:
-        await reconcile_company(session, integration, now)
-        requeued = await _requeue_rows(session, company_id, states=("failed",),
-                                       kinds=(policy.VALIDATION, policy.MAPPING), timecard_ids=None, now=now)
-    params = {"timecardIds": [str(t) for t in timecard_ids or []], "requeued": requeued}
+        params: dict[str, Any] = {"timecardIds": [str(t) for t in timecard_ids], "requeued": requeued}
+    else:  # the whole company: the job re-derives its outbox (prepare_whole_company), not this request
+        params = {"timecardIds": [], "reconcile": True}
     job = await jobs.create(session, integration.id, company_id, trigger, params)
     _enqueue(session, queue, company_id, job, "now")
     return job
+
+
+async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> int:
+    """A Sync Now of the whole company, at the start of its job: re-derive the outbox from every
+    timecard and re-queue rows failed for mapping or validation reasons. Returns rows re-queued."""
+    integration = await get_integration(session, company_id)
+    if integration is None:
+        return 0
+    await reconcile_company(session, integration, now)
+    return await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION, policy.MAPPING),
+                               timecard_ids=None, now=now)
 
 
 async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,

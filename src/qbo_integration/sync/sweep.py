@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.models import Timecard
 from qbo_integration.sync import nudge, outbox, policy
 from qbo_integration.sync.integrations import live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -28,30 +30,52 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 
 
+def _since_clause(start: date | None) -> Any:
+    return Timecard.clock_in >= datetime.combine(start, time.min, UTC) if start is not None else true()
+
+
+async def candidates(session: AsyncSession, company_id: uuid.UUID, start: date | None,
+                     updated_since: datetime | None) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
+    """(timecards whose row may be out of line with Core, those among them with no row yet), found
+    in PostgreSQL so only they are read: approved timecards with no row or a newer version than the
+    row holds, and rows that still want QBO to hold a timecard no longer approved (or gone). With
+    `updated_since` only timecards Core changed since then are looked at (a timecard deleted from
+    Core, which leaves nothing to look at, is found by a full pass)."""
+    changed = Timecard.updated_at >= updated_since if updated_since is not None else true()
+    fresh = (await session.execute(
+        select(Timecard.id, Row.id.is_(None)).outerjoin(Row, Row.timecard_id == Timecard.id)
+        .where(Timecard.company_id == company_id, Timecard.status == "approved", _since_clause(start), changed,
+               or_(Row.id.is_(None), Row.timecard_version < Timecard.version)))).all()
+    wants_qbo = or_(Row.operation.in_(("create", "update")), and_(Row.qbo_id.is_not(None), Row.operation != "delete"))
+    approved_now = and_(Timecard.status == "approved", _since_clause(start))
+    if updated_since is None:
+        stale_stmt = (select(Row.timecard_id).outerjoin(Timecard, Timecard.id == Row.timecard_id)
+                      .where(Row.company_id == company_id, wants_qbo,
+                             or_(Timecard.id.is_(None), ~approved_now)))
+    else:
+        stale_stmt = (select(Row.timecard_id).join(Timecard, Timecard.id == Row.timecard_id)
+                      .where(Row.company_id == company_id, wants_qbo, changed, ~approved_now))
+    stale = list((await session.execute(stale_stmt)).scalars())
+    return [t for t, _ in fresh] + stale, {t for t, no_row in fresh if no_row}
+
+
 async def reconcile_company(session: AsyncSession, integration: Integration, now: datetime,
-                            timecard_ids: list[uuid.UUID] | None = None) -> int:
-    """Bring the company's rows in line with its timecards (all, or the given ids). Returns rows changed."""
+                            timecard_ids: list[uuid.UUID] | None = None, *,
+                            updated_since: datetime | None = None) -> int:
+    """Bring the company's rows in line with its timecards (all, those Core changed since
+    `updated_since`, or the given ids). Returns rows changed; the work read grows with the change."""
     gateway = CoreGateway(session)
     company = await gateway.get_company(integration.company_id)
     if company is None:
         return 0
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
-        approved = {tid: version for tid, version, _ in
-                    await gateway.approved_timecard_versions(company.id, since=since)}
-        held = {r[0]: (r[1], r[2], r[3]) for r in (await session.execute(
-            select(Row.timecard_id, Row.timecard_version, Row.operation, Row.qbo_id).where(Row.company_id == company.id)
-        )).all()}
-        candidates = [tid for tid, v in approved.items() if tid not in held or held[tid][0] < v]
-        candidates += [tid for tid, (_, op, qbo_id) in held.items()
-                       if tid not in approved and (op in ("create", "update") or (qbo_id and op != "delete"))]
-        without_row = {tid for tid in candidates if tid not in held}
+        candidate_ids, without_row = await candidates(session, company.id, since, updated_since)
     else:
-        candidates = list(timecard_ids)
-        without_row = set()
+        candidate_ids, without_row = list(timecard_ids), set()
     changed = 0
-    for start in range(0, len(candidates), CHUNK):
-        chunk = candidates[start:start + CHUNK]
+    for start in range(0, len(candidate_ids), CHUNK):
+        chunk = candidate_ids[start:start + CHUNK]
         timecards = await gateway.get_timecards(chunk)
         fresh = [timecards[t] for t in chunk if t in without_row and t in timecards and outbox.desire_of(
             company, timecards[t], integration.sync_start_date) is outbox.Desire.PRESENT]
@@ -94,12 +118,62 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, Any]:
             logger.warning("sweep lock had lapsed before release")
 
 
+# The sweep looks only at timecards Core changed since its last pass over the company (minus a
+# margin for Core transactions that committed late), and every FULL_SWEEP_EVERY at all of them: that
+# full pass also finds timecards deleted from Core whose event was lost. The marks live in Redis; when
+# Redis lost them the next pass is a full one.
+FULL_SWEEP_EVERY = timedelta(hours=6)
+WATERMARK_MARGIN = timedelta(minutes=5)
+_MARK_TTL = 2 * 24 * 3600
+
+
+def _mark_key(company_id: uuid.UUID) -> str:
+    return f"qbo:sync:swept:{company_id}"
+
+
+async def _last_passes(redis: Any, company_id: uuid.UUID) -> tuple[datetime | None, datetime | None]:
+    """(the last pass's start, the last full pass's start), on PostgreSQL's clock."""
+    raw = {_text(k): _text(v) for k, v in (await redis.hgetall(_mark_key(company_id)) or {}).items()}
+    return tuple(datetime.fromisoformat(raw[f]) if raw.get(f) else None for f in ("at", "full"))  # type: ignore[return-value]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True)
+class CompanyPass:
+    changed: int  # rows brought in line
+    full: bool  # every timecard was looked at (else only those Core changed since the last pass)
+    started: datetime  # on PostgreSQL's clock, as Core's updated_at is
+    last_full: datetime
+
+
+async def sweep_company(session: AsyncSession, redis: Any, integration: Integration, now: datetime) -> CompanyPass:
+    """One company's pass. The caller commits, then `remember_pass`es it (a pass that did not commit
+    leaves the marks as they were, so the next pass covers its changes again)."""
+    started = (await session.execute(select(func.now()))).scalar_one()
+    last, last_full = await _last_passes(redis, integration.company_id)
+    if last is None or last_full is None or started - last_full >= FULL_SWEEP_EVERY:
+        changed = await reconcile_company(session, integration, now)
+        return CompanyPass(changed, True, started, started)
+    changed = await reconcile_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
+    return CompanyPass(changed, False, started, last_full)
+
+
+async def remember_pass(redis: Any, company_id: uuid.UUID, p: CompanyPass) -> None:
+    key = _mark_key(company_id)
+    await redis.hset(key, mapping={"at": p.started.isoformat(), "full": p.last_full.isoformat()})
+    await redis.expire(key, _MARK_TTL)
+
+
 async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     now = policy.clock_from(ctx)()
     sm = ctx["sessionmaker"]
+    redis = ctx["redis"]
     async with sm() as s:
         companies = [(i.id, i.company_id) for i in await live_integrations(s)]
-    nudged, changed_total = 0, 0
+    nudged, changed_total, full_passes = 0, 0, 0
     for integration_id, company_id in companies:
         with logs.log_context(company_id=company_id):
             try:
@@ -107,16 +181,18 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
                     integration = await s.get(Integration, integration_id)
                     if integration is None:
                         continue
-                    changed = await reconcile_company(s, integration, now)
-                    due = changed > 0 or await has_due(s, company_id, now)
+                    done = await sweep_company(s, redis, integration, now)
+                    due = done.changed > 0 or await has_due(s, company_id, now)
                     await s.commit()
+                await remember_pass(redis, company_id, done)
             except Exception:  # noqa: BLE001 - one company's trouble must not stop the others
                 logger.exception("sweep failed for a company")
                 continue
-            changed_total += changed
+            changed_total += done.changed
+            full_passes += int(done.full)
             if due:
                 await nudge.nudge(ctx["redis"], ctx["queue"], company_id)
                 nudged += 1
-            if changed:
-                logger.info("sweep found timecards the events missed", extra=logs.log_fields(count=changed))
-    return {"companies": len(companies), "nudged": nudged, "changed": changed_total}
+            if done.changed:
+                logger.info("sweep found timecards the events missed", extra=logs.log_fields(count=done.changed))
+    return {"companies": len(companies), "nudged": nudged, "changed": changed_total, "fullPasses": full_passes}
