@@ -133,3 +133,19 @@ async def test_location_with_tracking_off_fails_with_what_to_change_then_syncs_o
     [ta] = await h.activities(sandbox, cc.realm_id)
     assert ta["DepartmentRef"]["value"] == depts[0]["Id"]
     assert (await h.row(sessionmaker, tid)).state == "synced" and len(await _writes(sandbox, cc.realm_id)) == 1
+
+
+async def test_qbo_refusing_a_batch_for_closed_books_fails_each_timecard_with_the_message(
+        ctx, live, sessionmaker, sandbox, clock):
+    cc, core = live
+    await _prefs(sandbox, cc.realm_id, BookCloseDate="2026-03-31")  # our copy never read
+    tids = [await _approve(ctx, sessionmaker, core) for _ in range(3)]
+    await engine.run_company_sync(ctx, core.company_id)
+    writes = await _writes(sandbox, cc.realm_id)
+    assert [e["path"].rsplit("/", 1)[-1] for e in writes] == ["batch"]
+    for tid in tids:
+        r = await h.row(sessionmaker, tid)
+        assert (r.state, r.error_kind, r.last_error_code, r.last_error) == (
+            "failed", "validation", "books_closed", CLOSED)
+    await _not_retried(ctx, clock, core, sandbox, cc.realm_id, tids[0], writes=1)
+    assert await h.activities(sandbox, cc.realm_id) == []
