@@ -79,6 +79,11 @@ def test_qbo_refusals_explained_in_the_same_words():
     assert books.explain(closed, UNREAD, {}, "2026-07-02") == ("books_closed", books.CLOSED_PREFIX + (
         " through 2026-07-31: this timecard (2026-07-02) cannot be sent. Export it as CSV, or sync it once the "
         "books reopen."))
+    real = ValidationError("Account Period Closed", code="6210", detail=(  # QBO's words name no date
+        "The account period has closed and the account books cannot be updated through the QBO Services API. "
+        "Please use the QBO website to make these changes."))
+    assert books.explain(real, BookRules(close_date=date(2026, 7, 31)), {}, "2026-07-02")[1].startswith(
+        "QuickBooks books are closed through 2026-07-31: this timecard (2026-07-02) cannot be sent.")
     bare = ValidationError("Account Period Closed", code="6200")
     assert books.explain(bare, BookRules(close_date=date(2026, 6, 30)), {}, "2026-07-02")[1].startswith(
         "QuickBooks books are closed for this timecard's date: this timecard (2026-07-02) cannot be sent.")

@@ -93,10 +93,10 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
     a lost connection, a 429 or our own limiter (issue 13's "disconnect while a batch was unknown").
     So only a request never built (a mapping failure) or never sent is known not to have been sent.
 
-    `refused`: the company's books refuse it (mapping/books.py). Before sending (no error) it is a
-    VALIDATION failure nothing was sent for; QBO's own refusal is classified like any other answer."""
-    if refused and error is None:
-        return Failure(policy.VALIDATION, False)
+    `refused`: the company's books refuse it (mapping/books.py): a VALIDATION failure, never retried;
+    before sending (no error) nothing was sent, after QBO's answer the ledger entry stays as for any answer."""
+    if refused:  # whatever code QBO used, a retry cannot change the books
+        return Failure(policy.VALIDATION, error is not None)
     if mapping or error is None:
         return Failure(policy.MAPPING, False)
     return Failure(policy.failure_kind(error), True)
