@@ -70,6 +70,10 @@ async def test_closed_period_fails_once_with_the_close_date_then_syncs_once_the_
         assert company is not None
         assert tid in [t.id for t in await unsynced_timecards(s, company, start=date(2026, 3, 2), end=date(2026, 3, 2))]
 
+    await _prefs(sandbox, cc.realm_id, BookCloseDate="2026-03-15")  # moved earlier, but March 2 is still closed
+    await _import(ctx, api, core.company_id)
+    r = await h.row(sessionmaker, tid)
+    assert (r.state, r.last_error_code) == ("failed", "books_closed")
     await _prefs(sandbox, cc.realm_id, BookCloseDate="2026-02-28")  # the books reopen for March
     await _import(ctx, api, core.company_id)
     assert (await h.row(sessionmaker, tid)).state == "pending"  # queued again by the import itself
