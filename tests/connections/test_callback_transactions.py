@@ -97,3 +97,30 @@ async def test_a_disconnect_during_the_exchange_wins_and_the_new_grant_is_revoke
         pass
     else:
         raise AssertionError("the grant of the refused callback still refreshes")
+
+
+async def test_the_connect_reads_the_books_rules_with_no_transaction_open_and_stores_them(
+    client, sandbox, company, auth_headers, sessionmaker, monkeypatch,
+):
+    from qbo_integration.connections import books
+
+    realm = await flow.new_realm(sandbox)
+    r = await sandbox.put(f"/_sandbox/realms/{realm['realmId']}/preferences", json={"AccountingInfoPrefs": {
+        "BookCloseDate": "2026-10-31", "ClassTrackingPerTxn": False, "TrackDepartments": False}})
+    assert r.status_code == 200, r.text
+    url = await flow.start(client, company.id, auth_headers)
+    params = await flow.consent(sandbox, url, realm["realmId"])
+    open_during: list[int] = []
+    real_read = books.read
+
+    async def read(*args, **kwargs):
+        open_during.append(await idle_in_transaction(sessionmaker))
+        return await real_read(*args, **kwargs)
+
+    monkeypatch.setattr(books, "read", read)
+    assert (await flow.callback(client, params)).status_code == 200
+    assert open_during == [0]
+    async with sessionmaker() as s:
+        rules = await books.get_rules(s, company.id)
+    assert (str(rules.close_date), rules.class_tracking, rules.department_tracking) == ("2026-10-31", False, False)
+    assert rules.read_at is not None

@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.console.flows import script_errors, sign_in
 from tests.mapping.factories import add_project, add_timecard, add_worker
@@ -105,4 +106,55 @@ async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connecte
     await page.click("#audit-filters button[type=submit]")
     await page.wait_for_selector("#audit-out .msg-error")
     assert 'Worker: Nothing is called "not-a-uuid"' in await page.text_content("#audit-out")
+    assert script_errors(probe) == []
+
+
+CLOSED_ERROR = ("QuickBooks books are closed through 2026-10-31: this timecard (2026-10-15) cannot be sent. "
+                "Export it as CSV, or sync it once the books reopen.")
+
+
+async def test_a_closed_period_failure_offers_the_csv_and_a_retry(probe, live, connected_company, make_token,
+                                                                  sessionmaker):
+    """Issue 15: the message, then its two ways out, each doing what it says."""
+    from sqlalchemy import update
+
+    from qbo_integration.connections.models import Integration
+    from qbo_integration.monitoring import audit
+    from qbo_integration.sync.models import TimecardSyncRecord
+
+    cc, page = connected_company, probe.page
+    start = datetime(2026, 10, 15, 15, 0, tzinfo=UTC)  # 09:00 in Denver
+    async with sessionmaker() as s:
+        await s.execute(update(Integration).where(Integration.id == cc.integration_id).values(enabled=True))
+        w = add_worker(s, cc.company_id, "Rita Rivets")
+        p = add_project(s, cc.company_id, "Depot Roof")
+        await s.flush()
+        tc = add_timecard(s, cc.company_id, w, p, clock_in=start, clock_out=start + timedelta(hours=8),
+                          sync_status="failed")
+        await s.flush()
+        s.add(TimecardSyncRecord(company_id=cc.company_id, timecard_id=tc.id, operation="create", state="failed",
+                                 attempts=0, timecard_version=1, last_error=CLOSED_ERROR,
+                                 last_error_code="books_closed", error_kind="validation"))
+        await audit.record(s, integration_id=cc.integration_id, company_id=cc.company_id, action="sync_timecard",
+                           status="failure", timecard_id=tc.id, worker_id=w.id, project_id=p.id,
+                           error_message=CLOSED_ERROR)
+        await s.commit()
+    await sign_in(probe, live, make_token(cc.company_id), "dashboard")
+    await page.click("#recent-errors .error-item")
+    await page.wait_for_selector("#error-detail:not([hidden]) #closed-books")
+    assert await page.text_content("#error-message") == CLOSED_ERROR
+    assert await page.text_content("#closed-books-csv") == "Export 2026-10-15 as CSV"
+    await probe.shot("dashboard-closed-books")
+    async with page.expect_download() as info:
+        await page.click("#closed-books-csv")
+    path = await (await info.value).path()
+    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8-sig").read())))  # noqa: ASYNC230
+    assert [r["CrewFlow Timecard ID"] for r in rows] == [str(tc.id)]
+
+    await page.click("#closed-books-retry")
+    await page.wait_for_selector("#closed-books-out .msg-info")
+    assert "Queued again" in await page.text_content("#closed-books-out")
+    async with sessionmaker() as s:
+        row = (await s.execute(select(TimecardSyncRecord).where(TimecardSyncRecord.timecard_id == tc.id))).scalar_one()
+    assert row.state == "pending"
     assert script_errors(probe) == []

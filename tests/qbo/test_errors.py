@@ -90,6 +90,16 @@ def test_xml_with_namespace_and_stale():
     assert err.action == ErrorAction.STALE and err.code == "5010"
 
 
+@pytest.mark.parametrize("code", ["6210", "6200", "5010"])
+def test_account_period_closed_is_validation_whatever_its_code(code):
+    """Issue 15: QBO reports closed books as 6210 (also seen as 5010, which is no stale SyncToken here)."""
+    body = {"Fault": {"Error": [{"Message": "Account Period Closed", "code": code, "Detail": (
+        "The account period has closed and the account books cannot be updated through the QBO Services API. "
+        "Please use the QBO website to make these changes.")}], "type": "ValidationFault"}}
+    err = error_from_response(resp(400, body))
+    assert err.action == ErrorAction.VALIDATION and not err.retryable
+
+
 def test_throttle_recognised_by_message_and_code_even_without_429():
     body = {"Fault": {"Error": [{"Message": "message=ThrottleExceeded; errorCode=003001", "code": "3001"}]}}
     assert error_from_response(resp(400, body)).action == ErrorAction.RATE_LIMITED

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.connections import authorize, service, states
+from qbo_integration.connections import authorize, books, service, states
 from qbo_integration.connections.crypto import TokenCipherError, aad_for
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import TestConnectionOut
@@ -95,18 +95,26 @@ async def _revoke_quietly(services: Services, tokens: TokenSet) -> None:
 
 
 async def probe_company_info(services: Services, company_id: uuid.UUID, realm_id: str,
-                             tokens: TokenSet) -> tuple[str | None, TokenSet]:
-    """companyinfo with tokens not stored yet (and without touching the company's breaker).
-    Returns the company name and the tokens (refreshed if the probe had to)."""
+                             tokens: TokenSet) -> tuple[str | None, TokenSet, books.BookRules | None]:
+    """companyinfo with tokens not stored yet (and without touching the company's breaker), then the
+    company's Preferences (the books' rules; None when they could not be read: the directory import
+    that follows the connect reads them again). Returns the company name, the tokens (refreshed if the
+    probe had to) and the rules."""
     store = MemoryTokenStore()
     await store.save(str(company_id), tokens)
     config = dataclasses.replace(services.qbo.config, breaker=BreakerConfig(enabled=False))
     api = QboApi(config, services.redis, store, http=services.qbo.http)
+    rules: books.BookRules | None = None
     try:
-        info = await api.company(company_id, realm_id).company_info()
+        client = api.company(company_id, realm_id)
+        info = await client.company_info()
+        try:
+            rules = await books.read(client, _now())
+        except QboError as exc:
+            logger.warning("could not read the QuickBooks preferences at connect: %s", type(exc).__name__)
     finally:
         await api.aclose()
-    return info.CompanyName, store.tokens.get(str(company_id), tokens)
+    return info.CompanyName, store.tokens.get(str(company_id), tokens), rules
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,7 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
                 code="exchange_failed", actor=actor, status_code=503 if transient else 400,
             ) from None
         try:
-            company_name, tokens = await probe_company_info(services, company_id, realm_id, tokens)
+            company_name, tokens, rules = await probe_company_info(services, company_id, realm_id, tokens)
         except QboError as exc:
             await _revoke_quietly(services, tokens)
             raise await _fail(session, await service.get_or_create_integration(session, company_id),
@@ -226,6 +234,8 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
                 async with session.begin_nested():
                     service.store_connection(row, services.cipher, tokens, realm_id=realm_id,
                                              company_name=company_name, user_sub=actor, now=now or _now())
+                    if rules is not None:
+                        await books.store_rules(session, row.id, company_id, rules)
             except IntegrityError:  # another company connected this realm meanwhile (unique index)
                 refusal = _REALM_IN_USE
         if refusal is not None:

@@ -86,3 +86,18 @@ class OAuthState(Base):
     created_at: Mapped[datetime] = created_at_col()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CompanyBooks(Base):
+    """The rules the company's own QuickBooks settings impose (issue 15), as last read from its Preferences:
+    at connect and on each directory import. No row: never read; nothing is refused before sending."""
+
+    __tablename__ = "company_books"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"),
+                                                      primary_key=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("core.companies.id", ondelete="CASCADE"), unique=True)
+    book_close_date: Mapped[date | None] = mapped_column(Date)  # AccountingInfoPrefs.BookCloseDate
+    class_tracking: Mapped[bool] = mapped_column(Boolean)  # AccountingInfoPrefs.ClassTrackingPerTxn
+    department_tracking: Mapped[bool] = mapped_column(Boolean)  # AccountingInfoPrefs.TrackDepartments
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

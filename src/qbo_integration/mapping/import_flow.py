@@ -1,8 +1,10 @@
 """The directory import as a job: a sync_jobs row (kind directory_import) with status and counts,
 an audit row, the setup step, and a retry later when QBO was only briefly unavailable.
 
-Three short transactions: claim the job (running), fetch from QBO with no transaction open, then
-apply + finish under a per-company advisory lock (two imports never interleave their writes).
+Three short transactions: claim the job (running), fetch from QBO with no transaction open (the
+directory, then the company's preferences: the books' rules), then apply + finish under a per-company
+advisory lock (two imports never interleave their writes); timecards the books no longer refuse are
+queued again there (mapping/books.refresh).
 Safe to run twice (arq is at-least-once): a finished job is not run again.
 """
 
@@ -17,13 +19,14 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qbo_integration.connections import books as company_books
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.logs import log_context
-from qbo_integration.mapping import directory_import
+from qbo_integration.mapping import books, directory_import
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
-from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo import CompanyClient, QboApi, QboError
 from qbo_integration.qbo.models import QboEntity, entity_model
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
 from qbo_integration.sync.models import SyncJob
@@ -81,12 +84,15 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
         client = qbo.company(cid, realm_id)
         try:
             fetched = await directory_import.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
+            rules = await _read_books(client, now())
             async with sessionmaker() as s:
                 await _lock(s, cid)
                 counts = await directory_import.apply(s, cid, fetched)
                 job = await s.get(SyncJob, job_id_)
                 integ = await get_integration(s, cid)
                 assert job is not None and integ is not None
+                if rules is not None:
+                    await books.refresh(s, queue, integ.id, cid, rules)
                 results = {"mode": fetched.mode, "cursor": started.isoformat(), **counts.as_dict()}
                 job.status, job.completed_at, job.results = "completed", now(), results
                 job.qbo_calls, job.qbo_retries = client.stats.calls, client.stats.retries
@@ -104,6 +110,18 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
             if not isinstance(exc, QboError):
                 raise
             return {"status": "failed", "jobId": str(job_id_), "error": exc.message}
+
+
+async def _read_books(client: CompanyClient, at: datetime) -> company_books.BookRules | None:
+    """The company's preferences; a refusal QBO will not change (a company without them) does not fail the
+    import, a transient failure does (the import is retried)."""
+    try:
+        return await company_books.read(client, at)
+    except QboError as exc:
+        if exc.retryable:
+            raise
+        logger.warning("could not read the QuickBooks preferences: %s", describe(exc))
+        return None
 
 
 async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID, job_id: uuid.UUID | None,

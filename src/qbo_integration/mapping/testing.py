@@ -18,7 +18,7 @@ from qbo_integration.connections.service import require_connected
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.errors import Conflict, NotFound, ServiceUnavailable
-from qbo_integration.mapping import directory, refcheck
+from qbo_integration.mapping import books, directory, refcheck
 from qbo_integration.mapping.models import DryRun
 from qbo_integration.mapping.payload import PayloadResult, ResolvedRefs, assemble, resolve_refs
 from qbo_integration.mapping.profiles import ProfileConfig, active_config, get_active_profile
@@ -87,6 +87,7 @@ async def test_mapping(session: AsyncSession, qbo: QboApi, company_id: uuid.UUID
     built, refs = await _build(session, cfg, company, tc)
     found = await _check_qbo(qbo, integ, set(refs.keys()))
     errors = built.errors + _qbo_errors(refs, tc, found, {e.field for e in built.errors})
+    errors += books.field_errors(await books.rules_for(session, company_id), built.payload)
     return TestMappingOut(valid=not errors and built.payload is not None, preview=built.payload,
                           errors=_out(errors), profile_id=built.profile_id, profile_revision=built.profile_revision)
 
@@ -130,6 +131,7 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
     keys = {k for r in all_refs.values() for k in r.keys()}
     known = await directory.lookup(session, company.id, keys)
     found = await _check_qbo(qbo, integ, keys) if keys else {}
+    rules = await books.rules_for(session, company.id)
     results: list[DryRunTimecard] = []
     for tc in cards:
         refs = all_refs[tc.id]
@@ -139,6 +141,7 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
             continue
         built = assemble(cfg, company, tc, refs, known)
         errors = built.errors + _qbo_errors(refs, tc, found, {e.field for e in built.errors})
+        errors += books.field_errors(rules, built.payload)
         results.append(DryRunTimecard(timecard_id=tc.id, valid=not errors, operation=_operation(tc),
                                       preview=built.payload, errors=_out(errors)))
     sendable = [r for r in results if r.operation != "skip"]

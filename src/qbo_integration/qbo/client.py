@@ -130,6 +130,12 @@ class CompanyClient:
         data = await self._call("GET", f"companyinfo/{self.realm_id}")
         return CompanyInfo.model_validate(data.get("CompanyInfo", {}))
 
+    async def preferences(self) -> dict[str, Any]:
+        """The company's Preferences (AccountingInfoPrefs.BookCloseDate, ClassTrackingPerTxn, TrackDepartments...)."""
+        data = await self._call("GET", "preferences")
+        prefs = data.get("Preferences")
+        return prefs if isinstance(prefs, dict) else {}
+
     async def _query_page(self, sql: str) -> dict[str, Any]:
         if len(sql) <= 1500:
             data = await self._call("GET", "query", params={"query": sql})

@@ -329,6 +329,10 @@ def classify(status: int | None, fault: ParsedFault | None) -> ErrorAction:
         return ErrorAction.RATE_LIMITED
     if status == 401 or "3200" in codes:
         return ErrorAction.REFRESH
+    if "account period closed" in text.lower():
+        # The company's closing date refuses it (reported as 6210, and also seen with code 5010, which
+        # would otherwise read as a stale SyncToken): no retry or re-read changes that.
+        return ErrorAction.VALIDATION
     if "5010" in codes:
         return ErrorAction.STALE
     if status is not None and (status >= 500 or status == 408):

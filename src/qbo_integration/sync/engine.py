@@ -12,18 +12,21 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
+from qbo_integration.connections import books as company_books
+from qbo_integration.connections.books import BookRules
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
+from qbo_integration.mapping import books
 from qbo_integration.mapping.payload import build_time_activities
 from qbo_integration.mapping.profiles import active_config
-from qbo_integration.qbo import CompanyClient, QboApi
+from qbo_integration.qbo import CompanyClient, QboApi, QboError
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
@@ -38,6 +41,8 @@ JOB_BUDGET_SECONDS = 240.0
 BATCHES_PER_MINUTE = 30  # of QBO's 40: leave room for other work (imports) in the same realm
 MAX_ROUNDS = 1000
 CLAIM_PER_ROUND = 300
+# A job retrying timecards the books refused reads the preferences again unless they are this fresh.
+BOOKS_FRESH = timedelta(seconds=60)
 
 
 def qbo_api(ctx: dict[str, Any]) -> QboApi:
@@ -45,9 +50,10 @@ def qbo_api(ctx: dict[str, Any]) -> QboApi:
 
 
 async def prepare(session: AsyncSession, company: CompanyView, claimed: list[outbox.Claimed],
-                  start_date: Any) -> list[sender.Work]:
-    """Read each claimed timecard as it is now (events may have been lost), map it, and decide.
-    A few statements per round whatever its size: the timecards, the profile, the directory."""
+                  start_date: Any, rules: BookRules = company_books.UNREAD) -> list[sender.Work]:
+    """Read each claimed timecard as it is now (events may have been lost), map it, check it against the
+    company's books (`rules`), and decide. A few statements per round whatever its size: the
+    timecards, the profile, the directory."""
     timecards: dict[uuid.UUID, TimecardView] = await CoreGateway(session).get_timecards(
         [c.timecard_id for c in claimed])
     works = []
@@ -71,9 +77,13 @@ async def prepare(session: AsyncSession, company: CompanyView, claimed: list[out
                 w.payload = b.payload
                 w.fingerprint = policy.fingerprint(b.payload)
                 w.want = lifecycle.Want(w.version, w.fingerprint)
+                w.refusal = books.refusal(rules, b.payload)
+                if w.refusal is not None:
+                    w.mapping_error = w.refusal[1]  # the books refuse it: nothing is sent
         w.op = str(lifecycle.decide(w.want, outbox.held_of(w.claimed), outbox.outstanding_of(w.claimed)))
         if w.op not in ("create", "update"):
             w.mapping_error = None  # only content we send needs a mapping
+            w.refusal = None
     return works
 
 
@@ -133,6 +143,7 @@ class CompanySync:
         self.integration_id = integration.id
         self.start_date = integration.sync_start_date
         self.company = company
+        await self._reread_books_if_retrying()
         for rounds in range(MAX_ROUNDS):
             if rounds and time.monotonic() > self.deadline:
                 self.continue_later = True
@@ -150,6 +161,45 @@ class CompanySync:
                     "QuickBooks calls are paused for this company; timecards wait"
                 await self._breaker_open()
                 return
+
+    async def _read_books(self) -> BookRules | None:
+        """The company's preferences read again (no transaction open) and stored; None when QBO did not answer."""
+        assert self.client is not None
+        now = self.clock()
+        try:
+            rules = await company_books.read(self.client, now)
+        except QboError as exc:
+            logger.warning("could not read the QuickBooks preferences: %s", type(exc).__name__)
+            return None
+        async with self.sm() as s:
+            await company_books.store_rules(s, self.integration_id, self.company_id, rules)
+            await s.commit()
+        return rules
+
+    async def _reread_books_if_retrying(self) -> None:
+        """Timecards the books refused were queued again (Sync Now, retry): decide on today's preferences,
+        not on the copy that refused them (the books may have reopened since)."""
+        async with self.sm() as s:
+            due = (await s.execute(select(exists().where(
+                Row.company_id == self.company_id, Row.state == "pending",
+                Row.last_error_code.in_(policy.BOOKS_CODES))))).scalar()
+            rules = await company_books.get_rules(s, self.company_id) if due else None
+        if rules is not None and (rules.read_at is None or self.clock() - rules.read_at >= BOOKS_FRESH):
+            await self._read_books()
+
+    async def _explain_refusals(self, results: list[sender.Result], rules: BookRules) -> None:
+        """QBO refused writes for a rule of the books (our copy of the preferences is stale): read them again,
+        and give those timecards the books' message and code (not retried)."""
+        if any(books.is_closed_refusal(r.error) for r in results):
+            rules = await self._read_books() or rules
+        for r in results:
+            w = r.work
+            body = w.payload or w.lookup_body() or {}
+            day = str(body["TxnDate"]) if body.get("TxnDate") else \
+                outbox.txn_date(self.company, w.timecard).isoformat() if w.timecard is not None else None
+            explained = books.explain(r.error, rules, w.payload, day)
+            if explained is not None:
+                w.refusal = explained
 
     async def _breaker_open(self) -> bool:
         state = await self.api.breaker_state(self.company_id)
@@ -172,7 +222,8 @@ class CompanySync:
         assert self.client is not None
         try:
             async with self.sm() as s:
-                works = await prepare(s, self.company, claimed, self.start_date)
+                rules = await company_books.get_rules(s, self.company_id)
+                works = await prepare(s, self.company, claimed, self.start_date, rules)
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
                 recorded = await outbox.record_outstanding(s, entries, now)
                 await s.commit()  # the ledger is durable before anything is sent
@@ -181,6 +232,7 @@ class CompanySync:
             batches, _ = sender.plan_creates(works)
             await _count_batches(self.redis, self.company_id, len(batches))
             results = await sender.send(self.client, works)
+            await self._explain_refusals(results, rules)
         except BaseException:
             await _unclaim(self.sm, claimed)
             raise

@@ -85,13 +85,18 @@ class Failure:
     maybe_committed: bool  # QBO may have applied the request: its ledger entry stays until settled
 
 
-def classify(error: QboError | None, *, mapping: bool = False) -> Failure:
+def classify(error: QboError | None, *, mapping: bool = False, refused: bool = False) -> Failure:
     """The kind (policy.failure_kind: what the retry policy does) and whether QBO may have written it.
 
     A write handed to the client may have landed whatever its final error says: the client retries a
     call itself, and an attempt that timed out or lost its answer may be followed by one refused for
     a lost connection, a 429 or our own limiter (issue 13's "disconnect while a batch was unknown").
-    So only a request never built (a mapping failure) is known not to have been sent."""
+    So only a request never built (a mapping failure) or never sent is known not to have been sent.
+
+    `refused`: the company's books refuse it (mapping/books.py): a VALIDATION failure, never retried;
+    before sending (no error) nothing was sent, after QBO's answer the ledger entry stays as for any answer."""
+    if refused:  # whatever code QBO used, a retry cannot change the books
+        return Failure(policy.VALIDATION, error is not None)
     if mapping or error is None:
         return Failure(policy.MAPPING, False)
     return Failure(policy.failure_kind(error), True)

@@ -34,6 +34,13 @@ VALIDATION = "validation"  # QBO refused the data: a human fixes it; not retried
 MAPPING = "mapping"  # we could not build a payload (unmapped worker/project...): requeue_failed re-tries
 WAIT = "wait"  # connection lost / breaker open: rows wait, attempts untouched
 
+# last_error_code of a timecard the company's own books refuse (mapping/books.py): a VALIDATION failure that
+# re-reading the preferences may lift (sync.service.requeue_reopened).
+BOOKS_CLOSED = "books_closed"  # dated on or before QuickBooks' closing date
+CLASS_TRACKING_OFF = "class_tracking_off"  # a ClassRef while QuickBooks' class tracking is off
+LOCATION_TRACKING_OFF = "location_tracking_off"  # a DepartmentRef while QuickBooks' location tracking is off
+BOOKS_CODES = (BOOKS_CLOSED, CLASS_TRACKING_OFF, LOCATION_TRACKING_OFF)
+
 _NAMESPACE = uuid.UUID("6f0b7c1e-4a9d-5f2e-8b3c-0d1e2f3a4b5c")
 
 Clock = Callable[[], datetime]

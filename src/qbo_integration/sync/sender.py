@@ -38,6 +38,9 @@ class Work:
     fingerprint: str | None = None
     request_id: str | None = None
     mapping_error: str | None = None
+    # (policy.BOOKS_CODES code, message): the company's books refuse it, before sending (then mapping_error
+    # holds the message too, so nothing is sent) or by QBO's answer (mapping/books.py)
+    refusal: tuple[str, str] | None = None
     recorded: bool = False  # this round wrote a ledger entry for it (so the answer settles that entry)
 
     @property

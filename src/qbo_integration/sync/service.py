@@ -122,6 +122,39 @@ async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uui
     return n
 
 
+async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, *,
+                           close_date: date | None, class_tracking: bool, department_tracking: bool,
+                           now: datetime | None = None) -> int:
+    """The company's QuickBooks preferences were read again: timecards its books refused (policy.BOOKS_CODES)
+    that they no longer refuse try again: dated after the closing date now (or none), class or location
+    tracking now on. A timecard still closed is left failed (its message stays true)."""
+    integration = await get_integration(session, company_id)
+    if integration is None:
+        return 0
+    codes = [c for c, lifted in ((policy.CLASS_TRACKING_OFF, class_tracking),
+                                 (policy.LOCATION_TRACKING_OFF, department_tracking)) if lifted]
+    stmt = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == "failed",
+                                         Row.error_kind == policy.VALIDATION)
+    closed = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == "failed",
+                                           Row.error_kind == policy.VALIDATION,
+                                           Row.last_error_code == policy.BOOKS_CLOSED)
+    ids = list((await session.execute(stmt.where(Row.last_error_code.in_(codes)))).scalars()) if codes else []
+    if close_date is None:
+        ids += list((await session.execute(closed)).scalars())
+    else:
+        company = await CoreGateway(session).get_company(company_id)
+        day = cast(func.timezone(company.timezone if company else "UTC", Timecard.clock_in), Date)
+        ids += list((await session.execute(closed.join(Timecard, Timecard.id == Row.timecard_id)
+                                           .where(day > close_date))).scalars())
+    if not ids:
+        return 0
+    n = await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION,),
+                            timecard_ids=ids, now=now or _now())
+    if n and integration.enabled:
+        _enqueue(session, queue, company_id, None, "requeue-books")
+    return n
+
+
 async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
                        timecard_ids: list[uuid.UUID] | None = None, now: datetime | None = None) -> int:
     if timecard_ids:

@@ -152,8 +152,12 @@ async def apply_results(
             summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
                                          operation=op, qboId=row.qbo_id))
         else:
-            failure = lifecycle.classify(res.error, mapping=w.mapping_error is not None)
-            if w.mapping_error is not None:
+            refused = w.refusal is not None
+            failure = lifecycle.classify(res.error, mapping=w.mapping_error is not None and not refused,
+                                         refused=refused)
+            if w.refusal is not None:
+                code, text = w.refusal
+            elif w.mapping_error is not None:
                 text, code = w.mapping_error, "mapping"
             else:
                 assert res.error is not None

@@ -1,8 +1,9 @@
 // Health dashboard: status colour, counters, rate-limit usage, breaker (with reset), recent activity,
-// recent errors (click one: its message and timecard), dead letters (re-queue), Sync Now.
+// recent errors (click one: its message and timecard; a timecard refused because QuickBooks' books are
+// closed offers its two ways out: the CSV, or a retry once the books reopen), dead letters (re-queue), Sync Now.
 // Refreshes every REFRESH_SECONDS (30 s; ?refresh=N overrides) without reloading the page.
 
-import { get, optional, post } from "../api.js";
+import { download, get, optional, post } from "../api.js";
 import { REFRESH_SECONDS } from "../config.js";
 import { ago, busy, clock, dateTime, details, errorBox, h, keepFocus, message, needToken, panel, pretty, replace } from "../dom.js";
 import { overview, timecardLabel, timecardNames } from "../names.js";
@@ -89,7 +90,48 @@ function runsBlock(hl) {
   }));
 }
 
-function errorDetail(detail, item) {
+// mapping/books.py words a closed-period failure so: "QuickBooks books are closed through 2026-10-31: this
+// timecard (2026-10-15) cannot be sent. …"
+const CLOSED_BOOKS = /^QuickBooks books are closed\b.*?this timecard \((\d{4}-\d{2}-\d{2})\)/;
+
+function closedBooksActions(item, companyId) {
+  const m = CLOSED_BOOKS.exec(item.message || "");
+  if (!m || !companyId) return null;
+  const day = m[1];
+  const out = h("div", { class: "out", id: "closed-books-out" });
+  const exportCsv = h("button", {
+    id: "closed-books-csv",
+    onclick: async (ev) => {
+      try {
+        const file = await busy(ev.currentTarget, () => download("export-csv",
+          { companyId, startDate: day, endDate: day }, "unsynced-timecards.csv"));
+        replace(out, message("ok", `Downloaded ${file.name} (the ${day} timecards not in QuickBooks).`));
+      } catch (err) {
+        replace(out, errorBox(err));
+      }
+    },
+  }, `Export ${day} as CSV`);
+  const retry = item.timecardId ? h("button", {
+    id: "closed-books-retry",
+    onclick: async (ev) => {
+      try {
+        const res = await busy(ev.currentTarget, () => post("sync-now", { companyId, timecardIds: [item.timecardId] }));
+        replace(out, message("info", `Queued again (job ${res.jobId.slice(0, 8)}…): QuickBooks' closing date is `
+          + "read again first, and the timecard fails again only if its date is still closed."));
+      } catch (err) {
+        replace(out, errorBox(err));
+      }
+    },
+  }, "Sync it now (books reopened)") : null;
+  return h("div", { class: "closed-books", id: "closed-books" },
+    h("p", {}, "QuickBooks refuses entries on or before its closing date, so this timecard is not retried. "
+      + "Import it from the CSV, or sync it once the books reopen: it is sent again by itself when the closing "
+      + "date moves before it (read at each directory import), or now with the button."),
+    h("div", { class: "actions" }, exportCsv, retry),
+    out);
+}
+
+function errorDetail(detail, item, companyId) {
   replace(detail,
     h("h3", {}, "Error details"),
     h("dl", { class: "facts" },
@@ -101,6 +143,7 @@ function errorDetail(detail, item) {
       item.qboId ? [h("dt", {}, "QuickBooks id"), h("dd", {}, item.qboId)] : null,
       item.attempts ? [h("dt", {}, "Attempts"), h("dd", {}, String(item.attempts))] : null,
     ),
+    closedBooksActions(item, companyId),
     item.timecardId ? h("p", {}, h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "This timecard's audit history →")) : null,
     item.payload ? details("Details: what was sent", pretty(item.payload)) : null,
   );
@@ -108,11 +151,11 @@ function errorDetail(detail, item) {
   detail.focus();
 }
 
-function errorsBlock(errors, detail) {
+function errorsBlock(errors, detail, companyId) {
   if (!errors.length) return h("p", { class: "muted", id: "recent-errors" }, "No errors.");
   return h("ul", { class: "errors", id: "recent-errors" }, errors.map((e) =>
     h("li", {},
-      h("button", { class: "link error-item", onclick: () => errorDetail(detail, e) },
+      h("button", { class: "link error-item", onclick: () => errorDetail(detail, e, companyId) },
         h("span", { class: "when" }, ago(e.when)), " ", actionWords(e.action), ": ",
         (e.message || "").slice(0, 90)))));
 }
@@ -143,7 +186,8 @@ function deadBlock(dead, names, companyId, detail, out, refresh) {
         h("td", {}, h("button", {
           class: "link error-item",
           onclick: () => errorDetail(detail, { message: d.error, timecardId: d.timecardId, attempts: d.attempts,
-            qboId: d.qboId, when: d.updatedAt, action: d.operation, timecardLabel: timecardLabel(names, d.timecardId) }),
+            qboId: d.qboId, when: d.updatedAt, action: d.operation, timecardLabel: timecardLabel(names, d.timecardId) },
+          companyId),
         }, timecardLabel(names, d.timecardId))),
         h("td", {}, d.error || d.errorCode || "—"),
         h("td", {}, String(d.attempts)),
@@ -191,7 +235,7 @@ export async function render(root, { companyId }) {
         tiles(hl),
         h("div", { class: "cols" },
           panel("Recent activity", runsBlock(hl)),
-          panel("Recent errors", errorsBlock(errors, detail)),
+          panel("Recent errors", errorsBlock(errors, detail, companyId)),
         ),
         panel("Recently synced", syncedBlock(over.recentlySynced || [])),
         h("div", { class: "cols" },
