@@ -45,11 +45,11 @@ async def test_backlog_is_pending_and_enabling_live_sync_queues_it(client, auth_
             select(TimecardSyncRecord).where(TimecardSyncRecord.company_id == cid))).scalars()}
         job = (await s.execute(select(SyncJob).where(SyncJob.company_id == cid, SyncJob.kind == "timecards"))
                ).scalar_one()
-    assert len(rows) == 3 and {bad_worker.id, inactive.id} < set(rows) and good.id not in rows
-    assert set(rows.values()) == {"pending"}
+    # The job re-derives the company's outbox (issue 17: not the request, whose cost would grow with history)
+    assert rows == {} and job.params == {"timecardIds": [], "reconcile": True}
     assert job.trigger == "live_sync" and job.status == "pending"
     assert await redis.keys(f"arq:job:sync:{cid}:now:{job.id}")  # a worker picks it up now, not at the next sweep
-    assert (await _health(client, auth_headers, cid))["pendingTimecards"] == 3  # the same timecards, now with rows
+    assert (await _health(client, auth_headers, cid))["pendingTimecards"] == 3  # the same timecards, still waiting
 
     off = await client.post(f"{API}/live-sync", json={"companyId": str(cid), "enabled": False}, headers=auth_headers)
     assert off.json() == {"enabled": False, "queued": 0,
