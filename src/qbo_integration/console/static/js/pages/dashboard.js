@@ -58,9 +58,10 @@ function expiryTile(conn) {
   if (!conn.refreshTokenExpiresAt) return null;
   const days = Math.floor((Date.parse(conn.refreshTokenExpiresAt) - Date.now()) / 86400000);
   const near = days <= EXPIRY_WARN_DAYS;
-  return tile("connection-expiry", "Connection expires", dateTime(conn.refreshTokenExpiresAt),
-    near ? h("a", { class: "button primary", id: "reconnect-link", href: "#/reconnect" }, `Reconnect (${Math.max(0, days)} day(s) left)`)
-      : `in ${days} days`);
+  const left = Math.max(0, days);
+  return tile("connection-expiry", "Connection expires", `in ${left} day${left === 1 ? "" : "s"}`,
+    h("span", {}, dateTime(conn.refreshTokenExpiresAt),
+      near ? [" ", h("a", { class: "button primary", id: "reconnect-link", href: "#/reconnect" }, "Reconnect")] : null));
 }
 
 const DRIFT_WORDS = { changed: "changed in QuickBooks", deleted: "deleted in QuickBooks" };
