@@ -96,6 +96,10 @@ async def test_health_shows_the_expiry_and_is_degraded_within_30_days(client, sa
     assert h["status"] == "degraded"
     (reason,) = [r for r in h["reasons"] if "expires" in r]
     assert expires.strftime("%Y-%m-%d") in reason and "reconnect" in reason.lower()
+    conn_view = (await client.get(f"{API}/connection", params={"companyId": str(company.id)},
+                                  headers=auth_headers)).json()  # the connect page's view says the same
+    assert datetime.fromisoformat(conn_view["refreshTokenExpiresAt"].replace("Z", "+00:00")) == expires
+    assert conn_view["refreshTokenHardExpiresAt"] == conn_view["refreshTokenExpiresAt"]
 
 
 async def test_health_far_from_expiry_stays_healthy_and_shows_the_date(client, sandbox, company, auth_headers,

@@ -20,7 +20,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import ConnectionOut
 from qbo_integration.errors import Conflict
 from qbo_integration.logs import log_context
-from qbo_integration.monitoring import alerts, audit
+from qbo_integration.monitoring import alerts, audit, token_expiry
 from qbo_integration.qbo import TokenSet
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,15 @@ def connection_view(company_id: uuid.UUID, row: Integration | None) -> Connectio
         realm_id=row.realm_id, company_name=row.qbo_company_name, changed_at=row.connection_changed_at,
         reason=row.connection_reason, connected_by=row.connected_by, last_test_at=row.last_test_at,
         last_test_ok=row.last_test_ok, sync_enabled=bool(row.enabled),
+        **_expiry_view(row),
     )
+
+
+def _expiry_view(row: Integration) -> dict[str, Any]:
+    due = token_expiry.deadline(row.refresh_token_expires_at, row.refresh_token_hard_expires_at)
+    if row.connection_status != "connected" or due is None:
+        return {}
+    return {"refresh_token_expires_at": due.at, "refresh_token_hard_expires_at": row.refresh_token_hard_expires_at}
 
 
 async def realm_owner(session: AsyncSession, realm_id: str) -> uuid.UUID | None:

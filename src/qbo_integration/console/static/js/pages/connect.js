@@ -129,6 +129,8 @@ function connectedView(root, companyId, conn, { justConnected, realmId }, rerend
         h("dt", {}, "Last test"), h("dd", { id: "last-test" }, conn.lastTestAt
           ? `${dateTime(conn.lastTestAt)} — ${conn.lastTestOk ? "passed" : "failed"}` : "never"),
         h("dt", {}, "Live sync"), h("dd", {}, conn.syncEnabled ? "on" : "off (enable it in Test mode)"),
+        conn.refreshTokenExpiresAt ? [h("dt", {}, "Connection expires"), h("dd", { id: "connection-expires" },
+          dateTime(conn.refreshTokenExpiresAt), " ", h("a", { href: "#/reconnect" }, "Reconnect"))] : null,
       ),
       h("div", { class: "actions" }, testButton,
         h("a", { class: "button primary", href: "#/mapping" }, "Next: map your records →")),
