@@ -16,6 +16,7 @@ from qbo_integration.monitoring import alerts
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.qbo import QboApi, QboConfig
 from qbo_integration.queue import JobQueue
+from qbo_integration.reconciliation.health_signal import drift_signal
 from qbo_integration.worker.queue import open_pool
 
 
@@ -48,6 +49,8 @@ class Services:
         self.observer = MonitoringObserver(sessionmaker, settings, queue, redis=redis)
         self.qbo = QboApi(qbo_config(settings), redis, self.token_store, observer=self.observer)
         self.observer.qbo = self.qbo
+        # What the domains above monitoring add to health (monitoring.health's signals).
+        self.health_signals = (drift_signal,)
         self._own_pool = own_pool  # closed with the services (build_services opened it)
 
     async def aclose(self) -> None:

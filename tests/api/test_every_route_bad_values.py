@@ -24,6 +24,7 @@ RANGE = {"startDate": "2026-01-01", "endDate": "2026-01-31"}
 # method, path -> a plausible request: query params, JSON body, path params; "open" = no token
 ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/connect"): {"params": {"companyId": C, "format": "json"}},
+    ("GET", "/reconnect"): {"params": {"companyId": C, "format": "json"}},
     ("GET", "/callback"): {"open": True, "params": {"state": "s" * 43, "code": "abc", "realmId": "123",
                                                     "error": "access_denied"}},
     ("POST", "/test-connection"): {"json": {"companyId": C}},

@@ -157,4 +157,92 @@ async def test_a_closed_period_failure_offers_the_csv_and_a_retry(probe, live, c
     async with sessionmaker() as s:
         row = (await s.execute(select(TimecardSyncRecord).where(TimecardSyncRecord.timecard_id == tc.id))).scalar_one()
     assert row.state == "pending"
+
+
+async def _seed_drift(sessionmaker, cc) -> list[str]:
+    from qbo_integration.reconciliation.models import DriftFinding
+
+    start = datetime.now(UTC) - timedelta(days=2)
+    ids = []
+    async with sessionmaker() as s:
+        w = add_worker(s, cc.company_id, "Dana Drywall")
+        p = add_project(s, cc.company_id, "Mill Loft")
+        await s.flush()
+        for kind, qbo_id in (("changed", "501"), ("deleted", "502")):
+            tc = add_timecard(s, cc.company_id, w, p, clock_in=start, clock_out=start + timedelta(hours=8))
+            await s.flush()
+            row = DriftFinding(company_id=cc.company_id, timecard_id=tc.id, qbo_id=qbo_id, kind=kind,
+                               source="reconciliation", our_sync_token="0",
+                               qbo_sync_token="1" if kind == "changed" else None,
+                               qbo_view={"Id": qbo_id, "Hours": 1} if kind == "changed" else None)
+            s.add(row)
+            await s.flush()
+            ids.append(str(row.id))
+        await s.commit()
+    return ids
+
+
+async def test_dashboard_drift_reconciliation_and_reconnect(probe, live, connected_company, make_token,
+                                                           sessionmaker, sandbox_server):
+    """Drift findings on the dashboard (count, the list, dismiss), Run reconciliation, and a connection near
+    its hard expiry: the Reconnect link, and the API's reconnect URL opened by a browser (no bearer)."""
+    import re
+
+    from sqlalchemy import select
+
+    from qbo_integration.connections.models import Integration
+    from qbo_integration.reconciliation.models import DriftFinding, ReconciliationRun
+
+    page = probe.page
+    changed_id, deleted_id = await _seed_drift(sessionmaker, connected_company)
+    async with sessionmaker() as s:
+        row = (await s.execute(select(Integration))).scalar_one()
+        row.refresh_token_hard_expires_at = datetime.now(UTC) + timedelta(days=10, hours=1)
+        await s.commit()
+    await sign_in(probe, live, make_token(connected_company.company_id), "dashboard")
+    await page.wait_for_selector("#drift table")
+    assert await page.text_content("#drift-count .tile-value") == "2"
+    status = await page.text_content("#health-status")
+    assert "2 TimeActivities were changed or deleted inside QuickBooks" in status
+    assert "The QuickBooks connection expires on" in status
+    assert await page.locator("#drift tbody tr").count() == 2
+    deleted_row = page.locator(f"#drift tr[data-finding-id='{deleted_id}']")
+    assert "deleted in QuickBooks" in await deleted_row.text_content()
+    assert "Mill Loft" in await deleted_row.text_content()
+    assert await deleted_row.locator(".drift-accept").count() == 0  # a deleted entry cannot be kept
+    assert await page.locator(f"#drift tr[data-finding-id='{changed_id}'] .drift-accept").count() == 1
+    await probe.shot("dashboard-drift")
+
+    await deleted_row.locator(".drift-dismiss").click()
+    await page.wait_for_selector("#drift-out .msg-ok")
+    assert "Dismissed" in await page.text_content("#drift-out")
+    await page.wait_for_function("document.querySelector('#drift-count .tile-value').textContent === '1'")
+    async with sessionmaker() as s:
+        statuses = dict((await s.execute(select(DriftFinding.qbo_id, DriftFinding.status))).all())
+    assert statuses == {"501": "open", "502": "dismissed"}
+
+    await page.click("#run-reconciliation")
+    await page.wait_for_selector("#reconcile-out .msg")
+    assert "Reconciliation" in await page.text_content("#reconcile-out")
+    async with sessionmaker() as s:
+        runs = (await s.execute(select(ReconciliationRun.trigger))).scalars().all()
+    assert runs == ["admin"]
+
+    # Ten days left: the expiry tile offers Reconnect, which starts the flow for this company.
+    assert await page.text_content("#connection-expiry .tile-value") == "in 10 days"
+    await page.click("#reconnect-link")
+    await page.wait_for_selector("#reconnect-button")
+    await page.click("#reconnect-button")
+    await page.wait_for_url(re.compile(re.escape(sandbox_server.base_url) + r"/connect/oauth2"))
+    await page.select_option("#realmId", connected_company.realm_id)
+    await page.click("button[value=approve]")
+    await page.wait_for_url(re.compile(r"/console/#/connected\?realmId=" + connected_company.realm_id))
+    async with sessionmaker() as s:
+        after = (await s.execute(select(Integration))).scalar_one()
+    assert after.refresh_token_hard_expires_at > datetime.now(UTC) + timedelta(days=4 * 365)
+
+    # Intuit's Reconnect URL (or an alert's link) opened in the browser: no bearer, so the console's page.
+    await page.goto(f"{live.base_url}/api/v1/integrations/quickbooks/reconnect")
+    await page.wait_for_url(re.compile(r"/console/#/reconnect$"))
+    await page.wait_for_selector("#reconnect-button")
     assert script_errors(probe) == []

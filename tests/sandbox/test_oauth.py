@@ -103,7 +103,8 @@ async def test_pkce_s256(http, server):
 async def test_auto_approve_setting(http, server):
     realm_id = server.realm_ids[1]
     r = await http.put("/_sandbox/settings", json={"autoApprove": True, "autoApproveRealm": realm_id})
-    assert r.json() == {"autoApprove": True, "autoApproveRealm": realm_id, "refreshGraceSeconds": 0}
+    assert r.json() == {"autoApprove": True, "autoApproveRealm": realm_id, "refreshGraceSeconds": 0,
+                        "refreshHardMaxSeconds": 5 * 365 * 86400}
     try:
         q = _query(await http.get("/connect/oauth2", params=_params()))
         assert q["realmId"] == realm_id and q["state"] == "st-123"

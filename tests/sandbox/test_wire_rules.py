@@ -104,3 +104,43 @@ async def test_refresh_grace_zero_and_minutes(http, server, clock):
         assert bad.status_code == 422
     finally:
         await http.put("/_sandbox/settings", json={"refreshGraceSeconds": 0})
+
+
+HARD = {"x-include-refresh-token-hard-expires-in": "true"}
+
+
+async def test_hard_expiry_is_reported_on_request_and_caps_the_rolling_one(http, server, clock):
+    """Intuit answers `x_refresh_token_hard_expires_in` (seconds left of the grant's 5 years) only to a token
+    request sending `x-include-refresh-token-hard-expires-in: true` (intuit-oauth's HardExpiresTest)."""
+    realm = server.realm_ids[0]
+    first = await _code_grant(http, realm)  # the admin API's grant: hard expiry always shown
+    assert 5 * 365 * 86400 - 5 <= first["x_refresh_token_hard_expires_in"] <= 5 * 365 * 86400
+    plain = (await _refresh(http, first["refresh_token"])).json()
+    assert "x_refresh_token_hard_expires_in" not in plain and plain["x_refresh_token_expires_in"] == 8726400
+    asked = await http.post("/oauth2/v1/tokens/bearer", auth=BASIC, headers=HARD,
+                            data={"grant_type": "refresh_token", "refresh_token": plain["refresh_token"]})
+    assert 5 * 365 * 86400 - 5 <= asked.json()["x_refresh_token_hard_expires_in"] <= 5 * 365 * 86400
+
+    # near the end of a grant: the rolling expiry never outlives the hard one, and both count down
+    near = (await http.post(f"/_sandbox/realms/{realm}/grants", json={"hardExpiresInSeconds": 10 * 86400})).json()
+    assert near["x_refresh_token_hard_expires_in"] == near["x_refresh_token_expires_in"] == 10 * 86400
+    clock.advance(86400)
+    again = (await http.post("/oauth2/v1/tokens/bearer", auth=BASIC, headers=HARD,
+                             data={"grant_type": "refresh_token", "refresh_token": near["refresh_token"]})).json()
+    assert again["x_refresh_token_hard_expires_in"] == again["x_refresh_token_expires_in"]
+    assert 9 * 86400 - 2 <= again["x_refresh_token_hard_expires_in"] <= 9 * 86400
+    clock.advance(9 * 86400 + 1)
+    assert (await _refresh(http, again["refresh_token"])).json() == {"error": "invalid_grant"}  # past the maximum
+
+    # the maximum for new grants is a setting (what the service's tests use to bring the end near)
+    assert (await http.put("/_sandbox/settings", json={"refreshHardMaxSeconds": 3600})).json()[
+        "refreshHardMaxSeconds"] == 3600
+    try:
+        assert (await _code_grant(http, realm))["x_refresh_token_hard_expires_in"] == 3600
+        for bad in (-1, "3600", True, 1.5):
+            r = await http.put("/_sandbox/settings", json={"refreshHardMaxSeconds": bad})
+            assert r.status_code == 422, bad
+        r = await http.post(f"/_sandbox/realms/{realm}/grants", json={"hardExpiresInSeconds": -5})
+        assert r.status_code == 422
+    finally:
+        await http.put("/_sandbox/settings", json={"refreshHardMaxSeconds": 5 * 365 * 86400})

@@ -34,6 +34,7 @@ from qbo_integration.services import Services
 router = APIRouter(tags=["connection"])
 
 CONNECTED_PAGE = "/console/#/connected"
+RECONNECT_PAGE = "/console/#/reconnect"
 FAILED_PAGE = "/console/#/connect-failed"
 _NO_STORE = {"Cache-Control": "no-store"}
 _ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid bearer token"},
@@ -50,6 +51,7 @@ NOT_BOUND_MESSAGE = ("This QuickBooks authorization was not started in this brow
                      "expired): start connecting QuickBooks again from CrewFlow, in the same browser")
 
 CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
+_Format = Annotated[Literal["json", "redirect"] | None, Query(description="json: answer {authorizeUrl}")]
 _Code = Annotated[str, StringConstraints(max_length=4096), STORABLE]
 _State = Annotated[str, StringConstraints(max_length=512), STORABLE]
 _Realm = Annotated[str, StringConstraints(max_length=200), STORABLE]
@@ -97,10 +99,46 @@ async def connect(
     session: SessionDep,
     principal: PrincipalDep,
     company_id: CompanyQuery,
-    format: Annotated[Literal["json", "redirect"] | None, Query(description="json: answer {authorizeUrl}")] = None,
+    format: _Format = None,
 ) -> Response:
     company_access(principal, company_id, admin=True)
-    url = await flows.start_connect(session, _services(request), company_id=company_id, user_sub=principal.sub)
+    return await _start_flow(request, session, company_id, principal.sub, format)
+
+
+@router.get(
+    "/reconnect",
+    summary="Reconnect QuickBooks for the signed-in admin's company (the app's Reconnect URL at Intuit)",
+    description=("Starts the OAuth flow for the company of the bearer token's admin, as /connect does; companyId "
+                 "is optional (Intuit's Reconnect URL is one fixed address) and, when given, must be the token's "
+                 "company. A browser arriving without a bearer token (from Intuit or an expiry alert) is sent to "
+                 f"the console's sign-in ({RECONNECT_PAGE}), which calls this route again with its token."),
+    status_code=302,
+    responses={200: {"model": AuthorizeUrlOut, "description": "With ?format=json or Accept: application/json"},
+               302: {"description": "Redirect to the provider's authorize URL (or, for a browser without a "
+                                    "bearer token, to the console's reconnect page)"},
+               401: {"description": "Missing or invalid bearer token (a client that does not accept HTML)"},
+               403: {"description": "Not an admin, or companyId is another company"},
+               404: {"description": "The token's company is unknown"}},
+)
+async def reconnect(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    company_id: Annotated[uuid.UUID | None, Query(alias="companyId", description="The token's company (optional)")] = None,
+    format: _Format = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    if not authorization and format != "json" and _wants_html(request):
+        return RedirectResponse(RECONNECT_PAGE, 302, headers=_NO_STORE)
+    principal = await authenticate(settings, authorization)
+    company_id = company_access(principal, company_id or principal.company_id, admin=True)
+    return await _start_flow(request, session, company_id, principal.sub, format)
+
+
+async def _start_flow(request: Request, session: Any, company_id: uuid.UUID, user_sub: str,
+                      format: str | None) -> Response:
+    """A new state for this admin and company; the authorize URL as a redirect or as JSON, bound to the browser."""
+    url = await flows.start_connect(session, _services(request), company_id=company_id, user_sub=user_sub)
     as_json = format == "json" or (
         format is None and request.headers.get("accept", "").lower().startswith("application/json")
     )

@@ -64,7 +64,9 @@ class Integration(Base):
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     access_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # rolling (100 days)
+    # The grant's hard maximum (5 years after consent), when Intuit reported it; kept across refreshes.
+    refresh_token_hard_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_test_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean)
 

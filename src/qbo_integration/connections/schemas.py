@@ -56,3 +56,8 @@ class ConnectionOut(_Out):
     last_test_at: datetime | None = None
     last_test_ok: bool | None = None
     sync_enabled: bool = False
+    refresh_token_expires_at: datetime | None = Field(
+        default=None, description="When the grant ends: the earlier of the rolling (100 days unused) and the hard "
+                                  "(5 years after consent) expiry; reconnect before then")
+    refresh_token_hard_expires_at: datetime | None = Field(
+        default=None, description="The grant's hard expiry, when QuickBooks reported it")

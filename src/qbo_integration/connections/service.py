@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import ConnectionOut
 from qbo_integration.errors import Conflict
 from qbo_integration.logs import log_context
-from qbo_integration.monitoring import alerts, audit
+from qbo_integration.monitoring import alerts, audit, token_expiry
 from qbo_integration.qbo import TokenSet
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,15 @@ def connection_view(company_id: uuid.UUID, row: Integration | None) -> Connectio
         realm_id=row.realm_id, company_name=row.qbo_company_name, changed_at=row.connection_changed_at,
         reason=row.connection_reason, connected_by=row.connected_by, last_test_at=row.last_test_at,
         last_test_ok=row.last_test_ok, sync_enabled=bool(row.enabled),
+        **_expiry_view(row),
     )
+
+
+def _expiry_view(row: Integration) -> dict[str, Any]:
+    due = token_expiry.deadline(row.refresh_token_expires_at, row.refresh_token_hard_expires_at)
+    if row.connection_status != "connected" or due is None:
+        return {}
+    return {"refresh_token_expires_at": due.at, "refresh_token_hard_expires_at": row.refresh_token_hard_expires_at}
 
 
 async def realm_owner(session: AsyncSession, realm_id: str) -> uuid.UUID | None:
@@ -88,6 +96,18 @@ async def realm_owner(session: AsyncSession, realm_id: str) -> uuid.UUID | None:
     ).scalar_one_or_none()
 
 
+HARD_EXPIRY_JITTER = timedelta(days=1)
+
+
+def kept_hard_expiry(stored: datetime | None, told: datetime | None) -> datetime | None:
+    """The grant's hard expiry after a refresh. It does not move for a grant: an answer without it keeps the
+    stored one, and an answer within a day of it (seconds left, counted from a slightly different clock)
+    keeps it too, so the date an alert was sent for stays the date. Only a clearly different answer wins."""
+    if told is None or (stored is not None and abs(told - stored) <= HARD_EXPIRY_JITTER):
+        return stored
+    return told
+
+
 def store_connection(row: Integration, cipher: TokenCipher, tokens: TokenSet, *, realm_id: str,
                      company_name: str | None, user_sub: str, now: datetime | None = None) -> None:
     """Put a fresh grant on the row (tokens encrypted, bound to the row by the AAD)."""
@@ -97,6 +117,7 @@ def store_connection(row: Integration, cipher: TokenCipher, tokens: TokenSet, *,
     row.refresh_token_enc = cipher.encrypt(tokens.refresh_token, aad)
     row.access_token_expires_at = tokens.access_expires_at
     row.refresh_token_expires_at = tokens.refresh_expires_at
+    row.refresh_token_hard_expires_at = tokens.refresh_hard_expires_at  # a new grant: its own maximum
     row.realm_id = realm_id
     row.qbo_company_name = company_name
     row.connection_status = "connected"
@@ -115,6 +136,7 @@ def clear_connection(row: Integration, *, status: str, reason: str, now: datetim
     row.refresh_token_enc = None
     row.access_token_expires_at = None
     row.refresh_token_expires_at = None
+    row.refresh_token_hard_expires_at = None
     row.connection_status = status
     row.connection_reason = reason[:1000]
     row.connection_changed_at = now or _now()

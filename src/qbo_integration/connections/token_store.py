@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections.crypto import TokenCipher, aad_for
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import kept_hard_expiry
 from qbo_integration.qbo import ConnectionLostError, TokenSet, TransientError
 
 
@@ -47,6 +48,7 @@ class DbTokenStore:
                 refresh_token=self.cipher.decrypt(row.refresh_token_enc, aad),
                 access_expires_at=row.access_token_expires_at,
                 refresh_expires_at=row.refresh_token_expires_at,
+                refresh_hard_expires_at=row.refresh_token_hard_expires_at,
             )
 
     async def save(self, company_id: str, tokens: TokenSet, *, replacing: str | None = None) -> None:
@@ -73,6 +75,8 @@ class DbTokenStore:
             row.refresh_token_enc = self.cipher.encrypt(tokens.refresh_token, aad)
             row.access_token_expires_at = tokens.access_expires_at
             row.refresh_token_expires_at = tokens.refresh_expires_at
+            row.refresh_token_hard_expires_at = kept_hard_expiry(row.refresh_token_hard_expires_at,
+                                                                 tokens.refresh_hard_expires_at)
 
     async def mark_lost(self, company_id: str, reason: str) -> None:
         """The grant is gone (invalid_grant): drop the tokens, flag the connected row `lost` with the

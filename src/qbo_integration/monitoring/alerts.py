@@ -36,6 +36,7 @@ CONNECTION_LOST = "connection_lost"
 DEAD_LETTERED = "dead_lettered"
 SETUP_DEADLINE = "setup_deadline"
 EXPORT_READY = "export_ready"
+REFRESH_EXPIRING = "refresh_token_expiring"
 
 
 def utcnow() -> datetime:

@@ -26,6 +26,11 @@ def _qbo(request: Request) -> Any:
     return getattr(services, "qbo", None)
 
 
+def _signals(request: Request) -> Any:
+    services = getattr(request.app.state, "services", None)
+    return getattr(services, "health_signals", ())
+
+
 def _filter(q: AuditLogFilters) -> audit_query.AuditFilter:
     return audit_query.AuditFilter(company_id=q.company_id, start=q.start_date, end=q.end_date, status=q.status,
                                    action=q.action, worker_id=q.worker_id, project_id=q.project_id,
@@ -49,7 +54,8 @@ async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, 
         # Read-only, so no SessionDep: a cache hit opens no session at all (half its cost on a busy machine).
         async with request.app.state.sessionmaker() as session:
             answer = await health.company_health(session, _qbo(request), q.company_id,
-                                                 deadline=timedelta(hours=settings.setup_deadline_hours))
+                                                 deadline=timedelta(hours=settings.setup_deadline_hours),
+                                                 signals=_signals(request))
         return _json(answer)
 
     return Response(await cache.get(q.company_id, compute), media_type="application/json")

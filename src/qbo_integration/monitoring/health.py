@@ -11,9 +11,15 @@ Status rules (also in docs/operations.md):
              (failed for mapping/validation), or the breaker has recent consecutive failures, or the
              oldest due pending timecard has waited more than 30 minutes, or the most recent finished
              timecard sync run failed, or rate-limit usage is at 90 % or more, or Core holds a company
-             time zone that is not an IANA zone ("today" is then counted in UTC).
+             time zone that is not an IANA zone ("today" is then counted in UTC), or the refresh token
+             expires within 30 days (monitoring.token_expiry: reconnect), or a signal another domain
+             contributes says so (open drift findings: reconciliation.health_signal).
   healthy  - none of the above.
 `reasons` lists every rule that fired, in words.
+
+Signals: the domains above monitoring (reconciliation's drift findings) add to health without monitoring
+importing them. Each is an async function (session, company_id) -> HealthSignal, handed to
+`company_health` by the caller; the process's list is `Services.health_signals`, built at composition.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -29,7 +36,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.errors import NotFound
-from qbo_integration.monitoring import health_query, read_meter
+from qbo_integration.monitoring import health_query, read_meter, token_expiry
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
 from qbo_integration.sync.models import SyncJob
 
@@ -37,6 +44,18 @@ T = TypeVar("T")
 ERROR_COUNT_CAP = health_query.ERROR_COUNT_CAP
 BACKLOG_AGE = timedelta(minutes=30)
 RATE_WARN_PERCENT = 90.0
+
+
+@dataclass(frozen=True)
+class HealthSignal:
+    """A count another domain contributes to a company's health."""
+
+    key: str  # the answer's field for the count, e.g. "openDriftFindings"
+    count: int
+    degraded_reason: str | None = None  # set: health is (at least) degraded, for this reason
+
+
+SignalSource = Callable[[AsyncSession, uuid.UUID], Awaitable[HealthSignal]]
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -55,7 +74,8 @@ def _run(job: SyncJob) -> dict[str, Any]:
 
 
 async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID, *,
-                         now: datetime | None = None, deadline: timedelta = DEFAULT_DEADLINE) -> dict[str, Any]:
+                         now: datetime | None = None, deadline: timedelta = DEFAULT_DEADLINE,
+                         signals: Sequence[SignalSource] = ()) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     snap = await health_query.snapshot(session, company_id, now, ERROR_COUNT_CAP)
     if snap is None:
@@ -70,6 +90,11 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     rate = round(float(await qbo.rate_usage(realm)), 1) if qbo is not None and realm else 0.0
     redis = getattr(qbo, "redis", None)  # the QboApi's Redis, where read calls are counted
     reads = await read_meter.reads_this_month(redis, company_id, now) if redis is not None else 0
+
+    found = [await source(session, company_id) for source in signals]
+    expiry = (token_expiry.deadline(integration.get("refresh_token_expires_at"),
+                                    integration.get("refresh_token_hard_expires_at"))
+              if integration.get("connection_status") == "connected" else None)
 
     last_sync = integration.get("last_sync_at")
     finished = [j for j in runs if j.kind == "timecards" and j.status in ("completed", "failed")]
@@ -103,6 +128,11 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         degraded_reasons.append(f"Rate limit usage at {rate:.0f}%")
     if snap.zone_problem:
         degraded_reasons.append(snap.zone_problem)
+    if expiry is not None and expiry.at - now <= timedelta(days=token_expiry.WARN_DAYS):
+        degraded_reasons.append(
+            f"The QuickBooks connection expires on {expiry.date()} (in {expiry.days_left(now)} day(s)): "
+            "an admin must reconnect QuickBooks before then")
+    degraded_reasons.extend(sig.degraded_reason for sig in found if sig.degraded_reason)
     status = "failed" if failed_reasons else "degraded" if degraded_reasons else "healthy"
 
     return {
@@ -118,6 +148,7 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         "deadLettered": dead,
         "rateLimitUsage": rate,
         "qboReadsThisMonth": reads,  # metered by Intuit (CorePlus); UTC calendar month
+        **{sig.key: sig.count for sig in found},
         "connection": {
             "status": conn_status,
             "since": _iso(integration.get("connection_changed_at")),
@@ -125,6 +156,11 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
             "realmId": realm,
             "companyName": integration.get("qbo_company_name"),
             "liveSyncEnabled": bool(integration.get("enabled")),
+            # When the grant ends: the earlier of the rolling and the hard (5-year) expiry, and the hard one
+            # when QuickBooks told it. reconnectPath starts a new grant (GET, as the signed-in admin).
+            "refreshTokenExpiresAt": _iso(expiry.at) if expiry else None,
+            "refreshTokenHardExpiresAt": _iso(integration.get("refresh_token_hard_expires_at")) if expiry else None,
+            "reconnectPath": token_expiry.RECONNECT_PATH,
         },
         "breaker": {
             "state": breaker.state if breaker else "closed",

@@ -58,7 +58,8 @@ class Snapshot:
 
 _INTEGRATION_COLUMNS = (Integration.realm_id, Integration.connection_status, Integration.connection_changed_at,
                         Integration.connection_reason, Integration.qbo_company_name, Integration.enabled,
-                        Integration.last_sync_at, Integration.sync_start_date)
+                        Integration.last_sync_at, Integration.sync_start_date, Integration.refresh_token_expires_at,
+                        Integration.refresh_token_hard_expires_at)
 
 
 def bounded_errors(company_id: uuid.UUID, since: datetime, cap: int) -> Any:

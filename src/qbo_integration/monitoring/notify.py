@@ -7,7 +7,7 @@ the QBO observer (`breaker_opened` / `breaker_closed`), exports (`export_ready`)
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,25 @@ async def setup_deadline_near(session: AsyncSession, company_id: uuid.UUID, *, t
     return await alerts.queue_alert(session, company_id, alerts.SETUP_DEADLINE,
                                     f"QuickBooks setup: {elapsed_hours:.0f} hours elapsed", body,
                                     dedupe_key=key, cooldown=timedelta(days=3650), now=now)
+
+
+async def refresh_token_expiring(session: AsyncSession, company_id: uuid.UUID, *, at: datetime, hard: bool,
+                                 days_left: int, stage: int, reconnect_url: str,
+                                 now: datetime | None = None) -> AlertOutbox | None:
+    """One alert per threshold (`stage`, in days) per expiry date: the dedupe key holds both, and the
+    cool-down is long, so the daily check sends each once; a reconnect (a new date) starts over."""
+    when = at.astimezone(UTC).strftime("%Y-%m-%d")
+    why = ("QuickBooks ends every connection 5 years after it was authorised, and yours reaches that limit"
+           if hard else "QuickBooks ends a connection that has not been used for 100 days, and yours has not "
+                        "synced for a long time")
+    body = (f"The QuickBooks connection for your company expires on {when} UTC (in {days_left} day(s)).\n"
+            f"{why}. After that date nothing syncs to QuickBooks until an admin reconnects.\n\n"
+            "To keep syncing, reconnect now (it takes a minute; mappings and history are kept):\n"
+            f"{reconnect_url}\n\nSign in to CrewFlow as an admin if asked, then approve the connection in "
+            "QuickBooks." + _SIGN)
+    return await alerts.queue_alert(session, company_id, alerts.REFRESH_EXPIRING,
+                                    f"QuickBooks connection expires on {when}: reconnect", body,
+                                    dedupe_key=f"{stage}d:{when}", cooldown=timedelta(days=3650), now=now)
 
 
 IMPORT_INSTRUCTIONS = (

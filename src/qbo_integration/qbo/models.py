@@ -108,6 +108,15 @@ def entity_model(name: str) -> type[QboEntity]:
     return ENTITY_MODELS.get(name, QboEntity)
 
 
+def _seconds_or_none(value: Any) -> float | None:
+    """An optional field must not fail the answer: the refresh token it carries may already be rotated."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if 0 < seconds < 1e10 else None
+
+
 class TokenSet(BaseModel):
     """One company's OAuth tokens (plain text in memory only; the store encrypts them)."""
 
@@ -116,10 +125,12 @@ class TokenSet(BaseModel):
     access_token: str
     refresh_token: str
     access_expires_at: datetime
-    refresh_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None  # the rolling expiry (100 days after the last refresh)
+    refresh_hard_expires_at: datetime | None = None  # the grant's hard maximum (5 years after consent)
 
     def __repr__(self) -> str:  # never print tokens
-        return f"TokenSet(access_expires_at={self.access_expires_at!r}, refresh_expires_at={self.refresh_expires_at!r})"
+        return (f"TokenSet(access_expires_at={self.access_expires_at!r}, refresh_expires_at={self.refresh_expires_at!r}, "
+                f"refresh_hard_expires_at={self.refresh_hard_expires_at!r})")
 
     __str__ = __repr__
 
@@ -132,11 +143,13 @@ class TokenSet(BaseModel):
         if not data.get("access_token") or not refresh:
             raise ValueError("token answer without access_token/refresh_token")
         r_exp = data.get("x_refresh_token_expires_in") or data.get("refresh_token_expires_in")
+        hard = _seconds_or_none(data.get("x_refresh_token_hard_expires_in"))  # 0 or absent: not told
         return cls(
             access_token=data["access_token"],
             refresh_token=refresh,
             access_expires_at=now + timedelta(seconds=float(data.get("expires_in") or 3600)),
             refresh_expires_at=now + timedelta(seconds=float(r_exp)) if r_exp else None,
+            refresh_hard_expires_at=now + timedelta(seconds=float(hard)) if hard else None,
         )
 
     def expires_within(self, seconds: float, now: datetime) -> bool:

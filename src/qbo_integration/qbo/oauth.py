@@ -34,6 +34,16 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 
+# Intuit reports a grant's hard expiry (its 5-year maximum) only when the token request opts in with this
+# header; the answer then carries `x_refresh_token_hard_expires_in` (seconds left), as Intuit's SDKs read it.
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
+_TOKEN_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+    HARD_EXPIRY_HEADER: "true",
+}
+
+
 def make_code_verifier() -> str:
     return secrets.token_urlsafe(64)[:96]
 
@@ -101,14 +111,16 @@ class QboOAuth:
         if redirect_uri or self.config.redirect_uri:
             kw["redirect_uri"] = redirect_uri or self.config.redirect_uri
         data = await self._call(
-            self._client.fetch_token(self.config.token_url, grant_type="authorization_code", code=code, **kw)
+            self._client.fetch_token(self.config.token_url, grant_type="authorization_code", code=code,
+                                     headers=dict(_TOKEN_HEADERS), **kw)
         )
         return TokenSet.from_token_response(dict(data), now=datetime.now(UTC))
 
     async def refresh(self, refresh_token: str) -> TokenSet:
         """One refresh. The answer's refresh token (rotated or not) is in the TokenSet."""
         data = await self._call(
-            self._client.refresh_token(self.config.token_url, refresh_token=refresh_token)
+            self._client.refresh_token(self.config.token_url, refresh_token=refresh_token,
+                                       headers=dict(_TOKEN_HEADERS))
         )
         return TokenSet.from_token_response(
             dict(data), now=datetime.now(UTC), previous_refresh_token=refresh_token

@@ -85,10 +85,20 @@ async def delete_entity(request: Request, realm: str, entity: str, id_: str) -> 
     return r.admin_view(rec)
 
 
+def _seconds(body: dict, key: str) -> int:
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HTTPException(422, f"{key} must be a whole number of seconds, 0 or more")
+    return value
+
+
 @router.post("/realms/{realm}/grants")
-async def grant(request: Request, realm: str) -> dict:
+async def grant(request: Request, realm: str, body: dict[str, Any] | None = Body(None)) -> dict:
+    """A consent as if the OAuth flow had run. Body (optional): `{"hardExpiresInSeconds": N}`, the
+    grant's hard maximum instead of the configured one."""
     _slot(request, realm)
-    return _st(request).oauth.issue(realm)
+    hard = _seconds(body, "hardExpiresInSeconds") if body and "hardExpiresInSeconds" in body else None
+    return _st(request).oauth.issue(realm, hard_expires_in=hard)
 
 
 @router.post("/realms/{realm}/tokens/expire")
@@ -207,7 +217,8 @@ async def get_settings(request: Request) -> dict:
 
 def _settings(st) -> dict:
     return {"autoApprove": st.auto_approve, "autoApproveRealm": st.auto_approve_realm,
-            "refreshGraceSeconds": st.oauth.refresh_grace_seconds}
+            "refreshGraceSeconds": st.oauth.refresh_grace_seconds,
+            "refreshHardMaxSeconds": st.oauth.refresh_hard_max_seconds}
 
 
 @router.put("/settings")
@@ -218,8 +229,7 @@ async def put_settings(request: Request, body: dict[str, Any] = Body(...)) -> di
     if "autoApproveRealm" in body:
         st.auto_approve_realm = body["autoApproveRealm"]
     if "refreshGraceSeconds" in body:
-        grace = body["refreshGraceSeconds"]
-        if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
-            raise HTTPException(422, "refreshGraceSeconds must be a whole number of seconds, 0 or more")
-        st.oauth.refresh_grace_seconds = grace
+        st.oauth.refresh_grace_seconds = _seconds(body, "refreshGraceSeconds")
+    if "refreshHardMaxSeconds" in body:  # for grants issued from now on
+        st.oauth.refresh_hard_max_seconds = _seconds(body, "refreshHardMaxSeconds")
     return _settings(st)

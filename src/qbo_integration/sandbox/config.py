@@ -32,6 +32,10 @@ class SandboxConfig:
     refresh_token_seconds: int = 8726400
     # How long a refresh token stays usable after it was used to refresh (0 = superseded at once).
     refresh_grace_seconds: int = 0
+    # A grant's refresh tokens end at most this long after the consent (Intuit's 5-year maximum). The
+    # token endpoint reports what is left as `x_refresh_token_hard_expires_in` when the request opts in
+    # with the header `x-include-refresh-token-hard-expires-in: true`, as Intuit's does.
+    refresh_hard_max_seconds: int = 5 * 365 * 86400
     auth_code_seconds: int = 300
     cdc_lookback_days: int = 30
     log_max_entries: int = 200_000

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .oauth_store import OAuthError
+from .oauth_store import HARD_EXPIRY_HEADER, OAuthError
 from .responses import json_response
 
 SCOPE = "com.intuit.quickbooks.accounting"
@@ -121,15 +121,16 @@ async def token(request: Request) -> Response:
         st.oauth.check_client(*_basic(request))
         form = await request.form()
         grant_type = form.get("grant_type")
+        include_hard = request.headers.get(HARD_EXPIRY_HEADER, "").strip().lower() == "true"
         if grant_type == "authorization_code":
             if not form.get("code"):
                 raise OAuthError("invalid_request")
             answer = st.oauth.exchange_code(str(form["code"]), form.get("redirect_uri"),
-                                            form.get("code_verifier"))
+                                            form.get("code_verifier"), include_hard=include_hard)
         elif grant_type == "refresh_token":
             if not form.get("refresh_token"):
                 raise OAuthError("invalid_request")
-            answer = st.oauth.refresh_grant(str(form["refresh_token"]))
+            answer = st.oauth.refresh_grant(str(form["refresh_token"]), include_hard=include_hard)
         else:
             raise OAuthError("unsupported_grant_type")
     except OAuthError as exc:

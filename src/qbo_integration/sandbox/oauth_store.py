@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .config import SandboxConfig
 
-HARD_MAX_SECONDS = 5 * 365 * 86400  # Intuit's announced 5-year maximum for a grant's refresh tokens
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"  # opts in to the hard-expiry field
 
 
 class OAuthError(Exception):
@@ -30,6 +30,7 @@ class Grant:
     realm_id: str
     client_id: str
     created: float
+    hard_expires: float  # no refresh token of the grant outlives this (Intuit's 5-year maximum)
     revoked: bool = False
     access: set = field(default_factory=set)
     refresh: set = field(default_factory=set)
@@ -61,6 +62,7 @@ class OAuthStore:
         # newest, then now + the grace period once it has been used to refresh.
         self.refresh: dict[str, tuple[str, float, float]] = {}
         self.refresh_grace_seconds = config.refresh_grace_seconds
+        self.refresh_hard_max_seconds = config.refresh_hard_max_seconds  # for grants issued from now on
 
     def check_client(self, client_id: str | None, secret: str | None) -> None:
         ok = (client_id is not None and secret is not None
@@ -76,7 +78,8 @@ class OAuthStore:
                                 challenge, method)
         return code
 
-    def exchange_code(self, code: str, redirect_uri: str | None, verifier: str | None) -> dict:
+    def exchange_code(self, code: str, redirect_uri: str | None, verifier: str | None, *,
+                      include_hard: bool = False) -> dict:
         entry = self.codes.pop(code, None)  # single use
         if entry is None or entry.expires < self.now():
             raise OAuthError("invalid_grant")
@@ -88,27 +91,34 @@ class OAuthStore:
             got = s256(verifier) if entry.method == "S256" else verifier
             if not secrets.compare_digest(got, entry.challenge):
                 raise OAuthError("invalid_grant", description="code_verifier mismatch")
-        return self.issue(entry.realm_id, entry.client_id)
+        return self.issue(entry.realm_id, entry.client_id, include_hard=include_hard)
 
-    def issue(self, realm_id: str, client_id: str | None = None) -> dict:
-        grant = Grant(secrets.token_hex(8), realm_id, client_id or self.config.client_id, self.now())
-        self.grants[grant.grant_id] = grant
-        return self._tokens(grant)
-
-    def _tokens(self, grant: Grant) -> dict:
+    def issue(self, realm_id: str, client_id: str | None = None, *, include_hard: bool = True,
+              hard_expires_in: int | None = None) -> dict:
+        """A new grant (a consent). `hard_expires_in`: its hard maximum, instead of the configured one."""
         now = self.now()
+        hard = hard_expires_in if hard_expires_in is not None else self.refresh_hard_max_seconds
+        grant = Grant(secrets.token_hex(8), realm_id, client_id or self.config.client_id, now, now + hard)
+        self.grants[grant.grant_id] = grant
+        return self._tokens(grant, include_hard, now)
+
+    def _tokens(self, grant: Grant, include_hard: bool, now: float | None = None) -> dict:
+        now = self.now() if now is None else now
         access = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0.." + secrets.token_urlsafe(48)
         refresh = "RT1-" + secrets.token_urlsafe(36)
-        refresh_expires = min(now + self.config.refresh_token_seconds, grant.created + HARD_MAX_SECONDS)
+        refresh_expires = min(now + self.config.refresh_token_seconds, grant.hard_expires)
         self.access[access] = (grant.grant_id, now + self.config.access_token_seconds)
         self.refresh[refresh] = (grant.grant_id, refresh_expires, float("inf"))
         grant.access.add(access)
         grant.refresh.add(refresh)
         grant.newest_refresh = refresh
-        return {"token_type": "bearer", "access_token": access, "expires_in": self.config.access_token_seconds,
-                "refresh_token": refresh, "x_refresh_token_expires_in": int(refresh_expires - now)}
+        answer = {"token_type": "bearer", "access_token": access, "expires_in": self.config.access_token_seconds,
+                  "refresh_token": refresh, "x_refresh_token_expires_in": int(refresh_expires - now)}
+        if include_hard:
+            answer["x_refresh_token_hard_expires_in"] = int(grant.hard_expires - now)
+        return answer
 
-    def refresh_grant(self, token: str) -> dict:
+    def refresh_grant(self, token: str, *, include_hard: bool = False) -> dict:
         entry = self.refresh.get(token)
         if entry is None:
             raise OAuthError("invalid_grant")
@@ -120,7 +130,7 @@ class OAuthStore:
             self.refresh[token] = (grant_id, expires, now + self.refresh_grace_seconds)
         else:  # an old token inside its grace period: the grant's chain continues, it does not fork
             self._supersede(grant, now)
-        return self._tokens(grant)
+        return self._tokens(grant, include_hard)
 
     def _supersede(self, grant: Grant, now: float) -> None:
         newest = grant.newest_refresh

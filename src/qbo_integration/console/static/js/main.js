@@ -18,6 +18,7 @@ const PAGES = {
   connect: () => connect,
   connected: () => connect,
   "connect-failed": () => connect,
+  reconnect: () => connect,
   mapping: () => mapping,
   test: () => testmode,
   dashboard: () => dashboard,

@@ -1,6 +1,8 @@
 // Connect in three steps: (1) connect, (2) authorize at QuickBooks (the provider's consent page),
 // (3) confirmed: the QuickBooks company name and a test-connection result. Also: disconnect.
 // The OAuth callback sends the browser to #/connected?realmId=… or #/connect-failed?reason=….
+// #/reconnect is where the API's /reconnect (Intuit's Reconnect URL, the expiry alerts' link) sends a
+// browser that has no token yet: once signed in, one click starts the flow for the token's company.
 
 import { del, get, post } from "../api.js";
 import { busy, dateTime, errorBox, h, message, needToken, panel, replace } from "../dom.js";
@@ -49,10 +51,11 @@ function statusWords(conn) {
   }[conn.status] || conn.status;
 }
 
-async function startConnect(companyId, out, button) {
+async function startConnect(companyId, out, button, path = "connect") {
   replace(out);
   try {
-    const { authorizeUrl } = await busy(button, () => get("connect", { companyId, format: "json" }));
+    const query = path === "reconnect" ? { format: "json" } : { companyId, format: "json" };
+    const { authorizeUrl } = await busy(button, () => get(path, query));
     replace(out, message("info", "Step 2: taking you to QuickBooks to approve the connection…"));
     window.location.assign(authorizeUrl);
   } catch (err) {
@@ -126,6 +129,8 @@ function connectedView(root, companyId, conn, { justConnected, realmId }, rerend
         h("dt", {}, "Last test"), h("dd", { id: "last-test" }, conn.lastTestAt
           ? `${dateTime(conn.lastTestAt)} — ${conn.lastTestOk ? "passed" : "failed"}` : "never"),
         h("dt", {}, "Live sync"), h("dd", {}, conn.syncEnabled ? "on" : "off (enable it in Test mode)"),
+        conn.refreshTokenExpiresAt ? [h("dt", {}, "Connection expires"), h("dd", { id: "connection-expires" },
+          dateTime(conn.refreshTokenExpiresAt), " ", h("a", { href: "#/reconnect" }, "Reconnect"))] : null,
       ),
       h("div", { class: "actions" }, testButton,
         h("a", { class: "button primary", href: "#/mapping" }, "Next: map your records →")),
@@ -136,9 +141,30 @@ function connectedView(root, companyId, conn, { justConnected, realmId }, rerend
   if (justConnected) testButton.click();
 }
 
+function reconnectView(root) {
+  const out = h("div", { class: "out", id: "connect-out" });
+  const button = h("button", {
+    class: "primary", id: "reconnect-button", onclick: (ev) => startConnect("", out, ev.currentTarget, "reconnect"),
+  }, "Reconnect to QuickBooks");
+  replace(root,
+    h("h1", {}, "Reconnect QuickBooks"),
+    stepper(1),
+    panel("Step 1: reconnect",
+      h("p", {}, "QuickBooks asks you to approve the connection again (it ends connections 5 years after they "
+        + "were approved, or after 100 days unused). Mappings and history are kept."),
+      h("div", { class: "actions" }, button),
+      out,
+    ),
+  );
+}
+
 export async function render(root, { page, params, companyId }) {
   if (!companyId) {
-    replace(root, h("h1", {}, "Connect QuickBooks"), needToken());
+    replace(root, h("h1", {}, page === "reconnect" ? "Reconnect QuickBooks" : "Connect QuickBooks"), needToken());
+    return;
+  }
+  if (page === "reconnect") {
+    reconnectView(root);
     return;
   }
   const rerender = () => render(root, { page: "connect", params: new URLSearchParams(), companyId });

@@ -1,6 +1,8 @@
 // Health dashboard: status colour, counters, rate-limit usage, breaker (with reset), recent activity,
 // recent errors (click one: its message and timecard; a timecard refused because QuickBooks' books are
 // closed offers its two ways out: the CSV, or a retry once the books reopen), dead letters (re-queue), Sync Now.
+// Drift: synced time entries changed or deleted inside QuickBooks (send ours again / keep QuickBooks' /
+// dismiss each) and Run reconciliation. The connection's expiry, with Reconnect inside 30 days.
 // Refreshes every REFRESH_SECONDS (30 s; ?refresh=N overrides) without reloading the page.
 
 import { download, get, optional, post } from "../api.js";
@@ -42,6 +44,60 @@ function tiles(hl) {
       h("div", { class: `meter ${rate >= 90 ? "meter-error" : rate >= 70 ? "meter-warn" : "meter-ok"}` },
         h("span", { style: `width:${Math.min(100, rate)}%` }))),
     tile("dead-count", "Dead-lettered", String(hl.deadLettered ?? 0), `${hl.failedTimecards ?? 0} need a fix`),
+    tile("drift-count", "Changed in QuickBooks", String(hl.openDriftFindings ?? 0),
+      hl.openDriftFindings
+        ? h("button", { class: "link", id: "drift-review", onclick: () => document.getElementById("drift")?.scrollIntoView() },
+          "review below")
+        : "none to review"),
+    expiryTile(hl.connection || {}),
+  );
+}
+
+const EXPIRY_WARN_DAYS = 30; // health turns degraded from here (monitoring/token_expiry.py)
+
+function expiryTile(conn) {
+  if (!conn.refreshTokenExpiresAt) return null;
+  const days = Math.floor((Date.parse(conn.refreshTokenExpiresAt) - Date.now()) / 86400000);
+  const near = days <= EXPIRY_WARN_DAYS;
+  const left = Math.max(0, days);
+  return tile("connection-expiry", "Connection expires", `in ${left} day${left === 1 ? "" : "s"}`,
+    h("span", {}, dateTime(conn.refreshTokenExpiresAt),
+      near ? [" ", h("a", { class: "button primary", id: "reconnect-link", href: "#/reconnect" }, "Reconnect")] : null));
+}
+
+const DRIFT_WORDS = { changed: "changed in QuickBooks", deleted: "deleted in QuickBooks" };
+
+function driftBlock(drift, names, companyId, out, refresh) {
+  const act = async (button, finding, action) => {
+    try {
+      await busy(button, () => post(`drift/${finding.id}/resolve`, { companyId, action }));
+      const words = { push: "CrewFlow's version will be sent again", accept: "QuickBooks' version is kept",
+        dismiss: "Dismissed" }[action];
+      replace(out, message("ok", `${timecardLabel(names, finding.timecardId)}: ${words}.`));
+      refresh();
+    } catch (err) {
+      replace(out, errorBox(err));
+    }
+  };
+  if (!drift.items.length) {
+    return h("div", { id: "drift" }, h("p", { class: "muted" }, "Nothing synced was changed or deleted inside QuickBooks."), out);
+  }
+  return h("div", { id: "drift" },
+    h("table", { class: "table" },
+      h("thead", {}, h("tr", {}, ["Timecard", "What happened", "Found", "QuickBooks id", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, drift.items.map((f) => h("tr", { dataset: { findingId: f.id, kind: f.kind } },
+        h("td", {}, timecardLabel(names, f.timecardId)),
+        h("td", {}, `${DRIFT_WORDS[f.kind] || f.kind} (found by ${f.source})`),
+        h("td", {}, ago(f.detectedAt)),
+        h("td", {}, f.qboId),
+        h("td", { class: "row-actions" },
+          h("button", { class: "drift-push", onclick: (ev) => act(ev.currentTarget, f, "push") }, "Send CrewFlow's version"),
+          f.kind === "changed"
+            ? h("button", { class: "drift-accept", onclick: (ev) => act(ev.currentTarget, f, "accept") }, "Keep QuickBooks' version")
+            : null,
+          h("button", { class: "drift-dismiss", onclick: (ev) => act(ev.currentTarget, f, "dismiss") }, "Dismiss")),
+      )))),
+    out,
   );
 }
 
@@ -212,18 +268,22 @@ export async function render(root, { companyId }) {
   const stamp = h("span", { class: "muted", id: "refreshed-at" });
   const breakerOut = h("div", { class: "out", id: "breaker-out" });
   const deadOut = h("div", { class: "out", id: "dead-out" });
+  const driftOut = h("div", { class: "out", id: "drift-out" });
+  const reconcileOut = h("div", { class: "out", id: "reconcile-out" });
   let timer = null;
   let stopped = false;
 
   const refresh = async () => {
     try {
-      const [hl, dead, errs, over] = await Promise.all([
+      const [hl, dead, errs, over, drift] = await Promise.all([
         get("health", { companyId }),
         optional(get("dead-letters", { companyId }), { items: [], count: 0 }),
         optional(get("audit-log", { companyId, status: "failure", limit: 10 }), { logs: [] }),
         overview(companyId),
+        optional(get("drift", { companyId }), { items: [] }),
       ]);
-      const names = await timecardNames(companyId, [...errs.logs.map((l) => l.timecardId), ...dead.items.map((d) => d.timecardId)]);
+      const names = await timecardNames(companyId, [...errs.logs.map((l) => l.timecardId),
+        ...dead.items.map((d) => d.timecardId), ...drift.items.map((f) => f.timecardId)]);
       if (stopped) return;
       const errors = errs.logs.map((l) => ({
         message: l.errorMessage, timecardId: l.timecardId, when: l.createdAt, action: l.action, qboId: l.qboId,
@@ -242,6 +302,7 @@ export async function render(root, { companyId }) {
           panel("Circuit breaker", breakerBlock(hl, companyId, breakerOut, refresh)),
           panel(`Dead letters (${dead.count})`, deadBlock(dead, names, companyId, detail, deadOut, refresh)),
         ),
+        panel(`Changed in QuickBooks (${drift.items.length})`, driftBlock(drift, names, companyId, driftOut, refresh)),
       );
       });
       stamp.textContent = `Updated ${clock()} · refreshes every ${REFRESH_SECONDS} s`;
@@ -270,6 +331,43 @@ export async function render(root, { companyId }) {
     }
   };
 
+  const pollRun = async (runId) => {
+    for (let i = 0; i < 120 && !stopped; i++) {
+      let run;
+      try {
+        run = await get(`reconciliation/${runId}`, { companyId });
+      } catch (err) {
+        replace(reconcileOut, errorBox(err));
+        return;
+      }
+      if (run.status === "completed" || run.status === "failed") {
+        const c = run.counts || {};
+        replace(reconcileOut, run.status === "failed"
+          ? message("error", `Reconciliation failed: ${run.error || "unknown error"}`)
+          : message("ok", `Reconciliation done: ${run.recordsRead} QuickBooks entries read; ${c.missing || 0} missing, `
+            + `${c.duplicate || 0} duplicate, ${c.orphan || 0} orphan, ${c.drift || 0} changed in QuickBooks`
+            + `${run.complete ? "" : " (the read budget ran out: not everything was read)"}.`));
+        refresh();
+        return;
+      }
+      replace(reconcileOut, message("info", `Reconciliation ${run.status}…`));
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+
+  const reconcileNow = h("button", {
+    id: "run-reconciliation",
+    onclick: async (ev) => {
+      try {
+        const run = await busy(ev.currentTarget, () => post("reconciliation", { companyId }));
+        replace(reconcileOut, message("info", `Reconciliation queued (run ${run.runId.slice(0, 8)}…).`));
+        pollRun(run.runId);
+      } catch (err) {
+        replace(reconcileOut, errorBox(err));
+      }
+    },
+  }, "Run reconciliation");
+
   const syncNow = h("button", {
     class: "primary", id: "sync-now",
     onclick: async (ev) => {
@@ -285,10 +383,11 @@ export async function render(root, { companyId }) {
 
   root.append(
     head,
-    h("div", { class: "actions" }, syncNow,
+    h("div", { class: "actions" }, syncNow, reconcileNow,
       h("button", { id: "refresh", onclick: () => refresh() }, "Refresh"),
       h("a", { class: "button", href: "#/audit" }, "View logs"), stamp),
     syncOut,
+    reconcileOut,
     h("div", { class: "dash-grid" }, body, detail),
   );
   await refresh();
