@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select, update
@@ -41,6 +42,14 @@ def _project(p: Project) -> ProjectView:
 
 def _cost_code(c: CostCode) -> CostCodeView:
     return CostCodeView(id=c.id, code=c.code, name=c.name, active=c.active)
+
+
+@dataclass(frozen=True)
+class TimecardChange:
+    id: uuid.UUID
+    status: str
+    version: int
+    clock_in: datetime
 
 
 class CoreGateway:
@@ -87,6 +96,12 @@ class CoreGateway:
         if since is not None:
             stmt = stmt.where(Timecard.clock_in >= datetime.combine(since, time.min, UTC))
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+
+    async def timecards_changed_since(self, company_id: uuid.UUID, since: datetime) -> list[TimecardChange]:
+        """Every timecard of the company Core changed at or after `since` (by its updated_at), any status."""
+        stmt = select(Timecard.id, Timecard.status, Timecard.version, Timecard.clock_in).where(
+            Timecard.company_id == company_id, Timecard.updated_at >= since)
+        return [TimecardChange(r.id, r.status, r.version, r.clock_in) for r in (await self.session.execute(stmt)).all()]
 
     async def recent_approved_ids(self, company_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
         """The `limit` most recently approved timecards of a company, newest first, limited in SQL."""

@@ -107,3 +107,5 @@ class Timecard(Base):
 
 # Sweep query: approved timecards per company.
 Index("ix_core_timecards_company_status", Timecard.company_id, Timecard.status, Timecard.approved_at)
+# The sweep's incremental pass: timecards a company changed since the last pass (asked of Core too).
+Index("ix_core_timecards_company_updated", Timecard.company_id, Timecard.updated_at)

@@ -34,29 +34,53 @@ def _since_clause(start: date | None) -> Any:
     return Timecard.clock_in >= datetime.combine(start, time.min, UTC) if start is not None else true()
 
 
-async def candidates(session: AsyncSession, company_id: uuid.UUID, start: date | None,
-                     updated_since: datetime | None) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
-    """(timecards whose row may be out of line with Core, those among them with no row yet), found
-    in PostgreSQL so only they are read: approved timecards with no row or a newer version than the
-    row holds, and rows that still want QBO to hold a timecard no longer approved (or gone). With
-    `updated_since` only timecards Core changed since then are looked at (a timecard deleted from
-    Core, which leaves nothing to look at, is found by a full pass)."""
-    changed = Timecard.updated_at >= updated_since if updated_since is not None else true()
+def _wants_qbo() -> Any:
+    """The row still wants QBO to hold its timecard (or is about to)."""
+    return or_(Row.operation.in_(("create", "update")), and_(Row.qbo_id.is_not(None), Row.operation != "delete"))
+
+
+async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
+                         start: date | None) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
+    """(timecards whose row may be out of line with Core, those among them with no row yet) over
+    the company's whole history, found by PostgreSQL so only they are read: approved timecards with
+    no row or a newer version than the row holds, and rows that still want QBO to hold a timecard no
+    longer approved, or gone. (The one read of core.* outside the gateway, with service's
+    unqueued_approved: a join an HTTP gateway to Core could not do; see docs/architecture.md.)"""
     fresh = (await session.execute(
         select(Timecard.id, Row.id.is_(None)).outerjoin(Row, Row.timecard_id == Timecard.id)
-        .where(Timecard.company_id == company_id, Timecard.status == "approved", _since_clause(start), changed,
+        .where(Timecard.company_id == company_id, Timecard.status == "approved", _since_clause(start),
                or_(Row.id.is_(None), Row.timecard_version < Timecard.version)))).all()
-    wants_qbo = or_(Row.operation.in_(("create", "update")), and_(Row.qbo_id.is_not(None), Row.operation != "delete"))
     approved_now = and_(Timecard.status == "approved", _since_clause(start))
-    if updated_since is None:
-        stale_stmt = (select(Row.timecard_id).outerjoin(Timecard, Timecard.id == Row.timecard_id)
-                      .where(Row.company_id == company_id, wants_qbo,
-                             or_(Timecard.id.is_(None), ~approved_now)))
-    else:
-        stale_stmt = (select(Row.timecard_id).join(Timecard, Timecard.id == Row.timecard_id)
-                      .where(Row.company_id == company_id, wants_qbo, changed, ~approved_now))
-    stale = list((await session.execute(stale_stmt)).scalars())
+    stale = list((await session.execute(
+        select(Row.timecard_id).outerjoin(Timecard, Timecard.id == Row.timecard_id)
+        .where(Row.company_id == company_id, _wants_qbo(), or_(Timecard.id.is_(None), ~approved_now)))).scalars())
     return [t for t, _ in fresh] + stale, {t for t, no_row in fresh if no_row}
+
+
+async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start: date | None,
+                             updated_since: datetime) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
+    """The same as all_candidates, among the timecards Core changed since `updated_since` (read
+    through the gateway, then their rows): work that grows with the change, not the history. A
+    timecard deleted from Core leaves nothing changed to look at: the full pass finds it."""
+    changed = await CoreGateway(session).timecards_changed_since(company_id, updated_since)
+    if not changed:
+        return [], set()
+    rows = {r.timecard_id: r for r in (await session.execute(
+        select(Row.timecard_id, Row.timecard_version, Row.operation, Row.qbo_id)
+        .where(Row.company_id == company_id, Row.timecard_id.in_([c.id for c in changed])))).all()}
+    floor = datetime.combine(start, time.min, UTC) if start is not None else None
+    out, without_row = [], set()
+    for c in changed:
+        row = rows.get(c.id)
+        approved = c.status == "approved" and (floor is None or c.clock_in >= floor)
+        if approved and (row is None or row.timecard_version < c.version):
+            out.append(c.id)
+            if row is None:
+                without_row.add(c.id)
+        elif not approved and row is not None and (row.operation in ("create", "update")
+                                                   or (row.qbo_id and row.operation != "delete")):
+            out.append(c.id)
+    return out, without_row
 
 
 async def reconcile_company(session: AsyncSession, integration: Integration, now: datetime,
@@ -70,7 +94,8 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
         return 0
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
-        candidate_ids, without_row = await candidates(session, company.id, since, updated_since)
+        candidate_ids, without_row = await (all_candidates(session, company.id, since) if updated_since is None
+                                            else changed_candidates(session, company.id, since, updated_since))
     else:
         candidate_ids, without_row = list(timecard_ids), set()
     changed = 0
