@@ -46,7 +46,7 @@ def test_the_table_covers_every_combination() -> None:
 
 @pytest.mark.parametrize(("error", "kind"), [
     (make_error(ErrorAction.RETRY, "HTTP 503"), policy.TRANSIENT),
-    (make_error(ErrorAction.RATE_LIMITED, "429"), policy.TRANSIENT),
+    (make_error(ErrorAction.RATE_LIMITED, "429"), policy.WAIT),  # pacing, whoever throttled
     (make_error(ErrorAction.VALIDATION, "bad ref"), policy.VALIDATION),
     (make_error(ErrorAction.NOT_FOUND, "gone"), policy.VALIDATION),
     (make_error(ErrorAction.STALE, "5010"), policy.TRANSIENT),

@@ -30,7 +30,7 @@ def test_request_ids_fit_a_batch_and_updates_repeat_per_change() -> None:
 def test_failure_kinds() -> None:
     assert policy.failure_kind(make_error(ErrorAction.VALIDATION, "bad")) == policy.VALIDATION
     assert policy.failure_kind(make_error(ErrorAction.RETRY, "500")) == policy.TRANSIENT
-    assert policy.failure_kind(make_error(ErrorAction.RATE_LIMITED, "429")) == policy.TRANSIENT
+    assert policy.failure_kind(make_error(ErrorAction.RATE_LIMITED, "429")) == policy.WAIT  # QBO: pacing
     assert policy.failure_kind(make_error(ErrorAction.BREAKER_OPEN, "open")) == policy.WAIT
     assert policy.failure_kind(make_error(ErrorAction.CONNECTION_LOST, "gone")) == policy.WAIT
     assert policy.failure_kind(LocalRateLimitedError("budget", code="budget")) == policy.WAIT

@@ -359,7 +359,7 @@ def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, n
 
 
 def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
-                   message: str, code: str | None) -> str:
+                   message: str, code: str | None, not_before: datetime | None = None) -> str:
     """Apply the failure policy (facts already updated); returns the row's new state."""
     changed = _settle_wish(row, claimed, wanted)
     row.last_error = message[:2000]
@@ -375,7 +375,7 @@ def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now
     if kind == policy.WAIT:
         row.state = "pending"
         row.error_kind = policy.WAIT
-        row.next_attempt_at = due_at(row, now)
+        row.next_attempt_at = max(due_at(row, now), not_before or now)
         return row.state
     row.error_kind = kind
     if kind in (policy.VALIDATION, policy.MAPPING):

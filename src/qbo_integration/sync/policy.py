@@ -90,9 +90,21 @@ def failure_kind(error: QboError) -> str:
         return VALIDATION
     if error.action in (ErrorAction.CONNECTION_LOST, ErrorAction.BREAKER_OPEN):
         return WAIT
-    if error.action == ErrorAction.RATE_LIMITED and getattr(error, "code", None) in ("budget", "paused", "concurrency"):
-        return WAIT  # our own limiter said "not now": QBO was not asked
+    if error.action == ErrorAction.RATE_LIMITED:
+        return WAIT  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
     return TRANSIENT
+
+
+#: How long a throttled row waits when QBO named no Retry-After (Intuit's advice after a 429).
+DEFAULT_THROTTLE_WAIT = timedelta(seconds=60)
+
+
+def not_before(error: QboError | None, now: datetime) -> datetime | None:
+    """A throttled row is not tried again before the pause ends (its job is scheduled for then)."""
+    if error is None or error.action != ErrorAction.RATE_LIMITED:
+        return None
+    wait = getattr(error, "retry_after", None)
+    return now + (timedelta(seconds=float(wait)) if wait is not None else DEFAULT_THROTTLE_WAIT)
 
 
 _HINTS = {

@@ -167,7 +167,7 @@ async def apply_results(
             kind = failure.kind
             message = text
             state = outbox.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
-                                          message=message, code=code)
+                                          message=message, code=code, not_before=policy.not_before(res.error, now))
             if kind == policy.WAIT:
                 summary.waiting += 1
                 summary.stop = True
