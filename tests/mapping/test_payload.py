@@ -173,3 +173,30 @@ async def test_an_inactive_vendor_is_named_as_the_workers_mapping(sessionmaker, 
     res = await _build(sessionmaker, company, t.id)
     [err] = res.errors
     assert err.field == "VendorRef" and "Worker 'Luis Reyes'" in err.message and "vendor" in err.message
+
+
+async def test_the_dev_demo_company_gets_default_rates_so_its_billable_time_can_sync(sessionmaker):
+    from sqlalchemy import select, update
+
+    from qbo_integration.core_platform.demo_seed import DEMO_BILL_RATE, DEMO_PAY_RATE, seed_demo_company
+    from qbo_integration.core_platform.models import Company, CostCode, Project, Timecard, User
+    from qbo_integration.mapping.models import MappingProfile
+    from qbo_integration.mapping.profiles import seed_default_rates
+
+    async with sessionmaker() as s:
+        cid = await seed_demo_company(s)
+        assert await seed_default_rates(s, cid, bill_rate=DEMO_BILL_RATE, pay_rate=DEMO_PAY_RATE)
+        await s.commit()
+        assert not await seed_default_rates(s, cid, bill_rate=1)  # a company with a profile keeps it
+        # as the wizard would after the import: every worker and project linked
+        await s.execute(update(User).where(User.company_id == cid).values(external_ids={"qbo": "1"}))
+        await s.execute(update(Project).where(Project.company_id == cid).values(external_ids={"qbo": "1"}))
+        codes = (await s.execute(select(CostCode.id).where(CostCode.company_id == cid))).scalars()
+        profile = (await s.execute(select(MappingProfile).where(MappingProfile.company_id == cid))).scalar_one()
+        profile.config = {**profile.config, "costCodeMapping": {str(c): "1" for c in codes}}
+        tid = (await s.execute(select(Timecard.id).where(Timecard.company_id == cid, Timecard.billable.is_(True))
+                               .limit(1))).scalar_one()
+        await s.commit()
+        company = await s.get(Company, cid)
+    res = await _build(sessionmaker, company, tid)
+    assert res.errors == [] and (res.payload["HourlyRate"], res.payload["CostRate"]) == (65, 32)

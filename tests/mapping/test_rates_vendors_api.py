@@ -92,3 +92,26 @@ async def test_bad_cost_rates_and_vendor_mappings_are_refused_and_change_nothing
         assert r.status_code == 400, (mapping, r.text)
         assert named in r.json()["error"]["message"], r.text
     assert await _profile(sessionmaker, cid) == before
+
+
+async def test_test_mapping_previews_a_subcontractors_time_checked_against_qbo(client, auth_headers, imported,
+                                                                               sessionmaker):
+    cid = imported.company_id
+    emp = await _user(sessionmaker, cid, "1")  # linked to Employee 1 by the import; a subcontractor now
+    async with sessionmaker() as s:
+        project = f.add_project(s, cid, "Oak St Remodel", qbo="1")
+        t = f.add_timecard(s, cid, emp, project)
+        await s.commit()
+    r = await _put(client, auth_headers, cid, {"vendorMapping": [{"crewflowWorkerId": str(emp.id), "qboVendorId": "2"}],
+                                               "hourlyRates": {"default": 90}, "costRates": {"default": 55}})
+    assert r.status_code == 200, r.text
+    got = (await client.get(f"{API}/mapping", params={"companyId": str(cid)}, headers=auth_headers)).json()
+    assert str(emp.id) not in {e["crewflowWorkerId"] for e in got["employeeMapping"]}
+    r = await client.post(f"{API}/test-mapping", json={"companyId": str(cid), "timecardId": str(t.id)},
+                          headers=auth_headers)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["valid"] is True, out
+    preview = out["preview"]
+    assert preview["NameOf"] == "Vendor" and preview["VendorRef"]["value"] == "2" and "EmployeeRef" not in preview
+    assert (preview["HourlyRate"], preview["CostRate"]) == (90, 55)

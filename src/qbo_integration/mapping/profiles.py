@@ -117,6 +117,20 @@ async def active_config(session: AsyncSession, company_id: uuid.UUID) -> Profile
     return ProfileConfig.from_profile(await get_active_profile(session, company_id))
 
 
+async def seed_default_rates(session: AsyncSession, company_id: uuid.UUID, *, bill_rate: float | int,
+                             pay_rate: float | int | None = None) -> bool:
+    """A demo/dev company with no profile yet gets an active Default one holding only default rates, so its
+    billable timecards can sync once the wizard maps the rest. False when the company has a profile.
+    The caller commits."""
+    if (await session.execute(select(MappingProfile.id).where(MappingProfile.company_id == company_id))).first():
+        return False
+    session.add(MappingProfile(id=uuid.uuid4(), company_id=company_id, name=DEFAULT_PROFILE_NAME, active=True,
+                               cost_code_field="ServiceItem", revision=1,
+                               config={"hourlyRates": {"default": bill_rate, "projects": {}},
+                                       "costRates": {"default": pay_rate, "workers": {}}}))
+    return True
+
+
 async def list_profiles(session: AsyncSession, company_id: uuid.UUID) -> list[MappingProfile]:
     stmt = select(MappingProfile).where(MappingProfile.company_id == company_id).order_by(MappingProfile.created_at)
     return list((await session.execute(stmt)).scalars())

@@ -66,8 +66,10 @@ async def get_mapping(session: AsyncSession, company_id: uuid.UUID, profile_id: 
     emp = cfg.get("employeeMapping") or {}
     cust = cfg.get("customerMapping") or {}
     employees = [{"crewflowWorkerId": k, "qboEmployeeId": v, "source": "profile"} for k, v in emp.items()]
+    vendors = cfg.get("vendorMapping") or {}  # a subcontractor's vendor wins over the import's employee link
     employees += [{"crewflowWorkerId": str(w.id), "qboEmployeeId": str(w.external_ids["qbo"]), "source": "import"}
-                  for w in await gw.list_workers(company_id) if str(w.id) not in emp and w.external_ids.get("qbo")]
+                  for w in await gw.list_workers(company_id)
+                  if str(w.id) not in emp and str(w.id) not in vendors and w.external_ids.get("qbo")]
     customers = [{"crewflowProjectId": k, "qboCustomerId": v, "source": "profile"} for k, v in cust.items()]
     customers += [{"crewflowProjectId": str(pr.id), "qboCustomerId": str(pr.external_ids["qbo"]), "source": "import"}
                   for pr in await gw.list_projects(company_id) if str(pr.id) not in cust and pr.external_ids.get("qbo")]
@@ -79,7 +81,7 @@ async def get_mapping(session: AsyncSession, company_id: uuid.UUID, profile_id: 
         company_id=company_id, profile_id=p.id if p else None, profile_name=p.name if p else None,
         revision=p.revision if p else None, active=bool(p.active) if p else False, cost_code_field=ccf,  # type: ignore[arg-type]
         employee_mapping=employees, customer_mapping=customers,
-        vendor_mapping=[{"crewflowWorkerId": k, "qboVendorId": v} for k, v in (cfg.get("vendorMapping") or {}).items()],
+        vendor_mapping=[{"crewflowWorkerId": k, "qboVendorId": v} for k, v in vendors.items()],
         cost_code_mapping=[{"crewflowCostCodeId": k, target_key: v} for k, v in (cfg.get("costCodeMapping") or {}).items()],
         location_mapping=[{"crewflowProjectId": k, "qboDepartmentId": v}
                           for k, v in (cfg.get("locationMapping") or {}).items()],
