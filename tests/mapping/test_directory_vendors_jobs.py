@@ -3,6 +3,8 @@ customers and jobs carry QBO's full name ("Parent:Job"), a renamed parent renami
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from qbo_integration.core_platform.models import Project, User
@@ -61,6 +63,7 @@ async def test_jobs_are_named_parent_job_and_follow_a_renamed_parent(sessionmake
                                                          Project.external_ids["qbo"].astext == job["Id"]))).scalar_one()
     assert project.name == job["DisplayName"]
 
+    await asyncio.sleep(1.1)  # QBO admits 10 requests a second per realm; the import just made most of them
     await _qbo_post(sandbox, realm, "/customer", {"Id": parent["Id"], "SyncToken": parent["SyncToken"],
                                                   "sparse": True, "DisplayName": "Renamed Parent Co"})
     again = await import_flow.run_import(sessionmaker, services.qbo, queue, cid)  # CDC: QBO sends only the parent
