@@ -153,12 +153,9 @@ def auth_headers(company, make_token):
 @pytest.fixture(scope="session")
 def sandbox_server():
     """The built-in QBO sandbox over real HTTP (one per test session)."""
-    from qbo_integration.sandbox.config import SandboxConfig
     from qbo_integration.sandbox.runner import SandboxServer
 
-    # KNOWN BUG (issue 15), one sandbox rule off until the service keeps it; the rest is as strict as QBO:
-    # the sync sends BillableStatus=Billable without HourlyRate when the mapping has no rate (QBO refuses).
-    server = SandboxServer(config=SandboxConfig(billable_needs_hourly_rate=False))
+    server = SandboxServer()  # as strict as QBO: no rule lifted
     server.start(timeout=60)  # generous: a loaded CI machine can take a while
     yield server
     server.stop()

@@ -105,6 +105,9 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     await page.select_option(f"{cc_row} select", item["Id"])
     await page.click(f"{cc_row} .keyboard button")
     await page.wait_for_selector(f"{cc_row} .chip[data-qbo-id='{item['Id']}']")
+    # billable time needs a bill rate (QBO refuses it without one): the Rates panel's default
+    await page.fill("#default-bill-rate", "65")
+    await page.dispatch_event("#default-bill-rate", "change")
     await probe.shot("05-mapping-matched")
     await page.click("#save-mapping")
     # The import already linked employee 1 to the CrewFlow worker it created: saving asks first.
@@ -121,6 +124,7 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     assert preview["EmployeeRef"]["value"] == employee["Id"]
     assert preview["CustomerRef"]["value"] == customer["Id"]
     assert preview["ItemRef"]["value"] == item["Id"]
+    assert preview["BillableStatus"] != "Billable" or preview["HourlyRate"] == 65
     await probe.shot("06-mapping-test-passed")
 
     # ---- test mode: dry run, then enable live sync

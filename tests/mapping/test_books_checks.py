@@ -38,7 +38,7 @@ async def test_closed_books_and_class_tracking_in_test_mapping_and_dry_run(
                                clock_out=datetime(2026, 7, 3, 20, 0, tzinfo=UTC))
         await s.commit()
     classes = (await sandbox.get(f"/_sandbox/realms/{realm}/entities/Class")).json()["items"]
-    mapping = {"costCodeField": "Class",
+    mapping = {"costCodeField": "Class", "hourlyRates": {"default": 65},  # billable time needs a bill rate
                "costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboClassId": classes[0]["Id"]}]}
     r = await client.put(f"{API}/mapping", headers=auth_headers, json={"companyId": str(cid), "mapping": mapping})
     assert r.status_code == 200, r.text

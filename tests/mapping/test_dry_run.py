@@ -17,6 +17,7 @@ from qbo_integration.monitoring.models import SetupChecklist
 from tests.mapping import factories as f
 
 API = "/api/v1/integrations/quickbooks"
+RATES = {"default": 65}  # billable time needs a bill rate (QBO refuses it without HourlyRate)
 
 
 async def _by_qbo(sessionmaker, model, company_id, qbo):
@@ -54,7 +55,7 @@ async def test_test_mapping_preview_is_the_exact_payload_and_errors_name_field_a
         client, auth_headers, imported, sessionmaker, sandbox):
     cid, lone, cc, good, bad_worker, inactive = await _setup(sessionmaker, imported)
     r = await client.put(f"{API}/mapping", headers=auth_headers, json={"companyId": str(cid), "mapping": {
-        "costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}]}})
+        "costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}], "hourlyRates": RATES}})
     assert r.status_code == 200, r.text
     # Employee 4 goes inactive in QBO after the import: only QBO itself knows.
     await sandbox.post(f"/_sandbox/realms/{imported.realm_id}/entities/Employee", json={"Id": "4", "Active": False})
@@ -105,7 +106,8 @@ async def test_dry_run_gates_live_sync(client, auth_headers, imported, sessionma
     assert r.status_code == 409
     assert "Run a dry run that passes with the current mapping profile first" in r.json()["error"]["message"]
 
-    mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}]}
+    mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}],
+               "hourlyRates": RATES}
     assert (await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping},
                              headers=auth_headers)).status_code == 200
     await sandbox.post(f"/_sandbox/realms/{imported.realm_id}/entities/Employee", json={"Id": "4", "Active": False})
@@ -164,7 +166,8 @@ async def test_dry_run_after_syncing_says_unchanged_and_knows_live_sync_is_on(cl
     from qbo_integration.core_platform.models import Timecard
 
     cid, lone, cc, good, bad_worker, inactive = await _setup(sessionmaker, imported)
-    mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}]}
+    mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}],
+               "hourlyRates": RATES}
     assert (await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping},
                              headers=auth_headers)).status_code == 200
     async with sessionmaker() as s:  # good is in QBO as it is; bad_worker was synced, then edited (pending)

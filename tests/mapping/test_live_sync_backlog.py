@@ -12,6 +12,7 @@ from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
 from tests.mapping.test_dry_run import _setup
 
 API = "/api/v1/integrations/quickbooks"
+RATES = {"default": 65}  # billable time needs a bill rate (QBO refuses it without HourlyRate)
 
 
 async def _health(client, auth_headers, cid):
@@ -27,6 +28,7 @@ async def test_backlog_is_pending_and_enabling_live_sync_queues_it(client, auth_
         (await s.get(Integration, imported.integration_id)).sync_start_date = date(2026, 7, 3)
         await s.commit()
     mapping = {"costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}],
+               "hourlyRates": RATES,
                "employeeMapping": [{"crewflowWorkerId": str(lone.id), "qboEmployeeId": "2"}]}
     assert (await client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping,
                                                      "confirmDuplicates": True}, headers=auth_headers)).status_code == 200

@@ -14,6 +14,7 @@ from qbo_integration.mapping.timeactivity import (
 EMP = {"value": "55", "name": "Emily Platt"}
 CUST = {"value": "3", "name": "Cool Cars"}
 DENVER = "America/Denver"
+RATE = 65  # QBO refuses billable time without a bill rate
 
 
 def tc(start: datetime, end: datetime, brk: int = 0, billable: bool = False, notes: str | None = None) -> TimecardTimes:
@@ -28,6 +29,7 @@ def fmt(t: TimecardTimes, **kw):
     kw.setdefault("timezone", DENVER)
     kw.setdefault("employee_ref", EMP)
     kw.setdefault("customer_ref", CUST)
+    kw.setdefault("hourly_rate", RATE)
     return format_time_activity(t, **kw)
 
 
@@ -39,7 +41,8 @@ def test_summer_day_uses_mdt_offset():
     assert body == {
         "NameOf": "Employee", "EmployeeRef": EMP, "CustomerRef": CUST, "ItemRef": {"value": "1", "name": "Hours"},
         "TxnDate": "2026-07-02", "StartTime": "2026-07-02T07:00:00-06:00", "EndTime": "2026-07-02T15:30:00-06:00",
-        "BreakHours": 0, "BreakMinutes": 30, "BillableStatus": "Billable", "Description": "Framing, level 2",
+        "BreakHours": 0, "BreakMinutes": 30, "BillableStatus": "Billable", "HourlyRate": RATE,
+        "Description": "Framing, level 2",
     }
 
 
@@ -143,6 +146,31 @@ def test_hourly_rate_only_on_billable_time():
     assert body["HourlyRate"] == 72.5
     body, _ = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0)), hourly_rate=65)
     assert "HourlyRate" not in body
+
+
+def test_billable_time_without_a_bill_rate_is_refused():
+    # QBO refuses BillableStatus Billable without HourlyRate: it is a mapping error, not a request to send.
+    body, errors = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0), billable=True), hourly_rate=None)
+    assert body is None and [e.field for e in errors] == ["HourlyRate"]
+    assert "Mapping → Rates" in errors[0].fix and "non-billable" in errors[0].fix
+    body, errors = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0)), hourly_rate=None)
+    assert errors == [] and "HourlyRate" not in body
+
+
+def test_cost_rate_is_the_pay_rate_on_any_time():
+    body, _ = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0)), cost_rate="31.50")
+    assert body["CostRate"] == 31.5 and "HourlyRate" not in body
+    body, _ = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0), billable=True), cost_rate=30)
+    assert (body["HourlyRate"], body["CostRate"]) == (RATE, 30)
+    body, _ = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0)))
+    assert "CostRate" not in body
+
+
+def test_a_subcontractor_goes_out_as_vendor_without_employee_ref():
+    vendor = {"value": "7", "name": "Apex Electric LLC"}
+    body, errors = fmt(tc(utc(2026, 5, 4, 13, 0), utc(2026, 5, 4, 14, 0)), employee_ref=None, vendor_ref=vendor)
+    assert errors == []
+    assert (body["NameOf"], body["VendorRef"]) == ("Vendor", vendor) and "EmployeeRef" not in body
 
 
 def test_description_truncated_to_qbo_limit_and_blank_notes_omitted():

@@ -23,6 +23,7 @@ from qbo_integration.worker.events import CoreEvent
 from qbo_integration.worker.queue import JobQueue
 
 DENVER_DAY = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 07:00 in Denver (MST, -07:00)
+HOURLY_RATE = 65  # the seeded profile's default bill rate: QBO refuses billable time without HourlyRate
 
 
 class Clock:
@@ -81,7 +82,8 @@ async def seed_core(sessionmaker: Any, company_id: uuid.UUID, *, employee: str =
         s.add(CostCode(id=core.cost_code_id, company_id=company_id, code="100", name="Framing"))
         await s.flush()
         s.add(MappingProfile(id=uuid.uuid4(), company_id=company_id, name="Default", active=True,
-                             cost_code_field="ServiceItem", config={"costCodeMapping": {str(core.cost_code_id): "1"}}))
+                             cost_code_field="ServiceItem", config={"costCodeMapping": {str(core.cost_code_id): "1"},
+                                                                   "hourlyRates": {"default": HOURLY_RATE}}))
         await s.commit()
     return core
 

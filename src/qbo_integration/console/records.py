@@ -2,7 +2,7 @@
 
 Both sides in full (the other mapping routes give only unmapped records, ids, or three samples):
 CrewFlow workers, projects and cost codes with their names and any QBO link made by the directory
-import, the imported QBO directory (employees, customers, service items, classes, locations), and the
+import, the imported QBO directory (employees, vendors, customers, service items, classes, locations), and the
 company's recent approved timecards to try a mapping on.
 """
 
@@ -21,7 +21,7 @@ from qbo_integration.mapping import directory
 router = APIRouter(tags=["mapping"])
 
 RECENT_TIMECARDS = 25
-QBO_ENTITIES = ("Employee", "Customer", "Item", "Class", "Department")
+QBO_ENTITIES = ("Employee", "Vendor", "Customer", "Item", "Class", "Department")
 
 
 async def wizard_records(gw: CoreGateway, entries: list[directory.DirEntry], company_id: uuid.UUID) -> dict[str, Any]:

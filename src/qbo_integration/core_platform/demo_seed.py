@@ -21,6 +21,10 @@ DEFAULT_WORKERS = [("Emily Platt", "emily.platt@example.com"), ("Marcus Lee", "m
                    ("Ana Torres", "ana.torres@example.com"), ("Dev Patel", "dev.patel@example.com"),
                    ("Sam Okafor", "sam.okafor@example.com"), ("Grace Kim", "grace.kim@example.com")]
 DEFAULT_PROJECTS = ["Cool Cars Showroom", "Riverside Lofts", "Hillcrest Clinic Remodel", "Maple Street Duplex"]
+# The demo's default rates (the dev stack seeds them into a mapping profile: QBO refuses billable time
+# without a bill rate, and the pay rate is what shows labour in QBO's job-costing reports).
+DEMO_BILL_RATE = 65
+DEMO_PAY_RATE = 32
 DEFAULT_COST_CODES = [("01-100", "Framing"), ("03-300", "Concrete"), ("16-100", "Electrical"), ("09-900", "Painting")]
 
 

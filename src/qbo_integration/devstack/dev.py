@@ -53,9 +53,10 @@ def _sandbox_directory(base_url: str) -> tuple[str | None, dict[str, Any]]:
 
 
 def _migrate_and_seed(database_url: str, seed_kwargs: dict[str, Any]) -> str:
-    from qbo_integration.core_platform.demo_seed import seed_demo_company
+    from qbo_integration.core_platform.demo_seed import DEMO_BILL_RATE, DEMO_PAY_RATE, seed_demo_company
     from qbo_integration.db.migrate import upgrade
     from qbo_integration.db.session import make_engine, make_sessionmaker
+    from qbo_integration.mapping.profiles import seed_default_rates
 
     upgrade(database_url)
 
@@ -64,6 +65,7 @@ def _migrate_and_seed(database_url: str, seed_kwargs: dict[str, Any]) -> str:
         try:
             async with make_sessionmaker(engine)() as session:
                 company_id = await seed_demo_company(session, **seed_kwargs)
+                await seed_default_rates(session, company_id, bill_rate=DEMO_BILL_RATE, pay_rate=DEMO_PAY_RATE)
                 await session.commit()
                 return str(company_id)
         finally:

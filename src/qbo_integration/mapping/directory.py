@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.mapping.models import QboDirectoryRecord
 
-ENTITY_LABELS = {"Employee": "employee", "Customer": "customer", "Item": "service item", "Class": "class",
+ENTITY_LABELS = {"Employee": "employee", "Vendor": "vendor (subcontractor)", "Customer": "customer", "Item": "service item", "Class": "class",
                  "Department": "location"}
 
 

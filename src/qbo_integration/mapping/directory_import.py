@@ -1,5 +1,10 @@
 """Import the QBO directory: Employees → Core users, Customers (with sub-customers/jobs) → Core projects,
-and all of Employee/Customer/Item/Class/Department mirrored in qbo_directory_records.
+and all of Employee/Vendor/Customer/Item/Class/Department mirrored in qbo_directory_records.
+
+Vendors (1099 subcontractors) are only mirrored: a worker becomes a subcontractor by the mapping
+profile's `vendorMapping`, never by the import. Customers and jobs are named as QBO shows them, by
+`FullyQualifiedName` ("Parent:Job"); a parent's new name is carried into its jobs' names here, since a
+CDC answer holds the renamed parent but not the jobs whose full name changed with it.
 
 Two halves: `fetch` talks to QBO (reads only) and `apply` writes our tables and Core's, in the
 caller's transaction. Matching: stored QBO id (external_ids.qbo), then employee email / customer
@@ -24,7 +29,9 @@ from qbo_integration.mapping.models import MappingProfile, QboDirectoryRecord
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.models import QboEntity
 
-ENTITIES = ("Employee", "Customer", "Item", "Class", "Department")
+ENTITIES = ("Employee", "Vendor", "Customer", "Item", "Class", "Department")
+PEOPLE = ("Employee", "Vendor")  # named by DisplayName; the others by FullyQualifiedName
+NESTED = ("Customer", "Item", "Class", "Department")  # ParentRef + FullyQualifiedName "Parent:Child"
 CDC_LOOKBACK = timedelta(days=30)
 CDC_SAFETY = timedelta(hours=1)  # switch to the query fallback a little before QBO would refuse
 CDC_MAX_OBJECTS = 1000  # one CDC answer holds at most this many: more may have been cut off
@@ -79,6 +86,7 @@ class DirRow:
     item_type: str | None
     qbo_updated_at: datetime | None
     raw: dict[str, Any]
+    display: str = ""  # Customer: the DisplayName (Core's project name), the job's own name
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -90,12 +98,13 @@ def _parse_time(value: Any) -> datetime | None:
 
 def to_row(entity: str, e: QboEntity) -> DirRow:
     data = e.to_qbo()
-    if entity in ("Employee", "Customer"):
-        name = data.get("DisplayName") or " ".join(
-            p for p in (data.get("GivenName"), data.get("FamilyName")) if p) or data.get("CompanyName") or ""
+    display = data.get("DisplayName") or " ".join(
+        p for p in (data.get("GivenName"), data.get("FamilyName")) if p) or data.get("CompanyName") or ""
+    if entity in PEOPLE:
+        name = display
     else:
-        name = data.get("FullyQualifiedName") or data.get("Name") or ""
-    email = (data.get("PrimaryEmailAddr") or {}).get("Address") if entity == "Employee" else None
+        name = data.get("FullyQualifiedName") or (display if entity == "Customer" else data.get("Name")) or ""
+    email = (data.get("PrimaryEmailAddr") or {}).get("Address") if entity in PEOPLE else None
     parent = (data.get("ParentRef") or {}).get("value")
     return DirRow(
         entity_type=entity, qbo_id=str(data.get("Id")), name=str(name)[:300],
@@ -103,7 +112,14 @@ def to_row(entity: str, e: QboEntity) -> DirRow:
         deleted=e.deleted, parent_qbo_id=str(parent) if parent else None,
         item_type=data.get("Type") if entity == "Item" else None,
         qbo_updated_at=_parse_time((data.get("MetaData") or {}).get("LastUpdatedTime")), raw=data,
+        display=str(display)[:300],
     )
+
+
+def leaf_name(entity: str, name: str, raw: dict[str, Any] | None) -> str:
+    """A nested record's own name, without its parents' ("Oak St Remodel" of "Cool Cars:Oak St Remodel")."""
+    own = (raw or {}).get("DisplayName" if entity == "Customer" else "Name")
+    return str(own) if own else name.rsplit(":", 1)[-1]
 
 
 # ---------------------------------------------------------------------------------------- apply
@@ -147,7 +163,8 @@ async def profile_targets(session: AsyncSession, company_id: uuid.UUID) -> set[t
                                  .where(MappingProfile.company_id == company_id))
     for ccf, raw_cfg in rows:
         cfg = raw_cfg or {}
-        for key, entity in (("employeeMapping", "Employee"), ("customerMapping", "Customer"),
+        for key, entity in (("employeeMapping", "Employee"), ("vendorMapping", "Vendor"),
+                            ("customerMapping", "Customer"),
                             ("locationMapping", "Department"),
                             ("costCodeMapping", "Class" if ccf == "Class" else "Item")):
             for v in (cfg.get(key) or {}).values():
@@ -219,19 +236,19 @@ class _Applier:
     def upsert_project(self, r: DirRow) -> None:
         p = self.project_by_qbo.get(r.qbo_id)
         if p is None:
-            p = self.project_by_name.pop(normalise(r.name), None)
+            p = self.project_by_name.pop(normalise(r.display or r.name), None)
             if p is not None:
                 self.counts.projects_matched_by_name += 1
                 p.external_ids = {**p.external_ids, "qbo": r.qbo_id}
                 self.project_by_qbo[r.qbo_id] = p
                 self.changed_projects[p.id] = p
         if p is None:
-            p = CoreProject(uuid.uuid4(), r.name, "active", {"qbo": r.qbo_id})
+            p = CoreProject(uuid.uuid4(), r.display or r.name, "active", {"qbo": r.qbo_id})
             self.new_projects.append(p)
             self.project_by_qbo[r.qbo_id] = p
             return
-        if p.name != r.name:
-            p.name = r.name
+        if p.name != (r.display or r.name):
+            p.name = r.display or r.name
             self.changed_projects[p.id] = p
 
     # --- our copy
@@ -282,6 +299,28 @@ class _Applier:
             if e == entity and qbo_id not in seen and not old["deleted"]:
                 self.put_dir({"deleted": True, "active": False, "orphaned": self.linked(e, qbo_id)}, (e, qbo_id))
 
+    def rename_children(self, entity: str) -> None:
+        """Each nested record named "<parent's full name>:<own name>" from what we now hold, so a parent
+        renamed in QBO renames its jobs (and theirs) even when QBO did not send the jobs again."""
+        recs = {q: old for (e, q), old in self.known.items() if e == entity}
+        full: dict[str, str] = {}
+
+        def name_of(qbo_id: str, depth: int = 0) -> str:
+            if qbo_id in full:
+                return full[qbo_id]
+            old = recs[qbo_id]
+            parent = old.get("parent_qbo_id")
+            if not parent or parent not in recs or depth > 20:  # QBO nests at most 5 levels
+                full[qbo_id] = str(old.get("name") or "")
+            else:
+                own = leaf_name(entity, str(old.get("name") or ""), old.get("raw"))
+                full[qbo_id] = f"{name_of(parent, depth + 1)}:{own}"[:300]
+            return full[qbo_id]
+
+        for qbo_id, old in recs.items():
+            if old.get("parent_qbo_id") and name_of(qbo_id) != old.get("name"):
+                self.put_dir({"name": full[qbo_id]}, (entity, qbo_id))
+
     async def flush(self) -> None:
         if self.dir_inserts:
             await self.session.execute(insert(QboDirectoryRecord), self.dir_inserts)
@@ -312,5 +351,7 @@ async def apply(session: AsyncSession, company_id: uuid.UUID, fetched: Fetched) 
                 ap.record(r)
         if fetched.complete:
             ap.vanished(entity, {r.qbo_id for r in rows})
+        if entity in NESTED:
+            ap.rename_children(entity)
     await ap.flush()
     return ap.counts

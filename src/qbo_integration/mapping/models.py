@@ -51,7 +51,8 @@ class QboDirectoryRecord(Base):
 
     __tablename__ = "qbo_directory_records"
     __table_args__ = (
-        CheckConstraint("entity_type IN ('Employee','Customer','Item','Class','Department')", name="entity_type"),
+        CheckConstraint("entity_type IN ('Employee','Vendor','Customer','Item','Class','Department')",
+                        name="entity_type"),
         UniqueConstraint("company_id", "entity_type", "qbo_id", name="uq_qbo_directory_records_key"),
     )
 

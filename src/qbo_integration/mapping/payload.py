@@ -20,7 +20,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.mapping import directory
 from qbo_integration.mapping.directory import ENTITY_LABELS, DirEntry
 from qbo_integration.mapping.profiles import ProfileConfig, active_config
-from qbo_integration.mapping.timeactivity import FieldError, format_time_activity, ref
+from qbo_integration.mapping.timeactivity import FieldError, format_time_activity, missing_bill_rate, ref
 
 __all__ = ["FieldError", "PayloadResult", "ResolvedRefs", "build_time_activities", "build_time_activity",
            "resolve_refs"]
@@ -42,7 +42,7 @@ class PayloadResult:
 class ResolvedRefs:
     """Which QBO ids a timecard points at (before formatting), with the reference problems found."""
 
-    employee: tuple[str, str] | None = None  # (entity, qbo id)
+    employee: tuple[str, str] | None = None  # (entity, qbo id): ("Employee", id) or ("Vendor", id)
     customer: tuple[str, str] | None = None
     cost_code: tuple[str, str] | None = None
     department: tuple[str, str] | None = None
@@ -65,8 +65,11 @@ def unmapped_project(name: str) -> FieldError:
 def resolve_refs(cfg: ProfileConfig, tc: TimecardView) -> ResolvedRefs:
     out = ResolvedRefs()
     worker, project = tc.worker, tc.project
+    vendor = cfg.vendors.get(str(worker.id))  # a subcontractor mapping wins over the import's employee link
     emp = cfg.employees.get(str(worker.id)) or _external_qbo(worker.external_ids)
-    if emp:
+    if vendor:
+        out.employee = ("Vendor", vendor)
+    elif emp:
         out.employee = ("Employee", emp)
     else:
         out.errors.append(unmapped_worker(worker.name))
@@ -102,9 +105,10 @@ def _cost_code_label(tc: TimecardView) -> str:
     return f"{cc.code} {cc.name}".strip() if cc.name and cc.name != cc.code else cc.code
 
 
-_FIELD_OF = {"Employee": "EmployeeRef", "Customer": "CustomerRef", "Item": "ItemRef", "Class": "ClassRef",
+_FIELD_OF = {"Employee": "EmployeeRef", "Vendor": "VendorRef", "Customer": "CustomerRef", "Item": "ItemRef", "Class": "ClassRef",
              "Department": "DepartmentRef"}
-_WHO = {"Employee": ("Worker", "worker", "Workers"), "Customer": ("Project", "project", "Projects"),
+_WHO = {"Employee": ("Worker", "worker", "Workers"), "Vendor": ("Worker", "worker", "Workers"),
+        "Customer": ("Project", "project", "Projects"),
         "Item": ("Cost code", "cost code", "Cost codes"), "Class": ("Cost code", "cost code", "Cost codes"),
         "Department": ("Project", "project", "Locations")}
 
@@ -120,7 +124,7 @@ def inactive_error(entity: str, qbo_id: str, rec: DirEntry, crewflow_name: str) 
 
 
 def _crewflow_name(entity: str, tc: TimecardView) -> str:
-    if entity == "Employee":
+    if entity in ("Employee", "Vendor"):
         return tc.worker.name
     if entity in ("Customer", "Department"):
         return tc.project.name
@@ -143,11 +147,16 @@ def assemble(cfg: ProfileConfig, company: CompanyView, tc: TimecardView, refs: R
         return ref(key[1], rec.name if rec else None)
 
     cost_ref = r(refs.cost_code)
+    vendor = refs.employee is not None and refs.employee[0] == "Vendor"
+    rate = cfg.hourly_rate(tc.project.id)
+    if tc.billable and rate is None:
+        errors.append(missing_bill_rate(tc.worker.name, tc.project.name))
     payload, fmt_errors = format_time_activity(
-        tc, timezone=company.timezone, employee_ref=r(refs.employee), customer_ref=r(refs.customer),
+        tc, timezone=company.timezone, customer_ref=r(refs.customer),
+        employee_ref=None if vendor else r(refs.employee), vendor_ref=r(refs.employee) if vendor else None,
         item_ref=cost_ref if refs.cost_code and refs.cost_code[0] == "Item" else None,
         class_ref=cost_ref if refs.cost_code and refs.cost_code[0] == "Class" else None,
-        department_ref=r(refs.department), hourly_rate=cfg.hourly_rate(tc.project.id),
+        department_ref=r(refs.department), hourly_rate=rate, cost_rate=cfg.cost_rate(tc.worker.id),
         map_start_end=cfg.map_start_end,
     )
     # The formatter's own "no employee"/"billable needs a customer" errors repeat what resolution said.

@@ -2,10 +2,12 @@
 
 config = {
   "employeeMapping": {crewflowWorkerId: qboEmployeeId},
+  "vendorMapping": {crewflowWorkerId: qboVendorId},             # subcontractors → NameOf Vendor + VendorRef
   "customerMapping": {crewflowProjectId: qboCustomerId},
   "costCodeMapping": {crewflowCostCodeId: qboItemId | qboClassId},
   "locationMapping": {crewflowProjectId: qboDepartmentId},      # optional → DepartmentRef
   "hourlyRates": {"default": number | null, "projects": {crewflowProjectId: number}},  # → HourlyRate
+  "costRates": {"default": number | null, "workers": {crewflowWorkerId: number}},      # → CostRate
   "mapStartEnd": bool,   # true: StartTime/EndTime + break; false: Hours/Minutes
 }
 """
@@ -24,6 +26,12 @@ from qbo_integration.mapping.models import MappingProfile
 
 COST_CODE_FIELDS = ("ServiceItem", "Class")
 DEFAULT_PROFILE_NAME = "Default"
+
+
+def _rate_map(value: Any) -> dict[str, Decimal]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): r for k, v in value.items() if (r := _rate(v)) is not None}
 
 
 def _str_map(value: Any) -> dict[str, str]:
@@ -51,11 +59,14 @@ class ProfileConfig:
     name: str | None = None
     cost_code_field: str = "ServiceItem"
     employees: dict[str, str] = field(default_factory=dict)
+    vendors: dict[str, str] = field(default_factory=dict)
     customers: dict[str, str] = field(default_factory=dict)
     cost_codes: dict[str, str] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
     default_rate: Decimal | None = None
     project_rates: dict[str, Decimal] = field(default_factory=dict)
+    default_cost_rate: Decimal | None = None
+    worker_cost_rates: dict[str, Decimal] = field(default_factory=dict)
     map_start_end: bool = True
 
     @property
@@ -74,22 +85,25 @@ class ProfileConfig:
     def hourly_rate(self, project_id: uuid.UUID | str) -> Decimal | None:
         return self.project_rates.get(str(project_id), self.default_rate)
 
+    def cost_rate(self, worker_id: uuid.UUID | str) -> Decimal | None:
+        return self.worker_cost_rates.get(str(worker_id), self.default_cost_rate)
+
     @classmethod
     def from_profile(cls, p: MappingProfile | None) -> ProfileConfig:
         if p is None:
             return cls()
         cfg = p.config or {}
-        raw_rates = cfg.get("hourlyRates")
+        raw_rates, raw_costs = cfg.get("hourlyRates"), cfg.get("costRates")
         rates: dict[str, Any] = raw_rates if isinstance(raw_rates, dict) else {}
-        raw_projects = rates.get("projects")
-        project_rates = {str(k): r for k, v in raw_projects.items()
-                         if (r := _rate(v)) is not None} if isinstance(raw_projects, dict) else {}
+        costs: dict[str, Any] = raw_costs if isinstance(raw_costs, dict) else {}
         return cls(
             profile_id=p.id, revision=p.revision, name=p.name,
             cost_code_field=p.cost_code_field if p.cost_code_field in COST_CODE_FIELDS else "ServiceItem",
-            employees=_str_map(cfg.get("employeeMapping")), customers=_str_map(cfg.get("customerMapping")),
+            employees=_str_map(cfg.get("employeeMapping")), vendors=_str_map(cfg.get("vendorMapping")),
+            customers=_str_map(cfg.get("customerMapping")),
             cost_codes=_str_map(cfg.get("costCodeMapping")), locations=_str_map(cfg.get("locationMapping")),
-            default_rate=_rate(rates.get("default")), project_rates=project_rates,
+            default_rate=_rate(rates.get("default")), project_rates=_rate_map(rates.get("projects")),
+            default_cost_rate=_rate(costs.get("default")), worker_cost_rates=_rate_map(costs.get("workers")),
             map_start_end=bool(cfg.get("mapStartEnd", True)),
         )
 
@@ -101,6 +115,20 @@ async def get_active_profile(session: AsyncSession, company_id: uuid.UUID) -> Ma
 
 async def active_config(session: AsyncSession, company_id: uuid.UUID) -> ProfileConfig:
     return ProfileConfig.from_profile(await get_active_profile(session, company_id))
+
+
+async def seed_default_rates(session: AsyncSession, company_id: uuid.UUID, *, bill_rate: float | int,
+                             pay_rate: float | int | None = None) -> bool:
+    """A demo/dev company with no profile yet gets an active Default one holding only default rates, so its
+    billable timecards can sync once the wizard maps the rest. False when the company has a profile.
+    The caller commits."""
+    if (await session.execute(select(MappingProfile.id).where(MappingProfile.company_id == company_id))).first():
+        return False
+    session.add(MappingProfile(id=uuid.uuid4(), company_id=company_id, name=DEFAULT_PROFILE_NAME, active=True,
+                               cost_code_field="ServiceItem", revision=1,
+                               config={"hourlyRates": {"default": bill_rate, "projects": {}},
+                                       "costRates": {"default": pay_rate, "workers": {}}}))
+    return True
 
 
 async def list_profiles(session: AsyncSession, company_id: uuid.UUID) -> list[MappingProfile]:

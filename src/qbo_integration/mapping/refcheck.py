@@ -36,16 +36,16 @@ async def check(client: CompanyClient, keys: Iterable[tuple[str, str]]) -> dict[
             rows = await client.query_all(f"SELECT * FROM {entity} WHERE Id IN ({in_list}) AND Active IN (true, false)")
             for row in rows:
                 data = row.to_qbo()
-                name = data.get("DisplayName") or data.get("FullyQualifiedName") or data.get("Name")
+                name = data.get("FullyQualifiedName") or data.get("DisplayName") or data.get("Name")
                 out[(entity, str(row.Id))] = QboRef(True, data.get("Active") is not False, name)
         for i in ids:
             out.setdefault((entity, i), QboRef(False, False, None))
     return out
 
 
-_FIELD = {"Employee": "EmployeeRef", "Customer": "CustomerRef", "Item": "ItemRef", "Class": "ClassRef",
+_FIELD = {"Employee": "EmployeeRef", "Vendor": "VendorRef", "Customer": "CustomerRef", "Item": "ItemRef", "Class": "ClassRef",
           "Department": "DepartmentRef"}
-_PAGE = {"Employee": "Workers", "Customer": "Projects", "Item": "Cost codes", "Class": "Cost codes",
+_PAGE = {"Employee": "Workers", "Vendor": "Workers", "Customer": "Projects", "Item": "Cost codes", "Class": "Cost codes",
          "Department": "Locations"}
 
 

@@ -31,7 +31,7 @@ async def validation(session: AsyncSession, company_id: uuid.UUID) -> dict[str, 
     unmapped: list[dict[str, Any]] = []
     for wid, n in pending.workers.items():
         w = workers.get(wid)
-        if w and not (cfg.employees.get(str(wid)) or w.external_ids.get("qbo")):
+        if w and not (cfg.vendors.get(str(wid)) or cfg.employees.get(str(wid)) or w.external_ids.get("qbo")):
             e = unmapped_worker(w.name)
             unmapped.append({"type": "worker", "crewflowId": str(wid), "name": w.name, "timecards": n,
                              "field": e.field, "message": e.message, "fix": e.fix})
@@ -54,8 +54,9 @@ async def validation(session: AsyncSession, company_id: uuid.UUID) -> dict[str, 
     # Every mapping in force: (type, crewflow id, crewflow name, entity, qbo id)
     mapped: list[tuple[str, str, str, str, str]] = []
     for w in workers.values():
-        q = cfg.employees.get(str(w.id)) or w.external_ids.get("qbo")
-        if q:
+        if v := cfg.vendors.get(str(w.id)):
+            mapped.append(("worker", str(w.id), w.name, "Vendor", v))
+        elif q := cfg.employees.get(str(w.id)) or w.external_ids.get("qbo"):
             mapped.append(("worker", str(w.id), w.name, "Employee", str(q)))
     for p in projects.values():
         q = cfg.customers.get(str(p.id)) or p.external_ids.get("qbo")
@@ -89,7 +90,7 @@ async def validation(session: AsyncSession, company_id: uuid.UUID) -> dict[str, 
 
 
 def _field(entity: str) -> str:
-    return {"Employee": "EmployeeRef", "Customer": "CustomerRef", "Item": "ItemRef", "Class": "ClassRef",
+    return {"Employee": "EmployeeRef", "Vendor": "VendorRef", "Customer": "CustomerRef", "Item": "ItemRef", "Class": "ClassRef",
             "Department": "DepartmentRef"}[entity]
 
 
@@ -131,7 +132,8 @@ async def samples(session: AsyncSession, company_id: uuid.UUID) -> dict[str, Any
     formatted = []
     for tc in cards:
         body, _ = format_time_activity(tc, timezone=company.timezone if company else "UTC",
-                                       employee_ref={"value": "0"}, customer_ref={"value": "0"})
+                                       employee_ref={"value": "0"}, customer_ref={"value": "0"},
+                                       hourly_rate=0)  # placeholders: the samples show times, not refs
         formatted.append((tc, body or {}))
     raw = {"Clock in": lambda t: t.clock_in.isoformat(), "Clock out": lambda t: t.clock_out.isoformat(),
            "Clock in (date)": lambda t: t.clock_in.isoformat(), "Break": lambda t: t.break_minutes,

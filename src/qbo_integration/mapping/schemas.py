@@ -61,14 +61,38 @@ class LocationMap(Camel):
     qbo_department_id: QboId
 
 
+Rate = Annotated[Decimal, Field(ge=0, le=100000, max_digits=10, decimal_places=2)]
+
+
+class VendorMap(Camel):
+    """A subcontractor: the worker's time goes out as NameOf Vendor + VendorRef (no EmployeeRef)."""
+
+    crewflow_worker_id: uuid.UUID
+    qbo_vendor_id: QboId
+
+
 class ProjectRate(Camel):
     crewflow_project_id: uuid.UUID
-    rate: Annotated[Decimal, Field(ge=0, le=100000, max_digits=10, decimal_places=2)]
+    rate: Rate
 
 
 class HourlyRates(Camel):
-    default: Annotated[Decimal, Field(ge=0, le=100000, max_digits=10, decimal_places=2)] | None = None
+    """Bill rates (TimeActivity HourlyRate): billable time needs one, per project or the default."""
+
+    default: Rate | None = None
     projects: list[ProjectRate] = Field(default_factory=list, max_length=10000)
+
+
+class WorkerRate(Camel):
+    crewflow_worker_id: uuid.UUID
+    rate: Rate
+
+
+class CostRates(Camel):
+    """Pay rates (TimeActivity CostRate, for QBO's job-costing reports), per worker or the default."""
+
+    default: Rate | None = None
+    workers: list[WorkerRate] = Field(default_factory=list, max_length=20000)
 
 
 class MappingConfigIn(Camel):
@@ -76,10 +100,12 @@ class MappingConfigIn(Camel):
     profile_name: ProfileName | None = None
     cost_code_field: CostCodeField = "ServiceItem"
     employee_mapping: list[EmployeeMap] = Field(default_factory=list, max_length=20000)
+    vendor_mapping: list[VendorMap] = Field(default_factory=list, max_length=20000)
     customer_mapping: list[CustomerMap] = Field(default_factory=list, max_length=20000)
     cost_code_mapping: list[CostCodeMap] = Field(default_factory=list, max_length=20000)
     location_mapping: list[LocationMap] = Field(default_factory=list, max_length=20000)
     hourly_rates: HourlyRates | None = None
+    cost_rates: CostRates | None = None
     map_start_end: StrictBool = True
 
 
@@ -98,10 +124,12 @@ class MappingOut(Out):
     active: bool
     cost_code_field: CostCodeField
     employee_mapping: list[dict[str, Any]]
+    vendor_mapping: list[dict[str, Any]]
     customer_mapping: list[dict[str, Any]]
     cost_code_mapping: list[dict[str, Any]]
     location_mapping: list[dict[str, Any]]
     hourly_rates: dict[str, Any]
+    cost_rates: dict[str, Any]
     map_start_end: bool
 
 

@@ -66,23 +66,29 @@ async def get_mapping(session: AsyncSession, company_id: uuid.UUID, profile_id: 
     emp = cfg.get("employeeMapping") or {}
     cust = cfg.get("customerMapping") or {}
     employees = [{"crewflowWorkerId": k, "qboEmployeeId": v, "source": "profile"} for k, v in emp.items()]
+    vendors = cfg.get("vendorMapping") or {}  # a subcontractor's vendor wins over the import's employee link
     employees += [{"crewflowWorkerId": str(w.id), "qboEmployeeId": str(w.external_ids["qbo"]), "source": "import"}
-                  for w in await gw.list_workers(company_id) if str(w.id) not in emp and w.external_ids.get("qbo")]
+                  for w in await gw.list_workers(company_id)
+                  if str(w.id) not in emp and str(w.id) not in vendors and w.external_ids.get("qbo")]
     customers = [{"crewflowProjectId": k, "qboCustomerId": v, "source": "profile"} for k, v in cust.items()]
     customers += [{"crewflowProjectId": str(pr.id), "qboCustomerId": str(pr.external_ids["qbo"]), "source": "import"}
                   for pr in await gw.list_projects(company_id) if str(pr.id) not in cust and pr.external_ids.get("qbo")]
     ccf = p.cost_code_field if p else "ServiceItem"
     target_key = "qboClassId" if ccf == "Class" else "qboServiceItemId"
     rates = cfg.get("hourlyRates") or {}
+    costs = cfg.get("costRates") or {}
     return MappingOut(
         company_id=company_id, profile_id=p.id if p else None, profile_name=p.name if p else None,
         revision=p.revision if p else None, active=bool(p.active) if p else False, cost_code_field=ccf,  # type: ignore[arg-type]
         employee_mapping=employees, customer_mapping=customers,
+        vendor_mapping=[{"crewflowWorkerId": k, "qboVendorId": v} for k, v in vendors.items()],
         cost_code_mapping=[{"crewflowCostCodeId": k, target_key: v} for k, v in (cfg.get("costCodeMapping") or {}).items()],
         location_mapping=[{"crewflowProjectId": k, "qboDepartmentId": v}
                           for k, v in (cfg.get("locationMapping") or {}).items()],
         hourly_rates={"default": rates.get("default"),
                       "projects": [{"crewflowProjectId": k, "rate": v} for k, v in (rates.get("projects") or {}).items()]},
+        cost_rates={"default": costs.get("default"),
+                    "workers": [{"crewflowWorkerId": k, "rate": v} for k, v in (costs.get("workers") or {}).items()]},
         map_start_end=bool(cfg.get("mapStartEnd", True)),
     )
 
@@ -110,7 +116,16 @@ async def validate_config(session: AsyncSession, company_id: uuid.UUID, m: Mappi
             problems.append({"field": field, "problem": f"{label} mapped more than once: {', '.join(dup)}", "ids": dup})
 
     rates = m.hourly_rates.projects if m.hourly_rates else []
+    worker_costs = m.cost_rates.workers if m.cost_rates else []
     check_ids("worker", "employeeMapping", [e.crewflow_worker_id for e in m.employee_mapping], workers)
+    check_ids("worker", "vendorMapping", [v.crewflow_worker_id for v in m.vendor_mapping], workers)
+    check_ids("worker", "costRates.workers", [r.crewflow_worker_id for r in worker_costs], workers)
+    both = sorted({str(e.crewflow_worker_id) for e in m.employee_mapping}
+                  & {str(v.crewflow_worker_id) for v in m.vendor_mapping})
+    if both:
+        problems.append({"field": "vendorMapping", "ids": both,
+                         "problem": "workers mapped to both a QuickBooks employee and a vendor (pick one: a "
+                                    f"subcontractor is a vendor): {', '.join(both)}"})
     check_ids("project", "customerMapping", [c.crewflow_project_id for c in m.customer_mapping], projects)
     check_ids("cost code", "costCodeMapping", [c.crewflow_cost_code_id for c in m.cost_code_mapping], cost_codes)
     check_ids("project", "locationMapping", [loc.crewflow_project_id for loc in m.location_mapping], projects)
@@ -124,6 +139,7 @@ async def validate_config(session: AsyncSession, company_id: uuid.UUID, m: Mappi
         problems.append({"field": "costCodeMapping", "ids": wrong,
                          "problem": f"costCodeField is {m.cost_code_field}: give {want} for cost codes {', '.join(wrong)}"})
     wanted = ([("Employee", e.qbo_employee_id) for e in m.employee_mapping]
+              + [("Vendor", v.qbo_vendor_id) for v in m.vendor_mapping]
               + [("Customer", c.qbo_customer_id) for c in m.customer_mapping]
               + [(cc_entity, c.target) for c in m.cost_code_mapping]
               + [("Department", loc.qbo_department_id) for loc in m.location_mapping])
@@ -153,8 +169,11 @@ async def validate_config(session: AsyncSession, company_id: uuid.UUID, m: Mappi
         "customerMapping": {str(c.crewflow_project_id): c.qbo_customer_id for c in m.customer_mapping},
         "costCodeMapping": {str(c.crewflow_cost_code_id): c.target for c in m.cost_code_mapping},
         "locationMapping": {str(loc.crewflow_project_id): loc.qbo_department_id for loc in m.location_mapping},
+        "vendorMapping": {str(v.crewflow_worker_id): v.qbo_vendor_id for v in m.vendor_mapping},
         "hourlyRates": {"default": _num(m.hourly_rates.default) if m.hourly_rates else None,
                         "projects": {str(r.crewflow_project_id): _num(r.rate) for r in rates}},
+        "costRates": {"default": _num(m.cost_rates.default) if m.cost_rates else None,
+                      "workers": {str(r.crewflow_worker_id): _num(r.rate) for r in worker_costs}},
         "mapStartEnd": m.map_start_end,
     }
     return config, warnings

@@ -171,7 +171,8 @@ async def suggestions(session: AsyncSession, company_id: uuid.UUID) -> dict[str,
     all_workers = await gw.list_workers(company_id)
     emp_links = {str(cfg.employees.get(str(w.id)) or w.external_ids.get("qbo")): w.name for w in all_workers
                  if cfg.employees.get(str(w.id)) or w.external_ids.get("qbo")}
-    open_workers = [w for w in all_workers if str(w.id) not in cfg.employees and not w.external_ids.get("qbo")]
+    open_workers = [w for w in all_workers if str(w.id) not in cfg.employees and str(w.id) not in cfg.vendors
+                    and not w.external_ids.get("qbo")]  # a subcontractor (vendor) needs no employee
     w_rows = _linked(hold_shared([suggest(w.name, w.email, emps) for w in open_workers]), emp_links)
     workers = [{"crewflowWorkerId": str(w.id), "name": w.name, "email": w.email,
                 "suggestions": [_s(s, "qboEmployeeId") for s in r]} for w, r in zip(open_workers, w_rows, strict=True)]

@@ -47,7 +47,7 @@ def _out(errors: list[FieldError]) -> list[FieldErrorOut]:
 
 
 def _name_for(entity: str, tc: TimecardView) -> str:
-    if entity == "Employee":
+    if entity in ("Employee", "Vendor"):
         return tc.worker.name
     if entity in ("Customer", "Department"):
         return tc.project.name

@@ -132,6 +132,19 @@ def description(notes: str | None) -> str | None:
     return text[:DESCRIPTION_LIMIT] if text else None
 
 
+def missing_bill_rate(worker: str | None, project: str | None) -> FieldError:
+    """QBO refuses Billable time without HourlyRate: the admin sets a rate or makes it non-billable."""
+    where = f" (worker {worker}, project '{project}')" if worker and project else ""
+    target = f"project '{project}' (worker {worker})" if worker and project else "the project"
+    return FieldError("HourlyRate", f"Billable time needs an hourly rate{where}",
+                      f"Set a rate for {target} or a default rate in Mapping → Rates, or mark the time non-billable")
+
+
+def _amount(value: Decimal | float | int) -> int | float:
+    d = Decimal(str(value))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
 def format_time_activity(
     tc: TimesLike,
     *,
@@ -142,22 +155,29 @@ def format_time_activity(
     class_ref: dict[str, str] | None = None,
     department_ref: dict[str, str] | None = None,
     hourly_rate: Decimal | float | int | None = None,
+    cost_rate: Decimal | float | int | None = None,
+    vendor_ref: dict[str, str] | None = None,
     map_start_end: bool = True,
 ) -> tuple[dict[str, Any] | None, list[FieldError]]:
     """The exact TimeActivity body, or (None, errors). Missing refs are the caller's errors to
-    report; this adds the data errors and the BillableStatus/CustomerRef rule."""
+    report; this adds the data errors and the BillableStatus rules (a customer and a bill rate).
+
+    `vendor_ref` instead of `employee_ref`: a subcontractor's time (NameOf Vendor + VendorRef)."""
     errors = check_times(tc, timezone)
-    if employee_ref is None:
+    if employee_ref is None and vendor_ref is None:
         errors.append(FieldError("EmployeeRef", "The timecard has no QuickBooks employee",
                                  "Map the worker in Mapping → Workers"))
     if tc.billable and customer_ref is None:
         errors.append(FieldError("BillableStatus", "Billable time needs a QuickBooks customer",
                                  "Map the project to a customer in Mapping → Projects, or mark the time non-billable"))
+    if tc.billable and hourly_rate is None:
+        errors.append(missing_bill_rate(None, None))
     if errors:
         return None, errors
     tz = company_zone(timezone)
     assert tz is not None  # check_times reported it otherwise
-    body: dict[str, Any] = {"NameOf": "Employee", "EmployeeRef": employee_ref}
+    body: dict[str, Any] = ({"NameOf": "Vendor", "VendorRef": vendor_ref} if vendor_ref is not None
+                            else {"NameOf": "Employee", "EmployeeRef": employee_ref})
     if customer_ref:
         body["CustomerRef"] = customer_ref
     if item_ref:
@@ -175,8 +195,9 @@ def format_time_activity(
         body["Hours"], body["Minutes"] = divmod(worked_minutes(tc), 60)
     body["BillableStatus"] = "Billable" if tc.billable else "NotBillable"
     if tc.billable and hourly_rate is not None:
-        rate = Decimal(str(hourly_rate))
-        body["HourlyRate"] = int(rate) if rate == rate.to_integral_value() else float(rate)
+        body["HourlyRate"] = _amount(hourly_rate)
+    if cost_rate is not None:
+        body["CostRate"] = _amount(cost_rate)
     desc = description(tc.notes)
     if desc:
         body["Description"] = desc

@@ -46,6 +46,14 @@ class Employee(QboEntity):
     EmployeeNumber: str | None = None
 
 
+class Vendor(QboEntity):
+    DisplayName: str | None = None
+    CompanyName: str | None = None
+    PrimaryEmailAddr: dict[str, Any] | None = None
+    Active: bool | None = None
+    Vendor1099: bool | None = None
+
+
 class Customer(QboEntity):
     DisplayName: str | None = None
     CompanyName: str | None = None
@@ -85,6 +93,7 @@ class TimeActivity(QboEntity):
     BreakMinutes: int | None = None
     BillableStatus: str | None = None
     HourlyRate: float | None = None
+    CostRate: float | None = None
     Description: str | None = None
 
 
@@ -96,6 +105,7 @@ class CompanyInfo(QboEntity):
 
 ENTITY_MODELS: dict[str, type[QboEntity]] = {
     "Employee": Employee,
+    "Vendor": Vendor,
     "Customer": Customer,
     "Item": Item,
     "Class": Class,

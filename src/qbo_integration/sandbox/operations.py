@@ -70,7 +70,25 @@ def update(realm: Realm, entity: str, body: dict) -> dict:
         merged = dict(body)
     data = _validate(realm, entity, merged, except_id=rec.id)
     realm.replace(rec, data)
+    _rename_children(realm, entity, rec)
     return {entity: realm.view(rec)}
+
+
+def _rename_children(realm: Realm, entity: str, parent) -> None:
+    """QBO computes FullyQualifiedName from the parent's: a renamed customer renames its jobs' too.
+    The children's SyncToken and LastUpdatedTime are left alone (whether QBO bumps them: not confirmed)."""
+    fqn = parent.data.get("FullyQualifiedName")
+    if not fqn:
+        return
+    for child in realm.rows(entity, include_deleted=True):
+        if (child.data.get("ParentRef") or {}).get("value") != parent.id:
+            continue
+        leaf = child.data.get("DisplayName" if entity == "Customer" else "Name") or \
+            str(child.data.get("FullyQualifiedName", "")).rsplit(":", 1)[-1]
+        if child.data.get("FullyQualifiedName") != f"{fqn}:{leaf}":
+            child.data["FullyQualifiedName"] = f"{fqn}:{leaf}"
+            child.data["ParentRef"] = {**child.data["ParentRef"], "name": fqn}
+            _rename_children(realm, entity, child)
 
 
 def delete(realm: Realm, entity: str, body: dict) -> dict:

@@ -1,14 +1,17 @@
 // Mapping wizard: import the QuickBooks directory, pick or create a profile (one is active), choose
 // Class or ServiceItem for cost codes, match records (drag and drop or keyboard), accept suggestions,
-// see sample data from both systems, save, and test the saved mapping on a real timecard.
+// see sample data from both systems, set bill and pay rates, save, and test the saved mapping on a real timecard.
+// A worker can be matched to a QuickBooks vendor (a subcontractor) instead of an employee: vendors are
+// listed with the employees, their ids prefixed "v:" in the board's state (saved as vendorMapping).
 
 import { get, optional, post, put } from "../api.js";
 import { busy, details, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
-import { KINDS, acceptSuggestions, renderBoard, summary, unsavedCount } from "./mapping_board.js";
+import { KINDS, VENDOR, acceptSuggestions, renderBoard, summary, unsavedCount } from "./mapping_board.js";
 
 function toState(mapping) {
   const state = { employees: new Map(), customers: new Map(), costCodes: new Map() };
   for (const e of mapping.employeeMapping || []) state.employees.set(e.crewflowWorkerId, { qboId: String(e.qboEmployeeId), source: e.source || "profile" });
+  for (const v of mapping.vendorMapping || []) state.employees.set(v.crewflowWorkerId, { qboId: `${VENDOR}${v.qboVendorId}`, source: "profile" });
   for (const c of mapping.customerMapping || []) state.customers.set(c.crewflowProjectId, { qboId: String(c.qboCustomerId), source: c.source || "profile" });
   for (const c of mapping.costCodeMapping || []) {
     state.costCodes.set(c.crewflowCostCodeId, { qboId: String(c.qboServiceItemId || c.qboClassId), source: "profile" });
@@ -23,12 +26,18 @@ function payload(model) {
   return {
     profileId: m.profileId || undefined,
     costCodeField: model.costCodeField,
-    employeeMapping: own(model.state.employees).map(([id, v]) => ({ crewflowWorkerId: id, qboEmployeeId: v.qboId })),
+    employeeMapping: own(model.state.employees).filter(([, v]) => !v.qboId.startsWith(VENDOR))
+      .map(([id, v]) => ({ crewflowWorkerId: id, qboEmployeeId: v.qboId })),
+    vendorMapping: own(model.state.employees).filter(([, v]) => v.qboId.startsWith(VENDOR))
+      .map(([id, v]) => ({ crewflowWorkerId: id, qboVendorId: v.qboId.slice(VENDOR.length) })),
     customerMapping: own(model.state.customers).map(([id, v]) => ({ crewflowProjectId: id, qboCustomerId: v.qboId })),
     costCodeMapping: own(model.state.costCodes).map(([id, v]) => ({ crewflowCostCodeId: id, [ccKey]: v.qboId })),
     locationMapping: (m.locationMapping || []).map((l) => ({ crewflowProjectId: l.crewflowProjectId, qboDepartmentId: l.qboDepartmentId })),
     hourlyRates: m.hourlyRates
       ? { default: m.hourlyRates.default ?? null, projects: (m.hourlyRates.projects || []).map((p) => ({ crewflowProjectId: p.crewflowProjectId, rate: p.rate })) }
+      : undefined,
+    costRates: m.costRates
+      ? { default: m.costRates.default ?? null, workers: (m.costRates.workers || []).map((w) => ({ crewflowWorkerId: w.crewflowWorkerId, rate: w.rate })) }
       : undefined,
     mapStartEnd: m.mapStartEnd ?? true,
   };
@@ -44,6 +53,9 @@ async function load(companyId, profileId) {
     optional(get("mapping/samples", { companyId }), null),
     optional(get("directory/orphans", { companyId }), { orphans: [], count: 0 }),
   ]);
+  // Subcontractors are matched on the Workers tab: the vendors join the employees there, labelled.
+  records.qbo.Employee = [...(records.qbo.Employee || []), ...(records.qbo.Vendor || []).map((v) => ({
+    ...v, qboId: `${VENDOR}${v.qboId}`, name: `${v.name} · Vendor (subcontractor)`, vendor: true }))];
   const qboIndex = {};
   for (const [entity, list] of Object.entries(records.qbo)) qboIndex[entity] = Object.fromEntries(list.map((q) => [q.qboId, q]));
   const required = new Set((validation.unmapped || []).map((u) => `${u.type}:${u.crewflowId}`));
@@ -157,6 +169,37 @@ function profilePanel(companyId, model, reload, rerender) {
       }, current ? "Copy as new profile" : "Create profile")),
     h("p", { id: "cost-code-field" }, "Cost codes map to: ", radios),
     out);
+}
+
+/** Bill rates (HourlyRate: billable time needs one) per project or by default, and pay rates (CostRate:
+ * labour cost in QBO's job-costing reports) per worker or by default. Edits go out with "Save mapping". */
+function ratesPanel(model, changed) {
+  const m = model.mapping;
+  m.hourlyRates = m.hourlyRates || { default: null, projects: [] };
+  m.costRates = m.costRates || { default: null, workers: [] };
+  const input = (id, label, value, set) => h("input", {
+    id, type: "number", min: "0", max: "100000", step: "0.01", value: value ?? "", "aria-label": label,
+    placeholder: "default", class: "rate",
+    onchange: (ev) => { set(ev.currentTarget.value === "" ? null : ev.currentTarget.value); model.ratesDirty = true; changed(); },
+  });
+  const perRow = (list, key, id, value) => {
+    const i = list.findIndex((r) => r[key] === id);
+    if (value === null) { if (i >= 0) list.splice(i, 1); } else if (i >= 0) list[i].rate = value; else list.push({ [key]: id, rate: value });
+  };
+  const rateOf = (list, key, id) => (list.find((r) => r[key] === id) || {}).rate;
+  return panel("Rates",
+    h("p", {}, "Billable time needs a bill rate: a project's own, else the default. The pay rate shows labour cost in QuickBooks' job-costing reports."),
+    h("div", { class: "actions" },
+      h("label", {}, "Default bill rate ", input("default-bill-rate", "Default bill rate", m.hourlyRates.default, (v) => { m.hourlyRates.default = v; })),
+      h("label", {}, "Default pay rate ", input("default-pay-rate", "Default pay rate", m.costRates.default, (v) => { m.costRates.default = v; }))),
+    details("Bill rate per project",
+      h("table", { class: "table", id: "project-rates" }, h("tbody", {}, model.records.projects.map((p) => h("tr", {},
+        h("td", {}, p.name), h("td", {}, input(`bill-rate-${p.id}`, `Bill rate for ${p.name}`, rateOf(m.hourlyRates.projects, "crewflowProjectId", p.id),
+          (v) => perRow(m.hourlyRates.projects, "crewflowProjectId", p.id, v)))))))),
+    details("Pay rate per worker",
+      h("table", { class: "table", id: "worker-rates" }, h("tbody", {}, model.records.workers.map((w) => h("tr", {},
+        h("td", {}, w.name), h("td", {}, input(`pay-rate-${w.id}`, `Pay rate for ${w.name}`, rateOf(m.costRates.workers, "crewflowWorkerId", w.id),
+          (v) => perRow(m.costRates.workers, "crewflowWorkerId", w.id, v)))))))));
 }
 
 function samplesPanel(model) {
@@ -286,6 +329,7 @@ export async function render(root, { companyId, params }) {
         saveOut,
         (replace(saveBar, unsaved, h("button", { id: "save-mapping", class: "primary", onclick: save }, "Save mapping"),
           h("a", { class: "button", href: "#/test" }, "Next: test mode →")), saveBar)),
+      ratesPanel(model, () => { model.dirty = true; drawSummary(); }),
       samplesPanel(model),
       testRoot);
     drawBoard();

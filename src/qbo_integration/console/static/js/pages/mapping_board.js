@@ -6,10 +6,12 @@
 import { h, keepFocus, replace } from "../dom.js";
 
 const DRAG_TYPE = "application/x-qbo-record";
+/** The prefix of a vendor's (subcontractor's) id on the Workers tab, where vendors join the employees. */
+export const VENDOR = "v:";
 
 export const KINDS = {
   workers: {
-    tab: "Workers → Employees", noun: "QuickBooks employee", mapKey: "employees", crewType: "worker",
+    tab: "Workers → Employees / Vendors", noun: "QuickBooks employee or vendor", mapKey: "employees", crewType: "worker",
     rows: (m) => m.records.workers, entity: () => "Employee",
     sub: (r) => r.email || "", suggestions: (m) => m.suggestions.workers || [], sid: "crewflowWorkerId",
     qid: () => "qboEmployeeId",
@@ -48,6 +50,7 @@ export function qboName(model, entity, qboId) {
 /** How many rows differ from what was loaded (saved): the Save bar's count. */
 export function unsavedCount(model) {
   let n = 0;
+  if (model.ratesDirty) n += 1;
   for (const k of Object.values(KINDS)) {
     const now = model.state[k.mapKey];
     const was = model.original[k.mapKey];
@@ -90,7 +93,7 @@ function topSuggestion(model, kind, rowId) {
  * (possibly unsaved) state, or the one the server says it is linked to. Workers only: one employee's
  * hours must not come from two people; many cost codes on one item is normal. */
 export function takenBy(model, kind, rowId, qboId, s) {
-  if (kind === "costCodes") return null;
+  if (kind === "costCodes" || String(qboId).startsWith(VENDOR)) return null; // a subcontractor's crew shares its vendor
   const k = KINDS[kind];
   for (const [id, v] of model.state[k.mapKey]) {
     if (id !== rowId && v.qboId === String(qboId)) {
@@ -207,7 +210,7 @@ function qboItem(model, entity, q) {
     dataset: { qboId: q.qboId, entity }, "aria-pressed": picked ? "true" : "false",
     title: "Drag onto a CrewFlow record, or press Enter then Enter on the record",
   }, h("span", {}, q.name, q.email ? h("small", {}, ` ${q.email}`) : null),
-  h("small", {}, q.active ? `#${q.qboId}` : q.state));
+  h("small", {}, q.active ? `#${q.qboId.replace(VENDOR, "")}` : q.state));
   item.addEventListener("pointerdown", () => { pressed = { entity, qboId: q.qboId, el: item }; });
   item.addEventListener("dragstart", (ev) => {
     const src = pressed && pressed.entity === entity ? pressed : { entity, qboId: q.qboId, el: item };
