@@ -1,7 +1,7 @@
 """qbo_directory_records: Vendors (subcontractors) join the imported directory
 
 Revision ID: 7b2e4d6f8a13
-Revises: a7c2e4f6b813
+Revises: c4e6a8b0d2f1
 Create Date: 2026-12-01 22:10:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "7b2e4d6f8a13"
-down_revision: str | None = "a7c2e4f6b813"
+down_revision: str | None = "c4e6a8b0d2f1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
