@@ -163,7 +163,7 @@ def test_fault_shapes(connected, conformance_sandbox, realm):
     slot.realm.preferences["AccountingInfoPrefs"]["BookCloseDate"] = "2026-03-31"
     with pytest.raises(QuickbooksException) as closed:
         _time_activity(day="2026-03-15").save(qb=qb)
-    assert closed.value.error_code == 6200 and closed.value.message == "Account Period Closed"
+    assert closed.value.error_code == 6210 and closed.value.message == "Account Period Closed"
     slot.faults.storm_until = slot.faults.storm_until or 1e12  # throttled: the XML 429 QBO sends
     try:
         with pytest.raises(QuickbooksException) as throttled:

@@ -93,7 +93,7 @@ async def test_qbo_refusal_with_stale_preferences_names_the_close_date_and_sync_
 
     r = await h.row(sessionmaker, tid)
     assert (r.state, r.error_kind, r.last_error_code, r.last_error) == ("failed", "validation", "books_closed", CLOSED)
-    assert len(await _writes(sandbox, cc.realm_id)) == 1  # QBO answered 6200 once
+    assert len(await _writes(sandbox, cc.realm_id)) == 1  # QBO answered 6210 once
     async with sessionmaker() as s:  # and the refusal made the sync read the preferences again
         assert (await get_rules(s, core.company_id)).close_date == date(2026, 3, 31)
     await _not_retried(ctx, clock, core, sandbox, cc.realm_id, tid, writes=1)

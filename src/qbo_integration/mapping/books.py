@@ -1,6 +1,6 @@
 """The company's books' rules applied to a TimeActivity (issue 15): the closing date, class and location
 tracking. Test mapping, the dry run and the sync engine (before sending) check a payload here, and the
-engine explains QuickBooks' own refusals (6200 "Account Period Closed" when our copy of the preferences
+engine explains QuickBooks' own refusals (6210 "Account Period Closed" when our copy of the preferences
 is stale) with the same words.
 
 A timecard refused here is not retried: it fails with kind `validation` and a code of policy.BOOKS_CODES,
@@ -103,8 +103,8 @@ def refusal(rules: BookRules, payload: dict[str, Any] | None) -> tuple[str, str]
 
 
 def is_closed_refusal(error: QboError | None) -> bool:
-    """QuickBooks' answer for a write dated in a closed period: 6200 "Account Period Closed" (6210 when the
-    closing date has a password, which the API cannot give either)."""
+    """QuickBooks' answer for a write dated in a closed period: 6210 "Account Period Closed", as
+    integrators report it (also seen as 5010; 6200 is accepted too, and the words decide)."""
     if error is None:
         return False
     text = f"{error.message or ''} {error.detail or ''}".lower()

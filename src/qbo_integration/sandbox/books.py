@@ -9,13 +9,15 @@ from . import preferences as prefs
 from .responses import QboFault, business
 from .store import Realm
 
+CLOSED_DETAIL = ("The account period has closed and the account books cannot be updated through the QBO Services "
+                 "API. Please use the QBO website to make these changes.")
+
 
 def account_period_closed(txn_date: str, closed_on: str) -> QboFault:
-    # Intuit's code for a closed period is 6200 ("Account Period Closed"; 6210 when the closing date
-    # has a password, which the API cannot pass either). The Detail wording is not confirmed.
-    return QboFault("6200", "Account Period Closed",
-                    f"The account period has closed. The transaction date {txn_date} is on or before the "
-                    f"closing date {closed_on}.", "TxnDate")
+    # What integrators report QBO answering (code 6210, this Message and Detail, a ValidationFault that
+    # names neither the date nor the closing date; one report shows 5010): not in Intuit's public list.
+    del txn_date, closed_on
+    return QboFault("6210", "Account Period Closed", CLOSED_DETAIL, "TxnDate")
 
 
 def check_open(realm: Realm, txn_date: str | None) -> None:
