@@ -5,6 +5,7 @@ page go to test-artifacts/console/."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -130,8 +131,15 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     # ---- test mode: dry run, then enable live sync
     await page.click("text=Next: test mode")
     await page.wait_for_selector("#run-dry-run")
+
+    async def slow_names(route):  # a loaded machine: the verdict must not show over an empty table
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await page.route("**/console/names*", slow_names)
     await page.click("#run-dry-run")
     await page.wait_for_selector("#dry-run-out .msg")
+    await page.unroute("**/console/names*", slow_names)
     assert await page.locator("#dry-run-out .msg-ok").count() == 1, await page.text_content("#dry-run-out")
     assert await page.locator(f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}']").count() == 1
     dry_row = await page.text_content(f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}'] .timecard-name")

@@ -87,9 +87,10 @@ export async function render(root, { companyId }) {
       replace(liveOut); // an earlier "run a dry run first" no longer applies
       const conn = await get("connection", { companyId }).catch(() => ({}));
       const words = conn.syncEnabled ? res.message.replace(/ ?You can enable live sync\.?/, " Live sync is already on.") : res.message;
+      labels = await timecardNames(companyId, res.timecards.map((t) => t.timecardId));
+      // The verdict and the rows appear together: a message over an empty table would tell half the story.
       replace(out, message(res.passed ? "ok" : "error",
         `${words} — ${res.timecardsValid} of ${res.timecardsChecked} timecard(s) ready.`));
-      labels = await timecardNames(companyId, res.timecards.map((t) => t.timecardId));
       if (res.timecards.length) replace(results, resultsTable(res, labels));
       drawLive();
     } catch (err) {
