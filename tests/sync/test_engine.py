@@ -296,3 +296,28 @@ async def test_breaker_open_means_no_calls_and_sync_resumes_after(live, sessionm
         assert len(await h.activities(sandbox, cc.realm_id)) == 2
     finally:
         await api.aclose()
+
+
+async def test_an_open_breaker_stops_the_job_even_when_this_process_clock_runs_ahead(
+        live, sessionmaker, sandbox, sandbox_server, arq_redis, settings):
+    """The job's "is the breaker open?" is decided on the breaker's clock (Redis TIME), not this
+    process's: with a clock two hours ahead, the old check thought the 30 minutes were over and went
+    on claiming rows and sending into the open breaker (each call refused, every row put to wait)."""
+    from datetime import UTC, datetime
+
+    cc, core = live
+    ahead = h.Clock(datetime.now(UTC) + timedelta(hours=2))
+    api = h.make_api(sandbox_server.base_url, arq_redis, sessionmaker, settings, ahead, breaker=True)
+    ctx = h.make_ctx(sessionmaker=sessionmaker, arq_redis=arq_redis, api=api, clock=ahead, settings=settings)
+    try:
+        seconds, _ = await arq_redis.time()
+        await arq_redis.hset(f"qbo:breaker:{core.company_id}",
+                             mapping={"state": "open", "failures": 5, "opened_at": repr(float(seconds))})
+        tid = await _approve(ctx, sessionmaker, core)
+        out = await _sync(ctx, core)
+        assert "Circuit breaker open" in (out.get("note") or ""), out
+        r = await h.row(sessionmaker, tid)
+        assert (r.state, r.pending_op, r.claim_token) == ("pending", None, None)  # not even claimed
+        assert await h.sandbox_log(sandbox, cc.realm_id) == []
+    finally:
+        await api.aclose()

@@ -115,6 +115,7 @@ class BreakerState:
     failures: int
     opened_at: datetime | None
     reopens_at: datetime | None  # when an open breaker lets a trial call through
+    reopens_in: float | None = None  # seconds until then on the breaker's clock (Redis TIME): decide on this
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +182,10 @@ class AsyncRedisBreakerStorage(CircuitBreakerStorage):
         opened = float(data["opened_at"]) if data.get("opened_at") else None
         self._remember(state, failures, opened)
         return state, failures, opened
+
+    async def redis_now(self) -> float:
+        seconds, micros = await self.redis.time()
+        return float(seconds) + float(micros) / 1e6
 
     def _remember(self, state: str, failures: int | None = None, opened: float | None = None) -> None:
         self._snap_state = _BY_NAME.get(state, CircuitBreakerState.CLOSED)
@@ -293,11 +298,15 @@ class CompanyBreaker(CircuitBreaker):
         state, failures, opened = await self.storage.load()
         opened_dt = datetime.fromtimestamp(opened, UTC) if opened else None
         reopens = opened_dt + self.timeout_duration if opened_dt and state != "closed" else None
+        left = None
+        if reopens is not None and opened is not None:  # on Redis's clock, as admit() decides
+            left = max(0.0, opened + self.timeout_duration.total_seconds() - await self.storage.redis_now())
         return BreakerState(
             state=state,
             failures=failures,
             opened_at=opened_dt if state != "closed" else None,
             reopens_at=reopens,
+            reopens_in=left,
         )
 
     async def reset(self) -> None:

@@ -202,12 +202,14 @@ class CompanySync:
                 w.refusal = explained
 
     async def _breaker_open(self) -> bool:
+        """Decided on the breaker's own clock (Redis TIME), as its admission is: a process whose clock
+        is skewed neither sends into an open breaker nor waits on one that already let a trial through."""
         state = await self.api.breaker_state(self.company_id)
-        if state.state == "open" and state.reopens_at and state.reopens_at.timestamp() > self.api.clock():
+        if state.state == "open" and state.reopens_at and state.reopens_in:
             self.stop_reason = f"Circuit breaker open until {state.reopens_at.isoformat()}: timecards wait"
-            reopen = state.reopens_at
             wall = datetime.fromtimestamp(self.api.clock(), UTC)
-            await nudge.nudge_later(self.ctx["queue"], self.company_id, reopen, wall)
+            await nudge.nudge_later(self.ctx["queue"], self.company_id, wall + timedelta(seconds=state.reopens_in),
+                                    wall)
             return True
         return False
 
