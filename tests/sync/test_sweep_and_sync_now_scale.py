@@ -85,3 +85,17 @@ async def test_sync_now_of_the_whole_company_leaves_the_history_to_its_job(ctx, 
     assert (await h.row(sessionmaker, tid)).qbo_id == ta["Id"]
     [done] = await h.jobs_of(sessionmaker, core.company_id)
     assert done.params == {"timecardIds": [], "requeued": 0}  # prepared once: a continuation does not redo it
+
+
+async def test_a_sweep_lock_left_by_a_dead_worker_lapses_before_the_next_sweep(ctx, live, sessionmaker):
+    """With sweeps every minute (the campaigns), a 600 s lock left by a worker killed mid-sweep made
+    the next nine sweeps skip; after a Redis restart they are all that wakes a company."""
+    _, core = live
+    ctx["settings"] = ctx["settings"].model_copy(update={"sync_sweep_minutes": 1})
+    assert sweep.lock_seconds(ctx) == 50
+    await sweep.sweep(ctx)  # takes and releases the lock
+    stale = ctx["redis"].lock(sweep.SWEEP_LOCK, timeout=sweep.lock_seconds(ctx))
+    assert await stale.acquire(blocking=False)  # a worker that will die holding it
+    assert 0 < await ctx["redis"].ttl(sweep.SWEEP_LOCK) <= 50
+    ctx["settings"] = ctx["settings"].model_copy(update={"sync_sweep_minutes": 15})
+    assert sweep.lock_seconds(ctx) == sweep.SWEEP_LOCK_SECONDS  # production: the job's timeout, 600 s

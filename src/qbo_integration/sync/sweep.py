@@ -125,12 +125,21 @@ async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -
 
 
 SWEEP_LOCK = "qbo:sync:sweep-lock"
-SWEEP_LOCK_SECONDS = 600  # the cron job's timeout: a crashed sweep's lock lapses by the next run
+SWEEP_LOCK_SECONDS = 600  # the cron job's timeout
+
+
+def lock_seconds(ctx: dict[str, Any]) -> int:
+    """The sweep lock's lifetime: the job's timeout, but short of the next sweep, so a lock whose
+    worker died mid-sweep (SIGKILL, a crash on a Redis restart) never makes the next sweep skip. A
+    Redis restart loses every queued job and nudge, and then the sweep is what wakes each company."""
+    settings = ctx.get("settings")
+    minutes = int(getattr(settings, "sync_sweep_minutes", 15) or 15)
+    return max(30, min(SWEEP_LOCK_SECONDS, minutes * 60 - 10))
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     """One sweep at a time across all workers: a second one (startup run, slow big backlog) skips."""
-    lock = ctx["redis"].lock(SWEEP_LOCK, timeout=SWEEP_LOCK_SECONDS)
+    lock = ctx["redis"].lock(SWEEP_LOCK, timeout=lock_seconds(ctx))
     if not await lock.acquire(blocking=False):
         logger.info("sweep skipped: another worker is sweeping")
         return {"status": "skipped"}
