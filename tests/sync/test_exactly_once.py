@@ -165,19 +165,3 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
     r = await h.row(sessionmaker, tid)
     assert (r.state, r.qbo_id) == ("synced", ta["Id"])
     assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1
-
-
-async def test_lost_creates_over_many_days_are_settled_with_a_query_per_month_not_per_day(
-        ctx, live, sessionmaker, sandbox, clock):
-    """The 5,000-timecard fault run stalled: after a SIGKILL and a Redis restart hundreds of creates
-    over hundreds of days were outstanding, each round looked them up with one query per TxnDate,
-    and QBO's 500 calls a minute went on look-ups (30 % of them failing) instead of writes."""
-    cc, core = live
-    tids = await _approve_batch(ctx, sessionmaker, core, 20)  # 20 consecutive days, one batch
-    await _lose_answers(ctx, core, sandbox, cc.realm_id)
-    before = len(await h.sandbox_log(sandbox, cc.realm_id, queries=True))
-    await _settle(ctx, core, clock)
-    log = (await h.sandbox_log(sandbox, cc.realm_id, queries=True))[before:]
-    lookups = [e for e in log if e["path"].endswith("/query")]
-    assert 1 <= len(lookups) <= 2, f"{len(lookups)} look-ups for 20 lost creates over 20 days"
-    assert len(await _check(sessionmaker, sandbox, cc.realm_id, tids)) == 20
