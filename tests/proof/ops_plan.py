@@ -61,6 +61,10 @@ def plan(seed: int, *, cards: int | None = None, steps: int | None = None) -> Pl
         "commitThenDropRate": round(rng.uniform(0.12, 0.3), 3),
         "latencyMs": 10, "jitterMs": 60, "seed": seed,
     }
+    # Drawn apart, so adding them left every seed's history as it was: writes QBO applies after the
+    # client (2 s timeout) gave up, before fast_worker's SETTLE_QUIET (10 s).
+    late = random.Random(f"ops-campaign-late:{seed}")
+    faults |= {"lateCommitRate": round(late.uniform(0.0, 0.06), 3), "lateCommitSeconds": 4}
     memory = rng.choice([None, 2.0, 4.0]) if rng.random() < 0.6 else None
 
     status = ["submitted"] * n_cards  # submitted | approved | deleted

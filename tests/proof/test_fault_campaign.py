@@ -1,6 +1,7 @@
 """Fault campaign: approved timecards through real worker processes while everything goes wrong.
 
-The sandbox injects 5xx (20 %), timeouts, commit-then-drop (5 %), a 429 storm and an expired token;
+The sandbox injects 5xx (20 %), timeouts, commit-then-drop (5 %), late commits (2 %: applied after the
+client gave up), a 429 storm and an expired token;
 the campaign SIGKILLs a worker while it holds claimed rows and restarts it, and restarts Redis (a
 private redis-server, never the shared one). Afterwards the sandbox is reconciled against Core:
 every approved timecard exactly once in QBO with the right hours, none extra, and every failure
@@ -34,6 +35,9 @@ COMPANIES = 3 if SIZE <= 1000 else 5
 DEADLINE = float(os.environ.get("FAULT_CAMPAIGN_TIMEOUT", "240"))
 FAULTS = {"error500Rate": 0.1, "error503Rate": 0.1, "timeoutRate": 0.02, "timeoutSeconds": 3,
           "commitThenDropRate": 0.05, "latencyMs": 50, "jitterMs": 100,
+          # QBO going on with a write after the client gave up (2 s): committed 4 s after it arrived,
+          # so a look-up soon after the timeout cannot see it yet (fast_worker's SETTLE_QUIET is 10 s).
+          "lateCommitRate": 0.02, "lateCommitSeconds": 4,
           # Rates alone left some runs with no drop at all (300 timecards go out in ~21 batch requests:
           # 0.95^21 = 34 %): the first two writes of every company lose their answer for certain.
           "commitThenDropFirst": 2}

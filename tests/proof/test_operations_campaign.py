@@ -4,7 +4,7 @@ Each seed is one company (its own sandbox realm) whose history comes from `ops_p
 approve, edit (hours, project, cost code, notes), unapprove, re-approve, delete, Sync Now on random
 subsets, dead-letter requeue, a mapping change that breaks then fixes the timecards of one cost
 code, disconnect and reconnect (the OAuth flow), live sync off and on (after a dry run). Its realm
-injects 5xx, timeouts, commit-then-drop (single calls and batches alike), 429 storms and expired
+injects 5xx, timeouts, commit-then-drop (single calls and batches alike), late commits, 429 storms and expired
 tokens, at rates derived from the seed, and a short request-id memory for some seeds. All seeds
 run at once in one stack (one sandbox, two `tests.proof.fast_worker` workers on a private Redis);
 meanwhile a worker is SIGKILLed with rows in flight and Redis is restarted (everything it held lost).

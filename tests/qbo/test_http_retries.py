@@ -354,3 +354,34 @@ async def test_a_write_is_sent_again_within_the_window_and_after_attempts_that_n
     assert ta.Id == "14" and route.call_count == 4
     assert {c.request.url.params["requestid"] for c in route.calls} == {"r-ok"}
     await api.aclose()
+
+
+@respx.mock
+@pytest.mark.parametrize("answers, landed", [
+    ([httpx.Response(400, json={"Fault": {"Error": [{"Message": "bad", "code": "2020"}]}})], False),
+    ([httpx.Response(429, content=THROTTLE.encode(), headers={"Retry-After": "600"})], False),
+    ([httpx.ConnectError("refused")] * 3, False),
+    ([httpx.Response(503)] * 3, True),
+    ([httpx.ReadTimeout("lost")] + [httpx.ConnectError("refused")] * 2, True),
+    ([httpx.Response(503), httpx.Response(429, content=THROTTLE.encode(), headers={"Retry-After": "600"})], True),
+])
+async def test_the_error_ending_a_write_says_whether_any_attempt_may_have_landed(setup, answers, landed):
+    """A write QBO refused (4xx, 429) or that never left (connect error) needs no look-up; one that timed
+    out, lost its answer or got a 5xx at any attempt may be in QBO, whatever the last attempt said."""
+    api, _, _ = setup
+    respx.post(api_url("timeactivity")).mock(side_effect=answers)
+    with pytest.raises(QboError) as ei:
+        await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-landed")
+    assert ei.value.may_have_landed is landed
+
+
+async def test_a_write_refused_by_our_own_limiter_was_never_sent(redis):
+    """The limiter's own "paused" is raised before anything is sent."""
+    api, _ = unit_api(redis, limits=True)
+    try:
+        await api.limiter.penalize(REALM, 60)
+        with pytest.raises(QboError) as ei:
+            await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-local")
+        assert ei.value.code == "paused" and ei.value.may_have_landed is False
+    finally:
+        await api.aclose()

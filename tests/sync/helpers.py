@@ -47,10 +47,10 @@ async def no_sleep(_: float) -> None:
 
 
 def make_api(sandbox_url: str, redis: Any, sessionmaker: Any, settings: Any, clock: Clock, *,
-             breaker: bool = False, tries: int = 1, limits: bool = True) -> QboApi:
+             breaker: bool = False, tries: int = 1, limits: bool = True, timeout: float = 120.0) -> QboApi:
     config = QboConfig.local_sandbox(
         sandbox_url, limits=LimitsConfig(enabled=limits), retry=RetryConfig(max_tries=tries),
-        breaker=BreakerConfig(enabled=breaker),
+        breaker=BreakerConfig(enabled=breaker), timeout=timeout,
     )
     store = DbTokenStore(sessionmaker, TokenCipher(settings.token_encryption_keys.get_secret_value()))
     return QboApi(config, redis, store, sleep=no_sleep, clock=clock.epoch)

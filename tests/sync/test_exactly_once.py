@@ -165,3 +165,32 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
     r = await h.row(sessionmaker, tid)
     assert (r.state, r.qbo_id) == ("synced", ta["Id"])
     assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1
+
+
+async def test_a_create_qbo_commits_after_the_client_gave_up_is_adopted_not_sent_again(
+        live, sessionmaker, sandbox, sandbox_server, arq_redis, settings, clock):
+    """QBO goes on with a request whose caller timed out. A look-up made soon after the timeout finds
+    nothing yet; that is no proof the create never landed, so the entry stays until SETTLE_QUIET
+    and the record is adopted once it shows up (a fresh create here was a duplicate: the 5,000-
+    timecard fault campaign, where the loaded sandbox committed batches seconds after the client gave up)."""
+    from qbo_integration.sync import policy
+
+    cc, core = live
+    api = h.make_api(sandbox_server.base_url, arq_redis, sessionmaker, settings, clock, timeout=0.5)
+    ctx = h.make_ctx(sessionmaker=sessionmaker, arq_redis=arq_redis, api=api, clock=clock, settings=settings)
+    try:
+        [tid] = await _approve_batch(ctx, sessionmaker, core, 1)
+        await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults",
+                          json={"lateCommitRate": 1.0, "lateCommitSeconds": 2})
+        await engine.run_company_sync(ctx, core.company_id)  # the client gives up after 0.5 s
+        await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
+        assert await h.activities(sandbox, cc.realm_id) == []  # QBO has not committed it yet
+        clock.advance(seconds=policy.RETRY_SCHEDULE[0].total_seconds() + 1)  # the retry is due: a look-up
+        await engine.run_company_sync(ctx, core.company_id)
+        r = await h.row(sessionmaker, tid)
+        assert (r.state, r.pending_op) == ("pending", "create"), "a look-up too soon was taken as proof"
+        await h.wait_for(lambda: h.activities(sandbox, cc.realm_id), timeout=30)  # QBO commits it now
+        await _settle(ctx, core, clock)
+        assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1
+    finally:
+        await api.aclose()

@@ -37,11 +37,14 @@ async def test_a_long_429_pause_spends_no_attempt_and_resumes_when_it_ends(ctx, 
     import time
 
     assert 50 <= at - time.time() <= 70, "no job was scheduled for the end of the pause"  # arq: the wall clock
+    assert r.pending_op is None, "QBO refused the create (429): nothing is outstanding to look up"
     clock.advance(seconds=61)
     await arq_redis.delete(f"qbo:limit:{{{cc.realm_id}}}:pause")  # the realm's pause (Redis' clock) is over too
     await engine.run_company_sync(ctx, core.company_id)
     [ta] = await h.activities(sandbox, cc.realm_id)
     assert (await h.row(sessionmaker, tid)).qbo_id == ta["Id"]
+    lookups = [e for e in await h.sandbox_log(sandbox, cc.realm_id, queries=True) if e["path"].endswith("/query")]
+    assert lookups == [], "a throttled create cost a look-up"
 
 
 async def test_a_throttled_batch_item_spends_no_attempt(ctx, live, sessionmaker, sandbox, clock):

@@ -323,12 +323,14 @@ class CompanyBreaker(CircuitBreaker):
             await self._notify("open", "half_open")
         if decision == "reject":
             reopens = opened + self.config.open_seconds if state == "open" else now + 1.0
-            raise BreakerOpenError(
+            refusal = BreakerOpenError(
                 "QBO calls for this company are paused: the circuit breaker is open"
                 if state == "open"
                 else "QBO calls for this company are paused: a trial call is in progress",
                 retry_after=max(1.0, reopens - now),
             )
+            refusal.may_have_landed = False  # nothing was sent
+            raise refusal
         trial_token = token if decision == "trial" else ""
         try:
             result = await func(*args, **kwargs)

@@ -76,6 +76,10 @@ class QboError(Exception):
         self.status = status
         self.fault_type = fault_type
         self.errors = errors
+        # Could QBO have applied the request this error ends? The request loop sets it from its
+        # attempts: False when none was sent or every answer was a refusal (4xx, 429); True when
+        # one timed out, lost its answer or got a 5xx. True (the safe guess) for errors built elsewhere.
+        self.may_have_landed = True
 
     @property
     def retryable(self) -> bool:

@@ -17,6 +17,10 @@ A 429 is pacing, not failure: it pauses the whole realm for `Retry-After` (else
 `retry_after_cap` is waited out here and the call sent again (at most `max_throttled_waits` times);
 a longer one is raised as RATE_LIMITED with code "paused" and `retry_after`, like the limiter's own
 "paused", so the job queue waits without counting an attempt.
+
+Every error that ends a call says whether any of its attempts may have landed (`may_have_landed`):
+a write refused by our limiter, a 429 or a 4xx before anything timed out is known not to have been
+applied, so the caller can send it again instead of looking it up.
 """
 
 from __future__ import annotations
@@ -91,67 +95,70 @@ class RequestLoop:
         refused: str | None = None
         refreshed = False
         maybe_landed: tuple[float, QboError] | None = None  # (when, error) of the first such attempt
-        while True:
-            access = await token(refused)
-            refused = None
-            headers = {"Authorization": f"Bearer {access}", "Accept": "application/json"}
-            if json is not None or content is not None:
-                headers["Content-Type"] = content_type or "application/json"
-            attempt += 1
-            err: QboError
-            async with self.limiter.admit(realm_id, items, batch=batch):
-                sent_at = self.clock()
-                if request_id is not None and maybe_landed is not None \
-                        and sent_at - maybe_landed[0] > retry.resend_window:
-                    raise maybe_landed[1]  # QBO may have forgotten the requestid: leave it unknown
-                for s in stats:
-                    s.calls += 1
-                    if batch:
-                        s.batches += 1
-                        s.batch_items += items
-                unsent = False
-                try:
-                    resp = await self.client.request(
-                        method, url, params=query, json=json, content=content, headers=headers
-                    )
-                except httpx.HTTPError as exc:
-                    resp = None
-                    err = error_from_exception(exc)
-                    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-            await self._on_call(resp.status_code if resp is not None else None)
-            if resp is not None:
-                if resp.status_code < 300:
-                    return resp
-                err = error_from_response(resp, default_throttle_wait=retry.default_throttle_wait)
-            if maybe_landed is None and (resp.status_code >= 500 if resp is not None else not unsent):
-                maybe_landed = (sent_at, err)
-            if err.action == ErrorAction.REFRESH and not refreshed:
-                refreshed = True
-                refused = access
-                attempt -= 1  # the refresh retry is extra, not one of the tries
-                continue
-            if err.action == ErrorAction.RATE_LIMITED:
-                for s in stats:
-                    s.throttled += 1
-                attempt -= 1  # pacing, not a failed try
-                throttled += 1
-                pause = err.retry_after if err.retry_after is not None else retry.default_throttle_wait
-                await self.limiter.penalize(realm_id, pause)
-                if pause > retry.retry_after_cap or throttled > retry.max_throttled_waits:
-                    raise _paused(err, pause)  # too long to wait inside a call: the job queue waits
-                await self.sleep(pause)
-                continue
-            if err.action != ErrorAction.RETRY or attempt >= retry.max_tries:
-                raise err
-            delay = self.backoff(attempt)
-            if err.retry_after is not None:  # a 5xx with Retry-After
-                if err.retry_after > retry.retry_after_cap:
+        try:
+            while True:
+                access = await token(refused)
+                refused = None
+                headers = {"Authorization": f"Bearer {access}", "Accept": "application/json"}
+                if json is not None or content is not None:
+                    headers["Content-Type"] = content_type or "application/json"
+                attempt += 1
+                err: QboError
+                async with self.limiter.admit(realm_id, items, batch=batch):
+                    sent_at = self.clock()
+                    if request_id is not None and maybe_landed is not None \
+                            and sent_at - maybe_landed[0] > retry.resend_window:
+                        raise maybe_landed[1]  # QBO may have forgotten the requestid: leave it unknown
+                    for s in stats:
+                        s.calls += 1
+                        if batch:
+                            s.batches += 1
+                            s.batch_items += items
+                    unsent = False
+                    try:
+                        resp = await self.client.request(
+                            method, url, params=query, json=json, content=content, headers=headers
+                        )
+                    except httpx.HTTPError as exc:
+                        resp = None
+                        err = error_from_exception(exc)
+                        unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+                await self._on_call(resp.status_code if resp is not None else None)
+                if resp is not None:
+                    if resp.status_code < 300:
+                        return resp
+                    err = error_from_response(resp, default_throttle_wait=retry.default_throttle_wait)
+                if maybe_landed is None and (resp.status_code >= 500 if resp is not None else not unsent):
+                    maybe_landed = (sent_at, err)
+                if err.action == ErrorAction.REFRESH and not refreshed:
+                    refreshed = True
+                    refused = access
+                    attempt -= 1  # the refresh retry is extra, not one of the tries
+                    continue
+                if err.action == ErrorAction.RATE_LIMITED:
+                    for s in stats:
+                        s.throttled += 1
+                    attempt -= 1  # pacing, not a failed try
+                    throttled += 1
+                    pause = err.retry_after if err.retry_after is not None else retry.default_throttle_wait
+                    await self.limiter.penalize(realm_id, pause)
+                    if pause > retry.retry_after_cap or throttled > retry.max_throttled_waits:
+                        raise _paused(err, pause)  # too long to wait inside a call: the job queue waits
+                    await self.sleep(pause)
+                    continue
+                if err.action != ErrorAction.RETRY or attempt >= retry.max_tries:
                     raise err
-                delay = max(delay, err.retry_after)
-            for s in stats:
-                s.retries += 1
-            await self.sleep(delay)
-
+                delay = self.backoff(attempt)
+                if err.retry_after is not None:  # a 5xx with Retry-After
+                    if err.retry_after > retry.retry_after_cap:
+                        raise err
+                    delay = max(delay, err.retry_after)
+                for s in stats:
+                    s.retries += 1
+                await self.sleep(delay)
+        except QboError as exc:  # whatever ends the call: could any of its attempts have landed?
+            exc.may_have_landed = maybe_landed is not None
+            raise
 
 def _paused(err: QboError, pause: float) -> RateLimitedError:
     """QBO's 429 as the realm's pause: code "paused" (the realm waits, nothing failed); QBO's own

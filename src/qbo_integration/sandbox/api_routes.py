@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -143,6 +144,25 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
         _log(st, slot, request, 429, write, items, throttled=True)
         return throttle_response(st.clock)
     status, note = 500, None
+    started = time.monotonic()
+
+    async def run(hold: float) -> tuple[int, bytes, bool]:
+        """(status, body, replayed) of the request itself, after holding it `hold` seconds."""
+        if hold:
+            await asyncio.sleep(hold)
+        request_id = request.query_params.get("requestid")
+        at = st.clock.now()
+        replay = slot.realm.request_ids.recall(request_id, at) if request_id else None
+        if replay is not None:
+            return replay[0], replay[1], True
+        try:
+            code, body = _answer(st, await _dispatch(st, slot, method, parts, request, raw, batch_body))
+        except QboFault as exc:
+            code, body = exc.status, dumps({"Fault": exc.as_fault(), "time": st.clock.stamp()})
+        if request_id and method == "POST" and code < 500:
+            slot.realm.request_ids.remember(request_id, at, code, body)
+        return code, body, False
+
     try:
         delay = faults.delay() if faults.active else 0.0
         if delay:
@@ -154,28 +174,21 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
         if injected in ("500", "503"):
             status, note = int(injected), f"error{injected}"
             return fault_response(st.clock, system_error(status))
-        request_id = request.query_params.get("requestid")
-        replay = slot.realm.request_ids.recall(request_id, now) if request_id else None
-        if replay is not None:
-            (status, body), note = replay, "replayed"
-        else:
-            try:
-                status, body = _answer(st, await _dispatch(st, slot, method, parts, request, raw, batch_body))
-            except QboFault as exc:
-                status, body = exc.status, dumps({"Fault": exc.as_fault(), "time": st.clock.stamp()})
-            if request_id and method == "POST" and status < 500:
-                slot.realm.request_ids.remember(request_id, now, status, body)
-        if write and replay is None and faults.active and faults.drop_after_commit():
+        hold = faults.late_commit() if write and faults.active else 0.0
+        # shielded: a client that gave up (or a cancelled handler) does not stop the commit, as in QBO
+        status, body, replayed = await asyncio.shield(asyncio.ensure_future(run(hold)))
+        note = "replayed" if replayed else ("late-commit" if hold else None)
+        if write and not replayed and faults.active and faults.drop_after_commit():
             status, note = 503, "commit-then-drop"
             return fault_response(st.clock, system_error(503))
         return Response(body, status_code=status, media_type=JSON)
     finally:
         slot.limits.release()
-        _log(st, slot, request, status, write, items, note=note, ts=now)
+        _log(st, slot, request, status, write, items, note=note, ts=now, ms=(time.monotonic() - started) * 1000)
 
 
 def _log(st, slot, request: Request, status: int, write: bool, items: int, throttled: bool = False,
-         note: str | None = None, ts: float | None = None) -> None:
+         note: str | None = None, ts: float | None = None, ms: float | None = None) -> None:
     if slot is None:
         return
     q = request.query_params
@@ -183,5 +196,5 @@ def _log(st, slot, request: Request, status: int, write: bool, items: int, throt
         "ts": st.clock.now() if ts is None else ts, "method": request.method, "path": request.url.path, "status": status,
         "write": write, "items": items, "throttled": throttled, "minorversion": minor_version(
             q.get("minorversion")), "minorversionSent": q.get("minorversion"), "requestid": q.get("requestid"),
-        "note": note,
+        "note": note, "ms": None if ms is None else round(ms, 1),
     })

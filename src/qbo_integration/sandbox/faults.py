@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 FIELDS = ("latencyMs", "jitterMs", "error500Rate", "error503Rate", "timeoutRate", "timeoutSeconds",
-          "commitThenDropRate", "commitThenDropFirst", "throttleStormSeconds", "throttleNextRequests", "downForSeconds", "seed")
+          "commitThenDropRate", "commitThenDropFirst", "lateCommitRate", "lateCommitSeconds", "throttleStormSeconds", "throttleNextRequests", "downForSeconds", "seed")
 
 
 def _count(body: dict, key: str) -> int:
@@ -26,6 +26,10 @@ class RealmFaults:
     timeout_seconds: float = 120.0
     commit_then_drop_rate: float = 0.0
     commit_then_drop_first: int = 0  # the next N writes are committed and their answers dropped, for certain
+    # A write held this long before it is committed: the client has given up (its timeout is shorter)
+    # while QBO goes on and commits it, so a look-up made soon after the timeout cannot see it yet.
+    late_commit_rate: float = 0.0
+    late_commit_seconds: float = 5.0
     storm_until: float = 0.0
     throttle_next: int = 0  # the next N requests get the storm's 429, whenever they come
     down_until: float = 0.0
@@ -34,14 +38,15 @@ class RealmFaults:
     @property
     def active(self) -> bool:
         return any((self.latency_ms, self.jitter_ms, self.error500_rate, self.error503_rate,
-                    self.timeout_rate, self.commit_then_drop_rate, self.commit_then_drop_first, self.storm_until,
+                    self.timeout_rate, self.commit_then_drop_rate, self.commit_then_drop_first, self.late_commit_rate,
+                    self.storm_until,
                     self.throttle_next, self.down_until))
 
     def configure(self, body: dict, now: float, default_seed: int) -> None:
         unknown = set(body) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
-        for key in ("error500Rate", "error503Rate", "timeoutRate", "commitThenDropRate"):
+        for key in ("error500Rate", "error503Rate", "timeoutRate", "commitThenDropRate", "lateCommitRate"):
             if not 0 <= float(body.get(key, 0) or 0) <= 1:
                 raise ValueError(f"{key} must be between 0 and 1")
         self.latency_ms = float(body.get("latencyMs", 0) or 0)
@@ -52,6 +57,11 @@ class RealmFaults:
         self.timeout_seconds = float(body.get("timeoutSeconds", 120) or 0)
         self.commit_then_drop_rate = float(body.get("commitThenDropRate", 0) or 0)
         self.commit_then_drop_first = _count(body, "commitThenDropFirst")
+        self.late_commit_rate = float(body.get("lateCommitRate", 0) or 0)
+        late = body.get("lateCommitSeconds", 5)
+        if isinstance(late, bool) or not isinstance(late, int | float) or not 0 <= late <= 600:
+            raise ValueError("lateCommitSeconds must be a number of seconds between 0 and 600")
+        self.late_commit_seconds = float(late)
         self.throttle_next = _count(body, "throttleNextRequests")
         storm, down = body.get("throttleStormSeconds"), body.get("downForSeconds")
         self.storm_until = now + float(storm) if storm else 0.0
@@ -62,7 +72,8 @@ class RealmFaults:
         return {"latencyMs": self.latency_ms, "jitterMs": self.jitter_ms, "error500Rate": self.error500_rate,
                 "error503Rate": self.error503_rate, "timeoutRate": self.timeout_rate,
                 "timeoutSeconds": self.timeout_seconds, "commitThenDropRate": self.commit_then_drop_rate,
-                "commitThenDropFirst": self.commit_then_drop_first, "throttleNextRequests": self.throttle_next,
+                "commitThenDropFirst": self.commit_then_drop_first, "lateCommitRate": self.late_commit_rate,
+                "lateCommitSeconds": self.late_commit_seconds, "throttleNextRequests": self.throttle_next,
                 "throttleStormSeconds": max(0.0, self.storm_until - now),
                 "downForSeconds": max(0.0, self.down_until - now)}
 
@@ -88,6 +99,12 @@ class RealmFaults:
         if self.error503_rate and self.rng.random() < self.error503_rate:
             return "503"
         return None
+
+    def late_commit(self) -> float:
+        """Seconds a write is held before it is committed (0: not held)."""
+        if self.late_commit_rate and self.rng.random() < self.late_commit_rate:
+            return self.late_commit_seconds
+        return 0.0
 
     def drop_after_commit(self) -> bool:
         if self.commit_then_drop_first > 0:

@@ -91,7 +91,9 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
     A write handed to the client may have landed whatever its final error says: the client retries a
     call itself, and an attempt that timed out or lost its answer may be followed by one refused for
     a lost connection, a 429 or our own limiter (issue 13's "disconnect while a batch was unknown").
-    So only a request never built (a mapping failure) or never sent is known not to have been sent.
+    The client tracks that across the call's attempts (`QboError.may_have_landed`); a call it knows
+    was never applied (refused by our limiter or the breaker, or answered 429/4xx with no earlier
+    doubtful attempt) needs no look-up: its next try is a plain send.
 
     `refused`: the company's books refuse it (mapping/books.py): a VALIDATION failure, never retried;
     before sending (no error) nothing was sent, after QBO's answer the ledger entry stays as for any answer."""
@@ -99,4 +101,4 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
         return Failure(policy.VALIDATION, error is not None)
     if mapping or error is None:
         return Failure(policy.MAPPING, False)
-    return Failure(policy.failure_kind(error), True)
+    return Failure(policy.failure_kind(error), error.may_have_landed)

@@ -344,6 +344,22 @@ def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str
     row.next_attempt_at = due_at(row, now)
 
 
+def may_still_land(row: Row, now: datetime) -> bool:
+    """Is it too soon to believe a look-up that found nothing (policy.SETTLE_QUIET)?"""
+    return row.pending_since is not None and now < row.pending_since + policy.SETTLE_QUIET
+
+
+def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
+    """An outstanding create is not in QBO yet, but QBO may still be executing it: the ledger entry
+    stays, no attempt is spent, and the row is looked up again once SETTLE_QUIET has passed."""
+    _settle_wish(row, claimed, wanted)
+    row.timecard_version = max(row.timecard_version or 0, version)
+    row.operation = decide_row(row)
+    assert row.pending_since is not None
+    row.state = "pending"
+    row.next_attempt_at = row.pending_since + policy.SETTLE_QUIET
+
+
 def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
     """An outstanding create is not in QBO: it never landed. The attempt it belonged to failed, so the
     attempt count and the error stay; what Core wants is done next (a create under a new id)."""

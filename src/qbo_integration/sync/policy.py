@@ -22,9 +22,13 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=1),
     timedelta(hours=4),
 )
-#: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent: long
-#: enough for a call our client gave up on to have finished on QBO's side (see settle_after).
+#: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent (see
+#: settle_after): soon, so that a create which landed is adopted quickly.
 SETTLE_AFTER = timedelta(seconds=30)
+#: A look-up that finds nothing proves a create never landed only this long after it was sent: QBO goes
+#: on with a request whose caller gave up (our timeout is 120 s, and a re-send may follow within the
+#: client's resend window), so a look-up sooner may simply be early. Until then the ledger entry stays.
+SETTLE_QUIET = timedelta(minutes=10)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)
 

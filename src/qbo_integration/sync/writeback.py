@@ -129,6 +129,8 @@ async def apply_results(
                 SYNCS.labels(operation="create", outcome="adopted").inc()
                 summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
                                              operation="create", qboId=row.qbo_id))
+            elif outbox.may_still_land(row, now):  # not there yet: QBO may still be executing it
+                outbox.settle_unseen(row, c, version=version, wanted=w.desire)
             else:  # it never landed: the failed attempt goes on as a fresh create (or nothing)
                 outbox.clear_outstanding(row)
                 outbox.settle_not_found(row, c, version=version, wanted=w.desire, now=now)
