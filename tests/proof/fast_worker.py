@@ -10,8 +10,10 @@ Nothing else changes: same settings, same code path. Values come from the enviro
     CAMPAIGN_LOCK_SECONDS    the per-company job lock's expiry (default 10)
     CAMPAIGN_BREAKER_OPEN    seconds the circuit breaker stays open (default 3)
     CAMPAIGN_THROTTLE_WAIT   seconds to wait after a 429 without Retry-After (default 2)
-    CAMPAIGN_SETTLE_QUIET    seconds after which a look-up finding nothing proves a create never
-                             landed (default 10; production 10 min, its client timeout being 120 s)
+    CAMPAIGN_SEND_WINDOW     seconds a round may send what it recorded in the ledger (default 60,
+                             QBO's budget window, which the campaigns do not compress; production 5 min)
+    CAMPAIGN_SETTLE_QUIET    seconds QBO may still apply a request after it was sent (default 8: above
+                             the campaigns' 2 s client timeout and 4 s late commits; production 5 min)
 
     python -m tests.proof.fast_worker
 """
@@ -33,11 +35,12 @@ def patch() -> Callable[[], None]:
     from qbo_integration import services
     from qbo_integration.sync import nudge, policy
 
-    saved = (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, policy.SETTLE_QUIET, nudge.LOCK_SECONDS,
-             services.qbo_config)
+    saved = (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
+             nudge.LOCK_SECONDS, services.qbo_config)
     policy.RETRY_SCHEDULE = tuple(timedelta(seconds=s) for s in _floats("CAMPAIGN_RETRY_SECONDS", "1,2,3,4,5"))
     policy.RECLAIM_AFTER = timedelta(seconds=_floats("CAMPAIGN_RECLAIM_SECONDS", "8")[0])
-    policy.SETTLE_QUIET = timedelta(seconds=_floats("CAMPAIGN_SETTLE_QUIET", "10")[0])
+    policy.SEND_WINDOW = timedelta(seconds=_floats("CAMPAIGN_SEND_WINDOW", "60")[0])
+    policy.SETTLE_QUIET = timedelta(seconds=_floats("CAMPAIGN_SETTLE_QUIET", "8")[0])
     nudge.LOCK_SECONDS = int(_floats("CAMPAIGN_LOCK_SECONDS", "10")[0])
     breaker_open = _floats("CAMPAIGN_BREAKER_OPEN", "3")[0]
     throttle_wait = _floats("CAMPAIGN_THROTTLE_WAIT", "2")[0]
@@ -58,8 +61,8 @@ def patch() -> Callable[[], None]:
     services.qbo_config = qbo_config  # type: ignore[assignment]
 
     def undo() -> None:
-        (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, policy.SETTLE_QUIET, nudge.LOCK_SECONDS,
-         services.qbo_config) = saved
+        (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
+         nudge.LOCK_SECONDS, services.qbo_config) = saved
 
     return undo
 

@@ -385,3 +385,21 @@ async def test_a_write_refused_by_our_own_limiter_was_never_sent(redis):
         assert ei.value.code == "paused" and ei.value.may_have_landed is False
     finally:
         await api.aclose()
+
+
+@respx.mock
+async def test_no_write_is_sent_after_its_send_by_deadline_but_reads_are(setup):
+    from qbo_integration.qbo import writes_sent_by
+
+    api, _, _ = setup
+    writes = respx.post(api_url("timeactivity")).respond(200, json=TA)
+    reads = respx.get(api_url(f"companyinfo/{REALM}")).respond(200, json={"CompanyInfo": {"CompanyName": "X"}})
+    client = api.company(COMPANY, REALM)
+    with writes_sent_by(api.clock() - 1):
+        with pytest.raises(QboError) as ei:
+            await client.create_time_activity({"NameOf": "Employee"}, request_id="r-late")
+        await client.company_info()
+    assert writes.call_count == 0 and reads.call_count == 1
+    assert ei.value.code == "send_window" and ei.value.may_have_landed is False
+    with writes_sent_by(api.clock() + 60):
+        assert (await client.create_time_activity({"NameOf": "Employee"}, request_id="r-late")).Id == "14"

@@ -194,3 +194,47 @@ async def test_a_create_qbo_commits_after_the_client_gave_up_is_adopted_not_sent
         assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1
     finally:
         await api.aclose()
+
+
+async def test_lost_creates_over_many_days_are_settled_with_a_query_per_month_not_per_day(
+        ctx, live, sessionmaker, sandbox, clock):
+    """The 5,000-timecard fault run stalled: after a SIGKILL and a Redis restart hundreds of creates
+    over hundreds of days were outstanding, each round looked them up with one query per TxnDate,
+    and QBO's 500 calls a minute went on look-ups (30 % of them failing) instead of writes."""
+    cc, core = live
+    tids = await _approve_batch(ctx, sessionmaker, core, 20)  # 20 consecutive days, one batch
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)
+    before = len(await h.sandbox_log(sandbox, cc.realm_id, queries=True))
+    await _settle(ctx, core, clock)
+    log = (await h.sandbox_log(sandbox, cc.realm_id, queries=True))[before:]
+    lookups = [e for e in log if e["path"].endswith("/query")]
+    assert 1 <= len(lookups) <= 2, f"{len(lookups)} look-ups for 20 lost creates over 20 days"
+    assert len(await _check(sessionmaker, sandbox, cc.realm_id, tids)) == 20
+
+
+async def test_a_round_stalled_before_sending_sends_nothing_once_another_job_has_settled_its_rows(
+        ctx, live, sessionmaker, sandbox, clock, monkeypatch):
+    """The 5,000-timecard fault campaign's duplicates: job A records its creates, then waits (for the
+    limiter, a stalled worker) past the reclaim delay; job B takes the rows over, finds nothing in QBO
+    and creates them; then A's sends go out too. A write is sent only within SEND_WINDOW of recording it."""
+    from qbo_integration.sync import nudge, policy, sender
+
+    cc, core = live
+    [tid] = await _approve_batch(ctx, sessionmaker, core, 1)
+    real_send = sender.send
+    stalled: list = []
+
+    async def stall_then_send(client, works):
+        if not stalled:
+            stalled.append(True)
+            clock.advance(seconds=policy.RECLAIM_AFTER.total_seconds() + 1)
+            await ctx["redis"].delete(nudge._k(core.company_id, "lock"))  # A's lock lapsed while it stalled
+            monkeypatch.setattr(sender, "send", real_send)
+            await engine.run_company_sync(ctx, core.company_id)  # job B
+            assert len(await h.activities(sandbox, cc.realm_id)) == 1
+        return await real_send(client, works)
+
+    monkeypatch.setattr(sender, "send", stall_then_send)
+    await engine.run_company_sync(ctx, core.company_id)  # job A
+    await _settle(ctx, core, clock)
+    assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1

@@ -17,6 +17,7 @@ from .errors import (
     TransientError,
     ValidationError,
 )
+from .http import writes_sent_by
 from .limits import RealmLimiter
 from .models import (
     BatchItemResult,
@@ -58,6 +59,7 @@ __all__ = [
     "NullObserver",
     "Observer",
     "QboApi",
+    "writes_sent_by",
     "QboConfig",
     "QboEntity",
     "QboError",

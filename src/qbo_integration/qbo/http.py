@@ -28,18 +28,43 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
 
 from .config import QboConfig
-from .errors import ErrorAction, QboError, RateLimitedError, error_from_exception, error_from_response
+from .errors import (
+    ErrorAction,
+    LocalRateLimitedError,
+    QboError,
+    RateLimitedError,
+    error_from_exception,
+    error_from_response,
+)
 from .limits import RealmLimiter
 from .models import CallStats
 from .observer import NullObserver, hook
 
 TokenProvider = Callable[[str | None], Awaitable[str]]  # (refused token or None) -> access token
+
+#: No attempt of a write is sent after this moment (the client's clock, epoch seconds). Set by a caller
+#: that will, some time later, take a write it cannot find in QBO for one that never landed (sync's
+#: ledger): a send delayed past that (a long limiter wait, a stalled worker) would land next to the
+#: record created meanwhile.
+_SEND_BY: ContextVar[float | None] = ContextVar("qbo_send_by", default=None)
+
+
+@contextmanager
+def writes_sent_by(deadline: float | None) -> Iterator[None]:
+    """Within this block (and the tasks it starts), writes are sent only until `deadline`."""
+    token = _SEND_BY.set(deadline)
+    try:
+        yield
+    finally:
+        _SEND_BY.reset(token)
 
 
 
@@ -109,6 +134,12 @@ class RequestLoop:
                     if request_id is not None and maybe_landed is not None \
                             and sent_at - maybe_landed[0] > retry.resend_window:
                         raise maybe_landed[1]  # QBO may have forgotten the requestid: leave it unknown
+                    send_by = _SEND_BY.get()
+                    if request_id is not None and send_by is not None and sent_at > send_by:
+                        if maybe_landed is not None:
+                            raise maybe_landed[1]
+                        raise LocalRateLimitedError("The time to send this write ran out; it was not sent",
+                                                    code="send_window", retry_after=0.0)
                     for s in stats:
                         s.calls += 1
                         if batch:

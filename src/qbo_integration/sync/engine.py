@@ -26,7 +26,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.mapping import books
 from qbo_integration.mapping.payload import build_time_activities
 from qbo_integration.mapping.profiles import active_config
-from qbo_integration.qbo import CompanyClient, QboApi, QboError
+from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
@@ -233,7 +233,8 @@ class CompanySync:
                 w.recorded = w.claimed.id in recorded
             batches, _ = sender.plan_creates(works)
             await _count_batches(self.redis, self.company_id, len(batches))
-            results = await sender.send(self.client, works)
+            with writes_sent_by((now + policy.SEND_WINDOW).timestamp()):  # see policy.SETTLE_QUIET
+                results = await sender.send(self.client, works)
             await self._explain_refusals(results, rules)
         except BaseException:
             await _unclaim(self.sm, claimed)

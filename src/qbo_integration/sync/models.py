@@ -85,6 +85,8 @@ class TimecardSyncRecord(Base):
     pending_version: Mapped[int | None] = mapped_column(Integer)
     pending_body: Mapped[dict | None] = mapped_column(JSONB)
     pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # when the round that sent it reported its outcome unknown (None: it has not, e.g. its worker died)
+    pending_unknown_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error_kind: Mapped[str | None] = mapped_column(String(30))  # validation | mapping | transient | connection
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_code: Mapped[str | None] = mapped_column(String(30))

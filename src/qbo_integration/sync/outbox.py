@@ -250,7 +250,7 @@ async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tup
         return set()
     values = [{"id": row_id, "claim_token": token, "pending_op": e.op, "pending_request_id": e.request_id,
                "pending_fingerprint": e.fingerprint, "pending_version": e.version, "pending_body": e.body,
-               "pending_since": now} for row_id, (token, e) in entries.items()]
+               "pending_since": now, "pending_unknown_at": None} for row_id, (token, e) in entries.items()]
     stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=LEDGER_COLUMNS)
     res = await session.execute(stmt.where(Row.state == "in_flight").returning(Row.id)
                                 .execution_options(synchronize_session=False))
@@ -258,7 +258,7 @@ async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tup
 
 
 LEDGER_COLUMNS = ("pending_op", "pending_request_id", "pending_fingerprint", "pending_version", "pending_body",
-                  "pending_since")
+                  "pending_since", "pending_unknown_at")
 # What the write-back of a round may change on a row (write_back sets them all in one statement).
 SETTLED_COLUMNS = ("operation", "state", "timecard_version", "synced_version", "fingerprint", "attempts",
                    "next_attempt_at", "claimed_at", "claimed_by", "qbo_id", "qbo_sync_token", "wanted",
@@ -278,7 +278,7 @@ def clear_outstanding(row: Row) -> None:
     row.pending_op = row.pending_request_id = row.pending_fingerprint = None
     row.pending_version = None
     row.pending_body = None
-    row.pending_since = None
+    row.pending_since = row.pending_unknown_at = None
 
 
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
@@ -344,20 +344,35 @@ def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str
     row.next_attempt_at = due_at(row, now)
 
 
+def unknown_for_sure_at(row: Row) -> datetime | None:
+    """From when a look-up that finds the outstanding request's record nowhere proves it never landed.
+
+    The round that sent it reported it unknown at `pending_unknown_at` and never sends it again, so
+    SETTLE_QUIET after that. If it never reported (its worker died or stalled), its last attempt went
+    out at the latest SEND_WINDOW after the entry was recorded (qbo.writes_sent_by)."""
+    if row.pending_unknown_at is not None:
+        return row.pending_unknown_at + policy.SETTLE_QUIET
+    if row.pending_since is not None:
+        return row.pending_since + policy.SEND_WINDOW + policy.SETTLE_QUIET
+    return None
+
+
 def may_still_land(row: Row, now: datetime) -> bool:
-    """Is it too soon to believe a look-up that found nothing (policy.SETTLE_QUIET)?"""
-    return row.pending_since is not None and now < row.pending_since + policy.SETTLE_QUIET
+    """Is it too soon to believe a look-up that found nothing?"""
+    sure = unknown_for_sure_at(row)
+    return sure is not None and now < sure
 
 
 def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
     """An outstanding create is not in QBO yet, but QBO may still be executing it: the ledger entry
-    stays, no attempt is spent, and the row is looked up again once SETTLE_QUIET has passed."""
+    stays, no attempt is spent, and the row is looked up again once that can no longer be."""
     _settle_wish(row, claimed, wanted)
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
-    assert row.pending_since is not None
+    sure = unknown_for_sure_at(row)
+    assert sure is not None
     row.state = "pending"
-    row.next_attempt_at = row.pending_since + policy.SETTLE_QUIET
+    row.next_attempt_at = sure
 
 
 def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:

@@ -25,10 +25,14 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
 #: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent (see
 #: settle_after): soon, so that a create which landed is adopted quickly.
 SETTLE_AFTER = timedelta(seconds=30)
-#: A look-up that finds nothing proves a create never landed only this long after it was sent: QBO goes
-#: on with a request whose caller gave up (our timeout is 120 s, and a re-send may follow within the
-#: client's resend window), so a look-up sooner may simply be early. Until then the ledger entry stays.
-SETTLE_QUIET = timedelta(minutes=10)
+#: A round sends the requests it recorded in the ledger only this long after recording them; a write
+#: still waiting then (for the limiter, or in a stalled worker) is not sent (qbo.writes_sent_by). At
+#: least QBO's budget window (a minute), or a round waiting for budget gives up its sends.
+SEND_WINDOW = timedelta(minutes=5)
+#: QBO may still apply a request this long after it was sent: it goes on with a request whose caller
+#: gave up (our timeout is 120 s). A look-up that finds nothing sooner may simply be early, so the
+#: ledger entry stays until then (outbox.unknown_for_sure_at).
+SETTLE_QUIET = timedelta(minutes=5)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)
 

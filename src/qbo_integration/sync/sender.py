@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from qbo_integration.core_platform.views import TimecardView
@@ -212,20 +212,37 @@ def matches(body: dict[str, Any], record: dict[str, Any]) -> bool:
     return all(_same_value(v, record[k], k) if k in record else not v for k, v in body.items())
 
 
+SETTLE_WINDOW_DAYS = 31  # one paged query covers the creates being settled over this many days
+
+
+def _windows(days: list[str]) -> list[tuple[str, str]]:
+    """Consecutive (first, last) TxnDate ranges, each at most SETTLE_WINDOW_DAYS long, covering `days`."""
+    out: list[tuple[str, str]] = []
+    for day in sorted(set(days)):
+        if out and (date.fromisoformat(day) - date.fromisoformat(out[-1][0])).days < SETTLE_WINDOW_DAYS:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
 async def _settle_all(client: CompanyClient, works: list[Work]) -> list[Result]:
-    """One query per TxnDate for every create being settled this round; each gets its matches."""
-    by_date: dict[str, list[Work]] = defaultdict(list)
+    """Every create being settled this round, looked up with one paged query per window of TxnDates
+    (not one per date: after a crash hundreds of creates over as many days are outstanding, and a
+    query each spent QBO's whole budget on look-ups); each gets its matches."""
+    dated: list[tuple[str, Work]] = []
     out: list[Result] = []
     for w in works:
         body = w.lookup_body()
         if body is None or not body.get("TxnDate"):
             out.append(Result(w, found=[]))  # nothing to match on: cannot have been sent with content
         else:
-            by_date[str(body["TxnDate"])].append(w)
-    for day, members in by_date.items():
+            dated.append((str(body["TxnDate"]), w))
+    for first, last in _windows([d for d, _ in dated]):
+        members = [w for d, w in dated if first <= d <= last]
+        where = f"TxnDate = '{first}'" if first == last else f"TxnDate >= '{first}' AND TxnDate <= '{last}'"
         try:
-            records = [ta.to_qbo() for ta in await client.query_all(
-                f"SELECT * FROM TimeActivity WHERE TxnDate = '{day}'")]
+            records = [ta.to_qbo() for ta in await client.query_all(f"SELECT * FROM TimeActivity WHERE {where}")]
         except QboError as exc:
             out += [Result(w, error=exc) for w in members]
             continue

@@ -166,6 +166,8 @@ async def apply_results(
                 text, code = policy.admin_message(res.error), res.error.code
             if w.recorded and not failure.maybe_committed:
                 outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
+            elif w.recorded:
+                row.pending_unknown_at = now  # this job will not send it again (outbox.unknown_for_sure_at)
             kind = failure.kind
             message = text
             state = outbox.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
