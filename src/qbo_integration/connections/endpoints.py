@@ -29,7 +29,6 @@ from qbo_integration.connections.states import STATE_TTL
 from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import AppError, InvalidInput, Unprocessable
 from qbo_integration.queue import commit_and_flush
-from qbo_integration.services import Services
 
 router = APIRouter(tags=["connection"])
 
@@ -57,7 +56,7 @@ _State = Annotated[str, StringConstraints(max_length=512), STORABLE]
 _Realm = Annotated[str, StringConstraints(max_length=200), STORABLE]
 
 
-def _services(request: Request) -> Services:
+def _services(request: Request) -> flows.Services:
     return request.app.state.services
 
 
