@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from qbo_integration.exports.csv_format import neutralise
-from qbo_integration.exports.service import day_bounds
+from qbo_integration.core_platform.zones import day_bounds
+from qbo_integration.csv_cells import neutralise
 from qbo_integration.monitoring.models import AuditLogEntry
 
 CSV_COLUMNS = ("createdAt", "action", "status", "timecardId", "qboId", "workerId", "projectId", "jobId",

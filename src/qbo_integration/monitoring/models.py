@@ -1,4 +1,4 @@
-"""Audit log (PRD §5.3), alert outbox, setup checklist (48-hour guarantee), CSV exports."""
+"""Audit log (PRD §5.3), alert outbox, setup checklist (48-hour guarantee)."""
 
 from __future__ import annotations
 
@@ -87,15 +87,3 @@ class SetupChecklist(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     alerts_sent: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # thresholds alerted
 
-
-class CsvExport(Base):
-    __tablename__ = "csv_exports"
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
-    reason: Mapped[str] = mapped_column(String(30))  # manual | breaker_open
-    storage_key: Mapped[str] = mapped_column(Text)
-    row_count: Mapped[int] = mapped_column(Integer)
-    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[datetime] = created_at_col()
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
