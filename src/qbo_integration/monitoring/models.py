@@ -22,7 +22,7 @@ class AuditLogEntry(Base):
         Index("ix_audit_log_timecard_id", "timecard_id"),
         Index("ix_audit_log_company_created", "company_id", text("created_at DESC")),
         Index("ix_audit_log_created", "created_at"),
-        # The health endpoint's "errors in the last 24 h" (monitoring.health._bounded_errors).
+        # The health endpoint's "errors in the last 24 h" (monitoring.audit_query.recent_failures).
         Index("ix_audit_log_company_failures", "company_id", text("created_at DESC"),
               postgresql_where=text("status = 'failure'")),
     )
