@@ -1,6 +1,6 @@
 """A company's integration health (PRD FR-6 and the health route), fast with a big history.
 
-The database part is four statements (health/query.py); the route keeps the whole answer
+The database part is five short statements (health/query.py); the route keeps the whole answer
 for HEALTH_CACHE_SECONDS per process (HealthCache), so 100 connections polling one company cost one
 computation a second, not one a request (bench/api_load.py).
 
