@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     # 48-hour setup guarantee: alert when setup is still incomplete after these many hours.
     setup_deadline_hours: float = Field(48.0, gt=0, alias="SETUP_DEADLINE_HOURS")
     setup_alert_hours_csv: str = Field("24,40", alias="SETUP_ALERT_HOURS")  # comma-separated hours
-    # GET …/health keeps a company's answer this long per API process (0: off); see monitoring/health.py.
+    # GET …/health keeps a company's answer this long per API process (0: off); see health/service.py.
     health_cache_seconds: float = Field(1.0, ge=0, le=10, alias="HEALTH_CACHE_SECONDS")
     audit_retention_days: int = Field(90, ge=1, alias="AUDIT_RETENTION_DAYS")
     export_retention_days: int = Field(30, ge=1, alias="EXPORT_RETENTION_DAYS")

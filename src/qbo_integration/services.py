@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.config import Settings
 from qbo_integration.connections.crypto import TokenCipher
+from qbo_integration.connections.service import integration_id
 from qbo_integration.connections.store import ConnectionTokenStore
 from qbo_integration.monitoring import alerts
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
@@ -46,10 +47,11 @@ class Services:
         self.cipher = TokenCipher(settings.token_encryption_keys.get_secret_value())
         self.token_store = ConnectionTokenStore(sessionmaker, self.cipher)
         # Metrics, breaker alerts and the fallback export hang off the client's hooks.
-        self.observer = MonitoringObserver(sessionmaker, settings, queue, redis=redis)
+        self.observer = MonitoringObserver(sessionmaker, settings, queue, integration_id=integration_id,
+                                           redis=redis)
         self.qbo = QboApi(qbo_config(settings), redis, self.token_store, observer=self.observer)
         self.observer.qbo = self.qbo
-        # What the domains above monitoring add to health (monitoring.health's signals).
+        # What the domains above health add to it (health.service's signals).
         self.health_signals = (drift_signal,)
         self._own_pool = own_pool  # closed with the services (build_services opened it)
 

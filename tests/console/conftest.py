@@ -78,7 +78,7 @@ async def live(settings, sessionmaker, redis) -> AsyncIterator[Live]:
 @pytest.fixture
 async def worker(live, redis, tmp_path) -> AsyncIterator[WorkerProcess]:
     """A real arq worker process, started once its event listener is subscribed."""
-    from qbo_integration.worker.events import channel
+    from qbo_integration.core_platform.events import channel
 
     name = channel("timecard.approved")  # this run's prefixed channel (EVENT_CHANNEL_PREFIX)
     before = dict(await redis.pubsub_numsub(name)).get(name.encode(), 0)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from qbo_integration.worker.events import channel
+from qbo_integration.core_platform.events import channel
 from tests.console.conftest import TABLET
 from tests.console.flows import connect_via_consent, new_realm, script_errors, sign_in, wait_for_text
 from tests.mapping.factories import add_cost_code, add_project, add_timecard, add_worker

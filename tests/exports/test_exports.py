@@ -17,8 +17,9 @@ from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.exports import csv_format, service
 from qbo_integration.exports import endpoints as export_endpoints
 from qbo_integration.exports import tasks as export_tasks
+from qbo_integration.exports.models import CsvExport
 from qbo_integration.exports.storage import LIFECYCLE_RULE_ID, LocalStorage, S3Storage, storage_for
-from qbo_integration.monitoring.models import AlertOutbox, CsvExport
+from qbo_integration.monitoring.models import AlertOutbox
 from qbo_integration.sync.models import TimecardSyncRecord
 from qbo_integration.worker.queue import JobQueue
 from tests.monitoring.helpers import seed_timecards

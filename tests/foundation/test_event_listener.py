@@ -4,8 +4,8 @@ import asyncio
 import json
 import uuid
 
+from qbo_integration.core_platform.events import CoreEvent, channel
 from qbo_integration.metrics import EVENTS_RECEIVED
-from qbo_integration.worker.events import CoreEvent, channel
 from qbo_integration.worker.listener import EventListener
 
 

@@ -44,7 +44,7 @@ def test_the_outbox_txn_date_names_the_bad_zone():
 
 
 async def test_health_reports_a_bad_zone_instead_of_crashing(sessionmaker):
-    from qbo_integration.monitoring import health
+    from qbo_integration.health import service as health
 
     async with sessionmaker() as s:
         c = Company(id=uuid.uuid4(), name="Bad Zone Co", timezone="Mountain Time")

@@ -18,6 +18,7 @@ from moto.server import ThreadedMotoServer
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
 
+from qbo_integration.connections.service import integration_id
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.qbo import QboApi
 from qbo_integration.qbo.errors import QboError
@@ -86,7 +87,7 @@ async def test_breaker_open_alert_csv_health_then_resume(
 
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     queue = JobQueue(pool)
-    observer = MonitoringObserver(sessionmaker, cfg, queue)
+    observer = MonitoringObserver(sessionmaker, cfg, queue, integration_id=integration_id)
     api = QboApi(qbo_config(cfg), redis, services.token_store, observer=observer, sleep=no_sleep)
     observer.qbo = api
     ctx = {"settings": cfg, "sessionmaker": sessionmaker, "queue": queue}
@@ -171,7 +172,7 @@ async def test_open_and_close_in_the_same_second_both_queue_a_delivery(sessionma
 
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     try:
-        observer = MonitoringObserver(sessionmaker, settings, JobQueue(pool))
+        observer = MonitoringObserver(sessionmaker, settings, JobQueue(pool), integration_id=integration_id)
         company = str(connected_company.company_id)
         before = [j.function for j in await pool.queued_jobs(queue_name=QUEUE_NAME)].count("deliver_alerts")
         await observer.on_breaker_change(company, "closed", "open")
@@ -198,7 +199,7 @@ async def test_a_throttled_moment_opens_no_breaker_sends_no_email_writes_no_csv(
 
     company_id, realm = connected_company.company_id, connected_company.realm_id
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    observer = MonitoringObserver(sessionmaker, settings, JobQueue(pool))
+    observer = MonitoringObserver(sessionmaker, settings, JobQueue(pool), integration_id=integration_id)
     api = QboApi(qbo_config(settings), redis, services.token_store, observer=observer)
     observer.qbo = api
     ta = {"NameOf": "Employee", "EmployeeRef": {"value": "1"}, "CustomerRef": {"value": "1"},

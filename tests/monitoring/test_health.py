@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from qbo_integration.connections.models import Integration
-from qbo_integration.monitoring import health
+from qbo_integration.health import service as health
 from qbo_integration.qbo.breaker import BreakerState
 from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
 from tests.monitoring.helpers import add_audit

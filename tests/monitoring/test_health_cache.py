@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from qbo_integration.monitoring.health import HealthCache
+from qbo_integration.health.service import HealthCache
 
 
 async def test_concurrent_requests_share_one_computation_and_the_answer_is_kept():

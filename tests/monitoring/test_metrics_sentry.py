@@ -6,7 +6,8 @@ import uuid
 
 from prometheus_client import REGISTRY
 
-from qbo_integration.monitoring import scrape
+from qbo_integration.connections.service import integration_id
+from qbo_integration.health import scrape
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.observability import _before_send
 from qbo_integration.sync.models import TimecardSyncRecord
@@ -36,7 +37,7 @@ async def test_metrics_endpoint_refreshes_db_and_breaker_gauges(client, sessionm
 
 
 async def test_observer_counts_calls_waits_and_refreshes(sessionmaker, settings):
-    obs = MonitoringObserver(sessionmaker, settings)
+    obs = MonitoringObserver(sessionmaker, settings, integration_id=integration_id)
     before = sample("qbo_api_calls_total", {"status": "503"})
     await obs.on_call(503)
     await obs.on_call(None)

@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 from qbo_integration.connections.crypto import TokenCipher
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.token_store import DbTokenStore
+from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.models import CostCode, Project, Timecard, User
 from qbo_integration.mapping.models import MappingProfile
 from qbo_integration.qbo import BreakerConfig, LimitsConfig, QboApi, QboConfig, RetryConfig
 from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
-from qbo_integration.worker.events import CoreEvent
 from qbo_integration.worker.queue import JobQueue
 
 DENVER_DAY = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 07:00 in Denver (MST, -07:00)

@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from qbo_integration.core_platform.events import channel
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.sync import engine, intake, jobs, sweep
-from qbo_integration.worker.events import channel
 from tests.qbo.helpers import age_breaker
 from tests.sync import helpers as h
 

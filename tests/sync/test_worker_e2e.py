@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from qbo_integration.core_platform.events import channel
 from qbo_integration.sync.models import TimecardSyncRecord
-from qbo_integration.worker.events import channel
 from tests.sync import helpers as h
 from tests.sync.worker_harness import running_worker
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from qbo_integration.connections import endpoints as connections_endpoints
 from qbo_integration.console import names as console_names
-from qbo_integration.console import records as console_records
 from qbo_integration.exports import endpoints as exports_endpoints
+from qbo_integration.health import endpoints as health_endpoints
 from qbo_integration.mapping import endpoints as mapping_endpoints
 from qbo_integration.monitoring import endpoints as monitoring_endpoints
 from qbo_integration.reconciliation import endpoints as reconciliation_endpoints
@@ -21,11 +21,11 @@ def build_integrations_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     # Each domain adds one line here: router.include_router(<domain>.endpoints.router)
     router.include_router(connections_endpoints.router)
+    router.include_router(health_endpoints.router)
     router.include_router(monitoring_endpoints.router)
     router.include_router(exports_endpoints.router)
     router.include_router(sync_endpoints.router)
     router.include_router(mapping_endpoints.router)
-    router.include_router(console_records.router)
     router.include_router(webhooks_endpoints.router)
     router.include_router(reconciliation_endpoints.router)
     router.include_router(console_names.router)

@@ -53,7 +53,7 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics of this API process (plus DB/queue gauges)",
             response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def metrics(request: Request) -> Response:
-    from qbo_integration.monitoring import scrape
+    from qbo_integration.health import scrape
 
     state = request.app.state
     await scrape.refresh(getattr(state, "sessionmaker", None), getattr(state, "queue", None),

@@ -27,9 +27,10 @@ from qbo_integration.connections.schemas import (
 )
 from qbo_integration.connections.states import STATE_TTL
 from qbo_integration.core_platform.gateway import require_company
-from qbo_integration.errors import AppError, InvalidInput, Unprocessable
+from qbo_integration.errors import AppError, InvalidInput, NotFound, Unprocessable
+from qbo_integration.monitoring import audit
+from qbo_integration.monitoring.schemas import CompanyBody
 from qbo_integration.queue import commit_and_flush
-from qbo_integration.services import Services
 
 router = APIRouter(tags=["connection"])
 
@@ -57,7 +58,7 @@ _State = Annotated[str, StringConstraints(max_length=512), STORABLE]
 _Realm = Annotated[str, StringConstraints(max_length=200), STORABLE]
 
 
-def _services(request: Request) -> Services:
+def _services(request: Request) -> flows.Services:
     return request.app.state.services
 
 
@@ -245,3 +246,21 @@ async def connection(session: SessionDep, principal: PrincipalDep, company_id: C
     company_access(principal, company_id)
     await require_company(session, company_id)
     return service.connection_view(company_id, await service.get_integration(session, company_id))
+
+
+@router.post("/breaker/reset", summary="Close a company's circuit breaker now (admin)")
+async def breaker_reset(body: CompanyBody, request: Request, principal: PrincipalDep,
+                        session: SessionDep) -> dict[str, Any]:
+    company_access(principal, body.company_id, admin=True)
+    await require_company(session, body.company_id)
+    integration_id = await service.integration_id(session, body.company_id)
+    if integration_id is None:
+        raise NotFound("This company has no QuickBooks integration")
+    qbo = _services(request).qbo
+    before = await qbo.breaker_state(body.company_id)
+    await qbo.reset_breaker(body.company_id)
+    after = await qbo.breaker_state(body.company_id)
+    await audit.record(session, integration_id=integration_id, company_id=body.company_id, action="breaker_reset",
+                 status="success", actor=principal.sub, request_payload={"previousState": before.state},
+                 response_payload=after.to_dict())
+    return {"breaker": {"state": after.state, "failures": after.failures, "previousState": before.state}}

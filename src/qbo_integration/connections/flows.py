@@ -17,13 +17,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.config import Settings
 from qbo_integration.connections import authorize, books, service, states
-from qbo_integration.connections.crypto import TokenCipherError, aad_for
+from qbo_integration.connections.crypto import TokenCipher, TokenCipherError, aad_for
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import TestConnectionOut
 from qbo_integration.core_platform.gateway import require_company
@@ -33,13 +36,28 @@ from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import BreakerConfig, ErrorAction, MemoryTokenStore, QboApi, QboError, TokenSet
 from qbo_integration.qbo.oauth import make_code_verifier
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue
-from qbo_integration.services import Services
 
 logger = logging.getLogger(__name__)
 
 IMPORT_FUNCTION = IMPORT_DIRECTORY  # mapping/tasks.py: import_directory(ctx, company_id, job_id=None)
 _REALM_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _CODE_MAX = 2048
+
+
+class Services(Protocol):
+    """What the connect flows use of the process's clients (`services.Services` has them all; it is built
+    above every domain, so the flows name what they need instead of importing it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def http(self) -> httpx.AsyncClient: ...
+    @property
+    def cipher(self) -> TokenCipher: ...
+    @property
+    def qbo(self) -> QboApi: ...
+    @property
+    def redis(self) -> Any: ...
 
 
 class ConnectFailed(AppError):

@@ -43,6 +43,25 @@ async def get_integration(session: AsyncSession, company_id: uuid.UUID, *, for_u
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+_SUMMARY_COLUMNS = (Integration.realm_id, Integration.connection_status, Integration.connection_changed_at,
+                   Integration.connection_reason, Integration.qbo_company_name, Integration.enabled,
+                   Integration.last_sync_at, Integration.sync_start_date, Integration.refresh_token_expires_at,
+                   Integration.refresh_token_hard_expires_at)
+
+
+async def connection_summary(session: AsyncSession, company_id: uuid.UUID) -> dict[str, Any] | None:
+    """The connection's columns health shows, by name; None: the company never connected."""
+    row = (await session.execute(
+        select(*_SUMMARY_COLUMNS).where(Integration.company_id == company_id))).one_or_none()
+    return {c.key: getattr(row, c.key) for c in _SUMMARY_COLUMNS} if row is not None else None
+
+
+async def integration_id(session: AsyncSession, company_id: uuid.UUID) -> uuid.UUID | None:
+    """The company's integration id (audit rows carry it); None: the company never connected."""
+    return (await session.execute(
+        select(Integration.id).where(Integration.company_id == company_id))).scalar_one_or_none()
+
+
 async def get_or_create_integration(session: AsyncSession, company_id: uuid.UUID, *,
                                     for_update: bool = False) -> Integration:
     """The company's row, created (never_connected) if missing; safe against a concurrent create."""

@@ -15,18 +15,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from qbo_integration.core_platform.views import TimecardView
+from qbo_integration.csv_cells import neutralise
 
 COLUMNS = ("Employee", "Customer", "Date", "Start Time", "End Time", "Hours", "Billable",
            "Service Item", "Break (min)", "Description", "CrewFlow Timecard ID")
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    """Text a spreadsheet shows as typed: cells starting = + - @ TAB CR get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
 
 def _time(dt, tz: ZoneInfo) -> str:
     return dt.astimezone(tz).strftime("%I:%M %p").lstrip("0")

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,13 +22,13 @@ from qbo_integration.config import Settings
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
-from qbo_integration.core_platform.zones import company_zone
+from qbo_integration.core_platform.zones import day_bounds
 from qbo_integration.errors import NotFound
 from qbo_integration.exports.csv_format import render
+from qbo_integration.exports.models import CsvExport
 from qbo_integration.exports.storage import PREFIX, ExportStorage
 from qbo_integration.metrics import EXPORTS
 from qbo_integration.monitoring import audit, notify
-from qbo_integration.monitoring.models import CsvExport
 from qbo_integration.queue import DELIVER_ALERTS, JobQueue, commit_and_flush
 from qbo_integration.sync.models import TimecardSyncRecord
 
@@ -37,15 +37,6 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v1/integrations/quickbooks"
 LINK_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 _CHUNK = 5000
-
-
-def day_bounds(start: date | None, end: date | None, tz: str) -> tuple[datetime | None, datetime | None]:
-    """[start 00:00, end+1 00:00) in the company's timezone, as aware instants (a zone Core stores badly
-    is a 409 naming it). The dates are bounded by the API (api/inputs.ApiDate), so end+1 exists."""
-    zone = company_zone(tz)
-    lo = datetime.combine(start, time.min, zone) if start else None
-    hi = datetime.combine(end + timedelta(days=1), time.min, zone) if end else None
-    return lo, hi
 
 
 async def _in_qbo(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,15 +20,22 @@ ENTITY_LABELS = {"Employee": "employee", "Vendor": "vendor (subcontractor)", "Cu
 
 @dataclass(frozen=True)
 class DirEntry:
+    """One QBO directory record: as our copy holds it (`entry`), or as the import just read it from
+    QuickBooks (directory_import.to_row, which also fills the last three fields; `orphaned` is ours to
+    decide, so it is False there)."""
+
     entity_type: str
     qbo_id: str
     name: str
     email: str | None
     active: bool
     deleted: bool
-    orphaned: bool
+    orphaned: bool = False
     item_type: str | None = None
     parent_qbo_id: str | None = None
+    qbo_updated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    display: str = ""  # Customer: the DisplayName (Core's project name), the job's own name
 
     @property
     def usable(self) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.directory_gateway import CoreProject, CoreUser, DirectoryGateway
+from qbo_integration.mapping.directory import DirEntry
 from qbo_integration.mapping.models import MappingProfile, QboDirectoryRecord
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.models import QboEntity
@@ -74,21 +75,6 @@ async def fetch(client: CompanyClient, *, cursor: datetime | None, now: datetime
 
 
 # ---------------------------------------------------------------------------------------- normalise
-@dataclass
-class DirRow:
-    entity_type: str
-    qbo_id: str
-    name: str
-    email: str | None
-    active: bool
-    deleted: bool
-    parent_qbo_id: str | None
-    item_type: str | None
-    qbo_updated_at: datetime | None
-    raw: dict[str, Any]
-    display: str = ""  # Customer: the DisplayName (Core's project name), the job's own name
-
-
 def _parse_time(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
@@ -96,7 +82,7 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def to_row(entity: str, e: QboEntity) -> DirRow:
+def to_row(entity: str, e: QboEntity) -> DirEntry:
     data = e.to_qbo()
     display = data.get("DisplayName") or " ".join(
         p for p in (data.get("GivenName"), data.get("FamilyName")) if p) or data.get("CompanyName") or ""
@@ -106,7 +92,7 @@ def to_row(entity: str, e: QboEntity) -> DirRow:
         name = data.get("FullyQualifiedName") or (display if entity == "Customer" else data.get("Name")) or ""
     email = (data.get("PrimaryEmailAddr") or {}).get("Address") if entity in PEOPLE else None
     parent = (data.get("ParentRef") or {}).get("value")
-    return DirRow(
+    return DirEntry(
         entity_type=entity, qbo_id=str(data.get("Id")), name=str(name)[:300],
         email=str(email).strip()[:320] if email else None, active=data.get("Active") is not False,
         deleted=e.deleted, parent_qbo_id=str(parent) if parent else None,
@@ -214,7 +200,7 @@ class _Applier:
         return (entity, qbo_id) in self.profile_targets
 
     # --- Core side
-    def upsert_user(self, r: DirRow) -> None:
+    def upsert_user(self, r: DirEntry) -> None:
         u = self.user_by_qbo.get(r.qbo_id)
         if u is None and r.email:
             u = self.user_by_email.pop(normalise(r.email), None)
@@ -233,7 +219,7 @@ class _Applier:
             u.name, u.email = r.name, email
             self.changed_users[u.id] = u
 
-    def upsert_project(self, r: DirRow) -> None:
+    def upsert_project(self, r: DirEntry) -> None:
         p = self.project_by_qbo.get(r.qbo_id)
         if p is None:
             p = self.project_by_name.pop(normalise(r.display or r.name), None)
@@ -271,7 +257,7 @@ class _Applier:
             self.counts.directory[f"{entity}.unchanged"] += 1
         old.update(values)
 
-    def record(self, r: DirRow) -> None:
+    def record(self, r: DirEntry) -> None:
         key = (r.entity_type, r.qbo_id)
         old = self.known.get(key)
         if old is not None and r.qbo_updated_at and old.get("qbo_updated_at") and \

@@ -1,5 +1,5 @@
 """Routes of the mapping domain: directory import, mapping profiles, suggestions, validation, samples,
-test mapping, dry run and the live-sync switch. Routes only: the logic is in the service modules."""
+test mapping, dry run, the live-sync switch and the wizard's records. Routes only: the logic is in the service modules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
 from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import NotFound
-from qbo_integration.mapping import import_flow, reports, service, suggest, testing
+from qbo_integration.mapping import import_flow, records, reports, service, suggest, testing
 from qbo_integration.mapping.schemas import (
     CompanyBody,
     DirectoryImportIn,
@@ -148,3 +148,10 @@ async def dry_run(body: DryRunIn, request: Request, principal: PrincipalDep, ses
 async def live_sync(body: LiveSyncIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> LiveSyncOut:
     company_access(principal, body.company_id, admin=True)
     return await testing.set_live_sync(session, queue, body.company_id, body.enabled, actor=principal.sub)
+
+
+@router.get("/mapping/records", summary="Both sides of the mapping wizard in full, and recent timecards to test")
+async def mapping_records(company_id: Annotated[uuid.UUID, Query(alias="companyId")], principal: PrincipalDep,
+                          session: SessionDep) -> dict[str, Any]:
+    company_access(principal, company_id)
+    return await records.mapping_records(session, company_id)

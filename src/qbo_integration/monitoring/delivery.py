@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
@@ -29,6 +29,13 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+
+
+async def outbox_by_state(session: AsyncSession, states: tuple[str, ...]) -> dict[str, int]:
+    """Alert outbox rows per state (the metrics scrape)."""
+    return {state: int(n) for state, n in (await session.execute(
+        select(AlertOutbox.state, func.count()).where(AlertOutbox.state.in_(states)).group_by(AlertOutbox.state)
+    )).all()}
 
 
 def backoff(attempts: int) -> timedelta:

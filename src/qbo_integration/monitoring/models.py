@@ -1,4 +1,4 @@
-"""Audit log (PRD §5.3), alert outbox, setup checklist (48-hour guarantee), CSV exports."""
+"""Audit log (PRD §5.3), alert outbox, setup checklist (48-hour guarantee)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class AuditLogEntry(Base):
         Index("ix_audit_log_timecard_id", "timecard_id"),
         Index("ix_audit_log_company_created", "company_id", text("created_at DESC")),
         Index("ix_audit_log_created", "created_at"),
-        # The health endpoint's "errors in the last 24 h" (monitoring.health._bounded_errors).
+        # The health endpoint's "errors in the last 24 h" (monitoring.audit_query.recent_failures).
         Index("ix_audit_log_company_failures", "company_id", text("created_at DESC"),
               postgresql_where=text("status = 'failure'")),
     )
@@ -87,15 +87,3 @@ class SetupChecklist(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     alerts_sent: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # thresholds alerted
 
-
-class CsvExport(Base):
-    __tablename__ = "csv_exports"
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
-    reason: Mapped[str] = mapped_column(String(30))  # manual | breaker_open
-    storage_key: Mapped[str] = mapped_column(Text)
-    row_count: Mapped[int] = mapped_column(Integer)
-    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[datetime] = created_at_col()
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,6 +1,8 @@
 """The QBO client's observer (qbo/observer.py hooks): metrics, breaker alerts, the fallback export.
 
-Pass one to `QboApi(..., observer=MonitoringObserver(sessionmaker, settings, queue))` in services.py.
+Pass one to `QboApi(..., observer=MonitoringObserver(sessionmaker, settings, queue, integration_id=...))` in
+services.py. `integration_id` (connections.service.integration_id, handed in: connections sits above
+monitoring) finds the company's integration for the audit row.
 Breaker transitions are atomic in Redis, so exactly one process sees each one and reacts once:
 
 * closed -> open: alert email (`breaker_open`), audit row, a fallback CSV job (`export_unsynced`);
@@ -12,15 +14,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
 from qbo_integration.config import Settings
-from qbo_integration.connections.models import Integration
 from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, QBO_READS, TOKEN_REFRESHES
 from qbo_integration.monitoring import audit, notify, read_meter
 from qbo_integration.queue import DELIVER_ALERTS, EXPORT_UNSYNCED, JobQueue, commit_and_flush
@@ -28,12 +29,15 @@ from qbo_integration.queue import DELIVER_ALERTS, EXPORT_UNSYNCED, JobQueue, com
 logger = logging.getLogger(__name__)
 
 BREAKER_GAUGE = {"closed": 0.0, "half_open": 0.5, "open": 1.0}
+IntegrationLookup = Callable[[AsyncSession, uuid.UUID], Awaitable[uuid.UUID | None]]
 
 
 class MonitoringObserver:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                 queue: JobQueue | None = None, *, qbo: Any = None, redis: Any = None) -> None:
+                 queue: JobQueue | None = None, *, integration_id: IntegrationLookup, qbo: Any = None,
+                 redis: Any = None) -> None:
         self.sessionmaker = sessionmaker
+        self.integration_id = integration_id  # connections.service.integration_id, handed in by services.py
         self.redis = redis  # where read calls are counted per company and month
         self.settings = settings
         self.queue = queue  # handed in by services.py; None only where no breaker reaction is needed
@@ -84,9 +88,7 @@ class MonitoringObserver:
         with logs.log_context(company_id=company_id):
             logger.warning("circuit breaker %s -> %s", old, new)
             async with self.sessionmaker() as session:
-                integration_id = (await session.execute(
-                    select(Integration.id).where(Integration.company_id == company_id)
-                )).scalar_one_or_none()
+                integration_id = await self.integration_id(session, company_id)
                 if integration_id is not None:
                     await audit.record(session, integration_id=integration_id, company_id=company_id,
                                  action=f"breaker_{new}", status="success" if new == "closed" else "failure",

@@ -35,6 +35,7 @@ STEP_LABELS = {
 }
 DEFAULT_DEADLINE = timedelta(hours=48)
 
+Checklist = SetupChecklist  # a company's checklist row, as get_checklist gives it and summarise takes it
 _table = SetupChecklist.__table__
 
 

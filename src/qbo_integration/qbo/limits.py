@@ -49,40 +49,26 @@ ACQUIRE_BUDGET = (
     + """
 local pause = redis.call('PTTL', KEYS[4])
 if pause > 0 then return -pause end
+-- ms until `add` more entries fit in the sliding log `key` of `span` ms holding at most `limit` (0: now)
+local function wait_for(key, span, add, limit)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+  local used = redis.call('ZCARD', key)
+  if used + add <= limit then return 0 end
+  local idx = used + add - limit - 1
+  local e = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+  return tonumber(e[2]) + span - now + 1
+end
 local n = tonumber(ARGV[1])
 local isb = tonumber(ARGV[2])
-local climit = tonumber(ARGV[3])
-local blimit = tonumber(ARGV[4])
 local window = tonumber(ARGV[5])
-local wait = 0
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local used = redis.call('ZCARD', KEYS[1])
-if used + n > climit then
-  local idx = used + n - climit - 1
-  local e = redis.call('ZRANGE', KEYS[1], idx, idx, 'WITHSCORES')
-  wait = tonumber(e[2]) + window - now + 1
-end
+local wait = wait_for(KEYS[1], window, n, tonumber(ARGV[3]))
 if isb == 1 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  local bused = redis.call('ZCARD', KEYS[2])
-  if bused + 1 > blimit then
-    local idx = bused - blimit
-    local e = redis.call('ZRANGE', KEYS[2], idx, idx, 'WITHSCORES')
-    local bw = tonumber(e[2]) + window - now + 1
-    if bw > wait then wait = bw end
-  end
+  wait = math.max(wait, wait_for(KEYS[2], window, 1, tonumber(ARGV[4])))
 end
 local rlimit = tonumber(ARGV[6])
 local second = tonumber(ARGV[7])
 if rlimit > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - second)
-  local rused = redis.call('ZCARD', KEYS[5])
-  if rused + 1 > rlimit then
-    local idx = rused - rlimit
-    local e = redis.call('ZRANGE', KEYS[5], idx, idx, 'WITHSCORES')
-    local rw = tonumber(e[2]) + second - now + 1
-    if rw > wait then wait = rw end
-  end
+  wait = math.max(wait, wait_for(KEYS[5], second, 1, rlimit))
 end
 if wait > 0 then return wait end
 local seq = redis.call('INCRBY', KEYS[3], n)

@@ -1,7 +1,7 @@
 """Drift in a company's health: the open findings, counted on their partial index, as a HealthSignal.
 
 monitoring sits below reconciliation, so health does not import this: the composition
-(`services.Services.health_signals`) hands it to `monitoring.health.company_health`.
+(`services.Services.health_signals`) hands it to `health.service.company_health`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import ColumnClause, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.monitoring.health import HealthSignal
+from qbo_integration.health.service import HealthSignal
 from qbo_integration.reconciliation.models import DriftFinding
 
 KEY = "openDriftFindings"

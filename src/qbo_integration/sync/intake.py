@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from qbo_integration import logs
+from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import nudge, outbox, policy
 from qbo_integration.sync.integrations import get_integration
 from qbo_integration.sync.models import TimecardSyncRecord
 from qbo_integration.sync.writeback import core_status
-from qbo_integration.worker.events import CoreEvent
 
 logger = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, cast, exists, func, literal_column, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
+from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.core_platform.models import Timecard
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
 from qbo_integration.sync import jobs, outbox, policy
@@ -143,9 +143,8 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
         ids += list((await session.execute(closed)).scalars())
     else:
         company = await CoreGateway(session).get_company(company_id)
-        day = cast(func.timezone(company.timezone if company else "UTC", Timecard.clock_in), Date)
-        ids += list((await session.execute(closed.join(Timecard, Timecard.id == Row.timecard_id)
-                                           .where(day > close_date))).scalars())
+        ids += list((await session.execute(joins.dated_after(
+            closed, Row.timecard_id, company.timezone if company else "UTC", close_date))).scalars())
     if not ids:
         return 0
     n = await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION,),
@@ -192,20 +191,9 @@ async def set_sync_start_date(session: AsyncSession, company_id: uuid.UUID, star
 
 def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any) -> Select[Any]:
     """How many approved timecards on or after `start_date` (a date in `timezone`, as desire_of has it)
-    have no outbox row yet. Either argument may be a value or a column of an enclosing query.
-
-    Only timecards Core still marks `not_synced` can lack a row (every row we create writes `pending`
-    or a result back), so that narrows the scan before the anti-join: with 50,000 synced timecards the
-    anti-join alone built a 50,000-row hash on every call (320 ms on a loaded machine)."""
-    stmt = select(func.count()).where(Timecard.company_id == company_id, Timecard.status == literal_column("'approved'"),
-                                      Timecard.sync_status == literal_column("'not_synced'"),
-                                      ~exists().where(Row.timecard_id == Timecard.id))
-    if start_date is None:
-        return stmt
-    on_or_after = cast(func.timezone(timezone, Timecard.clock_in), Date) >= start_date
-    if isinstance(start_date, ColumnElement):
-        return stmt.where(or_(start_date.is_(None), on_or_after))
-    return stmt.where(on_or_after)
+    have no outbox row yet (core_platform.joins). Either argument may be a value or a column of an
+    enclosing query."""
+    return joins.unqueued_approved(company_id, start_date, timezone, row_timecard_id=Row.timecard_id)
 
 
 async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,

@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
 from qbo_integration.connections.models import Integration
+from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.core_platform.models import Timecard
 from qbo_integration.sync import nudge, outbox, policy
 from qbo_integration.sync.integrations import live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -28,10 +28,6 @@ from qbo_integration.sync.writeback import core_status
 
 logger = logging.getLogger(__name__)
 CHUNK = 500
-
-
-def _since_clause(start: date | None) -> Any:
-    return Timecard.clock_in >= datetime.combine(start, time.min, UTC) if start is not None else true()
 
 
 def _wants_qbo() -> Any:
@@ -44,16 +40,13 @@ async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
     """(timecards whose row may be out of line with Core, those among them with no row yet) over
     the company's whole history, found by PostgreSQL so only they are read: approved timecards with
     no row or a newer version than the row holds, and rows that still want QBO to hold a timecard no
-    longer approved, or gone. (The one read of core.* outside the gateway, with service's
-    unqueued_approved: a join an HTTP gateway to Core could not do; see docs/architecture.md.)"""
-    fresh = (await session.execute(
-        select(Timecard.id, Row.id.is_(None)).outerjoin(Row, Row.timecard_id == Timecard.id)
-        .where(Timecard.company_id == company_id, Timecard.status == "approved", _since_clause(start),
-               or_(Row.id.is_(None), Row.timecard_version < Timecard.version)))).all()
-    approved_now = and_(Timecard.status == "approved", _since_clause(start))
-    stale = list((await session.execute(
-        select(Row.timecard_id).outerjoin(Timecard, Timecard.id == Row.timecard_id)
-        .where(Row.company_id == company_id, _wants_qbo(), or_(Timecard.id.is_(None), ~approved_now)))).scalars())
+    longer approved, or gone. (Like service's
+    unqueued_approved: joins of Core's timecards with our rows, in core_platform.joins.)"""
+    fresh = (await session.execute(joins.approved_out_of_line(
+        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version))).all()
+    stale = list((await session.execute(joins.held_not_approved(
+        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id,
+        row_wanted=_wants_qbo()))).scalars())
     return [t for t, _ in fresh] + stale, {t for t, no_row in fresh if no_row}
 
 

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from qbo_integration import logs
+from qbo_integration.core_platform.events import TIMECARD_EVENTS, CoreEvent, channel
 from qbo_integration.metrics import EVENTS_RECEIVED
-from qbo_integration.worker.events import TIMECARD_EVENTS, CoreEvent, channel
 
 logger = logging.getLogger(__name__)
 

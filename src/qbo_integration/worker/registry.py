@@ -12,6 +12,7 @@ from typing import Any
 from arq.cron import CronJob, cron
 
 from qbo_integration.connections import tasks as connections_tasks
+from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.exports import tasks as exports_tasks
 from qbo_integration.mapping import tasks as mapping_tasks
 from qbo_integration.monitoring import tasks as monitoring_tasks
@@ -21,7 +22,6 @@ from qbo_integration.sync import intake as sync_intake
 from qbo_integration.sync import tasks as sync_tasks
 from qbo_integration.webhooks import tasks as webhooks_tasks
 from qbo_integration.worker import system_tasks
-from qbo_integration.worker.events import CoreEvent
 
 logger = logging.getLogger(__name__)
 

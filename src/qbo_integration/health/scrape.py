@@ -11,7 +11,6 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.metrics import (
@@ -21,9 +20,9 @@ from qbo_integration.metrics import (
     QUEUE_DEPTH,
     SCRAPE_REFRESH_ERRORS,
 )
-from qbo_integration.monitoring.models import AlertOutbox
+from qbo_integration.monitoring.delivery import outbox_by_state
 from qbo_integration.monitoring.qbo_observer import BREAKER_GAUGE
-from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.sync.stats import backlog_by_state
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +35,8 @@ _last_refresh = 0.0
 
 async def _db(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker() as session:
-        rows = dict((await session.execute(
-            select(TimecardSyncRecord.state, func.count())
-            .where(TimecardSyncRecord.state.in_(OUTBOX_STATES)).group_by(TimecardSyncRecord.state)
-        )).all())
-        alerts = dict((await session.execute(
-            select(AlertOutbox.state, func.count()).where(AlertOutbox.state.in_(ALERT_STATES))
-            .group_by(AlertOutbox.state)
-        )).all())
+        rows = await backlog_by_state(session, OUTBOX_STATES)
+        alerts = await outbox_by_state(session, ALERT_STATES)
     for state in OUTBOX_STATES:
         OUTBOX_BACKLOG.labels(state=state).set(int(rows.get(state, 0)))
     for state in ALERT_STATES:

@@ -1,6 +1,6 @@
 """A company's integration health (PRD FR-6 and the health route), fast with a big history.
 
-The database part is three statements (monitoring/health_query.py); the route keeps the whole answer
+The database part is five short statements (health/query.py); the route keeps the whole answer
 for HEALTH_CACHE_SECONDS per process (HealthCache), so 100 connections polling one company cost one
 computation a second, not one a request (bench/api_load.py).
 
@@ -17,7 +17,7 @@ Status rules (also in docs/operations.md):
   healthy  - none of the above.
 `reasons` lists every rule that fired, in words.
 
-Signals: the domains above monitoring (reconciliation's drift findings) add to health without monitoring
+Signals: the domains above health (reconciliation's drift findings) add to health without monitoring
 importing them. Each is an async function (session, company_id) -> HealthSignal, handed to
 `company_health` by the caller; the process's list is `Services.health_signals`, built at composition.
 """
@@ -36,9 +36,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.errors import NotFound
-from qbo_integration.monitoring import health_query, read_meter, token_expiry
+from qbo_integration.health import query as health_query
+from qbo_integration.monitoring import read_meter, token_expiry
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
-from qbo_integration.sync.models import SyncJob
+from qbo_integration.sync.stats import Run
 
 T = TypeVar("T")
 ERROR_COUNT_CAP = health_query.ERROR_COUNT_CAP
@@ -66,7 +67,7 @@ def bounded_errors_query(company_id: uuid.UUID, since: datetime) -> Select[int]:
     return select(func.count()).select_from(health_query.bounded_errors(company_id, since, ERROR_COUNT_CAP).subquery())
 
 
-def _run(job: SyncJob) -> dict[str, Any]:
+def _run(job: Run) -> dict[str, Any]:
     return {"id": str(job.id), "kind": job.kind, "trigger": job.trigger, "status": job.status,
             "createdAt": _iso(job.created_at), "startedAt": _iso(job.started_at),
             "completedAt": _iso(job.completed_at), "total": job.timecards_total, "synced": job.timecards_synced,

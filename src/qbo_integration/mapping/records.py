@@ -1,4 +1,5 @@
-"""GET /mapping/records: everything the mapping wizard lists, read-only.
+"""What GET /mapping/records answers (the route is in mapping/endpoints.py): everything the mapping
+wizard lists, read-only.
 
 Both sides in full (the other mapping routes give only unmapped records, ids, or three samples):
 CrewFlow workers, projects and cost codes with their names and any QBO link made by the directory
@@ -9,16 +10,13 @@ company's recent approved timecards to try a mapping on.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.api.deps import PrincipalDep, SessionDep, company_access
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.errors import NotFound
 from qbo_integration.mapping import directory
-
-router = APIRouter(tags=["mapping"])
 
 RECENT_TIMECARDS = 25
 QBO_ENTITIES = ("Employee", "Vendor", "Customer", "Item", "Class", "Department")
@@ -48,10 +46,7 @@ async def wizard_records(gw: CoreGateway, entries: list[directory.DirEntry], com
             "qbo": qbo, "timecards": timecards}
 
 
-@router.get("/mapping/records", summary="Both sides of the mapping wizard in full, and recent timecards to test")
-async def mapping_records(company_id: Annotated[uuid.UUID, Query(alias="companyId")], principal: PrincipalDep,
-                          session: SessionDep) -> dict[str, Any]:
-    company_access(principal, company_id)
+async def mapping_records(session: AsyncSession, company_id: uuid.UUID) -> dict[str, Any]:
     gw = CoreGateway(session)
     if await gw.get_company(company_id) is None:
         raise NotFound(f"Company {company_id} not found")
