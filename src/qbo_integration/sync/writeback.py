@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.core_platform.events import channel as events_channel
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.metrics import APPROVE_TO_QBO, SYNCS
 from qbo_integration.monitoring import audit
 from qbo_integration.sync import lifecycle, outbox, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
-from qbo_integration.worker.events import channel as events_channel
 
 logger = logging.getLogger(__name__)
 
