@@ -13,6 +13,7 @@ from qbo_integration.config import Settings
 from qbo_integration.connections.crypto import TokenCipher
 from qbo_integration.connections.service import integration_id
 from qbo_integration.connections.store import ConnectionTokenStore
+from qbo_integration.mapping.sync_mapper import MAPPER
 from qbo_integration.monitoring import alerts
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.qbo import QboApi, QboConfig
@@ -53,6 +54,8 @@ class Services:
         self.observer.qbo = self.qbo
         # What the domains above health add to it (health.service's signals).
         self.health_signals = (drift_signal,)
+        # What the sync engine maps timecards with (sync.mapper.Mapper; sync imports nothing of mapping).
+        self.mapper = MAPPER
         self._own_pool = own_pool  # closed with the services (build_services opened it)
 
     async def aclose(self) -> None:

@@ -18,6 +18,7 @@ from qbo_integration.connections.token_store import DbTokenStore
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.models import CostCode, Project, Timecard, User
 from qbo_integration.mapping.models import MappingProfile
+from qbo_integration.mapping.sync_mapper import MAPPER
 from qbo_integration.qbo import BreakerConfig, LimitsConfig, QboApi, QboConfig, RetryConfig
 from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
 from qbo_integration.worker.queue import JobQueue
@@ -59,7 +60,7 @@ def make_api(sandbox_url: str, redis: Any, sessionmaker: Any, settings: Any, clo
 def make_ctx(*, sessionmaker: Any, arq_redis: Any, api: QboApi, clock: Clock, settings: Any,
              worker: str = "test-worker") -> dict[str, Any]:
     return {"sessionmaker": sessionmaker, "redis": arq_redis, "queue": JobQueue(arq_redis), "qbo": api,
-            "clock": clock, "settings": settings, "worker_name": worker}
+            "clock": clock, "settings": settings, "worker_name": worker, "mapper": MAPPER}
 
 
 @dataclass

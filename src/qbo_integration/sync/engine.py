@@ -23,12 +23,10 @@ from qbo_integration.connections import books as company_books
 from qbo_integration.connections.books import BookRules
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
-from qbo_integration.mapping import books
-from qbo_integration.mapping.payload import build_time_activities
-from qbo_integration.mapping.profiles import active_config
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.integrations import get_integration, is_connected
+from qbo_integration.sync.mapper import Mapper, mapper_of
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 
@@ -49,10 +47,10 @@ def qbo_api(ctx: dict[str, Any]) -> QboApi:
     return ctx.get("qbo") or ctx["services"].qbo
 
 
-async def prepare(session: AsyncSession, company: CompanyView, claimed: list[outbox.Claimed],
+async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, claimed: list[outbox.Claimed],
                   start_date: Any, rules: BookRules = company_books.UNREAD) -> list[sender.Work]:
-    """Read each claimed timecard as it is now (events may have been lost), map it, check it against the
-    company's books (`rules`), and decide. A few statements per round whatever its size: the
+    """Read each claimed timecard as it is now (events may have been lost), map it (`mapper`), check it
+    against the company's books (`rules`), and decide. A few statements per round whatever its size: the
     timecards, the profile, the directory."""
     timecards: dict[uuid.UUID, TimecardView] = await CoreGateway(session).get_timecards(
         [c.timecard_id for c in claimed])
@@ -65,8 +63,7 @@ async def prepare(session: AsyncSession, company: CompanyView, claimed: list[out
         w.want = outbox.want_of(desire, version, c.qbo_id is not None)
         works.append(w)
     to_map = [w.timecard for w in works if w.want is not None and w.timecard is not None]
-    built = await build_time_activities(session, company, to_map, config=await active_config(session, company.id)) \
-        if to_map else {}
+    built = await mapper.build(session, company, to_map) if to_map else {}
     for w in works:
         b = built.get(w.timecard.id) if w.want is not None and w.timecard is not None else None
         if b is not None:
@@ -77,7 +74,7 @@ async def prepare(session: AsyncSession, company: CompanyView, claimed: list[out
                 w.payload = b.payload
                 w.fingerprint = policy.fingerprint(b.payload)
                 w.want = lifecycle.Want(w.version, w.fingerprint)
-                w.refusal = books.refusal(rules, b.payload)
+                w.refusal = mapper.refusal(rules, b.payload)
                 if w.refusal is not None:
                     w.mapping_error = w.refusal[1]  # the books refuse it: nothing is sent
         w.op = str(lifecycle.decide(w.want, outbox.held_of(w.claimed), outbox.outstanding_of(w.claimed)))
@@ -117,6 +114,7 @@ class CompanySync:
         self.redis = ctx["redis"]
         self.clock = policy.clock_from(ctx)
         self.api = qbo_api(ctx)
+        self.mapper = mapper_of(ctx)
         self.company_id = company_id
         self.job = job
         self.worker = str(ctx.get("worker_name") or "worker")
@@ -190,14 +188,14 @@ class CompanySync:
     async def _explain_refusals(self, results: list[sender.Result], rules: BookRules) -> None:
         """QBO refused writes for a rule of the books (our copy of the preferences is stale): read them again,
         and give those timecards the books' message and code (not retried)."""
-        if any(books.is_closed_refusal(r.error) for r in results):
+        if any(self.mapper.is_closed_refusal(r.error) for r in results):
             rules = await self._read_books() or rules
         for r in results:
             w = r.work
             body = w.payload or w.lookup_body() or {}
             day = str(body["TxnDate"]) if body.get("TxnDate") else \
                 outbox.txn_date(self.company, w.timecard).isoformat() if w.timecard is not None else None
-            explained = books.explain(r.error, rules, w.payload, day)
+            explained = self.mapper.explain(r.error, rules, w.payload, day)
             if explained is not None:
                 w.refusal = explained
 
@@ -225,7 +223,7 @@ class CompanySync:
         try:
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
-                works = await prepare(s, self.company, claimed, self.start_date, rules)
+                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules)
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
                 recorded = await outbox.record_outstanding(s, entries, now)
                 await s.commit()  # the ledger is durable before anything is sent
