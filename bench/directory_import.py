@@ -2,7 +2,7 @@
 
 The sandbox realm starts empty; the employees and customers are created through the admin API
 (half the customers are sub-customers/jobs of the other half), with QBO-like latency added to
-every API call (400 ms +- 100 ms). Then, in this process, the real import (mapping.import_flow):
+every API call (400 ms +- 100 ms). Then, in this process, the real import (directory.import_flow):
   1. first import (full listing, 1,000 rows per query page)
   2. incremental with nothing changed (CDC)
   3. incremental after renaming 100 employees, deactivating 50 customers, adding 20 of each (CDC)
@@ -87,7 +87,8 @@ async def main() -> None:
     async with Stack.open("directory-import") as stack:
         from qbo_integration.config import get_settings
         from qbo_integration.core_platform.models import Project, User
-        from qbo_integration.mapping import directory_import, import_flow
+        from qbo_integration.directory import import_flow, importer
+        from qbo_integration.mapping.profiles import profile_targets
         from qbo_integration.services import build_services
         from qbo_integration.sync.models import SyncJob
 
@@ -109,7 +110,8 @@ async def main() -> None:
         async def measure(label: str) -> dict[str, Any]:
             since = time.time()
             t = time.perf_counter()
-            res = await import_flow.run_import(stack.sm, services.qbo, stack.queue, company.company_id)
+            res = await import_flow.run_import(stack.sm, services.qbo, stack.queue, company.company_id,
+                                               mapped=profile_targets)
             elapsed = time.perf_counter() - t
             assert res["status"] == "completed", res
             requests = len(await stack.realm_log(realm, since))
@@ -128,7 +130,7 @@ async def main() -> None:
         # The records were all created moments ago; an incremental import re-reads CURSOR_OVERLAP before its
         # cursor (the previous import's start: clock skew), so let the creations age past that first, as
         # in real life, to measure CDC rather than the creations.
-        wait = directory_import.CURSOR_OVERLAP.total_seconds() + 5
+        wait = importer.CURSOR_OVERLAP.total_seconds() + 5
         log(f"waiting {wait:.0f}s so the creations fall outside the cursor overlap")
         await asyncio.sleep(wait)
         first = await measure("first import")

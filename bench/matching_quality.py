@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qbo_integration.directory.service import DirEntry
 from qbo_integration.mapping import suggest as matcher
-from qbo_integration.mapping.directory import DirEntry
 
 BULK_ACCEPT: float = getattr(matcher, "BULK_ACCEPT", 0.9)
 hold_shared: Callable[[list[list[Any]]], list[list[Any]]] = getattr(matcher, "hold_shared", lambda rows: rows)

@@ -13,6 +13,7 @@ from qbo_integration.config import Settings
 from qbo_integration.connections.crypto import TokenCipher
 from qbo_integration.connections.service import integration_id
 from qbo_integration.connections.store import ConnectionTokenStore
+from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.mapping.sync_mapper import MAPPER
 from qbo_integration.monitoring import alerts
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
@@ -56,6 +57,8 @@ class Services:
         self.health_signals = (drift_signal,)
         # What the sync engine maps timecards with (sync.mapper.Mapper; sync imports nothing of mapping).
         self.mapper = MAPPER
+        # What the directory import is handed to tell an orphaned record (directory imports nothing of mapping).
+        self.mapped_keys = profile_targets
         self._own_pool = own_pool  # closed with the services (build_services opened it)
 
     async def aclose(self) -> None:

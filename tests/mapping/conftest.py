@@ -21,8 +21,10 @@ async def queue(redis_url, redis) -> AsyncIterator[JobQueue]:
 @pytest.fixture
 async def imported(connected_company, sessionmaker, services, queue):
     """The connected sample company after its first directory import."""
-    from qbo_integration.mapping import import_flow
+    from qbo_integration.directory import import_flow
+    from qbo_integration.mapping.profiles import profile_targets
 
-    result = await import_flow.run_import(sessionmaker, services.qbo, queue, connected_company.company_id)
+    result = await import_flow.run_import(sessionmaker, services.qbo, queue, connected_company.company_id,
+                                           mapped=profile_targets)
     assert result["status"] == "completed", result
     return connected_company

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.models import CostCode, Project, Timecard, User
-from qbo_integration.mapping.models import MappingProfile, QboDirectoryRecord
+from qbo_integration.directory.models import QboDirectoryRecord
+from qbo_integration.mapping.models import MappingProfile
 
 
 def add_worker(s: AsyncSession, company_id: uuid.UUID, name: str, email: str | None = None,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from qbo_integration.connections.books import get_rules
-from qbo_integration.mapping import import_flow
+from qbo_integration.directory import import_flow
+from qbo_integration.mapping.profiles import profile_targets
 from tests.mapping import factories as f
 from tests.mapping.test_dry_run import API, _by_qbo, _writes
 
@@ -24,7 +25,7 @@ async def test_closed_books_and_class_tracking_in_test_mapping_and_dry_run(
     r = await sandbox.put(f"/_sandbox/realms/{realm}/preferences", json={"AccountingInfoPrefs": {
         "BookCloseDate": "2026-07-02", "ClassTrackingPerTxn": False}})
     assert r.status_code == 200, r.text
-    assert (await import_flow.run_import(sessionmaker, services.qbo, queue, cid))["status"] == "completed"
+    assert (await import_flow.run_import(sessionmaker, services.qbo, queue, cid, mapped=profile_targets))["status"] == "completed"
     async with sessionmaker() as s:
         rules = await get_rules(s, cid)
     assert (str(rules.close_date), rules.class_tracking, rules.department_tracking) == ("2026-07-02", False, True)

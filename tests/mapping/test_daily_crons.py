@@ -9,12 +9,12 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from arq.jobs import Job, JobStatus
 
-from qbo_integration.mapping import tasks as mapping_tasks
+from qbo_integration.directory import tasks as directory_tasks
 from qbo_integration.queue import QUEUE_NAME, JobQueue
 from qbo_integration.reconciliation import tasks as reconciliation_tasks
 
 
-@pytest.mark.parametrize(("cron", "key"), [(mapping_tasks.import_directories_daily, "directory_import"),
+@pytest.mark.parametrize(("cron", "key"), [(directory_tasks.import_directories_daily, "directory_import"),
                                            (reconciliation_tasks.reconcile_nightly, "reconcile")])
 async def test_daily_cron_queues_one_job_per_connected_company(connected_company, company, sessionmaker, settings,
                                                                cron, key):

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from qbo_integration.core_platform.models import Project, User
-from qbo_integration.mapping import import_flow
-from qbo_integration.mapping.directory_import import normalise
-from qbo_integration.mapping.models import QboDirectoryRecord
+from qbo_integration.directory import import_flow
+from qbo_integration.directory.importer import normalise
+from qbo_integration.directory.models import QboDirectoryRecord
+from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.monitoring.models import AuditLogEntry, SetupChecklist
 from qbo_integration.sync.models import SyncJob
 
@@ -30,7 +31,7 @@ async def core_state(sessionmaker, company_id):
 
 
 async def run(sessionmaker, services, queue, company_id, **kw):
-    return await import_flow.run_import(sessionmaker, services.qbo, queue, company_id, **kw)
+    return await import_flow.run_import(sessionmaker, services.qbo, queue, company_id, mapped=profile_targets, **kw)
 
 
 async def test_first_import_then_repeat_then_incremental_via_cdc(sessionmaker, services, queue, connected_company,

@@ -8,8 +8,9 @@ import asyncio
 from sqlalchemy import select
 
 from qbo_integration.core_platform.models import Project, User
-from qbo_integration.mapping import directory_import, import_flow
-from qbo_integration.mapping.models import QboDirectoryRecord
+from qbo_integration.directory import import_flow, importer
+from qbo_integration.directory.models import QboDirectoryRecord
+from qbo_integration.mapping.profiles import profile_targets
 
 API = "/api/v1/integrations/quickbooks"
 
@@ -36,7 +37,7 @@ async def test_vendors_are_imported_and_offered_beside_employees(client, auth_he
     cid, realm = connected_company.company_id, connected_company.realm_id
     vendors = (await sandbox.get(f"/_sandbox/realms/{realm}/entities/Vendor")).json()["items"]
     assert vendors
-    done = await import_flow.run_import(sessionmaker, services.qbo, queue, cid)
+    done = await import_flow.run_import(sessionmaker, services.qbo, queue, cid, mapped=profile_targets)
     assert done["status"] == "completed" and done["directory"]["Vendor"]["created"] == len(vendors)
     assert await _names(sessionmaker, cid, "Vendor") == {v["Id"]: v["DisplayName"] for v in vendors}
     async with sessionmaker() as s:  # a vendor is no CrewFlow worker: the import makes no user of it
@@ -54,7 +55,7 @@ async def test_jobs_are_named_parent_job_and_follow_a_renamed_parent(sessionmake
     customers = (await sandbox.get(f"/_sandbox/realms/{realm}/entities/Customer")).json()["items"]
     job = next(c for c in customers if c.get("Job") and c.get("Active") is not False)
     parent = next(c for c in customers if c["Id"] == job["ParentRef"]["value"])
-    assert (await import_flow.run_import(sessionmaker, services.qbo, queue, cid))["status"] == "completed"
+    assert (await import_flow.run_import(sessionmaker, services.qbo, queue, cid, mapped=profile_targets))["status"] == "completed"
     labels = await _names(sessionmaker, cid, "Customer")
     assert labels[job["Id"]] == f"{parent['DisplayName']}:{job['DisplayName']}" == job["FullyQualifiedName"]
     assert labels[parent["Id"]] == parent["DisplayName"]
@@ -66,7 +67,7 @@ async def test_jobs_are_named_parent_job_and_follow_a_renamed_parent(sessionmake
     await asyncio.sleep(1.1)  # QBO admits 10 requests a second per realm; the import just made most of them
     await _qbo_post(sandbox, realm, "/customer", {"Id": parent["Id"], "SyncToken": parent["SyncToken"],
                                                   "sparse": True, "DisplayName": "Renamed Parent Co"})
-    again = await import_flow.run_import(sessionmaker, services.qbo, queue, cid)  # CDC: QBO sends only the parent
+    again = await import_flow.run_import(sessionmaker, services.qbo, queue, cid, mapped=profile_targets)  # CDC: QBO sends only the parent
     assert again["mode"] == "cdc"
     labels = await _names(sessionmaker, cid, "Customer")
     assert labels[parent["Id"]] == "Renamed Parent Co"
@@ -74,6 +75,7 @@ async def test_jobs_are_named_parent_job_and_follow_a_renamed_parent(sessionmake
     # Reading the customers again agrees: QBO itself now answers the job's new full name.
     listed = await services.qbo.company(cid, realm).query_all("SELECT * FROM Customer WHERE Active IN (true, false)")
     async with sessionmaker() as s:
-        await directory_import.apply(s, cid, directory_import.Fetched("since", {"Customer": listed}, complete=False))
+        await importer.apply(s, cid, importer.Fetched("since", {"Customer": listed}, complete=False),
+                             profile_targets)
         await s.commit()
     assert (await _names(sessionmaker, cid, "Customer"))[job["Id"]] == f"Renamed Parent Co:{job['DisplayName']}"

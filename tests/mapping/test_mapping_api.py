@@ -191,9 +191,10 @@ async def test_validation_report_and_samples(client, auth_headers, imported, ses
         f.add_timecard(s, cid, lone, cool, status="submitted")  # not approved: not counted
         await s.commit()
     await sandbox.post(f"/_sandbox/realms/{imported.realm_id}/entities/Employee", json={"Id": "3", "Active": False})
-    from qbo_integration.mapping import import_flow
+    from qbo_integration.directory import import_flow
+    from qbo_integration.mapping.profiles import profile_targets
 
-    await import_flow.run_import(sessionmaker, services.qbo, queue, cid)
+    await import_flow.run_import(sessionmaker, services.qbo, queue, cid, mapped=profile_targets)
     r = await client.get(f"{API}/mapping/validation", params={"companyId": str(cid)}, headers=auth_headers)
     assert r.status_code == 200, r.text
     rep = r.json()
@@ -220,7 +221,7 @@ async def test_directory_import_route_and_status(client, auth_headers, imported,
     assert r.json()["status"] == "pending"
     queued = await queue.pool.zcard("qbo:queue")
     assert queued >= 1
-    from qbo_integration.mapping import tasks
+    from qbo_integration.directory import tasks
 
     ctx = {"sessionmaker": sessionmaker, "services": services, "queue": queue}
     done = await tasks.import_directory(ctx, cid, job_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qbo_integration.mapping.directory import DirEntry
+from qbo_integration.directory.service import DirEntry
 from qbo_integration.mapping.suggest import BULK_ACCEPT, hold_shared, name_key, suggest, variant_key
 
 

@@ -45,7 +45,7 @@ async def test_unknown_or_unfilterable_property_is_4001(company):
 
 
 async def test_the_services_own_queries_pass(company):
-    """What mapping/directory_import.py, mapping/refcheck.py and qbo/client.py send."""
+    """What directory/importer.py, mapping/refcheck.py and qbo/client.py send."""
     for sql in ("SELECT * FROM Employee WHERE Active IN (true, false) ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
                 "SELECT * FROM Vendor WHERE Metadata.LastUpdatedTime > '2026-01-01T00:00:00-08:00' "
                 "AND Active IN (true, false) ORDERBY Id",

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from qbo_integration.connections.books import get_rules
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.directory import import_flow
 from qbo_integration.exports.service import unsynced_timecards
-from qbo_integration.mapping import import_flow
 from qbo_integration.mapping.models import MappingProfile
+from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.sync import engine, intake, service
 from tests.sync import helpers as h
 
@@ -33,7 +34,7 @@ async def _approve(ctx, sessionmaker, core) -> uuid.UUID:
 
 
 async def _import(ctx, api, company_id) -> None:
-    result = await import_flow.run_import(ctx["sessionmaker"], api, ctx["queue"], company_id)
+    result = await import_flow.run_import(ctx["sessionmaker"], api, ctx["queue"], company_id, mapped=profile_targets)
     assert result["status"] == "completed", result
 
 

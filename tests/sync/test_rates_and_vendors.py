@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qbo_integration.mapping import import_flow
+from qbo_integration.directory import import_flow
 from qbo_integration.mapping.models import MappingProfile
+from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.sync import engine, intake, sweep
 from tests.sync import helpers as h
 
@@ -85,7 +86,7 @@ async def test_billable_time_without_a_rate_waits_for_the_admin_and_syncs_once_a
     assert (await h.row(sessionmaker, billable)).state == "failed"
 
     # The admin sets a rate where the message said (the mapping route checks ids against the directory).
-    done = await import_flow.run_import(sessionmaker, ctx["qbo"], ctx["queue"], core.company_id)
+    done = await import_flow.run_import(sessionmaker, ctx["qbo"], ctx["queue"], core.company_id, mapped=profile_targets)
     assert done["status"] == "completed", done
     saved = await client.put(f"{API}/mapping", headers=auth_headers, json={"companyId": str(core.company_id), "mapping": {
         "costCodeMapping": [{"crewflowCostCodeId": str(core.cost_code_id), "qboServiceItemId": "1"}],

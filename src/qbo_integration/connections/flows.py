@@ -39,7 +39,7 @@ from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue
 
 logger = logging.getLogger(__name__)
 
-IMPORT_FUNCTION = IMPORT_DIRECTORY  # mapping/tasks.py: import_directory(ctx, company_id, job_id=None)
+IMPORT_FUNCTION = IMPORT_DIRECTORY  # directory/tasks.py: import_directory(ctx, company_id, job_id=None)
 _REALM_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _CODE_MAX = 2048
 

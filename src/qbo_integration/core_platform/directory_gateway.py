@@ -1,7 +1,7 @@
 """The directory import's writes to Core (users and projects), and the reads the mapping pages need.
 
 Users come from QBO Employees (role `field_worker`), projects from QBO Customers (status `active`).
-Matching is done by the caller (mapping.directory_import); this module only reads and writes rows,
+Matching is done by the caller (directory.importer); this module only reads and writes rows,
 in bulk, inside the caller's transaction. It never deletes and never commits.
 """
 

@@ -3,6 +3,7 @@
 from qbo_integration.connections import models as connections_models  # noqa: F401
 from qbo_integration.core_platform import models as core_models  # noqa: F401
 from qbo_integration.db.base import Base
+from qbo_integration.directory import models as directory_models  # noqa: F401
 from qbo_integration.exports import models as exports_models  # noqa: F401
 from qbo_integration.mapping import models as mapping_models  # noqa: F401
 from qbo_integration.monitoring import models as monitoring_models  # noqa: F401

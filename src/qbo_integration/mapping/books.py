@@ -4,8 +4,8 @@ engine explains QuickBooks' own refusals (6210 "Account Period Closed" when our 
 is stale) with the same words.
 
 A timecard refused here is not retried: it fails with kind `validation` and a code of policy.BOOKS_CODES,
-and is queued again by `refresh` (preferences read again at each directory import) once the rule that
-refused it no longer holds, or by the admin (Sync Now, retry).
+and is queued again by the directory import (directory/import_flow.refresh_books: preferences read again
+at each import) once the rule that refused it no longer holds, or by the admin (Sync Now, retry).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from qbo_integration.connections import books as stored
 from qbo_integration.connections.books import BookRules
 from qbo_integration.mapping.timeactivity import FieldError
 from qbo_integration.qbo import QboError
-from qbo_integration.queue import JobQueue
 from qbo_integration.sync import policy
-from qbo_integration.sync import service as sync_service
 
 CLOSED_PREFIX = "QuickBooks books are closed"  # the console recognises a closed-period failure by it
 CLOSED_FIX = "Export it as CSV, or sync it once the books reopen"
@@ -132,13 +130,3 @@ def explain(error: QboError | None, rules: BookRules, payload: dict[str, Any] | 
 
 async def rules_for(session: AsyncSession, company_id: uuid.UUID) -> BookRules:
     return await stored.get_rules(session, company_id)
-
-
-async def refresh(session: AsyncSession, queue: JobQueue, integration_id: uuid.UUID, company_id: uuid.UUID,
-                  rules: BookRules) -> int:
-    """Preferences read again (directory import): store them, and queue again every timecard they no
-    longer refuse (books reopened or the closing date moved earlier, tracking turned on). Returns how many."""
-    await stored.store_rules(session, integration_id, company_id, rules)
-    return await sync_service.requeue_reopened(session, queue, company_id, close_date=rules.close_date,
-                                               class_tracking=rules.class_tracking,
-                                               department_tracking=rules.department_tracking)

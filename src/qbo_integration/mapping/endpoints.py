@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Request, status
 
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
 from qbo_integration.core_platform.gateway import require_company
+from qbo_integration.directory import import_flow
 from qbo_integration.errors import NotFound
-from qbo_integration.mapping import import_flow, records, reports, service, suggest, testing
+from qbo_integration.mapping import records, reports, service, suggest, testing
 from qbo_integration.mapping.schemas import (
     CompanyBody,
     DirectoryImportIn,

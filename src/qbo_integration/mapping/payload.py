@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.views import CompanyView, TimecardView
-from qbo_integration.mapping import directory
-from qbo_integration.mapping.directory import ENTITY_LABELS, DirEntry
+from qbo_integration.directory import service as directory
+from qbo_integration.directory.service import ENTITY_LABELS, DirEntry
 from qbo_integration.mapping.profiles import ProfileConfig, active_config
 from qbo_integration.mapping.timeactivity import FieldError, format_time_activity, missing_bill_rate, ref
 

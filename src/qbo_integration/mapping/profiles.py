@@ -139,3 +139,20 @@ async def list_profiles(session: AsyncSession, company_id: uuid.UUID) -> list[Ma
 async def get_profile(session: AsyncSession, company_id: uuid.UUID, profile_id: uuid.UUID) -> MappingProfile | None:
     p = await session.get(MappingProfile, profile_id)
     return p if p is not None and p.company_id == company_id else None
+
+
+async def profile_targets(session: AsyncSession, company_id: uuid.UUID) -> set[tuple[str, str]]:
+    """(entity, qbo id) that any mapping profile of the company points at (the directory import is handed
+    this to tell an orphaned record from one nothing uses)."""
+    out: set[tuple[str, str]] = set()
+    rows = await session.execute(select(MappingProfile.cost_code_field, MappingProfile.config)
+                                 .where(MappingProfile.company_id == company_id))
+    for ccf, raw_cfg in rows:
+        cfg = raw_cfg or {}
+        for key, entity in (("employeeMapping", "Employee"), ("vendorMapping", "Vendor"),
+                            ("customerMapping", "Customer"),
+                            ("locationMapping", "Department"),
+                            ("costCodeMapping", "Class" if ccf == "Class" else "Item")):
+            for v in (cfg.get(key) or {}).values():
+                out.add((entity, str(v)))
+    return out

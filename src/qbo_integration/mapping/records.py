@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.directory import service as directory
 from qbo_integration.errors import NotFound
-from qbo_integration.mapping import directory
 
 RECENT_TIMECARDS = 25
 QBO_ENTITIES = ("Employee", "Vendor", "Customer", "Item", "Class", "Department")

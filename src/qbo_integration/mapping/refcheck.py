@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from qbo_integration.mapping.directory import ENTITY_LABELS
+from qbo_integration.directory.service import ENTITY_LABELS
 from qbo_integration.mapping.timeactivity import FieldError
 from qbo_integration.qbo.client import CompanyClient
 

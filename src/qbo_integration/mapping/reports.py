@@ -9,11 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.directory_gateway import DirectoryGateway
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.mapping import directory
-from qbo_integration.mapping.directory import ENTITY_LABELS, DirEntry
-from qbo_integration.mapping.directory_import import profile_targets
+from qbo_integration.directory import service as directory
+from qbo_integration.directory.service import ENTITY_LABELS, DirEntry
 from qbo_integration.mapping.payload import inactive_error, unmapped_project, unmapped_worker
-from qbo_integration.mapping.profiles import active_config
+from qbo_integration.mapping.profiles import active_config, profile_targets
 from qbo_integration.mapping.timeactivity import format_time_activity
 
 SAMPLE_SIZE = 3

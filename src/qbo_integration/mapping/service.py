@@ -16,9 +16,9 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import WorkerView
+from qbo_integration.directory import service as directory
+from qbo_integration.directory.service import ENTITY_LABELS
 from qbo_integration.errors import Conflict, InvalidInput, NotFound
-from qbo_integration.mapping import directory
-from qbo_integration.mapping.directory import ENTITY_LABELS
 from qbo_integration.mapping.models import MappingProfile
 from qbo_integration.mapping.profiles import (
     DEFAULT_PROFILE_NAME,

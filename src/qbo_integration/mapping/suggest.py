@@ -23,9 +23,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.mapping import directory
-from qbo_integration.mapping.directory import DirEntry
-from qbo_integration.mapping.directory_import import normalise
+from qbo_integration.directory import service as directory
+from qbo_integration.directory.importer import normalise
+from qbo_integration.directory.service import DirEntry
 from qbo_integration.mapping.profiles import active_config
 
 BULK_ACCEPT = 0.9  # "Accept suggestions ≥ 90 %" in the console

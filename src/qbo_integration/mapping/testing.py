@@ -17,8 +17,9 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import require_connected
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
+from qbo_integration.directory import service as directory
 from qbo_integration.errors import Conflict, NotFound, ServiceUnavailable
-from qbo_integration.mapping import books, directory, refcheck
+from qbo_integration.mapping import books, refcheck
 from qbo_integration.mapping.models import DryRun
 from qbo_integration.mapping.payload import PayloadResult, ResolvedRefs, assemble, resolve_refs
 from qbo_integration.mapping.profiles import ProfileConfig, active_config, get_active_profile

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections.service import get_integration
+from qbo_integration.directory import import_flow
+from qbo_integration.directory.importer import ENTITIES as DIRECTORY_ENTITIES
 from qbo_integration.logs import log_context
-from qbo_integration.mapping import import_flow
-from qbo_integration.mapping.directory_import import ENTITIES as DIRECTORY_ENTITIES
+from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation import drift
@@ -69,7 +70,8 @@ async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, q
             return {"events": len(ids), "skipped": "not connected"}
         changed, deleted, time_events = _group(events)
         try:
-            result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted)
+            result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted,
+                                                      mapped=profile_targets)
         except QboError as exc:
             logger.warning("webhook directory refresh failed: %s", exc.message)
             async with sessionmaker() as s:

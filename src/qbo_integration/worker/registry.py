@@ -13,8 +13,8 @@ from arq.cron import CronJob, cron
 
 from qbo_integration.connections import tasks as connections_tasks
 from qbo_integration.core_platform.events import CoreEvent
+from qbo_integration.directory import tasks as directory_tasks
 from qbo_integration.exports import tasks as exports_tasks
-from qbo_integration.mapping import tasks as mapping_tasks
 from qbo_integration.monitoring import tasks as monitoring_tasks
 from qbo_integration.queue import JOB_NAMES, CronSchedule
 from qbo_integration.reconciliation import tasks as reconciliation_tasks
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 FUNCTIONS: list[Any] = [
     *system_tasks.FUNCTIONS, *monitoring_tasks.FUNCTIONS, *exports_tasks.FUNCTIONS, *sync_tasks.FUNCTIONS,
-    *mapping_tasks.FUNCTIONS, *webhooks_tasks.FUNCTIONS, *reconciliation_tasks.FUNCTIONS, *connections_tasks.FUNCTIONS,
+    *directory_tasks.FUNCTIONS, *webhooks_tasks.FUNCTIONS, *reconciliation_tasks.FUNCTIONS, *connections_tasks.FUNCTIONS,
 ]
 
 _MISSING = set(JOB_NAMES) - {f.__name__ for f in FUNCTIONS}
@@ -42,7 +42,7 @@ def _arq_cron(s: CronSchedule) -> CronJob:
 def cron_jobs() -> list[CronJob]:
     """The cron jobs, built when the worker starts (the sweep's period is read from the settings then)."""
     schedules = [*system_tasks.CRON_JOBS, *monitoring_tasks.CRON_JOBS, *exports_tasks.CRON_JOBS,
-                 *sync_tasks.cron_jobs(), *mapping_tasks.CRON_JOBS, *reconciliation_tasks.CRON_JOBS,
+                 *sync_tasks.cron_jobs(), *directory_tasks.CRON_JOBS, *reconciliation_tasks.CRON_JOBS,
                  *webhooks_tasks.CRON_JOBS, *connections_tasks.CRON_JOBS]
     return [_arq_cron(s) for s in schedules]
 

@@ -1,4 +1,4 @@
-"""arq jobs of the mapping domain: the directory import (after connect, on demand, daily)."""
+"""arq jobs of the directory domain: the directory import (after connect, on demand, daily)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from qbo_integration.connections.service import queue_daily_for_connected
-from qbo_integration.mapping import import_flow
+from qbo_integration.directory import import_flow
 from qbo_integration.queue import CronSchedule
 
 
@@ -16,7 +16,9 @@ async def import_directory(ctx: dict[str, Any], company_id: str | uuid.UUID,
 
     Queued by the connect flow (no job id: a sync_jobs row is made here), by an admin (job id of the
     pending row) and by the daily cron. First import = full listing; later ones use CDC."""
-    return await import_flow.run_import(ctx["sessionmaker"], ctx["services"].qbo, ctx["queue"], company_id, job_id)
+    services = ctx["services"]
+    return await import_flow.run_import(ctx["sessionmaker"], services.qbo, ctx["queue"], company_id, job_id,
+                                        mapped=services.mapped_keys)
 
 
 async def import_directories_daily(ctx: dict[str, Any]) -> int:

@@ -1,5 +1,6 @@
 """Our copy of the QBO directory (qbo_directory_records): lookups used by the payload builder,
-validation, suggestions and the orphan list. The import writes it (directory_import.py)."""
+validation, suggestions and the orphan list (mapping reads the directory through these). The import
+writes it (importer.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.mapping.models import QboDirectoryRecord
+from qbo_integration.directory.models import QboDirectoryRecord
 
 ENTITY_LABELS = {"Employee": "employee", "Vendor": "vendor (subcontractor)", "Customer": "customer", "Item": "service item", "Class": "class",
                  "Department": "location"}
@@ -21,7 +22,7 @@ ENTITY_LABELS = {"Employee": "employee", "Vendor": "vendor (subcontractor)", "Cu
 @dataclass(frozen=True)
 class DirEntry:
     """One QBO directory record: as our copy holds it (`entry`), or as the import just read it from
-    QuickBooks (directory_import.to_row, which also fills the last three fields; `orphaned` is ours to
+    QuickBooks (importer.to_row, which also fills the last three fields; `orphaned` is ours to
     decide, so it is False there)."""
 
     entity_type: str

@@ -4,7 +4,9 @@ an audit row, the setup step, and a retry later when QBO was only briefly unavai
 Three short transactions: claim the job (running), fetch from QBO with no transaction open (the
 directory, then the company's preferences: the books' rules), then apply + finish under a per-company
 advisory lock (two imports never interleave their writes); timecards the books no longer refuse are
-queued again there (mapping/books.refresh).
+queued again there (`refresh_books`).
+`mapped` (what the mapping points at: mapping.profiles.profile_targets) is handed in by the caller; the
+directory imports nothing of mapping.
 Safe to run twice (arq is at-least-once): a finished job is not run again.
 """
 
@@ -22,13 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
+from qbo_integration.directory import importer
+from qbo_integration.directory.importer import MappedKeys
 from qbo_integration.logs import log_context
-from qbo_integration.mapping import books, directory_import
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import CompanyClient, QboApi, QboError
 from qbo_integration.qbo.models import QboEntity, entity_model
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
+from qbo_integration.sync import service as sync_service
 from qbo_integration.sync.models import SyncJob
 
 logger = logging.getLogger(__name__)
@@ -72,7 +76,7 @@ async def _lock(session: AsyncSession, company_id: uuid.UUID) -> None:
 
 
 async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
-                     company_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None, *,
+                     company_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None, *, mapped: MappedKeys,
                      trigger: str | None = None, now: Callable[[], datetime] = utc_now) -> dict[str, Any]:
     """Run one import; `trigger` for a job made here defaults to connect (first import) or cron."""
     cid = uuid.UUID(str(company_id))
@@ -83,16 +87,16 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
         job_id_, realm_id, cursor, started, mode, attempt = claimed
         client = qbo.company(cid, realm_id)
         try:
-            fetched = await directory_import.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
+            fetched = await importer.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
             rules = await _read_books(client, now())
             async with sessionmaker() as s:
                 await _lock(s, cid)
-                counts = await directory_import.apply(s, cid, fetched)
+                counts = await importer.apply(s, cid, fetched, mapped)
                 job = await s.get(SyncJob, job_id_)
                 integ = await get_integration(s, cid)
                 assert job is not None and integ is not None
                 if rules is not None:
-                    await books.refresh(s, queue, integ.id, cid, rules)
+                    await refresh_books(s, queue, integ.id, cid, rules)
                 results = {"mode": fetched.mode, "cursor": started.isoformat(), **counts.as_dict()}
                 job.status, job.completed_at, job.results = "completed", now(), results
                 job.qbo_calls, job.qbo_retries = client.stats.calls, client.stats.retries
@@ -110,6 +114,16 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
             if not isinstance(exc, QboError):
                 raise
             return {"status": "failed", "jobId": str(job_id_), "error": exc.message}
+
+
+async def refresh_books(session: AsyncSession, queue: JobQueue, integration_id: uuid.UUID, company_id: uuid.UUID,
+                        rules: company_books.BookRules) -> int:
+    """Preferences read again: store them, and queue again every timecard they no longer refuse (books
+    reopened or the closing date moved earlier, tracking turned on). Returns how many."""
+    await company_books.store_rules(session, integration_id, company_id, rules)
+    return await sync_service.requeue_reopened(session, queue, company_id, close_date=rules.close_date,
+                                               class_tracking=rules.class_tracking,
+                                               department_tracking=rules.department_tracking)
 
 
 async def _read_books(client: CompanyClient, at: datetime) -> company_books.BookRules | None:
@@ -207,12 +221,12 @@ REFRESH_CHUNK = 100  # ids per `Id IN (...)` query
 
 async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
                           company_id: uuid.UUID, realm_id: str, changed: dict[str, set[str]],
-                          deleted: dict[str, set[str]]) -> dict[str, Any]:
+                          deleted: dict[str, set[str]], *, mapped: MappedKeys) -> dict[str, Any]:
     """Re-read just these directory records from QBO and apply them like an import would (a webhook
     said they changed). A record QBO no longer returns and that was reported deleted is marked so."""
     client = qbo.company(company_id, realm_id)
     records: dict[str, list[QboEntity]] = {}
-    for entity in directory_import.ENTITIES:
+    for entity in importer.ENTITIES:
         ids = sorted(i for i in changed.get(entity, set()) | deleted.get(entity, set()) if i.isdigit())
         found: list[QboEntity] = []
         for start in range(0, len(ids), REFRESH_CHUNK):
@@ -227,7 +241,7 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
         return {"qboCalls": client.stats.calls, "records": 0}
     async with sessionmaker() as s:
         await _lock(s, company_id)
-        counts = await directory_import.apply(s, company_id, directory_import.Fetched("webhook", records, complete=False))
+        counts = await importer.apply(s, company_id, importer.Fetched("webhook", records, complete=False), mapped)
         await commit_and_flush(s, queue)
     return {"qboCalls": client.stats.calls, "records": sum(len(v) for v in records.values()),
             **{k: v for k, v in counts.as_dict().items() if k in ("users", "projects")}}

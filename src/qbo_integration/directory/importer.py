@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +26,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.directory_gateway import CoreProject, CoreUser, DirectoryGateway
-from qbo_integration.mapping.directory import DirEntry
-from qbo_integration.mapping.models import MappingProfile, QboDirectoryRecord
+from qbo_integration.directory.models import QboDirectoryRecord
+from qbo_integration.directory.service import DirEntry
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.models import QboEntity
 
@@ -142,26 +143,16 @@ _DIR_FIELDS = ("name", "email", "active", "deleted", "orphaned", "parent_qbo_id"
                "raw")
 
 
-async def profile_targets(session: AsyncSession, company_id: uuid.UUID) -> set[tuple[str, str]]:
-    """(entity, qbo id) that any mapping profile of the company points at."""
-    out: set[tuple[str, str]] = set()
-    rows = await session.execute(select(MappingProfile.cost_code_field, MappingProfile.config)
-                                 .where(MappingProfile.company_id == company_id))
-    for ccf, raw_cfg in rows:
-        cfg = raw_cfg or {}
-        for key, entity in (("employeeMapping", "Employee"), ("vendorMapping", "Vendor"),
-                            ("customerMapping", "Customer"),
-                            ("locationMapping", "Department"),
-                            ("costCodeMapping", "Class" if ccf == "Class" else "Item")):
-            for v in (cfg.get(key) or {}).values():
-                out.add((entity, str(v)))
-    return out
+# (entity, qbo id) pairs that something in CrewFlow's mapping points at (mapping.profiles.profile_targets,
+# handed in by the caller: the directory imports nothing of mapping).
+MappedKeys = Callable[[AsyncSession, uuid.UUID], Awaitable[set[tuple[str, str]]]]
 
 
 class _Applier:
-    def __init__(self, session: AsyncSession, company_id: uuid.UUID) -> None:
+    def __init__(self, session: AsyncSession, company_id: uuid.UUID, mapped: MappedKeys) -> None:
         self.session = session
         self.company_id = company_id
+        self.mapped = mapped
         self.gw = DirectoryGateway(session)
         self.counts = ImportCounts()
         self.dir_inserts: list[dict[str, Any]] = []
@@ -190,7 +181,7 @@ class _Applier:
         for p in self.projects:
             if not p.external_ids.get("qbo"):
                 self.project_by_name.setdefault(normalise(p.name), p)
-        self.profile_targets = await profile_targets(self.session, self.company_id)
+        self.profile_targets = await self.mapped(self.session, self.company_id)
 
     def linked(self, entity: str, qbo_id: str) -> bool:
         if entity == "Employee" and qbo_id in self.user_by_qbo:
@@ -324,9 +315,10 @@ class _Applier:
         self.counts.projects_updated = len(self.changed_projects)
 
 
-async def apply(session: AsyncSession, company_id: uuid.UUID, fetched: Fetched) -> ImportCounts:
-    """Write what QBO said into our copy and Core's users/projects (caller's transaction)."""
-    ap = _Applier(session, company_id)
+async def apply(session: AsyncSession, company_id: uuid.UUID, fetched: Fetched, mapped: MappedKeys) -> ImportCounts:
+    """Write what QBO said into our copy and Core's users/projects (caller's transaction). `mapped`: what
+    the mapping points at (a record it points at that goes inactive or away is marked orphaned)."""
+    ap = _Applier(session, company_id, mapped)
     await ap.load()
     # Parents before sub-customers, so a job's parent is known when the job is processed.
     for entity in ENTITIES:
