@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from qbo_integration.connections import endpoints as connections_endpoints
 from qbo_integration.console import names as console_names
+from qbo_integration.directory import endpoints as directory_endpoints
 from qbo_integration.exports import endpoints as exports_endpoints
 from qbo_integration.health import endpoints as health_endpoints
 from qbo_integration.mapping import endpoints as mapping_endpoints
@@ -25,6 +26,7 @@ def build_integrations_router() -> APIRouter:
     router.include_router(monitoring_endpoints.router)
     router.include_router(exports_endpoints.router)
     router.include_router(sync_endpoints.router)
+    router.include_router(directory_endpoints.router)  # before mapping's: the API document's order stays
     router.include_router(mapping_endpoints.router)
     router.include_router(webhooks_endpoints.router)
     router.include_router(reconciliation_endpoints.router)

@@ -1,5 +1,6 @@
-"""Routes of the mapping domain: directory import, mapping profiles, suggestions, validation, samples,
-test mapping, dry run, the live-sync switch and the wizard's records. Routes only: the logic is in the service modules."""
+"""Routes of the mapping domain: the directory's orphans (what the mapping points at that is gone; the
+import's own routes are directory/endpoints.py), mapping profiles, suggestions, validation, samples, test
+mapping, dry run, the live-sync switch and the wizard's records. Routes only: the logic is in the service modules."""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ from fastapi import APIRouter, Query, Request, status
 
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
 from qbo_integration.core_platform.gateway import require_company
-from qbo_integration.directory import import_flow
-from qbo_integration.errors import NotFound
 from qbo_integration.mapping import records, reports, service, suggest, testing
 from qbo_integration.mapping.schemas import (
     CompanyBody,
-    DirectoryImportIn,
     DryRunIn,
     DryRunOut,
-    ImportJobOut,
     LiveSyncIn,
     LiveSyncOut,
     MappingOut,
@@ -30,7 +27,6 @@ from qbo_integration.mapping.schemas import (
     TestMappingOut,
 )
 from qbo_integration.qbo import QboApi
-from qbo_integration.sync.models import SyncJob
 
 router = APIRouter(tags=["mapping"])
 CompanyQ = Annotated[uuid.UUID, Query(alias="companyId")]
@@ -40,34 +36,7 @@ def _qbo(request: Request) -> QboApi:
     return request.app.state.services.qbo
 
 
-def _job_out(job: SyncJob, message: str | None = None) -> ImportJobOut:
-    return ImportJobOut(job_id=job.id, status=job.status, trigger=job.trigger, mode=(job.params or {}).get("mode"),
-                        started_at=job.started_at, completed_at=job.completed_at, qbo_calls=job.qbo_calls or 0,
-                        results=job.results or {}, errors=job.errors or [], message=message)
-
-
 # ------------------------------------------------------------------------------------------ directory
-@router.post("/directory/import", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJobOut,
-             response_model_by_alias=True)
-async def start_import(body: DirectoryImportIn, principal: PrincipalDep, session: SessionDep,
-                       queue: QueueDep) -> ImportJobOut:
-    company_access(principal, body.company_id, admin=True)
-    await require_company(session, body.company_id)
-    job = await import_flow.queue_import(session, queue, body.company_id, mode=body.mode, actor=principal.sub)
-    return _job_out(job, "Directory import queued")
-
-
-@router.get("/directory/import/{job_id}", response_model=ImportJobOut, response_model_by_alias=True)
-async def import_status(job_id: uuid.UUID, company_id: CompanyQ, principal: PrincipalDep,
-                        session: SessionDep) -> ImportJobOut:
-    company_access(principal, company_id)
-    await require_company(session, company_id)
-    job = await import_flow.get_job(session, company_id, job_id)
-    if job is None:
-        raise NotFound("Unknown directory import job for this company")
-    return _job_out(job)
-
-
 @router.get("/directory/orphans")
 async def list_orphans(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     company_access(principal, company_id)

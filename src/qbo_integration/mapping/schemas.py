@@ -228,21 +228,3 @@ class LiveSyncOut(Out):
     queued: int = Field(description="Approved timecards waiting for QuickBooks when live sync was turned on "
                                     "(from the sync start date), queued at once; 0 when turning it off")
     message: str
-
-
-class DirectoryImportIn(Camel):
-    company_id: uuid.UUID
-    mode: Literal["auto", "full"] = "auto"
-
-
-class ImportJobOut(Out):
-    job_id: uuid.UUID
-    status: str
-    trigger: str
-    mode: str | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    qbo_calls: int = 0
-    results: dict[str, Any] = Field(default_factory=dict)
-    errors: list[Any] = Field(default_factory=list)
-    message: str | None = None

@@ -1,0 +1,32 @@
+"""Request and response shapes of the directory import's routes (camelCase on the wire)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class DirectoryImportIn(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    company_id: uuid.UUID
+    mode: Literal["auto", "full"] = "auto"
+
+
+class ImportJobOut(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    job_id: uuid.UUID
+    status: str
+    trigger: str
+    mode: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    qbo_calls: int = 0
+    results: dict[str, Any] = Field(default_factory=dict)
+    errors: list[Any] = Field(default_factory=list)
+    message: str | None = None
