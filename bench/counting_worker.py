@@ -2,9 +2,11 @@
 
 Every execution counts once per parameter set (an executemany of 300 rows is 300 statements on the
 server, as pg_stat_statements would count it); `round_trips` counts calls into the driver. The
-totals are written to $STATEMENT_COUNT_FILE as JSON twice a second and at exit.
+totals are written to $STATEMENT_COUNT_FILE as JSON twice a second and at exit; a `{pid}` in the
+path is replaced by the process id (several workers, one file each).
 
     STATEMENT_COUNT_FILE=/tmp/n.json python bench/counting_worker.py
+    STATEMENT_COUNT_FILE=/tmp/counts/{pid}.json python bench/counting_worker.py
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _count(conn, cursor, statement, parameters, context, executemany):  # type: 
 
 
 def _dump() -> None:
-    path = os.environ.get("STATEMENT_COUNT_FILE")
+    path = os.environ.get("STATEMENT_COUNT_FILE", "").replace("{pid}", str(os.getpid()))
     if not path:
         return
     with _LOCK:

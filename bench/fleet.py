@@ -2,21 +2,68 @@
 
 Aggregate timecards/minute, worker CPU, slowest vs fastest company (no company starves another),
 and 429s received (goal 0). The workers start once; each run uses a fresh set of companies, and
-workers are stopped between runs (4 -> 2 -> 1).
+workers are stopped between runs (4 -> 2 -> 1). The workers are bench/counting_worker.py (the real
+worker, counting its SQL statements); each run also prints the statements per 1,000 timecards, the
+peak PostgreSQL connections to the bench database (pg_stat_activity, 4 samples a second; the
+bench's own connections are left out), and the CPU of the sandbox and of the database's
+backends, to tell which process limits the fleet.
 
     .venv/bin/python bench/fleet.py            # 50 companies x 1,000 timecards, workers 4, 2, 1
     .venv/bin/python bench/fleet.py --small    # 10 companies x 100 timecards, workers 2, 1
+    .venv/bin/python bench/fleet.py --companies 1000 --timecards 20 --workers 4   # issue 17's fleet
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
-from common import QBO_LATENCY, Stack, arg_parser, log, machine, print_grid, print_table, run
+from common import (
+    PYTHON,
+    QBO_LATENCY,
+    BenchCompany,
+    Stack,
+    arg_parser,
+    log,
+    machine,
+    print_grid,
+    print_table,
+    run,
+)
+from fleet_probe import PgProbe, statement_totals, tag_harness
+from procs import ROOT, proc_cpu_seconds
 
 
-async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, workers: int) -> list[object]:
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+async def sync_now(stack: Stack, companies: list[BenchCompany], parallel: int = 8) -> dict[object, datetime]:
+    """Sync Now for every company, `parallel` at a time (1,000 one after another take ~16 s); returns
+    when each company's request was committed."""
+    sem = asyncio.Semaphore(parallel)
+    at: dict[object, datetime] = {}
+
+    async def one(c: BenchCompany) -> None:
+        async with sem:
+            await stack.request_sync([c])
+            at[c.company_id] = datetime.now(UTC)
+
+    await asyncio.gather(*(one(c) for c in companies))
+    return at
+
+
+async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, workers: int,
+                  counts_dir: Path) -> list[object]:
+    if not stack.workers:
+        # First run: the workers start before the companies exist, so that their start-up sweep finds
+        # nothing and the run's CPU, statements and connections are all measured while they sync.
+        stack.start_workers(workers)
+        await stack.workers_ready()
+        await asyncio.sleep(10)  # the health key says one worker is ready; let the others finish starting
     companies = await stack.add_companies(companies_n)
     await stack.set_latency([c.realm_id for c in companies])
     for c in companies:
@@ -24,32 +71,59 @@ async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, work
     total = companies_n * per
     since = time.time()
     log(f"fleet: {workers} worker(s), {companies_n} x {per} timecards: Sync Now")
-    if not stack.workers:  # first run: Sync Now before the workers start (no overlap with their startup sweep)
-        await stack.request_sync(companies)
-        stack.start_workers(workers)
-        await stack.workers_ready()
-        t0 = time.monotonic()
-    else:
-        t0 = await stack.request_sync(companies)
-    t0_wall = datetime.now(UTC) - timedelta(seconds=time.monotonic() - t0)
     cpu0 = sum(w.cpu_seconds() for w in stack.workers)
+    sandbox_pid = stack.sandbox_proc.proc.pid if stack.sandbox_proc else 0
+    sandbox0 = proc_cpu_seconds(sandbox_pid)
+    load0 = _load()
+    statements0 = statement_totals(counts_dir)
+    probe = PgProbe(stack.database_url)
+    probe_task = asyncio.create_task(probe.run())
+    t0 = time.monotonic()
+    t0_wall = datetime.now(UTC)
+    requested = await sync_now(stack, companies)
+    log(f"fleet: Sync Now for {companies_n} companies took {time.monotonic() - t0:.1f} s")
     done = await stack.wait_synced(companies, total, timeout)
     wall = time.monotonic() - t0
     cpu = sum(w.cpu_seconds() for w in stack.workers) - cpu0
+    sandbox_cpu = proc_cpu_seconds(sandbox_pid) - sandbox0
+    load1 = _load()
+    probe.stop()
+    await probe_task
+    await asyncio.sleep(1.0)  # two dump intervals: the counting workers' files hold the run's statements
+    statements1 = statement_totals(counts_dir)
+    statements = statements1.get("statements", 0) - statements0.get("statements", 0)
     times = await stack.synced_times(companies)
     synced = sum(len(v) for v in times.values())
     # Wall time from Sync Now (or the workers being ready) to the last row synced: synced_at is stamped
     # once per round, so a span of synced_at values says little when whole companies finish in one round.
     rate = synced / max(wall, 1e-9) * 60
     spans = sorted(max(0.0, (v[-1] - t0_wall).total_seconds()) for v in times.values() if v)
+    # Each company from its own Sync Now to its last timecard synced (the requests take a few seconds).
+    latency = sorted(max(0.0, (v[-1] - requested[cid]).total_seconds()) for cid, v in times.items() if v)
+    # Each company's wait for a job slot (its Sync Now -> its first job started), and its sync once
+    # started (first job started -> last timecard synced).
+    started = dict(await stack.sql("SELECT company_id, min(started_at) FROM sync_jobs WHERE company_id = ANY(:ids) "
+                                   "GROUP BY company_id", ids=[c.company_id for c in companies]))
+    waits = sorted(max(0.0, (started[cid] - requested[cid]).total_seconds()) for cid in requested
+                   if started.get(cid) is not None)
+    runs = sorted(max(0.0, (v[-1] - started[cid]).total_seconds()) for cid, v in times.items()
+                  if v and started.get(cid) is not None)
     http = await stack.http_stats(companies, since)
     rec = await stack.reconcile(companies)
     await stack.set_enabled(companies, False)
+    log(f"fleet: {workers} worker(s) done; load average {load0} -> {load1}; "
+        f"statements {statements} ({statements1})")
     return [len(stack.workers), f"{companies_n}x{per}", "yes" if done else "NO", f"{wall:.0f}",
             f"{rate:.0f}", f"{cpu:.0f} ({cpu / max(wall, 1e-9):.0%})",
+            f"{sandbox_cpu:.0f} ({sandbox_cpu / max(wall, 1e-9):.0%})",
+            f"{probe.backend_cpu_seconds():.0f} ({probe.backend_cpu_seconds() / max(wall, 1e-9):.0%})",
             f"{spans[0]:.0f} / {spans[-1]:.0f}" if spans else "-",
+            f"{latency[0]:.1f} / {latency[-1]:.1f} = {latency[-1] / max(latency[0], 1e-9):.1f}x" if latency else "-",
+            f"{waits[len(waits) // 2]:.1f} / {waits[-1]:.1f}" if waits else "-",
+            f"{runs[0]:.1f} / {runs[-1]:.1f} = {runs[-1] / max(runs[0], 1e-9):.1f}x" if runs else "-",
             http["status_429"], f"{http['write_requests'] / max(total, 1):.3f}",
-            f"{rec.lost}/{rec.duplicated}/{rec.mismatched}"]
+            f"{statements / max(synced, 1) * 1000:.0f}", f"{probe.peak_connections} ({probe.peak_active})",
+            f"{rec.lost}/{rec.duplicated}/{rec.mismatched}", f"{load0} -> {load1}"]
 
 
 async def main() -> None:
@@ -58,6 +132,7 @@ async def main() -> None:
     p.add_argument("--timecards", type=int, default=None, help="per company")
     p.add_argument("--workers", default=None, help="comma-separated worker counts, descending (e.g. 4,2,1)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    p.add_argument("--max-jobs", type=int, default=None, help="WORKER_MAX_JOBS for the workers (default: the setting's)")
     args = p.parse_args()
     n = args.companies or (10 if args.small else 50)
     per = args.timecards or (100 if args.small else 1000)
@@ -65,16 +140,29 @@ async def main() -> None:
     timeout = args.timeout or (150 if args.small else 1800)
     lines = []
     async with Stack.open("fleet") as stack:
+        tag_harness(stack.engine)
+        counts_dir = stack.logdir / "statements"
+        counts_dir.mkdir()
+        stack.worker_argv = [PYTHON, str(ROOT / "bench" / "counting_worker.py")]
+        stack.worker_env_extra["STATEMENT_COUNT_FILE"] = str(counts_dir / "{pid}.json")
+        if args.max_jobs:
+            stack.worker_env_extra["WORKER_MAX_JOBS"] = str(args.max_jobs)
         for k in counts:
             while len(stack.workers) > k:
                 stack.workers.pop().stop()
-            lines.append(await one_run(stack, n, per, timeout, k))
-        print_table("fleet", [("machine", machine()),
+            lines.append(await one_run(stack, n, per, timeout, k, counts_dir))
+        from qbo_integration.config import Settings
+
+        max_jobs = args.max_jobs or Settings.model_fields["worker_max_jobs"].default
+        print_table("fleet", [("machine", machine()), ("job slots per worker (WORKER_MAX_JOBS)", max_jobs),
                               ("sandbox latency", f"{QBO_LATENCY['latencyMs'] + QBO_LATENCY['jitterMs'] / 2:.0f} "
                                                   f"+- {QBO_LATENCY['jitterMs'] / 2:.0f} ms per call, limits on")])
         print_grid("fleet runs", ["workers", "companies x tc", "all synced", "wall s", "agg tc/min",
-                                  "worker CPU s", "fastest/slowest co. done s", "429s", "round trips/tc",
-                                  "lost/dup/mismatch"], lines)
+                                  "worker CPU s", "sandbox CPU s", "PG backends CPU s",
+                                  "fastest/slowest co. done s", "co. Sync Now -> done s: fastest / slowest",
+                                  "co. wait for job start s: median / max", "co. job start -> done s: fastest / slowest", "429s", "round trips/tc",
+                                  "statements/1,000 tc", "PG conns peak (active)", "lost/dup/mismatch",
+                                  "load avg start -> end"], lines)
 
 
 if __name__ == "__main__":

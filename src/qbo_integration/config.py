@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     # per company), so one process can carry many companies; with 20, a fleet of 50 companies queued
     # for job slots (bench/fleet.py: slowest company 410 s vs fastest 123 s with one worker).
     worker_max_jobs: int = Field(50, ge=1, le=1000, alias="WORKER_MAX_JOBS")
+    # PostgreSQL connections per worker process, whatever WORKER_MAX_JOBS is: jobs wait for one (a job
+    # holds a session only between QBO calls). It was 20 + 10 overflow, so four workers could ask for
+    # 120 of PostgreSQL's default max_connections of 100 (bench/fleet.py with 1,000 companies: "too many
+    # clients"). Four workers at 15 use 60, leaving room for the API processes.
+    worker_db_connections: int = Field(15, ge=1, le=200, alias="WORKER_DB_CONNECTIONS")
 
     sentry_dsn: str | None = Field(None, alias="SENTRY_DSN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")

@@ -54,3 +54,23 @@ async def test_a_throttled_batch_item_spends_no_attempt(ctx, live, sessionmaker,
 
     failure = lifecycle.classify(RateLimitedError("ThrottleExceeded", code="3001"))
     assert failure.kind == policy.WAIT
+
+
+async def test_rows_a_paused_round_never_claimed_are_woken_at_the_end_of_the_pause(ctx, live, sessionmaker, sandbox,
+                                                                                  clock, arq_redis, monkeypatch):
+    """A 429 stops the job mid-backlog: the rows of later rounds are still due (their next attempt is in the
+    past), so the earliest due time said "no retry to schedule" and they waited for the sweep (15 min;
+    bench/fleet.py 50 x 1,000: three companies stalled with 460-490 rows pending)."""
+    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 1)
+    cc, core = live
+    first = await _approve(ctx, sessionmaker, core)
+    second = await _approve(ctx, sessionmaker, core)
+    await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"throttleNextRequests": 1})
+    await engine.run_company_sync(ctx, core.company_id)  # round 1: a 429 and a 60 s pause; round 2 never runs
+    rows = {tid: await h.row(sessionmaker, tid) for tid in (first, second)}
+    assert [r.state for r in rows.values()] == ["pending", "pending"]
+    assert min(r.next_attempt_at for r in rows.values()) <= clock()  # one row is due now, not at the pause's end
+    [(_, at)] = await _deferred_sync_jobs(arq_redis, core.company_id)
+    import time
+
+    assert 50 <= at - time.time() <= 70, "no job was scheduled for the rows still due"

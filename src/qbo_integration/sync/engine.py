@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
@@ -39,6 +39,8 @@ JOB_BUDGET_SECONDS = 240.0
 BATCHES_PER_MINUTE = 30  # of QBO's 40: leave room for other work (imports) in the same realm
 MAX_ROUNDS = 1000
 CLAIM_PER_ROUND = 300
+# A job stopped by QBO's pause (429) with rows still due runs again at the latest this much later.
+PAUSE_WAKE = timedelta(seconds=60)
 # A job retrying timecards the books refused reads the preferences again unless they are this fresh.
 BOOKS_FRESH = timedelta(seconds=60)
 
@@ -121,6 +123,7 @@ class CompanySync:
         self.client: CompanyClient | None = None
         self.stop_reason: str | None = None
         self.continue_later = False
+        self.paused = False  # a round stopped because QBO paused the realm (429): rows may still be due
         # Within the lock's expiry too (the fault campaign shortens it); the lock is renewed every round.
         self.deadline = time.monotonic() + min(JOB_BUDGET_SECONDS, nudge.LOCK_SECONDS * 0.8)
         self.lock_token: str | None = None
@@ -157,7 +160,7 @@ class CompanySync:
             if summary.stop:
                 self.stop_reason = summary.errors[-1]["message"] if summary.errors else \
                     "QuickBooks calls are paused for this company; timecards wait"
-                await self._breaker_open()
+                self.paused = not await self._breaker_open()
                 return
 
     async def _read_books(self) -> BookRules | None:
@@ -258,9 +261,15 @@ class CompanySync:
         return delta
 
     async def schedule_retries(self) -> None:
+        now = self.clock()
         async with self.sm() as s:
             at = await outbox.next_due_at(s, self.company_id)
-        now = self.clock()
+            if at is not None and at <= now and self.paused:
+                # The job left with rows still due (the rows the paused round never claimed): wake it when
+                # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
+                ends = (await s.execute(select(func.min(Row.next_attempt_at)).where(
+                    Row.company_id == self.company_id, Row.state == "pending", Row.next_attempt_at > now))).scalar()
+                at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)
 

@@ -12,9 +12,10 @@ import socket
 from typing import Any
 
 from arq.worker import run_worker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from qbo_integration import logs
-from qbo_integration.config import get_settings
+from qbo_integration.config import Settings, get_settings
 from qbo_integration.db.session import make_engine, make_sessionmaker
 from qbo_integration.observability import init_sentry
 from qbo_integration.services import build_services
@@ -25,12 +26,18 @@ from qbo_integration.worker.queue import QUEUE_NAME, JobQueue, redis_settings
 logger = logging.getLogger(__name__)
 
 
+def make_worker_engine(settings: Settings) -> AsyncEngine:
+    """Many jobs, each holding a session only between QBO calls: they share a fixed number of connections,
+    so a worker never opens more than WORKER_DB_CONNECTIONS however many jobs it runs."""
+    return make_engine(settings.database_url, pool_size=settings.worker_db_connections, max_overflow=0)
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     settings.check_secrets()
     logs.configure_logging(settings.log_level)
     init_sentry(settings, component="worker")
-    engine = make_engine(settings.database_url, pool_size=20)  # many jobs, each holding a session briefly
+    engine = make_worker_engine(settings)
     ctx["settings"] = settings
     ctx["engine"] = engine
     ctx["sessionmaker"] = make_sessionmaker(engine)
