@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from qbo_integration.sandbox import build_parser, config_from_args
@@ -35,6 +37,22 @@ async def test_forgets_a_request_id_after_the_memory_and_executes_it_again(compa
     # the new answer is remembered in its turn
     replay = await company.post("/timeactivity", body, requestid="mem-1")
     assert replay.json() == later.json() and await _count(company) == 2
+
+
+async def test_a_held_resend_is_recognised_when_it_arrives_not_when_it_is_applied(company, clock):
+    """A re-send QBO holds (a late commit) is recognised by its request id on arrival: checking only
+    once it is applied let the id's memory lapse meanwhile and made a second record (the operations
+    campaign's seed 5 in CI: a commit-then-drop, its re-send held past a 4 s memory)."""
+    await company.admin("PUT", "/request-ids", json={"memorySeconds": 5})
+    body = time_activity()
+    first = await company.post("/timeactivity", body, requestid="mem-held")
+    clock.advance(4)
+    r = await company.admin("PUT", "/faults", json={"lateCommitRate": 1, "lateCommitSeconds": 0.5})
+    assert r.status_code == 200, r.text
+    resend = asyncio.create_task(company.post("/timeactivity", body, requestid="mem-held"))
+    await asyncio.sleep(0.2)
+    clock.advance(2)  # the memory lapses while the re-send would be held
+    assert (await resend).json() == first.json() and await _count(company) == 1
 
 
 async def test_same_id_with_another_body_gets_the_stored_answer_and_changes_nothing(company):

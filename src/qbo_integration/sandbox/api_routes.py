@@ -146,15 +146,18 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
     status, note = 500, None
     started = time.monotonic()
 
+    request_id = request.query_params.get("requestid")
+
     async def run(hold: float) -> tuple[int, bytes, bool]:
-        """(status, body, replayed) of the request itself, after holding it `hold` seconds."""
-        if hold:
-            await asyncio.sleep(hold)
-        request_id = request.query_params.get("requestid")
-        at = st.clock.now()
-        replay = slot.realm.request_ids.recall(request_id, at) if request_id else None
+        """(status, body, replayed) of the request itself, held `hold` seconds before it is applied.
+        A request id is recognised when the request arrives, as QBO would: holding a re-send past the
+        id's memory must not turn it into a second record."""
+        replay = slot.realm.request_ids.recall(request_id, now) if request_id else None
         if replay is not None:
             return replay[0], replay[1], True
+        if hold:
+            await asyncio.sleep(hold)
+        at = st.clock.now()
         try:
             code, body = _answer(st, await _dispatch(st, slot, method, parts, request, raw, batch_body))
         except QboFault as exc:
