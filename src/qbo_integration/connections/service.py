@@ -43,6 +43,23 @@ async def get_integration(session: AsyncSession, company_id: uuid.UUID, *, for_u
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def is_connected(integration: Integration | None) -> bool:
+    return integration is not None and integration.connection_status == "connected" and bool(integration.realm_id)
+
+
+def is_live(integration: Integration | None) -> bool:
+    """Live sync: enabled by the admin and connected."""
+    return integration is not None and bool(integration.enabled) and is_connected(integration)
+
+
+async def live_integrations(session: AsyncSession) -> list[Integration]:
+    """Every integration with live sync on and a connected QuickBooks company."""
+    stmt = select(Integration).where(
+        Integration.enabled.is_(True), Integration.connection_status == "connected", Integration.type == "quickbooks"
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 _SUMMARY_COLUMNS = (Integration.realm_id, Integration.connection_status, Integration.connection_changed_at,
                    Integration.connection_reason, Integration.qbo_company_name, Integration.enabled,
                    Integration.last_sync_at, Integration.sync_start_date, Integration.refresh_token_expires_at,

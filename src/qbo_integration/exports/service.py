@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
 from qbo_integration.config import Settings
-from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import integration_id as connection_integration_id
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.core_platform.zones import day_bounds
@@ -116,8 +116,7 @@ async def record_export(session: AsyncSession, settings: Settings, storage: Expo
                     created_at=now, expires_at=now + timedelta(days=settings.export_retention_days))
     session.add(row)
     EXPORTS.labels(reason=reason).inc()
-    integration_id = (await session.execute(
-        select(Integration.id).where(Integration.company_id == company_id))).scalar_one_or_none()
+    integration_id = await connection_integration_id(session, company_id)
     if integration_id is not None:
         await audit.record(session, integration_id=integration_id, company_id=company_id, action="export_csv",
                      status="success", actor=actor or "system",

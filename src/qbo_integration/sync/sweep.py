@@ -22,7 +22,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import nudge, outbox, policy
-from qbo_integration.sync.integrations import live_integrations
+from qbo_integration.sync.integrations import get_integration, live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.writeback import core_status
 
@@ -199,13 +199,13 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     sm = ctx["sessionmaker"]
     redis = ctx["redis"]
     async with sm() as s:
-        companies = [(i.id, i.company_id) for i in await live_integrations(s)]
+        companies = [i.company_id for i in await live_integrations(s)]
     nudged, changed_total, full_passes = 0, 0, 0
-    for integration_id, company_id in companies:
+    for company_id in companies:
         with logs.log_context(company_id=company_id):
             try:
                 async with sm() as s:
-                    integration = await s.get(Integration, integration_id)
+                    integration = await get_integration(s, company_id)
                     if integration is None:
                         continue
                     done = await sweep_company(s, redis, integration, now)
