@@ -18,6 +18,7 @@ from qbo_integration.api.middleware import RequestIdMiddleware
 from qbo_integration.api.router import build_integrations_router
 from qbo_integration.config import Settings, get_settings
 from qbo_integration.db.session import make_engine, make_sessionmaker
+from qbo_integration.heap import freeze_startup_heap
 from qbo_integration.observability import init_sentry
 from qbo_integration.queue import JobQueue
 from qbo_integration.services import build_services
@@ -26,7 +27,8 @@ from qbo_integration.worker.queue import open_pool
 CONSOLE_DIR = Path(__file__).parent / "console" / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
+    """freeze_heap: exempt the start-up heap from the collector (heap.py); for a process that serves only this app."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.queue = JobQueue(pool)
         app.state.services = await build_services(settings, app.state.sessionmaker, redis, app.state.queue)
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
@@ -71,3 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if CONSOLE_DIR.is_dir():
         app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app
+
+
+def create_served_app() -> FastAPI:
+    """`qbo-integration serve`'s factory: the app is the process."""
+    return create_app(freeze_heap=True)

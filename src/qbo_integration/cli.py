@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     from qbo_integration.config import get_settings
 
     get_settings().check_secrets()
-    uvicorn.run("qbo_integration.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("qbo_integration.app:create_served_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=None, access_log=False, proxy_headers=True)
     return 0
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from qbo_integration import logs
 from qbo_integration.config import Settings, get_settings
 from qbo_integration.db.session import make_engine, make_sessionmaker
+from qbo_integration.heap import freeze_startup_heap
 from qbo_integration.observability import init_sentry
 from qbo_integration.services import build_services
 from qbo_integration.worker import registry
@@ -51,6 +52,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     listener = EventListener(ctx["redis"], functools.partial(registry.dispatch_event, ctx))
     ctx["listener"] = listener
     ctx["listener_task"] = asyncio.create_task(listener.run(), name="event-listener")
+    freeze_startup_heap()
     logger.info("worker started", extra=logs.log_fields(worker=ctx["worker_name"]))
 
 
