@@ -56,6 +56,32 @@ async def sync_now(stack: Stack, companies: list[BenchCompany], parallel: int = 
     return at
 
 
+def _median_max(xs: list[float]) -> str:
+    xs = sorted(xs)
+    return f"{xs[len(xs) // 2]:.1f} / {xs[-1]:.1f}" if xs else "-"
+
+
+async def pace_of(stack: Stack, companies: list[BenchCompany], requested: dict[object, datetime],
+                  since: float) -> str:
+    """Where a company's time goes, from the sandbox's log of its writes: Sync Now -> first write, the
+    writes' span against the span QBO's pace needs for as many items (500 a minute after the first
+    batch), and the longest pause between two writes. A span ratio of 1.0 is QBO's pace exactly."""
+    first, ratio, gap = [], [], []
+    for c in companies:
+        writes = sorted((e["ts"], int(e.get("items") or 1)) for e in await stack.realm_log(c.realm_id, since)
+                        if e.get("write") and e.get("status") == 200)
+        if not writes:
+            continue
+        first.append(writes[0][0] - requested[c.company_id].timestamp())
+        items = sum(n for _, n in writes) - writes[0][1]
+        ideal = items * 60.0 / 500
+        if ideal > 0:
+            ratio.append((writes[-1][0] - writes[0][0]) / ideal)
+        gap.append(max((b[0] - a[0] for a, b in zip(writes, writes[1:], strict=False)), default=0.0))
+    return (f"to first write {_median_max(first)} s; span / QBO's pace {_median_max(ratio)}; "
+            f"longest pause {_median_max(gap)} s")
+
+
 async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, workers: int,
                   counts_dir: Path) -> list[object]:
     if not stack.workers:
@@ -109,6 +135,7 @@ async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, work
     runs = sorted(max(0.0, (v[-1] - started[cid]).total_seconds()) for cid, v in times.items()
                   if v and started.get(cid) is not None)
     http = await stack.http_stats(companies, since)
+    pace = await pace_of(stack, companies, requested, since)
     rec = await stack.reconcile(companies)
     await stack.set_enabled(companies, False)
     log(f"fleet: {workers} worker(s) done; load average {load0} -> {load1}; "
@@ -123,7 +150,7 @@ async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, work
             f"{runs[0]:.1f} / {runs[-1]:.1f} = {runs[-1] / max(runs[0], 1e-9):.1f}x" if runs else "-",
             http["status_429"], f"{http['write_requests'] / max(total, 1):.3f}",
             f"{statements / max(synced, 1) * 1000:.0f}", f"{probe.peak_connections} ({probe.peak_active})",
-            f"{rec.lost}/{rec.duplicated}/{rec.mismatched}", f"{load0} -> {load1}"]
+            f"{rec.lost}/{rec.duplicated}/{rec.mismatched}", f"{load0} -> {load1}", pace]
 
 
 async def main() -> None:
@@ -162,7 +189,7 @@ async def main() -> None:
                                   "fastest/slowest co. done s", "co. Sync Now -> done s: fastest / slowest",
                                   "co. wait for job start s: median / max", "co. job start -> done s: fastest / slowest", "429s", "round trips/tc",
                                   "statements/1,000 tc", "PG conns peak (active)", "lost/dup/mismatch",
-                                  "load avg start -> end"], lines)
+                                  "load avg start -> end", "pace (median / max)"], lines)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,16 @@ async def test_none_is_a_typed_sql_null_even_when_a_whole_column_is_none(session
             "SELECT count(*) FROM timecard_sync_records WHERE pending_body IS NULL AND pending_since IS NULL "
             "AND pending_op IS NULL"))).scalar_one()
     assert nulls == 2
+
+
+def test_the_statement_compiles_once_whatever_the_rows():
+    """The rows are parameters, not SQL text: SQLAlchemy caches one compiled statement for every round
+    (a VALUES list with the data in it had no cache key, so each round compiled it anew)."""
+    def stmt(n: int):
+        rows = [{"id": uuid.uuid4(), "pending_op": "create", "pending_body": {"n": i} if i % 2 else None}
+                for i in range(n)]
+        return update_from_values(Row, rows, match=("id",), assign=("pending_op", "pending_body"))
+
+    first, other = stmt(3)._generate_cache_key(), stmt(300)._generate_cache_key()
+    assert first is not None
+    assert first == other

@@ -1,27 +1,36 @@
-"""One UPDATE for many rows, each with its own values (`UPDATE … FROM (VALUES …)`): a sync round
-writes back hundreds of rows in one statement instead of one each."""
+"""One UPDATE for many rows, each with its own values: a sync round writes back hundreds of rows in
+one statement instead of one each.
+
+The rows travel as one array parameter per column, `UPDATE … FROM unnest(CAST(:a AS uuid[]), …) AS
+v(…)`, not as a `VALUES` list: the statement's text is the same whatever the rows, so SQLAlchemy
+compiles it once and PostgreSQL plans it once. A `VALUES` list with the data in it cannot be cached:
+compiling a round's write-back anew each time was a quarter of a worker's CPU in the fleet bench
+(docs/benchmarks.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import cast, column, null, update, values
+from sqlalchemy import JSON, bindparam, cast, column, func, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.types import TypeEngine
+
+
+def _element(t: TypeEngine[Any]) -> TypeEngine[Any]:
+    # A JSON column's None is SQL NULL, as for every other column (not JSON 'null').
+    return JSONB(none_as_null=True) if isinstance(t, JSON) else t
 
 
 def update_from_values(model: type[Any], rows: Sequence[Mapping[str, Any]], *, match: Sequence[str],
                        assign: Sequence[str]) -> Update:
     """UPDATE the mapped class's table SET each `assign` column to the row's value WHERE every `match`
-    column equals the row's. Each VALUES column carries its table column's type, so NULLs and JSON bind as they
+    column equals the row's. Each array carries its table column's type, so NULLs and JSON bind as they
     would in a plain UPDATE. Add further conditions with `.where(...)` on the result."""
     table = model.__table__
     names = [*match, *assign]
-
-    def value(r: Mapping[str, Any], n: str) -> Any:
-        # A typed SQL NULL: not JSON 'null', and not an untyped NULL that makes an all-NULL column text.
-        return cast(null(), table.c[n].type) if r[n] is None else r[n]
-
-    v = values(*[column(n, table.c[n].type) for n in names], name="v").data(
-        [tuple(value(r, n) for n in names) for r in rows])
+    arrays = [cast(bindparam(f"bulk_{n}", [r[n] for r in rows], type_=ARRAY(_element(table.c[n].type))),
+                   ARRAY(_element(table.c[n].type))) for n in names]
+    v = func.unnest(*arrays).table_valued(*[column(n, table.c[n].type) for n in names], name="v").render_derived()
     return update(model).where(*(table.c[n] == v.c[n] for n in match)).values({n: v.c[n] for n in assign})
