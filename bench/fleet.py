@@ -16,6 +16,7 @@ backends, to tell which process limits the fleet.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -67,9 +68,11 @@ async def pace_of(stack: Stack, companies: list[BenchCompany], requested: dict[o
     writes' span against the span QBO's pace needs for as many items (500 a minute after the first
     batch), and the longest pause between two writes. A span ratio of 1.0 is QBO's pace exactly."""
     first, ratio, gap = [], [], []
+    timelines = {}
     for c in companies:
         writes = sorted((e["ts"], int(e.get("items") or 1)) for e in await stack.realm_log(c.realm_id, since)
                         if e.get("write") and e.get("status") == 200)
+        timelines[str(c.company_id)] = {"syncNow": requested[c.company_id].timestamp(), "writes": writes}
         if not writes:
             continue
         first.append(writes[0][0] - requested[c.company_id].timestamp())
@@ -78,6 +81,7 @@ async def pace_of(stack: Stack, companies: list[BenchCompany], requested: dict[o
         if ideal > 0:
             ratio.append((writes[-1][0] - writes[0][0]) / ideal)
         gap.append(max((b[0] - a[0] for a, b in zip(writes, writes[1:], strict=False)), default=0.0))
+    (stack.logdir / "writes.json").write_text(json.dumps(timelines))  # each company's writes: (ts, items)
     return (f"to first write {_median_max(first)} s; span / QBO's pace {_median_max(ratio)}; "
             f"longest pause {_median_max(gap)} s")
 

@@ -66,3 +66,21 @@ def test_the_statement_compiles_once_whatever_the_rows():
     first, other = stmt(3)._generate_cache_key(), stmt(300)._generate_cache_key()
     assert first is not None
     assert first == other
+
+
+async def test_insert_from_values_inserts_each_row_once_and_compiles_once(sessionmaker):
+    from qbo_integration.db.bulk import insert_from_values
+
+    def rows(n: int) -> list[dict]:
+        return [{"id": uuid.uuid4(), "company_id": uuid.uuid4(), "timecard_id": uuid.uuid4(), "state": "pending",
+                 "pending_body": {"n": i} if i % 2 else None} for i in range(n)]
+
+    first, other = rows(2), rows(5)
+    assert insert_from_values(Row, first)._generate_cache_key() == insert_from_values(Row, other)._generate_cache_key()
+    async with sessionmaker() as s:
+        await s.execute(insert_from_values(Row, first))
+        # a row already there is skipped quietly; the new one goes in
+        await s.execute(insert_from_values(Row, [first[0], other[0]]).on_conflict_do_nothing(index_elements=["id"]))
+        await s.commit()
+        got = {r.id: r.pending_body for r in (await s.execute(select(Row))).scalars()}
+    assert got == {first[0]["id"]: None, first[1]["id"]: {"n": 1}, other[0]["id"]: None}

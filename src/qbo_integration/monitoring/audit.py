@@ -6,9 +6,9 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.db.bulk import insert_from_values
 from qbo_integration.monitoring.models import AuditLogEntry
 
 _SECRET_KEY = re.compile(r"(token|secret|password|authorization|^code$|code_verifier|state|assertion|cookie)", re.I)
@@ -75,4 +75,4 @@ async def record(
 async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     """Many audit rows (each dict: `record`'s keyword arguments) in one INSERT statement."""
     if entries:
-        await session.execute(insert(AuditLogEntry).values([_values(**e) for e in entries]))
+        await session.execute(insert_from_values(AuditLogEntry, [_values(**e) for e in entries]))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,6 +110,16 @@ async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Cl
         await s.commit()
 
 
+@dataclass
+class Taken:
+    """A round's rows, claimed and prepared, not yet recorded in the ledger."""
+
+    claimed: list[outbox.Claimed]
+    rules: BookRules
+    works: list[sender.Work]
+    limit: int  # the claim's limit: fewer rows means none else was due then
+
+
 class CompanySync:
     def __init__(self, ctx: dict[str, Any], company_id: uuid.UUID, job: SyncJob) -> None:
         self.ctx = ctx
@@ -128,6 +139,8 @@ class CompanySync:
         self.deadline = time.monotonic() + min(JOB_BUDGET_SECONDS, nudge.LOCK_SECONDS * 0.8)
         self.lock_token: str | None = None
         self._reported = (0, 0, 0)
+        self.first_round = True
+        self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
 
     async def run(self) -> None:
         async with self.sm() as s:
@@ -145,6 +158,12 @@ class CompanySync:
         self.start_date = integration.sync_start_date
         self.company = company
         await self._reread_books_if_retrying()
+        try:
+            await self._rounds()
+        finally:
+            await self.give_back()
+
+    async def _rounds(self) -> None:
         for rounds in range(MAX_ROUNDS):
             if rounds and time.monotonic() > self.deadline:
                 self.continue_later = True
@@ -214,19 +233,43 @@ class CompanySync:
             return True
         return False
 
-    async def _round(self) -> writeback.RoundSummary | None:
-        now = self.clock()
+    async def _take(self, limit: int) -> Taken | None:
+        """Claim up to `limit` due rows and prepare them (nothing recorded, nothing sent): a round's input."""
         async with self.sm() as s:
-            claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id, now=now,
-                                             limit=CLAIM_PER_ROUND)
+            claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id,
+                                             now=self.clock(), limit=limit)
             await s.commit()
         if not claimed:
             return None
-        assert self.client is not None
         try:
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
                 works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules)
+        except BaseException:
+            await _unclaim(self.sm, claimed)
+            raise
+        return Taken(claimed, rules, works, limit)
+
+    async def give_back(self) -> None:
+        """Unclaim the next round's rows taken ahead (the job stops before sending them)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            await _unclaim(self.sm, ahead.claimed)
+
+    async def _round(self) -> writeback.RoundSummary | None:
+        taken, self.ahead = self.ahead, None
+        if taken is None:
+            # The job's first round is one batch: its first write goes out while the next round is prepared.
+            taken = await self._take(min(sender.MAX_BATCH, CLAIM_PER_ROUND) if self.first_round else CLAIM_PER_ROUND)
+        self.first_round = False
+        if taken is None:
+            return None
+        claimed, rules, works = taken.claimed, taken.rules, taken.works
+        assert self.client is not None
+        ahead: asyncio.Task[Taken | None] | None = None
+        try:
+            now = self.clock()  # the ledger's time: what the send window counts from
+            async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
                 recorded = await outbox.record_outstanding(s, entries, now)
                 await s.commit()  # the ledger is durable before anything is sent
@@ -234,20 +277,33 @@ class CompanySync:
                 w.recorded = w.claimed.id in recorded
             batches, _ = sender.plan_creates(works)
             await _count_batches(self.redis, self.company_id, len(batches))
+            # While this round waits for QBO's pace, the next one is claimed and prepared (not recorded):
+            # a round's boundary then costs no send slot.
+            if len(claimed) >= taken.limit:
+                ahead = asyncio.create_task(self._take(CLAIM_PER_ROUND), name="sync-take-ahead")
             with writes_sent_by((now + policy.SEND_WINDOW).timestamp()):  # see policy.SETTLE_QUIET
                 results = await sender.send(self.client, works)
             await self._explain_refusals(results, rules)
         except BaseException:
             await _unclaim(self.sm, claimed)
+            if ahead is not None:
+                ahead.cancel()
+                got = (await asyncio.gather(ahead, return_exceptions=True))[0]
+                if isinstance(got, Taken):
+                    await _unclaim(self.sm, got.claimed)
             raise
-        now = self.clock()
-        async with self.sm() as s:
-            summary = await writeback.apply_results(
-                s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
-                results=results, now=now)
-            await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary, cost=self._cost_since_last())
-            await jobs.side_effects(s, self.company_id, summary, now)
-            await s.commit()
+        try:
+            self.ahead = await ahead if ahead is not None else None
+        finally:
+            now = self.clock()
+            async with self.sm() as s:
+                summary = await writeback.apply_results(
+                    s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
+                    results=results, now=now)
+                await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary,
+                                     cost=self._cost_since_last())
+                await jobs.side_effects(s, self.company_id, summary, now)
+                await s.commit()
         await writeback.publish(self.redis, summary.events)
         return summary
 

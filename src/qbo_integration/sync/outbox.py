@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.views import CompanyView, TimecardView
-from qbo_integration.db.bulk import update_from_values
+from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 
@@ -155,7 +155,7 @@ async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: li
     if not timecards:
         return
     await session.execute(
-        insert(Row).values([
+        insert_from_values(Row, [
             {"id": uuid.uuid4(), "company_id": company_id, "timecard_id": tc.id, "operation": "create",
              "state": "pending", "timecard_version": tc.version, "attempts": 0, "next_attempt_at": now,
              "approved_at": tc.approved_at} for tc in timecards
@@ -244,15 +244,16 @@ class Entry:
 async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
                              now: datetime) -> set[uuid.UUID]:
     """Write each row's ledger entry BEFORE its request is sent (the caller commits first), only where
-    the row is still held under the job's claim token, in one statement. Returns the rows recorded:
-    only those are sent."""
+    the row is still held under the job's claim token, in one statement; its claim counts from now.
+    Returns the rows recorded: only those are sent."""
     if not entries:
         return set()
     values = [{"id": row_id, "claim_token": token, "pending_op": e.op, "pending_request_id": e.request_id,
                "pending_fingerprint": e.fingerprint, "pending_version": e.version, "pending_body": e.body,
                "pending_since": now, "pending_unknown_at": None} for row_id, (token, e) in entries.items()]
     stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=LEDGER_COLUMNS)
-    res = await session.execute(stmt.where(Row.state == "in_flight").returning(Row.id)
+    # Recording renews the claim: a round claimed ahead, while the one before it sent, is not "stale" yet.
+    res = await session.execute(stmt.values(claimed_at=now).where(Row.state == "in_flight").returning(Row.id)
                                 .execution_options(synchronize_session=False))
     return set(res.scalars())
 
