@@ -44,6 +44,11 @@ def _cost_code(c: CostCode) -> CostCodeView:
     return CostCodeView(id=c.id, code=c.code, name=c.name, active=c.active)
 
 
+_TIMECARD_COLUMNS = (Timecard.id, Timecard.company_id, Timecard.clock_in, Timecard.clock_out, Timecard.break_minutes,
+                     Timecard.total_hours, Timecard.billable, Timecard.notes, Timecard.status, Timecard.approved_at,
+                     Timecard.updated_at, Timecard.version, Timecard.sync_status, Timecard.qbo_id)
+
+
 @dataclass(frozen=True)
 class TimecardChange:
     id: uuid.UUID
@@ -61,25 +66,49 @@ class CoreGateway:
         return _company(c) if c else None
 
     async def get_timecards(self, timecard_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, TimecardView]:
-        """Current rows with their worker, project and cost code, keyed by id (missing ids = deleted)."""
+        """Current rows with their worker, project and cost code, keyed by id (missing ids = deleted).
+
+        Plain columns, not ORM entities: a whole-company reconcile reads thousands, and four entities
+        a timecard were most of its CPU; each worker, project and cost code becomes one view."""
         if not timecard_ids:
             return {}
         cc = aliased(CostCode)
         stmt = (
-            select(Timecard, User, Project, cc)
+            select(*_TIMECARD_COLUMNS,
+                   User.id.label("u_id"), User.name.label("u_name"), User.email.label("u_email"),
+                   User.active.label("u_active"), User.external_ids.label("u_ext"),
+                   Project.id.label("p_id"), Project.name.label("p_name"), Project.status.label("p_status"),
+                   Project.external_ids.label("p_ext"),
+                   cc.id.label("c_id"), cc.code.label("c_code"), cc.name.label("c_name"), cc.active.label("c_active"))
             .join(User, User.id == Timecard.worker_id)
             .join(Project, Project.id == Timecard.project_id)
             .outerjoin(cc, cc.id == Timecard.cost_code_id)
             .where(Timecard.id.in_(list(timecard_ids)))
         )
+        workers: dict[uuid.UUID, WorkerView] = {}
+        projects: dict[uuid.UUID, ProjectView] = {}
+        codes: dict[uuid.UUID, CostCodeView] = {}
         out: dict[uuid.UUID, TimecardView] = {}
-        for t, u, p, c in (await self.session.execute(stmt)).all():
-            out[t.id] = TimecardView(
-                id=t.id, company_id=t.company_id, worker=_worker(u), project=_project(p),
-                cost_code=_cost_code(c) if c else None, clock_in=t.clock_in, clock_out=t.clock_out,
-                break_minutes=t.break_minutes or 0, total_hours=t.total_hours, billable=bool(t.billable),
-                notes=t.notes, status=t.status, approved_at=t.approved_at, updated_at=t.updated_at,
-                version=t.version, sync_status=t.sync_status, qbo_id=t.qbo_id,
+        for r in (await self.session.execute(stmt)).all():
+            worker = workers.get(r.u_id)
+            if worker is None:
+                worker = workers[r.u_id] = WorkerView(id=r.u_id, name=r.u_name, email=r.u_email, active=r.u_active,
+                                                      external_ids=dict(r.u_ext or {}))
+            project = projects.get(r.p_id)
+            if project is None:
+                project = projects[r.p_id] = ProjectView(id=r.p_id, name=r.p_name, status=r.p_status,
+                                                         external_ids=dict(r.p_ext or {}))
+            code = None
+            if r.c_id is not None:
+                code = codes.get(r.c_id)
+                if code is None:
+                    code = codes[r.c_id] = CostCodeView(id=r.c_id, code=r.c_code, name=r.c_name, active=r.c_active)
+            out[r.id] = TimecardView(
+                id=r.id, company_id=r.company_id, worker=worker, project=project, cost_code=code,
+                clock_in=r.clock_in, clock_out=r.clock_out, break_minutes=r.break_minutes or 0,
+                total_hours=r.total_hours, billable=bool(r.billable), notes=r.notes, status=r.status,
+                approved_at=r.approved_at, updated_at=r.updated_at, version=r.version, sync_status=r.sync_status,
+                qbo_id=r.qbo_id,
             )
         return out
 
