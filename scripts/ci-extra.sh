@@ -20,8 +20,10 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get install -y chromium; then
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y chromium
+# Wait for another apt/dpkg (a second CI run, unattended upgrades) instead of failing on its lock.
+APT=(apt-get -o DPkg::Lock::Timeout=600)
+if ! $SUDO "${APT[@]}" install -y chromium; then
+  $SUDO "${APT[@]}" update -q
+  $SUDO "${APT[@]}" install -y chromium
 fi
 test -x /usr/bin/chromium
