@@ -15,8 +15,11 @@ def _serve(args: argparse.Namespace) -> int:
     from qbo_integration.config import get_settings
 
     get_settings().check_secrets()
+    # loop="asyncio", not uvloop (uvicorn's "auto"): libuv accepts one connection per loop pass, so on a
+    # busy API each of 100 connections opened at once waited one more pass (~20 ms) for its first
+    # answer, up to 2 s; asyncio accepts the whole backlog at once (docs/benchmarks.md, company health).
     uvicorn.run("qbo_integration.app:create_served_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=None, access_log=False, proxy_headers=True)
+                workers=args.workers, log_config=None, access_log=False, proxy_headers=True, loop="asyncio")
     return 0
 
 

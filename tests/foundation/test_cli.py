@@ -30,3 +30,24 @@ def test_serve_refuses_placeholder_secrets_in_production():
                        env=env, timeout=60)
     assert r.returncode == 2
     assert "configuration error" in r.stderr
+
+
+def test_serve_runs_the_api_on_asyncios_loop(monkeypatch):
+    # uvloop (uvicorn's "auto") accepts one connection per loop pass: on a busy API the last of 100
+    # connections opened at once waited ~2 s for its first answer (docs/benchmarks.md, company health).
+    import uvicorn
+
+    from qbo_integration import cli
+    from qbo_integration.config import get_settings
+
+    seen: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    monkeypatch.setenv("QBOI_ENV", "dev")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["serve", "--port", "8123"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert seen["app"] == "qbo_integration.app:create_served_app" and seen["factory"] is True
+    assert seen["loop"] == "asyncio"
+    assert seen["port"] == 8123

@@ -85,8 +85,9 @@ class WorkerSettings:
 
 
 def _use_uvloop() -> None:
-    """The API runs on uvloop (uvicorn picks it); the worker too: in the fleet bench a sixth of a worker's
-    CPU was asyncio's own socket writes. uvloop comes with uvicorn[standard]; without it, asyncio's loop."""
+    """The worker runs on uvloop: in the fleet bench a sixth of a worker's CPU was asyncio's own socket
+    writes. (The API does not: it accepts connections, see cli._serve.) uvloop comes with
+    uvicorn[standard]; without it, asyncio's loop."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - not on this platform
