@@ -10,9 +10,8 @@ from qbo_integration.qbo.errors import (
     QboError,
     error_from_exception,
     error_from_response,
-    parse_fault,
-    parse_retry_after,
 )
+from qbo_integration.qbo.faults import parse_fault, parse_retry_after
 
 UPPER = {
     "Fault": {

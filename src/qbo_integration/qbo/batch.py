@@ -14,7 +14,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .errors import QboError, TransientError, error_from_fault, parse_fault_dict
+from .errors import QboError, TransientError, error_from_fault
+from .faults import parse_fault_dict
 from .models import BatchItemResult, BatchOp
 
 Caller = Callable[..., Awaitable[dict[str, Any]]]

@@ -21,8 +21,8 @@ from .errors import (
     TransientError,
     ValidationError,
     error_from_fault,
-    parse_fault_dict,
 )
+from .faults import parse_fault_dict
 from .http import RequestLoop
 from .limits import RealmLimiter
 from .models import (

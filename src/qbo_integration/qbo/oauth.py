@@ -147,7 +147,8 @@ class QboOAuth:
         except QboError:
             raise
         except OAuthError as exc:  # a 2xx carrying {"error": ...}: unusual, classify it the same way
-            from .errors import ParsedFault, error_from_fault
+            from .errors import error_from_fault
+            from .faults import ParsedFault
 
             raise error_from_fault(
                 ParsedFault(oauth_error=exc.error, oauth_description=exc.description), status=400

@@ -18,7 +18,7 @@ from qbo_integration.core_platform.events import channel as events_channel
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.metrics import APPROVE_TO_QBO, SYNCS
 from qbo_integration.monitoring import audit
-from qbo_integration.sync import lifecycle, outbox, policy
+from qbo_integration.sync import lifecycle, outbox, policy, settle
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
 
@@ -80,9 +80,9 @@ def _landed(row: Row, res: Result, now: datetime) -> None:
     """A request of this round is known to have landed: QBO holds what it says."""
     w = res.work
     if w.op == "delete":
-        outbox.now_holds(row, None, None, None, None, now)
+        settle.now_holds(row, None, None, None, None, now)
     else:
-        outbox.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
+        settle.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
     outbox.clear_outstanding(row)
 
 
@@ -104,7 +104,7 @@ async def apply_results(
     core_results: list[tuple[uuid.UUID, str, str | None, datetime | None]] = []
     for res in results:
         row = rows.get(res.work.claimed.id)
-        if row is None or not outbox.holds_claim(row, res.work.claimed):
+        if row is None or not settle.holds_claim(row, res.work.claimed):
             continue  # another job took the row over: its facts win
         touched.append(row)
         w = res.work
@@ -119,31 +119,31 @@ async def apply_results(
             if record is not None:  # the create had landed: adopt it, then do what Core wants now
                 sent_version = c.pending_version if c.pending_body else version
                 sent_fp = c.pending_fingerprint if c.pending_body else w.fingerprint
-                outbox.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
+                settle.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
                                  sent_fp, now)
                 outbox.clear_outstanding(row)
-                outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+                settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
                 qbo_id, response, audit_status = row.qbo_id, record, "success"
                 summary.synced += 1
                 summary.first_sync = True
                 SYNCS.labels(operation="create", outcome="adopted").inc()
                 summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
                                              operation="create", qboId=row.qbo_id))
-            elif outbox.may_still_land(row, now):  # not there yet: QBO may still be executing it
-                outbox.settle_unseen(row, c, version=version, wanted=w.desire)
+            elif settle.may_still_land(row, now):  # not there yet: QBO may still be executing it
+                settle.settle_unseen(row, c, version=version, wanted=w.desire)
             else:  # it never landed: the failed attempt goes on as a fresh create (or nothing)
                 outbox.clear_outstanding(row)
-                outbox.settle_not_found(row, c, version=version, wanted=w.desire, now=now)
+                settle.settle_not_found(row, c, version=version, wanted=w.desire, now=now)
         elif op == "none" and w.mapping_error is None:
-            outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
         elif res.recreate:
-            outbox.now_holds(row, None, None, None, None, now)
+            settle.now_holds(row, None, None, None, None, now)
             outbox.clear_outstanding(row)
-            outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status, message = "failure", "The TimeActivity was deleted inside QuickBooks; it is being re-created"
         elif res.ok:
             _landed(row, res, now)
-            outbox.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status = "success"
             summary.synced += 1
             SYNCS.labels(operation=op, outcome="success").inc()
@@ -167,10 +167,10 @@ async def apply_results(
             if w.recorded and not failure.maybe_committed:
                 outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
             elif w.recorded:
-                row.pending_unknown_at = now  # this job will not send it again (outbox.unknown_for_sure_at)
+                row.pending_unknown_at = now  # this job will not send it again (settle.unknown_for_sure_at)
             kind = failure.kind
             message = text
-            state = outbox.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
+            state = settle.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
                                           message=message, code=code, not_before=policy.not_before(res.error, now))
             if kind == policy.WAIT:
                 summary.waiting += 1

@@ -1,0 +1,143 @@
+"""Settling a claimed outbox row once QBO has answered (or not): the fence, the facts QBO now holds,
+and what the row wants next. The write-back (writeback.py) calls these on rows it locked; a row that an
+event changed while in flight is re-evaluated here, so an edit that arrives during a send is never lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from qbo_integration.sync import policy
+from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.outbox import Claimed, decide_row, due_at
+
+
+def holds_claim(row: Row, claimed: Claimed) -> bool:
+    """The fence: a write-back applies only to a row still held under the token it was claimed with."""
+    return row.state == "in_flight" and row.claim_token is not None and row.claim_token == claimed.claim_token
+
+
+def _release(row: Row) -> None:
+    row.claimed_at = None
+    row.claimed_by = None
+    row.claim_token = None
+
+
+def _changed_since_claim(row: Row, claimed: Claimed) -> bool:
+    """An event changed what is wanted while the row was in flight."""
+    return row.operation != claimed.operation or (row.timecard_version or 0) > claimed.version
+
+
+def now_holds(row: Row, qbo_id: str | None, sync_token: str | None, version: int | None,
+              fingerprint: str | None, now: datetime) -> None:
+    """QBO is known to hold this record (or, with qbo_id None, nothing) for the row."""
+    row.qbo_id = qbo_id
+    row.qbo_sync_token = sync_token if qbo_id else None
+    row.synced_version = version if qbo_id else None
+    row.fingerprint = fingerprint if qbo_id else None
+    if qbo_id:
+        row.synced_at = now
+
+
+def _settle_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
+    """Release the row; unless an event changed it meanwhile, Core's wish is the one read this round.
+    Returns whether it changed since the claim."""
+    _release(row)
+    changed = _changed_since_claim(row, claimed)
+    if not changed:
+        row.wanted = wanted
+    return changed
+
+
+def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None, wanted: str,
+                   now: datetime) -> None:
+    """The round's step for this row is known to have landed (facts already updated): what next."""
+    changed = _settle_wish(row, claimed, wanted)
+    row.attempts = 0
+    row.error_kind = row.last_error = row.last_error_code = None
+    row.timecard_version = max(row.timecard_version or 0, version)
+    current = (row.timecard_version or 0) == version
+    row.operation = decide_row(row, version if current else None, fingerprint if current else None)
+    if row.operation == "none" and not changed:
+        row.state = "synced"
+        return
+    row.state = "pending"  # more to do (an edit arrived, or an adopted record needs updating)
+    row.next_attempt_at = due_at(row, now)
+
+
+def unknown_for_sure_at(row: Row) -> datetime | None:
+    """From when a look-up that finds the outstanding request's record nowhere proves it never landed.
+
+    The round that sent it reported it unknown at `pending_unknown_at` and never sends it again, so
+    SETTLE_QUIET after that. If it never reported (its worker died or stalled), its last attempt went
+    out at the latest SEND_WINDOW after the entry was recorded (qbo.writes_sent_by)."""
+    if row.pending_unknown_at is not None:
+        return row.pending_unknown_at + policy.SETTLE_QUIET
+    if row.pending_since is not None:
+        return row.pending_since + policy.SEND_WINDOW + policy.SETTLE_QUIET
+    return None
+
+
+def may_still_land(row: Row, now: datetime) -> bool:
+    """Is it too soon to believe a look-up that found nothing?"""
+    sure = unknown_for_sure_at(row)
+    return sure is not None and now < sure
+
+
+def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
+    """An outstanding create is not in QBO yet, but QBO may still be executing it: the ledger entry
+    stays, no attempt is spent, and the row is looked up again once that can no longer be."""
+    _settle_wish(row, claimed, wanted)
+    row.timecard_version = max(row.timecard_version or 0, version)
+    row.operation = decide_row(row)
+    sure = unknown_for_sure_at(row)
+    assert sure is not None
+    row.state = "pending"
+    row.next_attempt_at = sure
+
+
+def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
+    """An outstanding create is not in QBO: it never landed. The attempt it belonged to failed, so the
+    attempt count and the error stay; what Core wants is done next (a create under a new id)."""
+    _settle_wish(row, claimed, wanted)
+    row.timecard_version = max(row.timecard_version or 0, version)
+    row.operation = decide_row(row)
+    if row.operation == "none":
+        row.state = "synced"
+        row.error_kind = row.last_error = row.last_error_code = None
+        return
+    row.state = "pending"
+    row.next_attempt_at = now
+
+
+def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
+                   message: str, code: str | None, not_before: datetime | None = None) -> str:
+    """Apply the failure policy (facts already updated); returns the row's new state."""
+    changed = _settle_wish(row, claimed, wanted)
+    row.last_error = message[:2000]
+    row.last_error_code = (code or "")[:30] or None
+    row.timecard_version = max(row.timecard_version or 0, version)
+    row.operation = decide_row(row)
+    if changed and kind != policy.WAIT:  # new content arrived: try that, from a fresh attempt count
+        row.state = "pending"
+        row.attempts = 0
+        row.error_kind = None
+        row.next_attempt_at = due_at(row, now)
+        return row.state
+    if kind == policy.WAIT:
+        row.state = "pending"
+        row.error_kind = policy.WAIT
+        row.next_attempt_at = max(due_at(row, now), not_before or now)
+        return row.state
+    row.error_kind = kind
+    if kind in (policy.VALIDATION, policy.MAPPING):
+        row.state = "failed"
+        return row.state
+    row.attempts = (row.attempts or 0) + 1
+    retry_at = policy.next_retry(row.attempts, now)
+    if retry_at is None:
+        row.state = "dead"
+    else:
+        row.state = "failed"
+        row.next_attempt_at = due_at(row, retry_at)
+    return row.state
