@@ -11,6 +11,7 @@ backends, to tell which process limits the fleet.
     .venv/bin/python bench/fleet.py            # 50 companies x 1,000 timecards, workers 4, 2, 1
     .venv/bin/python bench/fleet.py --small    # 10 companies x 100 timecards, workers 2, 1
     .venv/bin/python bench/fleet.py --companies 1000 --timecards 20 --workers 4   # issue 17's fleet
+    .venv/bin/python bench/fleet.py --companies 1000 --timecards 20 --workers 4 --spread 120  # Sync Nows over 2 min
 """
 
 from __future__ import annotations
@@ -42,18 +43,23 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-async def sync_now(stack: Stack, companies: list[BenchCompany], parallel: int = 8) -> dict[object, datetime]:
-    """Sync Now for every company, `parallel` at a time (1,000 one after another take ~16 s); returns
-    when each company's request was committed."""
+async def sync_now(stack: Stack, companies: list[BenchCompany], parallel: int = 8,
+                   spread: float = 0.0) -> dict[object, datetime]:
+    """Sync Now for every company, `parallel` at a time (1,000 one after another take ~16 s), or with
+    `spread` seconds, company i not before i * spread / n; returns when each company's request was
+    committed."""
     sem = asyncio.Semaphore(parallel)
     at: dict[object, datetime] = {}
+    start = time.monotonic()
+    step = spread / max(len(companies), 1)
 
-    async def one(c: BenchCompany) -> None:
+    async def one(c: BenchCompany, i: int) -> None:
+        await asyncio.sleep(max(0.0, start + i * step - time.monotonic()))
         async with sem:
             await stack.request_sync([c])
             at[c.company_id] = datetime.now(UTC)
 
-    await asyncio.gather(*(one(c) for c in companies))
+    await asyncio.gather(*(one(c, i) for i, c in enumerate(companies)))
     return at
 
 
@@ -87,7 +93,7 @@ async def pace_of(stack: Stack, companies: list[BenchCompany], requested: dict[o
 
 
 async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, workers: int,
-                  counts_dir: Path) -> list[object]:
+                  counts_dir: Path, spread: float = 0.0) -> list[object]:
     if not stack.workers:
         # First run: the workers start before the companies exist, so that their start-up sweep finds
         # nothing and the run's CPU, statements and connections are all measured while they sync.
@@ -110,7 +116,7 @@ async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, work
     probe_task = asyncio.create_task(probe.run())
     t0 = time.monotonic()
     t0_wall = datetime.now(UTC)
-    requested = await sync_now(stack, companies)
+    requested = await sync_now(stack, companies, spread=spread)
     log(f"fleet: Sync Now for {companies_n} companies took {time.monotonic() - t0:.1f} s")
     done = await stack.wait_synced(companies, total, timeout)
     wall = time.monotonic() - t0
@@ -149,7 +155,8 @@ async def one_run(stack: Stack, companies_n: int, per: int, timeout: float, work
             f"{sandbox_cpu:.0f} ({sandbox_cpu / max(wall, 1e-9):.0%})",
             f"{probe.backend_cpu_seconds():.0f} ({probe.backend_cpu_seconds() / max(wall, 1e-9):.0%})",
             f"{spans[0]:.0f} / {spans[-1]:.0f}" if spans else "-",
-            f"{latency[0]:.1f} / {latency[-1]:.1f} = {latency[-1] / max(latency[0], 1e-9):.1f}x" if latency else "-",
+            f"{latency[0]:.1f} / {latency[len(latency) // 2]:.1f} / {latency[-1]:.1f} = "
+            f"{latency[-1] / max(latency[0], 1e-9):.1f}x" if latency else "-",
             f"{waits[len(waits) // 2]:.1f} / {waits[-1]:.1f}" if waits else "-",
             f"{runs[0]:.1f} / {runs[-1]:.1f} = {runs[-1] / max(runs[0], 1e-9):.1f}x" if runs else "-",
             http["status_429"], f"{http['write_requests'] / max(total, 1):.3f}",
@@ -164,6 +171,8 @@ async def main() -> None:
     p.add_argument("--workers", default=None, help="comma-separated worker counts, descending (e.g. 4,2,1)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per run")
     p.add_argument("--max-jobs", type=int, default=None, help="WORKER_MAX_JOBS for the workers (default: the setting's)")
+    p.add_argument("--spread", type=float, default=0.0,
+                   help="send the Sync Nows over this many seconds, evenly (default: all at once, 8 at a time)")
     args = p.parse_args()
     n = args.companies or (10 if args.small else 50)
     per = args.timecards or (100 if args.small else 1000)
@@ -181,16 +190,17 @@ async def main() -> None:
         for k in counts:
             while len(stack.workers) > k:
                 stack.workers.pop().stop()
-            lines.append(await one_run(stack, n, per, timeout, k, counts_dir))
+            lines.append(await one_run(stack, n, per, timeout, k, counts_dir, args.spread))
         from qbo_integration.config import Settings
 
         max_jobs = args.max_jobs or Settings.model_fields["worker_max_jobs"].default
         print_table("fleet", [("machine", machine()), ("job slots per worker (WORKER_MAX_JOBS)", max_jobs),
+                              ("Sync Now", f"spread evenly over {args.spread:.0f} s" if args.spread else "all at once"),
                               ("sandbox latency", f"{QBO_LATENCY['latencyMs'] + QBO_LATENCY['jitterMs'] / 2:.0f} "
                                                   f"+- {QBO_LATENCY['jitterMs'] / 2:.0f} ms per call, limits on")])
         print_grid("fleet runs", ["workers", "companies x tc", "all synced", "wall s", "agg tc/min",
                                   "worker CPU s", "sandbox CPU s", "PG backends CPU s",
-                                  "fastest/slowest co. done s", "co. Sync Now -> done s: fastest / slowest",
+                                  "fastest/slowest co. done s", "co. Sync Now -> done s: fastest / median / slowest",
                                   "co. wait for job start s: median / max", "co. job start -> done s: fastest / slowest", "429s", "round trips/tc",
                                   "statements/1,000 tc", "PG conns peak (active)", "lost/dup/mismatch",
                                   "load avg start -> end", "pace (median / max)"], lines)
