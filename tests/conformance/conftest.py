@@ -6,7 +6,7 @@ node-quickbooks from `QuickBooks.V3_ENDPOINT_BASE_URL` / `TOKEN_URL` / `REVOKE_U
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 import shutil
 import subprocess
@@ -56,12 +56,21 @@ def node_quickbooks() -> Path:
     if not node or not npm:
         pytest.fail("node and npm are needed for the node-quickbooks conformance tests")
     prefix = _cache_dir()
-    manifest = prefix / "node_modules" / "node-quickbooks" / "package.json"
-    if not (manifest.exists() and json.loads(manifest.read_text()).get("version") == NODE_QUICKBOOKS):
-        prefix.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                               "--no-save", "--loglevel=error", f"node-quickbooks@{NODE_QUICKBOOKS}"],
-                              capture_output=True, text=True, timeout=300)
-        if done.returncode != 0 or not manifest.exists():
-            pytest.fail(f"npm install node-quickbooks@{NODE_QUICKBOOKS} failed: {done.stderr[-2000:]}")
+    installed = prefix / ".installed"  # written last: a half-done or interrupted install has none
+    if not installed.exists():
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        # Two test runs on one machine share the cache: one installs while the other waits, and a
+        # concurrent `npm install` into one prefix leaves it broken (ENOTEMPTY, missing modules).
+        with open(prefix.parent / f"{prefix.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not installed.exists():
+                shutil.rmtree(prefix, ignore_errors=True)
+                prefix.mkdir()
+                done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                                       "--no-save", "--loglevel=error", f"node-quickbooks@{NODE_QUICKBOOKS}"],
+                                      capture_output=True, text=True, timeout=300)
+                manifest = prefix / "node_modules" / "node-quickbooks" / "package.json"
+                if done.returncode != 0 or not manifest.exists():
+                    pytest.fail(f"npm install node-quickbooks@{NODE_QUICKBOOKS} failed: {done.stderr[-2000:]}")
+                installed.write_text(NODE_QUICKBOOKS)
     return prefix / "node_modules"
