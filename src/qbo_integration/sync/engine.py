@@ -95,8 +95,10 @@ async def _batch_ok(redis: Any, company_id: uuid.UUID) -> bool:
 async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
     if n:
         key = f"qbo:sync:batches:{company_id}:{int(time.time() // 60)}"
-        await redis.incrby(key, n)
-        await redis.expire(key, 120)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incrby(key, n)
+            pipe.expire(key, 120)
+            await pipe.execute()
 
 
 async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Claimed]) -> None:

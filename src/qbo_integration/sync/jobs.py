@@ -7,8 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Table, cast, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from qbo_integration.monitoring.notify import timecards_dead_lettered
 from qbo_integration.monitoring.setup import mark_step
@@ -18,6 +20,9 @@ from qbo_integration.sync.writeback import RoundSummary
 
 logger = logging.getLogger(__name__)
 MAX_ERRORS = 200
+# The table, for the counters' single-statement UPDATEs (no ORM load of the row first).
+_JOBS: Table = SyncJob.__table__  # type: ignore[assignment]
+_NEWEST: ColumnElement[Any] = literal_column(f"'$[last - {MAX_ERRORS - 1} to last]'::jsonpath")  # an array's last MAX_ERRORS
 
 
 async def create(session: AsyncSession, integration_id: uuid.UUID, company_id: uuid.UUID, trigger: str,
@@ -61,23 +66,22 @@ async def prepare_once(sm: async_sessionmaker[AsyncSession], job: SyncJob, prepa
 
 async def add_round(session: AsyncSession, job_id: uuid.UUID, *, claimed: int, summary: RoundSummary,
                     cost: tuple[int, int, int]) -> None:
-    """Add one round's counts; `cost` is the round's (QBO calls, batches, retries)."""
-    job = await session.get(SyncJob, job_id, with_for_update=True)
-    if job is None:
-        return
-    job.timecards_total += claimed
-    job.timecards_synced += summary.synced
-    job.timecards_failed += summary.failed
-    if summary.errors:
-        job.errors = (list(job.errors or []) + summary.errors)[-MAX_ERRORS:]
-    results = dict(job.results or {})
-    results["waiting"] = int(results.get("waiting", 0)) + summary.waiting
-    results["dead"] = int(results.get("dead", 0)) + summary.dead
-    job.results = results
+    """Add one round's counts; `cost` is the round's (QBO calls, batches, retries). One UPDATE, the
+    sums taken in SQL (atomic under the row's lock, whoever else adds to the row)."""
+    t = _JOBS.c
     calls, batches, retries = cost
-    job.qbo_calls = (job.qbo_calls or 0) + calls
-    job.qbo_batches = (job.qbo_batches or 0) + batches
-    job.qbo_retries = (job.qbo_retries or 0) + retries
+    results = t.results.op("||")(func.jsonb_build_object(
+        "waiting", func.coalesce(t.results["waiting"].astext.cast(Integer), 0) + summary.waiting,
+        "dead", func.coalesce(t.results["dead"].astext.cast(Integer), 0) + summary.dead))
+    values: dict[str, Any] = {
+        "timecards_total": t.timecards_total + claimed, "timecards_synced": t.timecards_synced + summary.synced,
+        "timecards_failed": t.timecards_failed + summary.failed, "results": results,
+        "qbo_calls": func.coalesce(t.qbo_calls, 0) + calls, "qbo_batches": func.coalesce(t.qbo_batches, 0) + batches,
+        "qbo_retries": func.coalesce(t.qbo_retries, 0) + retries}
+    if summary.errors:  # the newest MAX_ERRORS are kept
+        added = func.coalesce(t.errors, cast([], JSONB)).op("||")(cast(summary.errors[-MAX_ERRORS:], JSONB))
+        values["errors"] = func.jsonb_path_query_array(added, _NEWEST)
+    await session.execute(update(_JOBS).where(t.id == job_id).values(values))
 
 
 async def side_effects(session: AsyncSession, company_id: uuid.UUID, summary: RoundSummary, now: datetime) -> None:
@@ -91,20 +95,19 @@ async def side_effects(session: AsyncSession, company_id: uuid.UUID, summary: Ro
 
 async def finish(sm: async_sessionmaker[AsyncSession], job_id: uuid.UUID, now: datetime, *,
                  error: str | None = None, note: str | None = None, failed: bool = False) -> dict[str, Any]:
+    t = _JOBS.c
+    values: dict[str, Any] = {"status": "failed" if (error or failed) else "completed", "completed_at": now,
+                              "started_at": func.coalesce(t.started_at, now)}
+    if error or note:
+        values["results"] = t.results.op("||")(func.jsonb_build_object("note", error or note))
     async with sm() as s:
-        job = await s.get(SyncJob, job_id, with_for_update=True)
-        if job is None:
-            return {"status": "missing"}
-        job.status = "failed" if (error or failed) else "completed"
-        job.completed_at = now
-        job.started_at = job.started_at or now
-        if error or note:
-            results = dict(job.results or {})
-            results["note"] = error or note
-            job.results = results
+        row = (await s.execute(update(_JOBS).where(t.id == job_id).values(values).returning(
+            t.status, t.timecards_synced, t.timecards_failed, t.timecards_total))).first()
         await s.commit()
-        return {"status": job.status, "synced": job.timecards_synced, "failed": job.timecards_failed,
-                "total": job.timecards_total, "note": error or note}
+    if row is None:
+        return {"status": "missing"}
+    return {"status": row.status, "synced": row.timecards_synced, "failed": row.timecards_failed,
+            "total": row.timecards_total, "note": error or note}
 
 
 async def get(session: AsyncSession, job_id: uuid.UUID) -> SyncJob | None:

@@ -51,24 +51,29 @@ async def nudge_later(queue: JobQueue, company_id: uuid.UUID | str, at: datetime
 async def begin(redis: Redis, company_id: uuid.UUID | str) -> None:
     """A job starts: later nudges must get a new job id, and whoever holds the lock goes round again
     (a deferred retry job that finds the lock taken is covered by the holder)."""
-    await redis.incr(_k(company_id, "gen"))
-    await redis.set(_k(company_id, "dirty"), "1", ex=LOCK_SECONDS * 4)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(_k(company_id, "gen"))
+        pipe.set(_k(company_id, "dirty"), "1", ex=LOCK_SECONDS * 4)
+        await pipe.execute()
 
 
 async def acquire(redis: Redis, company_id: uuid.UUID | str, token: str) -> bool:
     return bool(await redis.set(_k(company_id, "lock"), token, nx=True, ex=LOCK_SECONDS))
 
 
-async def renew(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
-    key = _k(company_id, "lock")
-    if (await redis.get(key)) in (token, token.encode()):
-        await redis.expire(key, LOCK_SECONDS)
-
-
+# Compare and act in one step (and one round trip): only the holder's token renews or releases the lock.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+async def renew(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
+    await redis.eval(_RENEW, 1, _k(company_id, "lock"), token, str(LOCK_SECONDS))  # type: ignore[misc]
 
 
 async def release(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:

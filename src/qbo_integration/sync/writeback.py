@@ -207,8 +207,13 @@ async def apply_results(
 
 
 async def publish(redis: Any, events: list[tuple[str, dict[str, Any]]]) -> None:
-    for channel, body in events:
-        try:
-            await redis.publish(events_channel(channel), json.dumps(body))
-        except Exception:  # noqa: BLE001 - an event Core misses is recovered by its own polling
-            logger.exception("could not publish %s", channel)
+    """A round's events in one round trip (a pipeline, not a transaction: each is delivered on its own)."""
+    if not events:
+        return
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for channel, body in events:
+                pipe.publish(events_channel(channel), json.dumps(body))
+            await pipe.execute()
+    except Exception:  # noqa: BLE001 - an event Core misses is recovered by its own polling
+        logger.exception("could not publish %d event(s)", len(events))
