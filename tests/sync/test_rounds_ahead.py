@@ -72,3 +72,5 @@ async def test_a_job_that_stops_gives_back_the_round_it_took_ahead(ctx, live, se
 def test_batches_fill_qbo_s_minute_exactly():
     """30 a batch left 20 of every 500 calls unused (the 17th batch waited for the first to leave the window)."""
     assert LimitsConfig().calls_per_window % sender.MAX_BATCH == 0
+    assert sender.MAX_BATCH == 25  # the largest such size QBO takes (30 at most)
+    assert [sender.window_filling_batch(n) for n in (500, 480, 7, 31)] == [25, 30, 7, 1]

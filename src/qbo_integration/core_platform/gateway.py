@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,16 +33,31 @@ def _company(c: Company) -> CompanyView:
     return CompanyView(id=c.id, name=c.name, timezone=c.timezone or "UTC", admin_email=c.admin_email)
 
 
-def _worker(u: User) -> WorkerView:
-    return WorkerView(id=u.id, name=u.name, email=u.email, active=u.active, external_ids=dict(u.external_ids or {}))
+# Each view is built from labelled plain columns (not ORM entities: a reconcile reads thousands of
+# timecards), the same columns whether listed alone or joined to a timecard.
+def _worker_columns(u: Any = User) -> tuple[Any, ...]:
+    return (u.id.label("u_id"), u.name.label("u_name"), u.email.label("u_email"), u.active.label("u_active"),
+            u.external_ids.label("u_ext"))
 
 
-def _project(p: Project) -> ProjectView:
-    return ProjectView(id=p.id, name=p.name, status=p.status, external_ids=dict(p.external_ids or {}))
+def _project_columns(p: Any = Project) -> tuple[Any, ...]:
+    return (p.id.label("p_id"), p.name.label("p_name"), p.status.label("p_status"), p.external_ids.label("p_ext"))
 
 
-def _cost_code(c: CostCode) -> CostCodeView:
-    return CostCodeView(id=c.id, code=c.code, name=c.name, active=c.active)
+def _cost_code_columns(c: Any = CostCode) -> tuple[Any, ...]:
+    return (c.id.label("c_id"), c.code.label("c_code"), c.name.label("c_name"), c.active.label("c_active"))
+
+
+def _worker(r: Any) -> WorkerView:
+    return WorkerView(id=r.u_id, name=r.u_name, email=r.u_email, active=r.u_active, external_ids=dict(r.u_ext or {}))
+
+
+def _project(r: Any) -> ProjectView:
+    return ProjectView(id=r.p_id, name=r.p_name, status=r.p_status, external_ids=dict(r.p_ext or {}))
+
+
+def _cost_code(r: Any) -> CostCodeView:
+    return CostCodeView(id=r.c_id, code=r.c_code, name=r.c_name, active=r.c_active)
 
 
 _TIMECARD_COLUMNS = (Timecard.id, Timecard.company_id, Timecard.clock_in, Timecard.clock_out, Timecard.break_minutes,
@@ -74,12 +90,7 @@ class CoreGateway:
             return {}
         cc = aliased(CostCode)
         stmt = (
-            select(*_TIMECARD_COLUMNS,
-                   User.id.label("u_id"), User.name.label("u_name"), User.email.label("u_email"),
-                   User.active.label("u_active"), User.external_ids.label("u_ext"),
-                   Project.id.label("p_id"), Project.name.label("p_name"), Project.status.label("p_status"),
-                   Project.external_ids.label("p_ext"),
-                   cc.id.label("c_id"), cc.code.label("c_code"), cc.name.label("c_name"), cc.active.label("c_active"))
+            select(*_TIMECARD_COLUMNS, *_worker_columns(), *_project_columns(), *_cost_code_columns(cc))
             .join(User, User.id == Timecard.worker_id)
             .join(Project, Project.id == Timecard.project_id)
             .outerjoin(cc, cc.id == Timecard.cost_code_id)
@@ -90,19 +101,9 @@ class CoreGateway:
         codes: dict[uuid.UUID, CostCodeView] = {}
         out: dict[uuid.UUID, TimecardView] = {}
         for r in (await self.session.execute(stmt)).all():
-            worker = workers.get(r.u_id)
-            if worker is None:
-                worker = workers[r.u_id] = WorkerView(id=r.u_id, name=r.u_name, email=r.u_email, active=r.u_active,
-                                                      external_ids=dict(r.u_ext or {}))
-            project = projects.get(r.p_id)
-            if project is None:
-                project = projects[r.p_id] = ProjectView(id=r.p_id, name=r.p_name, status=r.p_status,
-                                                         external_ids=dict(r.p_ext or {}))
-            code = None
-            if r.c_id is not None:
-                code = codes.get(r.c_id)
-                if code is None:
-                    code = codes[r.c_id] = CostCodeView(id=r.c_id, code=r.c_code, name=r.c_name, active=r.c_active)
+            worker = workers.get(r.u_id) or workers.setdefault(r.u_id, _worker(r))
+            project = projects.get(r.p_id) or projects.setdefault(r.p_id, _project(r))
+            code = None if r.c_id is None else codes.get(r.c_id) or codes.setdefault(r.c_id, _cost_code(r))
             out[r.id] = TimecardView(
                 id=r.id, company_id=r.company_id, worker=worker, project=project, cost_code=code,
                 clock_in=r.clock_in, clock_out=r.clock_out, break_minutes=r.break_minutes or 0,
@@ -187,16 +188,19 @@ class CoreGateway:
             )
 
     async def list_workers(self, company_id: uuid.UUID) -> list[WorkerView]:
-        rows = await self.session.execute(select(User).where(User.company_id == company_id).order_by(User.name))
-        return [_worker(u) for u in rows.scalars()]
+        rows = await self.session.execute(select(*_worker_columns()).where(User.company_id == company_id)
+                                          .order_by(User.name))
+        return [_worker(r) for r in rows]
 
     async def list_projects(self, company_id: uuid.UUID) -> list[ProjectView]:
-        rows = await self.session.execute(select(Project).where(Project.company_id == company_id).order_by(Project.name))
-        return [_project(p) for p in rows.scalars()]
+        rows = await self.session.execute(select(*_project_columns()).where(Project.company_id == company_id)
+                                          .order_by(Project.name))
+        return [_project(r) for r in rows]
 
     async def list_cost_codes(self, company_id: uuid.UUID) -> list[CostCodeView]:
-        rows = await self.session.execute(select(CostCode).where(CostCode.company_id == company_id).order_by(CostCode.code))
-        return [_cost_code(c) for c in rows.scalars()]
+        rows = await self.session.execute(select(*_cost_code_columns()).where(CostCode.company_id == company_id)
+                                          .order_by(CostCode.code))
+        return [_cost_code(r) for r in rows]
 
     async def recently_synced(self, company_id: uuid.UUID, limit: int) -> list[tuple[uuid.UUID, datetime | None]]:
         """(timecard id, qbo_synced_at) of the company's timecards last written to QBO, newest first."""

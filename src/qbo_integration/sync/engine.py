@@ -163,7 +163,7 @@ class CompanySync:
         try:
             await self._rounds()
         finally:
-            await self.give_back()
+            await self._give_back()
 
     async def _rounds(self) -> None:
         for rounds in range(MAX_ROUNDS):
@@ -252,7 +252,7 @@ class CompanySync:
             raise
         return Taken(claimed, rules, works, limit)
 
-    async def give_back(self) -> None:
+    async def _give_back(self) -> None:
         """Unclaim the next round's rows taken ahead (the job stops before sending them)."""
         ahead, self.ahead = self.ahead, None
         if ahead is not None:

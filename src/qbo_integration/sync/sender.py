@@ -19,13 +19,21 @@ from typing import Any
 
 from qbo_integration.core_platform.views import TimecardView
 from qbo_integration.qbo import BatchOp, CompanyClient, ErrorAction, NotFoundError, QboError
+from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.outbox import Claimed, Entry
 
-# QBO takes up to 30 operations a batch, but 30 does not divide its 500 calls a minute: 16 batches
-# (480) fit a window and the 17th waits for the first to leave it, so 20 calls of every minute went
-# unused (4 % of a company's throughput, bench/fleet.py's timelines). 25 fills the window exactly.
-MAX_BATCH = 25
+QBO_BATCH_ITEMS = 30  # QBO takes up to 30 operations a batch
+
+
+def window_filling_batch(calls_per_window: int, most: int = QBO_BATCH_ITEMS) -> int:
+    """The largest batch size up to `most` that divides QBO's calls a window. 30 does not divide 500:
+    16 batches (480) fit a window and the 17th waits for the first to leave it, so 20 calls of every
+    minute went unused (4 % of a company's throughput, bench/fleet.py's timelines); 25 fills it exactly."""
+    return next(n for n in range(min(most, calls_per_window), 0, -1) if calls_per_window % n == 0)
+
+
+MAX_BATCH = window_filling_batch(LimitsConfig().calls_per_window)
 CONCURRENCY = 8
 
 
