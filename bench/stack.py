@@ -1,4 +1,4 @@
-"""One bench run (Stack): database, Redis, sandbox, workers, companies, timecards, reconciliation."""
+"""One bench run (Stack): database, Redis, sandbox, workers, companies, timecards."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ if str(ROOT / "src") not in sys.path:
 
 from procs import CLI, SandboxProcess, WorkerProcess  # noqa: E402
 from report import log  # noqa: E402
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
+from stack_results import Reconciliation, StackResults, timeactivity_hours  # noqa: E402,F401
 from stores import REDIS_BASE_URL, claim_redis_db, create_database, drop_database, release_redis_db  # noqa: E402
 
 #: QBO-like latency: the sandbox adds latencyMs + uniform(0, jitterMs) -> 400 ms +- 100 ms.
@@ -52,38 +53,6 @@ class BenchCompany:
     timecards: list[uuid.UUID] = field(default_factory=list)
 
 
-@dataclass
-class Reconciliation:
-    expected: int = 0
-    present: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    mismatched: int = 0
-    extra: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not (self.lost or self.duplicated or self.mismatched or self.extra)
-
-    def rows(self) -> list[tuple[str, Any]]:
-        return [("approved timecards", self.expected), ("in QBO exactly once", self.present),
-                ("lost", self.lost), ("duplicated", self.duplicated), ("mismatched hours", self.mismatched),
-                ("extra (not approved)", self.extra)]
-
-
-def timeactivity_hours(ta: dict[str, Any]) -> float | None:
-    if ta.get("StartTime") and ta.get("EndTime"):
-        start = datetime.fromisoformat(ta["StartTime"])
-        end = datetime.fromisoformat(ta["EndTime"])
-        minutes = (end - start).total_seconds() / 60
-        minutes -= int(ta.get("BreakHours") or 0) * 60 + int(ta.get("BreakMinutes") or 0)
-        return round(minutes / 60, 2)
-    if ta.get("Hours") is not None or ta.get("Minutes") is not None:
-        return round(int(ta.get("Hours") or 0) + int(ta.get("Minutes") or 0) / 60, 2)
-    return None
-
-
 def bench_tag(timecard_id: uuid.UUID) -> str:
     """The timecard note: how the reconciliation finds the TimeActivity (it becomes the Description)."""
     return f"bench {timecard_id}"
@@ -104,8 +73,9 @@ def env_for(database_url: str, redis_url: str, sandbox_url: str, **extra: str) -
     return env
 
 
-class Stack:
-    """One bench run: database, Redis db, sandbox, workers, and the data it created."""
+class Stack(StackResults):
+    """One bench run: database, Redis db, sandbox, workers, and the data it created (what it reads back:
+    stack_results.StackResults)."""
 
     def __init__(self, name: str, sandbox_url: str | None = None, database_url: str | None = None,
                  redis_url: str | None = None) -> None:
@@ -385,115 +355,3 @@ class Stack:
                 await s.commit()
                 await self.queue.flush(s)
         return t0
-
-    # ---- progress and results
-    async def state_counts(self, companies: Sequence[BenchCompany] | None = None) -> dict[str, int]:
-        from qbo_integration.sync.models import TimecardSyncRecord as Row
-
-        stmt = select(Row.state, func.count()).group_by(Row.state)
-        if companies is not None:
-            stmt = stmt.where(Row.company_id.in_([c.company_id for c in companies]))
-        async with self.sm() as s:
-            return {k: int(v) for k, v in (await s.execute(stmt)).all()}
-
-    async def wait_synced(self, companies: Sequence[BenchCompany], total: int, timeout: float,
-                          interval: float = 1.0, on_tick: Any = None) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            counts = await self.state_counts(companies)
-            if on_tick is not None:
-                await on_tick(counts)
-            if counts.get("synced", 0) >= total:
-                return True
-            await asyncio.sleep(interval)
-        return False
-
-    async def synced_times(self, companies: Sequence[BenchCompany]) -> dict[uuid.UUID, list[datetime]]:
-        """synced_at of every synced row, per company (sorted)."""
-        from qbo_integration.sync.models import TimecardSyncRecord as Row
-
-        async with self.sm() as s:
-            rows = (await s.execute(select(Row.company_id, Row.synced_at).where(
-                Row.company_id.in_([c.company_id for c in companies]), Row.state == "synced"))).all()
-        out: dict[uuid.UUID, list[datetime]] = {c.company_id: [] for c in companies}
-        for cid, at in rows:
-            if at is not None:
-                out[cid].append(at)
-        for v in out.values():
-            v.sort()
-        return out
-
-    async def http_stats(self, companies: Sequence[BenchCompany], since: float = 0) -> dict[str, int]:
-        """Requests the sandbox saw for TimeActivity writes (single + batch) and 429s, across realms."""
-        stats = {"requests": 0, "write_requests": 0, "batch_requests": 0, "items": 0, "throttled": 0,
-                 "status_429": 0, "errors": 0}
-        for c in companies:
-            for e in await self.realm_log(c.realm_id, since):
-                stats["requests"] += 1
-                path = e.get("path", "")
-                if "/timeactivity" in path or path.endswith("/batch"):
-                    stats["write_requests"] += 1
-                    stats["items"] += int(e.get("items") or 1)
-                if path.endswith("/batch"):
-                    stats["batch_requests"] += 1
-                if e.get("throttled"):
-                    stats["throttled"] += 1
-                if e.get("status") == 429:
-                    stats["status_429"] += 1
-                elif int(e.get("status") or 0) >= 500:
-                    stats["errors"] += 1
-        return stats
-
-    async def reconcile(self, companies: Sequence[BenchCompany]) -> Reconciliation:
-        """Sandbox TimeActivities vs Core's approved timecards: lost / duplicated / mismatched / extra."""
-        from qbo_integration.core_platform.models import Timecard
-
-        rec = Reconciliation()
-        for c in companies:
-            async with self.sm() as s:
-                rows = (await s.execute(select(Timecard.id, Timecard.total_hours, Timecard.status)
-                                        .where(Timecard.company_id == c.company_id))).all()
-            approved = {tid: float(h) for tid, h, st in rows if st == "approved"}
-            found: dict[uuid.UUID, list[dict[str, Any]]] = {}
-            for ta in await self.activities(c.realm_id):
-                desc = str(ta.get("Description") or "")
-                if not desc.startswith("bench "):
-                    continue  # the sample company's own activities
-                try:
-                    tid = uuid.UUID(desc.split()[1])
-                except (IndexError, ValueError):
-                    continue
-                found.setdefault(tid, []).append(ta)
-            rec.expected += len(approved)
-            for tid, hours in approved.items():
-                tas = found.get(tid, [])
-                if not tas:
-                    rec.lost += 1
-                    if len(rec.examples) < 10:
-                        rec.examples.append(f"lost {tid} ({c.realm_id})")
-                    continue
-                if len(tas) > 1:
-                    rec.duplicated += len(tas) - 1
-                    if len(rec.examples) < 10:
-                        rec.examples.append(f"duplicated x{len(tas)} {tid} ({c.realm_id})")
-                else:
-                    rec.present += 1
-                got = timeactivity_hours(tas[0])
-                if got is None or abs(got - hours) > 0.005:
-                    rec.mismatched += 1
-                    if len(rec.examples) < 10:
-                        rec.examples.append(f"mismatch {tid}: core {hours} h, qbo {got} h")
-            rec.extra += sum(len(v) for tid, v in found.items() if tid not in approved)
-        return rec
-
-    async def audit_counts(self, companies: Sequence[BenchCompany]) -> dict[tuple[str, str], int]:
-        from qbo_integration.monitoring.models import AuditLogEntry as A
-
-        async with self.sm() as s:
-            rows = (await s.execute(select(A.action, A.status, func.count()).where(
-                A.company_id.in_([c.company_id for c in companies])).group_by(A.action, A.status))).all()
-        return {(a, st): int(n) for a, st, n in rows}
-
-    async def sql(self, statement: str, **params: Any) -> list[Any]:
-        async with self.sm() as s:
-            return list((await s.execute(text(statement), params)).all())
