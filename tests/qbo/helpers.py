@@ -75,3 +75,12 @@ async def age_breaker(redis, company_id: str, seconds: float, prefix: str = "qbo
     opened = await redis.hget(key, "opened_at")
     assert opened is not None, "the breaker never opened"
     await redis.hset(key, "opened_at", repr(float(opened) - seconds))
+
+
+# Answers the request-loop tests give.
+TA = {"TimeActivity": {"Id": "14", "SyncToken": "0", "NameOf": "Employee"}, "time": "t"}
+FAULT_500 = {"Fault": {"Error": [{"Message": "internal", "code": "10000"}], "type": "SystemFault"}}
+THROTTLE = (
+    '<Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; '
+    "statusCode=429</Message><Detail>Try again later</Detail></Error></Fault>"
+)
