@@ -8,11 +8,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qbo_integration.errors import AppError
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5  # what a 503 for an unreachable Redis tells the client to wait
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -51,6 +55,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(request, code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
+        """Redis restarting or failing over is an outage of a few seconds, not a bug: 503 and when to retry."""
+        logger.warning("Redis did not answer a request: %s", type(exc).__name__)
+        message = ("A service this request needs (Redis: the job queue, locks and QuickBooks rate limits) "
+                   f"did not answer. Try again in {RETRY_AFTER_SECONDS} seconds.")
+        return JSONResponse(error_body(request, "unavailable", message), 503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
