@@ -113,3 +113,25 @@ def test_qbo_integration_worker_runs_the_outage_tolerant_worker(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert len(started) == 1 and started[0].burst
+
+
+async def test_a_connection_lost_inside_a_watch_is_an_outage_too(own_redis, monkeypatch):
+    """redis-py reports a connection dropped during start_jobs' WATCH as a WatchError, not a ConnectionError:
+    a worker of the operations campaign exited on it after a Redis restart."""
+    from redis.exceptions import WatchError
+
+    failures = iter([WatchError("A ConnectionError occurred on while watching one or more keys")])
+    real = Worker._poll_iteration
+
+    async def poll_once_failing(self: Worker) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        await real(self)
+
+    monkeypatch.setattr(Worker, "_poll_iteration", poll_once_failing)
+    RAN.clear()
+    async with _worker(OutageTolerantWorker, own_redis) as (worker, task):
+        await _enqueue(own_redis.url, "after")
+        assert await _ran("after") and not task.done()
+        assert worker.outages == 1

@@ -13,8 +13,7 @@ import asyncio
 import logging
 
 from arq.worker import Worker
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from qbo_integration import logs
 
@@ -22,7 +21,10 @@ logger = logging.getLogger(__name__)
 
 FIRST_PAUSE = 0.5  # seconds before the first retry of a failed poll; doubled each time, up to MAX_PAUSE
 MAX_PAUSE = 10.0
-OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+# Any Redis error that escapes arq's poll: a lost connection shows up as ConnectionError, TimeoutError,
+# or WatchError ("A ConnectionError occurred on while watching", when it drops inside start_jobs'
+# WATCH; seen in the operations campaign). A job's own failure never escapes it: arq records it.
+OUTAGE_ERRORS = (RedisError, ConnectionError, TimeoutError)
 
 
 class OutageTolerantWorker(Worker):
