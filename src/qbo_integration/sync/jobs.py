@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Table, cast, func, literal_column, select, update
@@ -43,10 +43,32 @@ async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job
             if integration is None:
                 return None
             job = await create(s, integration.id, company_id, trigger)
+        if job.status == "failed" and (job.results or {}).get("note") == NEVER_STARTED_NOTE:
+            # Given up as lost, yet its queue entry survived after all: it runs, and says so no more.
+            job.results = {k: v for k, v in job.results.items() if k != "note"}
+            job.completed_at = None
         job.status = "running"
         job.started_at = job.started_at or now
         await s.commit()
         return job
+
+
+NEVER_STARTED_AFTER = timedelta(minutes=30)  # far beyond a queue's wait in a burst (about a minute at 1,000 companies)
+NEVER_STARTED_NOTE = ("This sync job never started: the job queue lost it (Redis restarted or could not be "
+                      "reached). Timecards waiting to sync are picked up by the sweep; press Sync Now to sync at once.")
+
+
+async def fail_unstarted(session: AsyncSession, now: datetime) -> int:
+    """Sync jobs still `pending` long after they were queued: Redis lost their queue entries (a restart
+    loses the whole queue), so none will start them. Marked failed with a note saying so, instead of
+    showing "pending" for ever. Returns how many."""
+    t = _JOBS.c
+    rows = await session.execute(
+        update(_JOBS).where(t.status == "pending", t.kind == "timecards", t.created_at < now - NEVER_STARTED_AFTER)
+        .values(status="failed", completed_at=now,
+                results=t.results.op("||")(func.jsonb_build_object("note", NEVER_STARTED_NOTE)))
+        .returning(t.id))
+    return len(rows.all())
 
 
 async def prepare_once(sm: async_sessionmaker[AsyncSession], job: SyncJob, prepare: Any, now: datetime) -> None:

@@ -21,7 +21,7 @@ from qbo_integration import logs
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import nudge, outbox, policy
+from qbo_integration.sync import jobs, nudge, outbox, policy
 from qbo_integration.sync.integrations import get_integration, live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.writeback import core_status
@@ -200,6 +200,10 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     redis = ctx["redis"]
     async with sm() as s:
         companies = [i.company_id for i in await live_integrations(s)]
+        lost_jobs = await jobs.fail_unstarted(s, now)
+        await s.commit()
+    if lost_jobs:
+        logger.warning("sync jobs the queue lost marked failed", extra=logs.log_fields(count=lost_jobs))
     nudged, changed_total, full_passes = 0, 0, 0
     for company_id in companies:
         with logs.log_context(company_id=company_id):
@@ -222,4 +226,5 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
                 nudged += 1
             if done.changed:
                 logger.info("sweep found timecards the events missed", extra=logs.log_fields(count=done.changed))
-    return {"companies": len(companies), "nudged": nudged, "changed": changed_total, "fullPasses": full_passes}
+    return {"companies": len(companies), "nudged": nudged, "changed": changed_total, "fullPasses": full_passes,
+            "lostJobs": lost_jobs}
