@@ -20,14 +20,11 @@ from typing import Any
 
 import httpx
 from common import BASE_DAY, BenchCompany, Stack
+from ops_admin import API, HOURLY_RATE, OpsAdmin
 from ops_plan import CardPlan, Plan, Step
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 
-from tests.connections import flow
-
-API = "/api/v1/integrations/quickbooks"
 BREAK_MINUTES = 30
-HOURLY_RATE = 45  # billable time needs an HourlyRate in QBO (the sandbox enforces it)
 
 
 def notes_for(tid: uuid.UUID, rev: int) -> str:
@@ -36,7 +33,7 @@ def notes_for(tid: uuid.UUID, rev: int) -> str:
 
 
 @dataclass
-class OpsCompany:
+class OpsCompany(OpsAdmin):
     stack: Stack
     api: httpx.AsyncClient
     plan: Plan
@@ -312,100 +309,3 @@ class OpsCompany:
                             f"r{cp.notes_rev})")
         if v is not None:
             await self._publish("timecard.updated", tid, v)
-
-    async def sync_now(self, ids: list[uuid.UUID], cards: list[int] | None = None) -> str | None:
-        from qbo_integration.core_platform.models import Timecard
-
-        async with self.stack.sm() as s:  # Sync Now names existing timecards only (a deleted one is a 4xx)
-            existing = set((await s.execute(select(Timecard.id).where(Timecard.id.in_(ids)))).scalars()) if ids \
-                else set()
-        named = [t for t in ids if t in existing]
-        if ids and not named:
-            return None
-        body: dict[str, Any] = {"companyId": str(self.company_id)}
-        if named:
-            body["timecardIds"] = [str(t) for t in named]
-        r = await self.api.post(f"{API}/sync-now", json=body, headers=self.headers)
-        what = f"sync now {'all' if not named else [self.cards.index(t) for t in named]} -> {r.status_code}"
-        if r.status_code != 202:
-            what += f" {r.text[:100]}"
-        self.log(None, what)
-        for t in named:
-            self.log(self.cards.index(t), what)
-        if r.status_code == 202:
-            job = str(r.json()["jobId"])
-            self.sync_jobs.append(job)
-            return job
-        return None
-
-    async def put_mapping(self, *, broken: bool) -> None:
-        m = self._cost_code_map(broken=broken)
-        body = {"companyId": str(self.company_id), "mapping": {
-            "costCodeField": "ServiceItem", "hourlyRates": {"default": HOURLY_RATE},  # QBO bills billable time at a rate
-            "costCodeMapping": [{"crewflowCostCodeId": k, "qboServiceItemId": v} for k, v in m.items()]}}
-        for _ in range(5):
-            r = await self.api.put(f"{API}/mapping", json=body, headers=self.headers)
-            if r.status_code == 200:
-                break
-        self.log(None, f"mapping {'broken (cost code 1 unmapped)' if broken else 'fixed'} -> {r.status_code} "
-                       f"{r.text[:120] if r.status_code != 200 else r.json().get('requeued')}")
-        assert r.status_code == 200, f"seed {self.seed}: PUT mapping -> {r.status_code} {r.text}"
-
-    async def connection_state(self) -> tuple[str, bool]:
-        from qbo_integration.connections.models import Integration
-
-        async with self.stack.sm() as s:
-            row = (await s.execute(select(Integration.connection_status, Integration.enabled)
-                                   .where(Integration.company_id == self.company_id))).one()
-        return str(row[0]), bool(row[1])
-
-    async def reconnect(self) -> None:
-        for attempt in range(6):
-            try:
-                url = await flow.start(self.api, self.company_id, self.headers)
-                # The consent form's decision, as the admin's browser posts it (the campaign's sandbox runs
-                # with --auto-approve, whose GET would pick its default realm rather than this one).
-                form = {**flow.query_of(url), "decision": "approve", "realmId": self.realm}
-                decided = await self.stack.http.post("/connect/oauth2/decision", data=form)
-                assert decided.status_code == 302, decided.text
-                resp = await flow.callback(self.api, flow.query_of(decided.headers["location"]), headers=self.headers)
-                self.log(None, f"reconnect (OAuth flow) -> {resp.status_code}")
-            except (AssertionError, httpx.HTTPError) as exc:
-                self.log(None, f"reconnect attempt {attempt + 1} failed: {str(exc)[:120]}")
-            if (await self.connection_state())[0] == "connected":
-                await self.ensure_live()
-                return
-            await asyncio.sleep(0.5)
-        raise AssertionError(f"seed {self.seed}: could not reconnect")
-
-    async def ensure_live(self) -> None:
-        """Live sync on: a passed dry run for the current mapping revision first, as the API demands."""
-        if (await self.connection_state())[1]:
-            self.log(None, "live sync already on")
-            return
-        day = BASE_DAY.date()
-        for attempt in range(8):
-            dr = await self.api.post(f"{API}/dry-run", headers=self.headers, json={
-                "companyId": str(self.company_id), "startDate": (day - timedelta(days=1)).isoformat(),
-                "endDate": (day + timedelta(days=20)).isoformat()})
-            r = await self.api.post(f"{API}/live-sync", json={"companyId": str(self.company_id), "enabled": True},
-                                    headers=self.headers)
-            self.log(None, f"dry run -> {dr.status_code} {dr.json().get('message', '')[:60] if dr.status_code == 200 else dr.text[:80]}; "
-                           f"live sync on -> {r.status_code}")
-            if r.status_code == 200:
-                return
-            if dr.status_code == 200 and "No approved timecards" in dr.text:
-                await self._approve_one_for_dry_run()
-            await asyncio.sleep(0.3 * (attempt + 1))
-        raise AssertionError(f"seed {self.seed}: could not turn live sync back on")
-
-    async def _approve_one_for_dry_run(self) -> None:
-        """A dry run needs an approved timecard to check: the admin approves one (a step of its history)."""
-        from qbo_integration.core_platform.models import Timecard
-
-        async with self.stack.sm() as s:
-            alive = set((await s.execute(select(Timecard.id).where(Timecard.company_id == self.company_id))).scalars())
-        for i, tid in enumerate(self.cards):
-            if tid in alive:
-                await self._approve(Step("approve", i))
-                return
