@@ -113,6 +113,7 @@ def test_qbo_integration_worker_runs_the_outage_tolerant_worker(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert len(started) == 1 and started[0].burst
+    assert started[0].poll_delay_s == 0.1  # a Sync Now's job starts within a tenth of a second (arq: 0.5)
 
 
 async def test_a_connection_lost_inside_a_watch_is_an_outage_too(own_redis, monkeypatch):

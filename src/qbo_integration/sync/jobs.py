@@ -37,7 +37,8 @@ async def create(session: AsyncSession, integration_id: uuid.UUID, company_id: u
 async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job_id: uuid.UUID | None,
                 trigger: str, now: datetime) -> SyncJob | None:
     async with sm() as s:
-        job = await s.get(SyncJob, job_id) if job_id else None
+        # Locked: a sweep giving the job up as lost (fail_unstarted) and its start happen one after the other.
+        job = await s.get(SyncJob, job_id, with_for_update=True) if job_id else None
         if job is None:
             integration = await get_integration(s, company_id)
             if integration is None:
