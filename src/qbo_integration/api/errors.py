@@ -10,13 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qbo_integration import logs
 from qbo_integration.errors import AppError
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5  # what a 503 for an unreachable Redis tells the client to wait
+RETRY_AFTER_SECONDS = 5  # what a 503 for an unreachable Redis or database tells the client to wait
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
@@ -59,14 +61,28 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
     async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
-        """Redis restarting or failing over is an outage of a few seconds, not a bug: 503 and when to retry."""
-        logger.warning("Redis did not answer a request: %s", type(exc).__name__)
-        message = ("A service this request needs (Redis: the job queue, locks and QuickBooks rate limits) "
-                   f"did not answer. Try again in {RETRY_AFTER_SECONDS} seconds.")
-        return JSONResponse(error_body(request, "unavailable", message), 503,
-                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return _unavailable(request, "Redis: the job queue, locks and QuickBooks rate limits", exc)
+
+    @app.exception_handler(ConnectionError)  # the database's connection refused or reset (asyncpg raises these)
+    async def _connection_down(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, "the database", exc)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the connection died under the request
+            return _unavailable(request, "the database", exc)
+        raise exc  # any other database error is a bug: on to the 500 below, as before
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
         return JSONResponse(error_body(request, "internal_error", "Internal server error"), 500)
+
+
+def _unavailable(request: Request, service: str, exc: Exception) -> JSONResponse:
+    """A backing service restarting or failing over is an outage of seconds, not a bug: 503 and when to retry."""
+    logger.warning("a service did not answer a request",
+                   extra=logs.log_fields(service=service.split(":")[0], error=type(exc).__name__))
+    message = f"A service this request needs ({service}) did not answer. Try again in {RETRY_AFTER_SECONDS} seconds."
+    return JSONResponse(error_body(request, "unavailable", message), 503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
