@@ -165,20 +165,6 @@ async def test_limiter_holds_a_realm_to_ten_requests_a_second(redis):
     assert await lim.calls_in_window("r1") == 11  # and the minute's budget counted all of them
 
 
-async def test_the_second_is_counted_with_half_the_margin(redis):
-    """With the default 2 s margin the limiter lets 10 requests through in any 2 s, not 1.4 s: a request
-    sent late must not meet 10 later ones in QBO's second (an 11th is a 429, then a 60 s pause). Two test
-    suites side by side got that 429 from the sandbox with 1.4 s."""
-    cfg = LimitsConfig(calls_per_window=500, window_seconds=60, local_pacing=False, max_wait_seconds=5)
-    assert cfg.margin_seconds == 2.0
-    lim = RealmLimiter(redis, cfg, prefix="t-rps-margin")
-    start = time.monotonic()
-    for _ in range(11):
-        async with lim.admit("r1"):
-            pass
-    assert time.monotonic() - start >= 1.9
-
-
 async def test_limiter_gives_up_past_max_wait_and_pause(redis):
     cfg = LimitsConfig(
         calls_per_window=2, window_seconds=30, margin_seconds=0, local_pacing=False, max_wait_seconds=0.5
