@@ -13,7 +13,6 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from qbo_integration.worker import settings as worker_settings
 from qbo_integration.worker.outage import OutageTolerantWorker
 from tests.private_redis import PrivateRedis
 
@@ -93,27 +92,6 @@ async def test_arq_s_own_worker_stops_on_a_redis_restart(own_redis):
         await _one_job_then_a_restart(own_redis)
         with pytest.raises(RedisConnectionError):
             await asyncio.wait_for(task, 30)
-
-
-def test_qbo_integration_worker_runs_the_outage_tolerant_worker(monkeypatch):
-    from qbo_integration.config import get_settings
-
-    started: list[Any] = []
-    monkeypatch.setenv("QBOI_ENV", "test")
-    get_settings.cache_clear()
-
-    class Recorder(OutageTolerantWorker):
-        def run(self) -> None:
-            started.append(self)
-
-    monkeypatch.setattr(worker_settings, "OutageTolerantWorker", Recorder)
-    monkeypatch.setattr(worker_settings, "_use_uvloop", lambda: None)  # no event loop policy change for later tests
-    try:
-        worker_settings.run(burst=True)
-    finally:
-        get_settings.cache_clear()
-    assert len(started) == 1 and started[0].burst
-    assert started[0].poll_delay_s == 0.1  # a Sync Now's job starts within a tenth of a second (arq: 0.5)
 
 
 async def test_a_connection_lost_inside_a_watch_is_an_outage_too(own_redis, monkeypatch):
