@@ -9,12 +9,15 @@ Jobs enqueued during a request or job are held until the session commits
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "qbo:queue"
 _PENDING_KEY = "pending_jobs"
@@ -49,6 +52,8 @@ class QueuedJob:
     job_id: str | None = None
     defer_by: timedelta | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # Run (then committed) when this job could not be enqueued: e.g. mark its job row failed.
+    if_unqueued: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 class JobQueue:
@@ -63,14 +68,21 @@ class JobQueue:
         return job.job_id if job else None
 
     def after_commit(self, session: AsyncSession, function: str, *args: Any, _job_id: str | None = None,
-                     _defer_by: timedelta | None = None, **kwargs: Any) -> None:
-        session.info.setdefault(_PENDING_KEY, []).append(QueuedJob(function, args, _job_id, _defer_by, kwargs))
+                     _defer_by: timedelta | None = None,
+                     _if_unqueued: Callable[[AsyncSession], Awaitable[None]] | None = None, **kwargs: Any) -> None:
+        session.info.setdefault(_PENDING_KEY, []).append(
+            QueuedJob(function, args, _job_id, _defer_by, kwargs, _if_unqueued))
 
     async def flush(self, session: AsyncSession) -> None:
-        """Call right after `session.commit()`."""
+        """Call right after `session.commit()`. When an enqueue fails (Redis down), the `if_unqueued` of that
+        job and of the ones not tried yet run in `session` and are committed; then the error goes on."""
         pending: list[QueuedJob] = session.info.pop(_PENDING_KEY, [])
-        for job in pending:
-            await self.enqueue(job.function, *job.args, _job_id=job.job_id, _defer_by=job.defer_by, **job.kwargs)
+        for i, job in enumerate(pending):
+            try:
+                await self.enqueue(job.function, *job.args, _job_id=job.job_id, _defer_by=job.defer_by, **job.kwargs)
+            except Exception:
+                await _undo_unqueued(session, pending[i:])
+                raise
 
     @staticmethod
     def discard(session: AsyncSession) -> None:
@@ -78,6 +90,19 @@ class JobQueue:
 
     async def depth(self) -> int:
         return int(await self.pool.zcard(QUEUE_NAME))
+
+
+async def _undo_unqueued(session: AsyncSession, jobs: list[QueuedJob]) -> None:
+    undo = [j.if_unqueued for j in jobs if j.if_unqueued is not None]
+    if not undo:
+        return
+    try:
+        for step in undo:
+            await step(session)
+        await session.commit()
+    except Exception:  # noqa: BLE001 - the enqueue's error is the one to report; the sweep gives the jobs up later
+        logger.warning("could not record jobs that were not queued", exc_info=True)
+        await session.rollback()
 
 
 async def commit_and_flush(session: AsyncSession, queue: JobQueue) -> None:

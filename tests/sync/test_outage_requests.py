@@ -60,3 +60,38 @@ async def test_a_request_while_the_database_is_unreachable_is_a_503_naming_it(se
     assert r.headers["Retry-After"] == "5"
     assert r.json()["error"]["message"] == ("A service this request needs (the database) did not answer. "
                                             "Try again in 5 seconds.")
+
+
+async def _jobs_of(sessionmaker, company_id) -> list[tuple[str, str, dict, list]]:
+    from sqlalchemy import select
+
+    from qbo_integration.sync.models import SyncJob
+
+    async with sessionmaker() as s:
+        rows = (await s.execute(select(SyncJob).where(SyncJob.company_id == company_id)
+                                .order_by(SyncJob.created_at))).scalars().all()
+    return [(j.kind, j.status, dict(j.results or {}), list(j.errors or [])) for j in rows]
+
+
+async def test_a_sync_now_answered_503_leaves_no_job_pending(outage_client, live, auth_headers, sessionmaker):
+    """Its row was committed before the enqueue failed: it used to show "pending" for 30 minutes."""
+    client, own = outage_client
+    _, core = live
+    await asyncio.to_thread(own.stop)
+    r = await client.post(f"{P}/sync-now", json={"companyId": str(core.company_id)}, headers=auth_headers)
+    assert r.status_code == 503, r.text
+    [(kind, status, results, _)] = await _jobs_of(sessionmaker, core.company_id)
+    assert (kind, status, results["lost"]) == ("timecards", "failed", "unqueued")
+    assert "could not be queued" in results["note"] and "Sync Now again" in results["note"]
+
+
+async def test_a_directory_import_answered_503_leaves_no_job_pending(outage_client, live, auth_headers, sessionmaker):
+    client, own = outage_client
+    company, _ = live
+    await asyncio.to_thread(own.stop)
+    r = await client.post(f"{P}/directory/import", json={"companyId": str(company.company_id), "mode": "full"},
+                          headers=auth_headers)
+    assert r.status_code == 503, r.text
+    [(kind, status, results, errors)] = await _jobs_of(sessionmaker, company.company_id)
+    assert (kind, status, results["lost"]) == ("directory_import", "failed", "unqueued")
+    assert "could not be queued" in errors[0]["message"]

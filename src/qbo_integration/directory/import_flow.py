@@ -32,6 +32,7 @@ from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import CompanyClient, QboApi, QboError
 from qbo_integration.qbo.models import QboEntity, entity_model
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
+from qbo_integration.sync import jobs as sync_jobs
 from qbo_integration.sync import service as sync_service
 from qbo_integration.sync.models import SyncJob
 
@@ -42,6 +43,10 @@ FUNCTION = IMPORT_DIRECTORY
 MAX_ATTEMPTS = 3
 RETRY_DELAY = timedelta(minutes=5)
 NOT_CONNECTED = "QuickBooks is not connected for this company: connect it, then import again"
+NEVER_STARTED_NOTE = ("This import never started: the job queue lost it (Redis restarted or could not be reached). "
+                      "The daily import still runs; press Import to import now.")
+UNQUEUED_NOTE = ("This import could not be queued: the job queue (Redis) could not be reached. Press Import again "
+                 "in a moment.")
 
 
 def utc_now() -> datetime:
@@ -146,7 +151,7 @@ async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID,
         if job is not None and (job.company_id != cid or job.kind != KIND):
             logger.warning("directory import job id belongs to another company or kind; ignored")
             return None
-        if job is not None and job.status in ("completed", "failed"):
+        if job is not None and job.status in ("completed", "failed") and not sync_jobs.was_given_up(job):
             return None  # already ran (at-least-once delivery)
         if integ is None:
             logger.warning("directory import for a company without an integration row")
@@ -160,6 +165,8 @@ async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID,
             job.errors = [{"message": NOT_CONNECTED}]
             await s.commit()
             return None
+        if sync_jobs.was_given_up(job):  # given up as lost, yet its queue entry survived: it runs
+            job.results, job.errors, job.completed_at = {}, [], None
         job.status, job.started_at = "running", now
         params = job.params or {}
         claimed = (job.id, integ.realm_id, cursor, now, str(params.get("mode", "auto")), int(params.get("attempt", 1)))
@@ -206,8 +213,20 @@ async def queue_import(session: AsyncSession, queue: JobQueue, company_id: uuid.
     await session.flush()
     await audit.record(session, integration_id=integ.id, company_id=company_id, action="directory_import_requested",
                        status="success", job_id=job.id, actor=actor, request_payload={"mode": mode})
-    queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=job_key(company_id, job.id))
+    job_id = job.id
+
+    async def unqueued(s: AsyncSession) -> None:
+        await sync_jobs.fail_unqueued(s, job_id, utc_now(), note=UNQUEUED_NOTE, as_error=True)
+
+    queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=job_key(company_id, job.id),
+                       _if_unqueued=unqueued)
     return job
+
+
+async def give_up_lost(session: AsyncSession, now: datetime) -> int:
+    """Imports still pending long after they were queued (Redis lost its queue) are marked failed, saying
+    why; the daily import still runs. Returns how many."""
+    return await sync_jobs.fail_unstarted(session, now, kind=KIND, note=NEVER_STARTED_NOTE, as_error=True)
 
 
 async def get_job(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob | None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from qbo_integration.connections.service import queue_daily_for_connected
 from qbo_integration.directory import import_flow
+from qbo_integration.logs import log_fields
 from qbo_integration.queue import CronSchedule
+
+logger = logging.getLogger(__name__)
 
 
 async def import_directory(ctx: dict[str, Any], company_id: str | uuid.UUID,
@@ -26,5 +31,16 @@ async def import_directories_daily(ctx: dict[str, Any]) -> int:
     return await queue_daily_for_connected(ctx["sessionmaker"], ctx["queue"], import_flow.FUNCTION, "directory_import")
 
 
-FUNCTIONS: list[Any] = [import_directory, import_directories_daily]
-CRON_JOBS: list[CronSchedule] = [CronSchedule(import_directories_daily, hour=4, minute=20, second=0, unique=True)]
+async def give_up_lost_imports(ctx: dict[str, Any]) -> int:
+    """Every 15 minutes: imports the job queue lost (pending for 30 minutes) end failed, saying why."""
+    async with ctx["sessionmaker"]() as s:
+        n = await import_flow.give_up_lost(s, datetime.now(UTC))
+        await s.commit()
+    if n:
+        logger.warning("directory imports the queue lost marked failed", extra=log_fields(count=n))
+    return n
+
+
+FUNCTIONS: list[Any] = [import_directory, import_directories_daily, give_up_lost_imports]
+CRON_JOBS: list[CronSchedule] = [CronSchedule(import_directories_daily, hour=4, minute=20, second=0, unique=True),
+                                 CronSchedule(give_up_lost_imports, minute={5, 20, 35, 50}, second=40, unique=True)]

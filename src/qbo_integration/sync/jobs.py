@@ -44,9 +44,9 @@ async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job
             if integration is None:
                 return None
             job = await create(s, integration.id, company_id, trigger)
-        if job.status == "failed" and (job.results or {}).get("note") == NEVER_STARTED_NOTE:
+        if job.status == "failed" and was_given_up(job):
             # Given up as lost, yet its queue entry survived after all: it runs, and says so no more.
-            job.results = {k: v for k, v in job.results.items() if k != "note"}
+            job.results = {k: v for k, v in job.results.items() if k not in ("note", LOST_KEY)}
             job.completed_at = None
         job.status = "running"
         job.started_at = job.started_at or now
@@ -57,19 +57,46 @@ async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job
 NEVER_STARTED_AFTER = timedelta(minutes=30)  # far beyond a queue's wait in a burst (about a minute at 1,000 companies)
 NEVER_STARTED_NOTE = ("This sync job never started: the job queue lost it (Redis restarted or could not be "
                       "reached). Timecards waiting to sync are picked up by the sweep; press Sync Now to sync at once.")
+UNQUEUED_NOTE = ("This sync job could not be queued: the job queue (Redis) could not be reached. Timecards "
+                 "waiting to sync are picked up by the sweep; press Sync Now again to sync at once.")
+# results[LOST_KEY] marks a job given up without running ("never_started" or "unqueued"): it may still start
+# (a queue entry that survived, an enqueue whose answer was lost), and then it runs.
+LOST_KEY = "lost"
 
 
-async def fail_unstarted(session: AsyncSession, now: datetime) -> int:
-    """Sync jobs still `pending` long after they were queued: Redis lost their queue entries (a restart
+def was_given_up(job: SyncJob) -> bool:
+    results = job.results or {}
+    return bool(results.get(LOST_KEY)) or results.get("note") == NEVER_STARTED_NOTE  # rows from before LOST_KEY
+
+
+def _given_up(t: Any, now: datetime, reason: str, note: str, as_error: bool) -> dict[str, Any]:
+    """`as_error`: the note is the job's error too (jobs whose errors are about the job, not timecards)."""
+    values: dict[str, Any] = {"status": "failed", "completed_at": now,
+                              "results": t.results.op("||")(func.jsonb_build_object("note", note, LOST_KEY, reason))}
+    if as_error:
+        values["errors"] = cast([{"message": note, "willRetry": False}], JSONB)
+    return values
+
+
+async def fail_unstarted(session: AsyncSession, now: datetime, *, kind: str = "timecards",
+                         note: str = NEVER_STARTED_NOTE, as_error: bool = False) -> int:
+    """Jobs of `kind` still `pending` long after they were queued: Redis lost their queue entries (a restart
     loses the whole queue), so none will start them. Marked failed with a note saying so, instead of
     showing "pending" for ever. Returns how many."""
     t = _JOBS.c
     rows = await session.execute(
-        update(_JOBS).where(t.status == "pending", t.kind == "timecards", t.created_at < now - NEVER_STARTED_AFTER)
-        .values(status="failed", completed_at=now,
-                results=t.results.op("||")(func.jsonb_build_object("note", NEVER_STARTED_NOTE)))
-        .returning(t.id))
+        update(_JOBS).where(t.status == "pending", t.kind == kind, t.created_at < now - NEVER_STARTED_AFTER)
+        .values(_given_up(t, now, "never_started", note, as_error)).returning(t.id))
     return len(rows.all())
+
+
+async def fail_unqueued(session: AsyncSession, job_id: uuid.UUID, now: datetime, *, note: str = UNQUEUED_NOTE,
+                        as_error: bool = False) -> None:
+    """The job's row is committed but its enqueue failed: failed at once, saying so, not `pending` until the
+    sweep gives it up. A job that started meanwhile (the enqueue did reach Redis) is left alone."""
+    t = _JOBS.c
+    await session.execute(update(_JOBS).where(t.id == job_id, t.status == "pending")
+                          .values(_given_up(t, now, "unqueued", note, as_error)))
 
 
 async def prepare_once(sm: async_sessionmaker[AsyncSession], job: SyncJob, prepare: Any, now: datetime) -> None:

@@ -53,7 +53,13 @@ async def check_timecards(session: AsyncSession, company_id: uuid.UUID, timecard
 
 def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job: SyncJob | None, tag: str) -> None:
     if job is not None:
-        queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=f"sync:{company_id}:now:{job.id}")
+        job_id = job.id
+
+        async def unqueued(s: AsyncSession) -> None:
+            await jobs.fail_unqueued(s, job_id, _now())
+
+        queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=f"sync:{company_id}:now:{job.id}",
+                           _if_unqueued=unqueued)
     else:
         queue.after_commit(session, FUNCTION, str(company_id), _job_id=f"sync:{company_id}:{tag}:{uuid.uuid4().hex}")
 
