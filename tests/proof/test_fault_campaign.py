@@ -103,7 +103,7 @@ class Campaign:
         if "redis" not in self.done and t >= 10:
             await asyncio.to_thread(self.redis.restart)
             self.log("redis", "Redis restarted (all of its data lost)")
-        for w in list(self.stack.workers):  # a supervisor's job: restart a worker that died
+        for w in list(self.stack.workers):  # a worker that exited on its own fails the campaign (restarted to go on)
             if w.proc.poll() is not None:
                 self.stack.workers.remove(w)
                 self.stack.start_worker()
@@ -202,4 +202,6 @@ async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, 
         assert int(failed_by_jobs) == audit_failures, "a failure counted by a job has no audit row (or vice versa)"
         assert bad_audit == 0, "failure audit rows without a message or timecard"
         assert leaked == 0, "an access token appears in the audit log"
+        # Workers survive Redis restarts (worker/outage.py): one that exited on its own is a bug.
+        assert campaign.worker_restarts == 0, f"{campaign.worker_restarts} worker(s) exited: {campaign.done}"
         assert without_success == 0, "an approved timecard has no success audit row"
