@@ -6,20 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from qbo_integration.api.camel import CamelIn, CamelOut
 
 
-class DirectoryImportIn(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class DirectoryImportIn(CamelIn):
     company_id: uuid.UUID
     mode: Literal["auto", "full"] = "auto"
 
 
-class ImportJobOut(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+class ImportJobOut(CamelOut):
     job_id: uuid.UUID
     status: str
     trigger: str

@@ -7,22 +7,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StrictBool, StringConstraints, model_validator
 
+from qbo_integration.api.camel import CamelIn as Camel
+from qbo_integration.api.camel import CamelOut as Out
 from qbo_integration.api.inputs import STORABLE, ApiDate
 
 QboId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[0-9]+$")]
 ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), STORABLE]
 CostCodeField = Literal["ServiceItem", "Class"]
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 # ----------------------------------------------------------------------------- mapping config
