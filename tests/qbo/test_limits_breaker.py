@@ -165,6 +165,28 @@ async def test_limiter_holds_a_realm_to_ten_requests_a_second(redis):
     assert await lim.calls_in_window("r1") == 11  # and the minute's budget counted all of them
 
 
+async def test_a_request_counts_in_its_second_until_a_second_after_its_answer(redis):
+    """QBO counts a request when it receives it, which may be as late as just before its answer (a busy
+    event loop, a slow network). Ten slow requests admitted at once still fill the second when they are
+    answered 1.2 s later: an 11th admitted 1.0 s after their admission (as the old log allowed) could
+    meet them in QBO's second (seen: a 429 and a 60 s pause for test mapping in CI)."""
+    cfg = LimitsConfig(calls_per_window=500, window_seconds=60, margin_seconds=0.0, local_pacing=False,
+                       max_wait_seconds=10)
+    lim = RealmLimiter(redis, cfg, prefix="t-rps-answer")
+
+    async def slow() -> None:
+        async with lim.admit("r1"):
+            await asyncio.sleep(1.2)  # the request in flight
+
+    start = time.monotonic()
+    ten = [asyncio.create_task(slow()) for _ in range(10)]
+    await asyncio.sleep(0.1)
+    async with lim.admit("r1"):
+        admitted = time.monotonic() - start
+    await asyncio.gather(*ten)
+    assert admitted >= 2.1, admitted  # their answers (1.2 s) + one second, not their admission + one second
+
+
 async def test_limiter_gives_up_past_max_wait_and_pause(redis):
     cfg = LimitsConfig(
         calls_per_window=2, window_seconds=30, margin_seconds=0, local_pacing=False, max_wait_seconds=0.5

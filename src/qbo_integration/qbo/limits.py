@@ -7,7 +7,11 @@ workers run):
   call): at most `calls_per_window` (500 / 60 s);
 * a sliding-window log of batch requests: at most `batches_per_window` (40 / 60 s);
 * a sliding one-second log of requests: at most `requests_per_second` (10) HTTP requests a second
-  (a batch is one request);
+  (a batch is one request). QBO counts a request when it receives it, some time between our admitting
+  it and our reading its answer; so a request counts from its admission until one second (plus a
+  margin) after its answer, and while it is in flight. Counted from admission alone, a burst admitted
+  at the edge of the window and sent late (a busy event loop, a slow network) met later requests in
+  QBO's second: a 429, and a 60 s pause;
 * a lease-based semaphore: at most `max_in_flight` (10) requests in flight per realm; a slot whose
   holder crashed frees itself after `lease_seconds`;
 * a "pause" set after QBO answered 429, so every process holds off together.
@@ -42,8 +46,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
 # KEYS: calls zset, batches zset, sequence, pause, requests-per-second zset
-# ARGV: items, is_batch, call_limit, batch_limit, window_ms, requests_per_second (0: off), second_ms
+# ARGV: items, is_batch, call_limit, batch_limit, window_ms, requests_per_second (0: off), second_ms,
+#       lease id, lease_ms
 # -> 0 when admitted (and recorded), else milliseconds to wait (negative: QBO asked us to pause)
+# A request's entry in the requests-per-second log is scored with its lease's end while it is in flight
+# (RELEASE re-scores it with the time its answer came), so it is never pruned while QBO may still count it.
 ACQUIRE_BUDGET = (
     _NOW_MS
     + """
@@ -56,7 +63,9 @@ local function wait_for(key, span, add, limit)
   if used + add <= limit then return 0 end
   local idx = used + add - limit - 1
   local e = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
-  return tonumber(e[2]) + span - now + 1
+  local score = tonumber(e[2])
+  if score > now then return 25 end  -- a request still in flight: look again shortly
+  return score + span - now + 1
 end
 local n = tonumber(ARGV[1])
 local isb = tonumber(ARGV[2])
@@ -73,8 +82,8 @@ end
 if wait > 0 then return wait end
 local seq = redis.call('INCRBY', KEYS[3], n)
 if rlimit > 0 then
-  redis.call('ZADD', KEYS[5], now, tostring(seq))
-  redis.call('PEXPIRE', KEYS[5], second + 1000)
+  redis.call('ZADD', KEYS[5], now + tonumber(ARGV[9]), ARGV[8])
+  redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[9]) + second + 1000)
 end
 for i = 1, n do
   redis.call('ZADD', KEYS[1], now, tostring(seq - n + i))
@@ -100,6 +109,17 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   return 1
 end
 return 0
+"""
+)
+
+# KEYS: in-flight zset, requests-per-second zset; ARGV: lease id
+# The request is answered: its slot goes back, and it counts a second from now (not from its admission).
+RELEASE = (
+    _NOW_MS
+    + """
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1]) end
+return 1
 """
 )
 
@@ -145,6 +165,7 @@ class RealmLimiter:
         self._slot = redis.register_script(ACQUIRE_SLOT)
         self._usage = redis.register_script(USAGE)
         self._pause = redis.register_script(PAUSE)
+        self._release = redis.register_script(RELEASE)
 
     # ------------------------------------------------------------------ keys
     def _k(self, realm_id: str, name: str) -> str:
@@ -170,7 +191,7 @@ class RealmLimiter:
         while True:
             waited += await self._acquire_slot(realm_id, lease, deadline)
             try:
-                wait = await self._try_budget(realm_id, items, batch, deadline)
+                wait = await self._try_budget(realm_id, items, batch, deadline, lease)
             except BaseException:  # paused / budget gone / cancelled: the slot goes back at once
                 await self.redis.zrem(slot_key, lease)
                 raise
@@ -185,7 +206,7 @@ class RealmLimiter:
                 await self._on_wait(waited)
             yield
         finally:
-            await self.redis.zrem(slot_key, lease)
+            await self._release(keys=[slot_key, self._k(realm_id, "rps")], args=[lease])
 
     async def penalize(self, realm_id: str, seconds: float) -> None:
         """QBO said 429: every process holds off this realm for `seconds`."""
@@ -254,7 +275,7 @@ class RealmLimiter:
             await self._sleep(pause)
             waited += pause
 
-    async def _try_budget(self, realm_id: str, items: int, batch: bool, deadline: float) -> float:
+    async def _try_budget(self, realm_id: str, items: int, batch: bool, deadline: float, lease: str) -> float:
         """0 when admitted (budget recorded), else seconds to wait; raises past the deadline."""
         keys = [self._k(realm_id, n) for n in ("calls", "batches", "seq", "pause", "rps")]
         args = [
@@ -265,6 +286,8 @@ class RealmLimiter:
             self._window_ms,
             self.config.requests_per_second,
             int((1.0 + self.config.margin_seconds / 5) * 1000),
+            lease,
+            int(self.config.lease_seconds * 1000),
         ]
         wait_ms = int(await self._budget(keys=keys, args=args))
         if wait_ms == 0:
