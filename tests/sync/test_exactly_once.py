@@ -238,3 +238,32 @@ async def test_a_round_stalled_before_sending_sends_nothing_once_another_job_has
     await engine.run_company_sync(ctx, core.company_id)  # job A
     await _settle(ctx, core, clock)
     assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1
+
+
+async def test_a_lost_delete_whose_resend_is_throttled_then_approved_again_unchanged(ctx, live, sessionmaker,
+                                                                                     sandbox, clock, arq_redis):
+    """The operations campaign (seed 67, on a loaded machine): QBO applied a delete whose answer was lost;
+    its resend was answered 429, which applied nothing, and that answer cleared the ledger entry, so the
+    earlier doubt was forgotten. Approved again with the same content, the timecard looked synced to the
+    deleted record: Core said synced, QBO held nothing."""
+    cc, core = live
+    [tid] = await _approve_batch(ctx, sessionmaker, core, 1)
+    await engine.run_company_sync(ctx, core.company_id)
+    assert len(await h.activities(sandbox, cc.realm_id)) == 1
+    v2 = await h.change_timecard(sessionmaker, tid, status="submitted")
+    await intake.handle_event(ctx, h.event("timecard.unapproved", core, tid, v2))
+    await _lose_answers(ctx, core, sandbox, cc.realm_id)  # the delete lands; its answer is lost
+    assert await h.activities(sandbox, cc.realm_id) == []
+    assert (await h.row(sessionmaker, tid)).pending_op == "delete"
+    await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"throttleNextRequests": 1})
+    clock.advance(minutes=20)
+    await engine.run_company_sync(ctx, core.company_id)  # the resend: 429
+    await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
+    await arq_redis.delete(f"qbo:limit:{{{cc.realm_id}}}:pause")  # the realm's pause (Redis' clock) is over
+    assert (await h.row(sessionmaker, tid)).pending_op == "delete", "the 429 erased the doubt of the lost delete"
+    v3 = await h.change_timecard(sessionmaker, tid, status="approved")  # the same content as before
+    await intake.handle_event(ctx, h.event("timecard.approved", core, tid, v3))
+    clock.advance(seconds=61)
+    await engine.run_company_sync(ctx, core.company_id)
+    await _settle(ctx, core, clock)
+    assert len(await _check(sessionmaker, sandbox, cc.realm_id, [tid])) == 1

@@ -164,7 +164,10 @@ async def apply_results(
             else:
                 assert res.error is not None
                 text, code = policy.admin_message(res.error), res.error.code
-            if w.recorded and not failure.maybe_committed:
+            # A resend of a request whose outcome was already unknown (its ledger entry at the claim) keeps
+            # that doubt: this attempt applied nothing, the earlier one may have.
+            doubted = outbox.outstanding_of(w.claimed) is not None
+            if w.recorded and not failure.maybe_committed and not doubted:
                 outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
             elif w.recorded:
                 row.pending_unknown_at = now  # this job will not send it again (settle.unknown_for_sure_at)
