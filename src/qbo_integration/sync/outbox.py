@@ -149,6 +149,11 @@ async def upsert_for_timecard(
     return row, want(row, desire, version, now)
 
 
+# LOCK_ORDER: a transaction that locks or inserts several outbox rows takes them in timecard_id order
+# (reconcile, requeue, write-back), so two of them never wait on each other in a circle (a deadlock:
+# seen in the operations campaign, a Sync Now of four timecards against a job's reconcile).
+
+
 async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: list[TimecardView],
                      now: datetime) -> None:
     """Rows for timecards that have none yet, in one statement (a concurrent insert wins quietly)."""
@@ -158,7 +163,7 @@ async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: li
         insert_from_values(Row, [
             {"id": uuid.uuid4(), "company_id": company_id, "timecard_id": tc.id, "operation": "create",
              "state": "pending", "timecard_version": tc.version, "attempts": 0, "next_attempt_at": now,
-             "approved_at": tc.approved_at} for tc in timecards
+             "approved_at": tc.approved_at} for tc in sorted(timecards, key=lambda tc: tc.id)  # LOCK_ORDER
         ]).on_conflict_do_nothing(index_elements=[Row.timecard_id])
     )
 

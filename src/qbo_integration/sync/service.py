@@ -67,7 +67,8 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
 async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[str, ...],
                         kinds: tuple[str, ...] | None, timecard_ids: list[uuid.UUID] | None,
                         now: datetime) -> int:
-    stmt = select(Row).where(Row.company_id == company_id, Row.state.in_(states)).with_for_update()
+    stmt = (select(Row).where(Row.company_id == company_id, Row.state.in_(states))
+            .order_by(Row.timecard_id).with_for_update())  # outbox.LOCK_ORDER
     if kinds is not None:
         stmt = stmt.where(Row.error_kind.in_(kinds))
     if timecard_ids is not None:

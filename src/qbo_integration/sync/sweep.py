@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
@@ -85,12 +85,17 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
     company = await gateway.get_company(integration.company_id)
     if company is None:
         return 0
+    # One reconcile of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
+    # before it locks existing ones, so two could wait on each other (outbox.LOCK_ORDER).
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                          {"k": f"sync:reconcile:{company.id}"})
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
         candidate_ids, without_row = await (all_candidates(session, company.id, since) if updated_since is None
                                             else changed_candidates(session, company.id, since, updated_since))
     else:
         candidate_ids, without_row = list(timecard_ids), set()
+    candidate_ids = sorted(set(candidate_ids))  # outbox.LOCK_ORDER
     changed = 0
     for start in range(0, len(candidate_ids), CHUNK):
         chunk = candidate_ids[start:start + CHUNK]

@@ -94,7 +94,7 @@ async def apply_results(
     summary = RoundSummary()
     ids = [r.work.claimed.id for r in results]
     rows = {r.id: r for r in (await session.execute(
-        select(Row).where(Row.id.in_(ids)).with_for_update()
+        select(Row).where(Row.id.in_(ids)).order_by(Row.timecard_id).with_for_update()  # outbox.LOCK_ORDER
     )).scalars()} if ids else {}
     for r in rows.values():
         session.expunge(r)  # locked; written back below in one statement (outbox.write_back)
