@@ -95,3 +95,23 @@ async def test_a_directory_import_answered_503_leaves_no_job_pending(outage_clie
     [(kind, status, results, errors)] = await _jobs_of(sessionmaker, company.company_id)
     assert (kind, status, results["lost"]) == ("directory_import", "failed", "unqueued")
     assert "could not be queued" in errors[0]["message"]
+
+
+async def test_a_connection_lost_inside_the_enqueues_watch_is_a_503_too(client, live, auth_headers, sessionmaker,
+                                                                         monkeypatch):
+    """redis-py says WatchError("A ConnectionError occurred on while watching ...") when the connection
+    drops inside arq's WATCH: the operations campaign's Sync Now got a 500 for it during a Redis restart."""
+    from redis.exceptions import WatchError
+
+    from qbo_integration.queue import JobQueue
+
+    async def dropped(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise WatchError("A ConnectionError occurred on while watching one or more keys")
+
+    monkeypatch.setattr(JobQueue, "enqueue", dropped)
+    _, core = live
+    r = await client.post(f"{P}/sync-now", json={"companyId": str(core.company_id)}, headers=auth_headers)
+    assert r.status_code == 503, r.text
+    assert "Redis" in r.json()["error"]["message"] and r.headers["Retry-After"] == "5"
+    [(_, status, results, _)] = await _jobs_of(sessionmaker, core.company_id)
+    assert (status, results["lost"]) == ("failed", "unqueued")

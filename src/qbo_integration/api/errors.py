@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -62,6 +63,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RedisTimeoutError)
     async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
         return _unavailable(request, "Redis: the job queue, locks and QuickBooks rate limits", exc)
+
+    @app.exception_handler(WatchError)
+    async def _redis_dropped_in_watch(request: Request, exc: Exception) -> JSONResponse:
+        # redis-py reports a connection lost inside WATCH (arq's enqueue) as a WatchError saying so
+        # (seen in the operations campaign during a Redis restart); any other WatchError is a bug.
+        if "ConnectionError" in str(exc):
+            return _unavailable(request, "Redis: the job queue, locks and QuickBooks rate limits", exc)
+        raise exc
 
     @app.exception_handler(ConnectionError)  # the database's connection refused or reset (asyncpg raises these)
     async def _connection_down(request: Request, exc: Exception) -> JSONResponse:
