@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.service import realm_owner
+from qbo_integration.db.bulk import insert_from_values
 from qbo_integration.queue import PROCESS_WEBHOOK_EVENTS, JobQueue
 from qbo_integration.reconciliation import service as reconciliation
 from qbo_integration.webhooks.formats import ChangeEvent
@@ -23,6 +23,7 @@ from qbo_integration.webhooks.models import WebhookEvent
 
 PROCESS_FUNCTION = PROCESS_WEBHOOK_EVENTS
 CLAIM_BATCH = 500
+INSERT_BATCH = 1000  # events an INSERT statement carries (one array parameter a column, whatever the count)
 STALE_CLAIM = timedelta(minutes=10)  # a job that died mid-way: its events are taken again
 MAX_ATTEMPTS = 5
 RETRY_DELAY = timedelta(seconds=60)
@@ -58,11 +59,13 @@ async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[C
         rows = [{"id": uuid.uuid4(), "event_id": e.event_id, "realm_id": e.realm_id,
                  "company_id": owners[e.realm_id], "entity": e.entity, "entity_id": e.entity_id,
                  "operation": e.operation, "occurred_at": e.occurred_at} for e in known]
-        inserted = await session.execute(
-            insert(WebhookEvent).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(WebhookEvent.id, WebhookEvent.company_id))
-        for event_pk, company_id in inserted.all():
-            stored.setdefault(company_id, []).append(event_pk)
+        for start in range(0, len(rows), INSERT_BATCH):
+            inserted = await session.execute(
+                insert_from_values(WebhookEvent, rows[start:start + INSERT_BATCH])
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(WebhookEvent.id, WebhookEvent.company_id))
+            for event_pk, company_id in inserted.all():
+                stored.setdefault(company_id, []).append(event_pk)
     for company_id, ids in stored.items():
         queue.after_commit(session, PROCESS_FUNCTION, str(company_id), _job_id=job_id(company_id, min(ids)))
     now = datetime.now(UTC)

@@ -1,0 +1,47 @@
+"""Signed deliveries that a careless parser or writer would answer with a 500: every one through the route.
+
+A 500 makes Intuit redeliver the same body until it gives up, so the events are lost: each of these
+answers 200 (stored) or 400 (refused, nothing stored), never 500.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from qbo_integration.webhooks.formats import MAX_EVENTS
+from qbo_integration.webhooks.models import WebhookEvent
+from qbo_integration.webhooks.signature import sign
+
+URL = "/api/v1/integrations/quickbooks/webhooks"
+
+
+def _ce(id_: str, realm: str, **over: object) -> dict:
+    return {"specversion": "1.0", "id": id_, "type": "qbo.timeactivity.updated.v1", "time": "2026-12-01T10:00:00Z",
+            "intuitentityid": "7", "intuitaccountid": realm, **over}
+
+
+async def _post(client, settings, body: bytes):
+    return await client.post(URL, content=body, headers={"content-type": "application/json",
+                                                         "intuit-signature": sign(body, settings.webhook_verifier())})
+
+
+async def _count(sessionmaker) -> int:
+    async with sessionmaker() as s:
+        return int((await s.execute(select(func.count()).select_from(WebhookEvent))).scalar_one())
+
+
+async def test_a_delivery_of_the_most_events_the_format_allows_is_stored(client, settings, sessionmaker,
+                                                                          connected_company):
+    """8 parameters an event in one INSERT passed asyncpg's 32,767 at 4,096 events."""
+    realm = connected_company.realm_id
+    body = json.dumps([_ce(f"big-{n}", realm, intuitentityid=str(n)) for n in range(MAX_EVENTS)],
+                      separators=(",", ":")).encode()
+    assert len(body) <= settings.webhook_max_body_bytes
+    resp = await _post(client, settings, body)
+    assert resp.status_code == 200, resp.text[:500]
+    assert resp.json() == {"received": MAX_EVENTS, "stored": MAX_EVENTS, "duplicates": 0, "unknownRealm": 0}
+    assert await _count(sessionmaker) == MAX_EVENTS
+    again = await _post(client, settings, body)
+    assert again.json()["duplicates"] == MAX_EVENTS
