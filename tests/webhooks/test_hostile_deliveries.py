@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from qbo_integration.webhooks.formats import MAX_EVENTS
@@ -45,3 +46,32 @@ async def test_a_delivery_of_the_most_events_the_format_allows_is_stored(client,
     assert await _count(sessionmaker) == MAX_EVENTS
     again = await _post(client, settings, body)
     assert again.json()["duplicates"] == MAX_EVENTS
+
+
+@pytest.mark.parametrize("field", ["id", "intuitaccountid", "intuitentityid"])
+async def test_a_lone_surrogate_in_a_cloudevent_is_refused_with_a_400(client, settings, sessionmaker,
+                                                                       connected_company, field):
+    event = _ce("sur-1", connected_company.realm_id)
+    event[field] = "ab\ud800"
+    body = json.dumps([event]).encode()  # ensure_ascii: the surrogate travels as the escape \ud800
+    resp = await _post(client, settings, body)
+    assert resp.status_code == 400, resp.text
+    assert field in resp.json()["error"]["message"]
+    assert await _count(sessionmaker) == 0
+
+
+@pytest.mark.parametrize("field", ["id", "name", "operation", "lastUpdated"])
+async def test_a_lone_surrogate_in_a_legacy_entity_is_refused_or_stored(client, settings, sessionmaker,
+                                                                         connected_company, field):
+    entity = {"name": "Customer", "id": "3", "operation": "Update", "lastUpdated": "2026-12-01T10:00:00Z"}
+    entity[field] = "x\udfff"
+    body = json.dumps({"eventNotifications": [{"realmId": connected_company.realm_id,
+                                               "dataChangeEvent": {"entities": [entity]}}]}).encode()
+    resp = await _post(client, settings, body)
+    if field == "lastUpdated":  # only a timestamp: unreadable, so the event has none
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["stored"] == 1
+    else:
+        assert resp.status_code == 400, resp.text
+        assert field in resp.json()["error"]["message"]
+        assert await _count(sessionmaker) == 0

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from qbo_integration.untrusted import unstorable_text_problem
+
 # Entities Intuit notifies about that we act on; others are acknowledged and ignored.
 ENTITIES = {e.lower(): e for e in ("TimeActivity", "Employee", "Customer", "Vendor", "Item", "Class", "Department")}
 OPERATIONS = {"create": "Create", "created": "Create", "update": "Update", "updated": "Update",
@@ -42,8 +44,11 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise MalformedDelivery(f"{what} must be a string")
     out = str(value).strip()
-    if not out or len(out) > MAX_TEXT or "\x00" in out:
+    if not out or len(out) > MAX_TEXT:
         raise MalformedDelivery(f"{what} must be 1 to {MAX_TEXT} characters")
+    problem = unstorable_text_problem(out)
+    if problem:
+        raise MalformedDelivery(f"{what} {problem}")
     return out
 
 
@@ -114,7 +119,8 @@ def _legacy(notifications: object) -> list[ChangeEvent]:
             entity, operation = ENTITIES.get(name.lower()), OPERATIONS.get(op_text.lower())
             if entity is None or operation is None:
                 continue
-            stamp = ent.get("lastUpdated")
-            digest = hashlib.sha256(f"{realm}|{entity}|{entity_id}|{operation}|{stamp}".encode()).hexdigest()[:40]
+            stamp = ent.get("lastUpdated")  # not checked: any value keeps a redelivery's digest the same
+            key = f"{realm}|{entity}|{entity_id}|{operation}|{stamp}".encode("utf-8", "surrogatepass")
+            digest = hashlib.sha256(key).hexdigest()[:40]
             out.append(ChangeEvent(f"legacy:{digest}", realm, entity, entity_id, operation, _time(stamp)))
     return out
