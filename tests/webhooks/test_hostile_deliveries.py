@@ -75,3 +75,15 @@ async def test_a_lone_surrogate_in_a_legacy_entity_is_refused_or_stored(client, 
         assert resp.status_code == 400, resp.text
         assert field in resp.json()["error"]["message"]
         assert await _count(sessionmaker) == 0
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                                   "0001-01-01T00:00:00Z", "2026-13-45T00:00:00Z", "2026-12-01T10:00:00"])
+async def test_an_event_time_outside_what_can_be_stored_is_no_time(client, settings, sessionmaker,
+                                                                    connected_company, stamp):
+    resp = await _post(client, settings, json.dumps([_ce("t-1", connected_company.realm_id, time=stamp)]).encode())
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["stored"] == 1
+    async with sessionmaker() as s:
+        [row] = (await s.execute(select(WebhookEvent))).scalars().all()
+    assert row.occurred_at is None

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from qbo_integration.untrusted import unstorable_text_problem
 
@@ -24,6 +24,9 @@ OPERATIONS = {"create": "Create", "created": "Create", "update": "Update", "upda
 _CE_TYPE = re.compile(r"^qbo\.([a-z]+)\.([a-z]+)\.v\d+$")
 MAX_EVENTS = 5000  # one delivery; more is refused as malformed
 MAX_TEXT = 200
+# An event's time outside these years is no time at all (a clock or a forger's, not Intuit's): it would
+# only mislead the "late delivery" check, and some (year 1 at +14:00) are not even an instant in UTC.
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class MalformedDelivery(ValueError):
@@ -53,13 +56,17 @@ def _text(value: object, what: str) -> str:
 
 
 def _time(value: object) -> datetime | None:
+    """The event's time in UTC, or None when it is missing, unreadable, without a zone or implausible."""
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        utc = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else None
+    return utc if EARLIEST <= utc < LATEST else None
 
 
 def parse(body: bytes) -> list[ChangeEvent]:
