@@ -194,6 +194,11 @@ async def connected_company(company, sessionmaker, settings, sandbox) -> Connect
     The Integration row is `connected` with encrypted tokens (access token valid for an hour), so
     `services.qbo.company(company.id, realm_id)` works against the sandbox straight away.
     """
+    return await connect_company(company, sessionmaker, settings, sandbox)
+
+
+async def connect_company(company: Any, sessionmaker: Any, settings: Any, sandbox: httpx.AsyncClient) -> ConnectedCompany:
+    """What `connected_company` does, for a test that needs more than one connected company."""
     from datetime import UTC, datetime, timedelta
 
     from qbo_integration.connections.crypto import TokenCipher, aad_for

@@ -80,7 +80,7 @@ async def test_webhook_shows_drift_within_seconds(ctx, live, sessionmaker, sandb
                            json={"Id": qbo_id, "Description": "changed by the bookkeeper"})
 
         async def processed():
-            out = await reactions.process(sessionmaker, api, queue, cc.company_id)
+            out = await reactions.process(sessionmaker, api, queue, ctx["redis"], cc.company_id)
             return out if out["events"] else None
 
         result = await _wait_for(processed, timeout=60)

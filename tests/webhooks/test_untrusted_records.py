@@ -41,7 +41,7 @@ async def test_the_webhook_job_stores_the_finding_safely(ctx, live, sessionmaker
                                                                "intuit-signature": sign(delivery, settings.webhook_verifier())})
     assert posted.status_code == 200 and posted.json()["stored"] == 1, posted.text
 
-    out = await reactions.process(sessionmaker, api, queue, cc.company_id)
+    out = await reactions.process(sessionmaker, api, queue, ctx["redis"], cc.company_id)
     assert out["timeActivities"] == {"changed": 1}, out
     [finding] = await _findings(sessionmaker, cc.company_id)
     assert (finding.kind, finding.timecard_id) == ("changed", tid)

@@ -1,6 +1,7 @@
 """Work off a company's stored webhook events: directory changes re-read just those records;
 TimeActivity changes are checked for drift (drift.py).
 
+One job per company at a time (service.take_turn); it queues itself again while events wait.
 Transactions are short and never span a QBO call: claim (commit), read QBO and apply, finish (commit).
 """
 
@@ -10,8 +11,10 @@ import logging
 import uuid
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.directory import import_flow
 from qbo_integration.directory.importer import ENTITIES as DIRECTORY_ENTITIES
@@ -46,56 +49,76 @@ def _group(events: list[WebhookEvent]) -> tuple[dict[str, set[str]], dict[str, s
     return changed, deleted, time_events
 
 
-async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID) -> tuple[list[WebhookEvent], str | None]:
+async def _claim(sessionmaker: async_sessionmaker[AsyncSession],
+                 cid: uuid.UUID) -> tuple[list[WebhookEvent], Integration | None]:
+    """The claimed events, and the integration when QuickBooks is connected."""
     async with sessionmaker() as s:
         events = await service.claim(s, cid)
         integ = await get_integration(s, cid)
-        realm = integ.realm_id if integ is not None and integ.connection_status == "connected" else None
         await s.commit()
-    return events, realm
+    connected = integ is not None and integ.connection_status == "connected" and integ.realm_id
+    return events, integ if connected else None
 
 
-async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
+async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue, redis: Redis,
                   company_id: uuid.UUID | str) -> dict[str, Any]:
     cid = uuid.UUID(str(company_id))
     with log_context(company_id=cid):
-        events, realm = await _claim(sessionmaker, cid)
-        if not events:
-            return {"events": 0}
-        ids = [e.id for e in events]
-        if realm is None:  # disconnected since: nothing to read, nothing to act for
-            async with sessionmaker() as s:
-                await service.finish(s, ids)
-                await s.commit()
-            return {"events": len(ids), "skipped": "not connected"}
-        changed, deleted, time_events = _group(events)
+        turn = uuid.uuid4().hex
+        if not await service.take_turn(redis, cid, turn):
+            return {"events": 0, "busy": True}  # the job at work looks for more when its turn ends
         try:
-            result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted,
-                                                      mapped=profile_targets)
-        except QboError as exc:
-            logger.warning("webhook directory refresh failed: %s", exc.message)
-            async with sessionmaker() as s:
-                await service.finish(s, ids, error=f"QuickBooks: {exc.message}")
-                await s.commit()
-            if exc.retryable:
-                await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:retry:{min(ids)}",
-                                    _defer_by=service.RETRY_DELAY)
-            return {"events": len(ids), "error": exc.message}
-        client = qbo.company(cid, realm)
-        outcomes: dict[str, drift.Outcome] = {}
-        try:
-            for qbo_id in sorted({e.entity_id for e in time_events}):
-                outcomes[qbo_id] = await drift.check(sessionmaker, client, cid, qbo_id, source="webhook")
-        except QboError as exc:  # the rest of the events wait for the retry
-            logger.warning("webhook drift check failed: %s", exc.message)
-        waiting = [e.id for e in time_events if outcomes.get(e.entity_id) in (None, drift.Outcome.BUSY)]
+            result = await _work_off(sessionmaker, qbo, queue, cid)
+        finally:
+            await service.end_turn(redis, cid, turn)
+        # After the turn ended: an event stored while it ran, whose own job found the turn taken, is seen here.
         async with sessionmaker() as s:
-            await service.finish(s, [i for i in ids if i not in set(waiting)])
-            await service.finish(s, waiting, error="waiting for our own write to QuickBooks to settle")
+            more = await service.waiting(s, cid)
+        if more:
+            await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=service.drain_job_id(cid, turn))
+        return {**result, "more": more}
+
+
+async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
+                    cid: uuid.UUID) -> dict[str, Any]:
+    events, integ = await _claim(sessionmaker, cid)
+    if not events:
+        return {"events": 0}
+    ids = [e.id for e in events]
+    if integ is None or integ.realm_id is None:  # disconnected since: nothing to read, nothing to act for
+        async with sessionmaker() as s:
+            await service.finish(s, ids)
             await s.commit()
-        if waiting:
-            await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:wait:{min(waiting)}",
+        return {"events": len(ids), "skipped": "not connected"}
+    realm = integ.realm_id
+    changed, deleted, time_events = _group(events)
+    try:
+        result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted,
+                                                  mapped=profile_targets)
+    except QboError as exc:
+        logger.warning("webhook directory refresh failed: %s", exc.message)
+        async with sessionmaker() as s:
+            await service.finish(s, ids, error=f"QuickBooks: {exc.message}")
+            await s.commit()
+        if exc.retryable:
+            await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:retry:{min(ids)}",
                                 _defer_by=service.RETRY_DELAY)
-        counted = {o.value: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())}
-        logger.info("webhook events processed", extra={"fields": {"events": len(ids), **result, **counted}})
-        return {"events": len(ids), "timeActivities": counted, **result}
+        return {"events": len(ids), "error": exc.message}
+    client = qbo.company(cid, realm)
+    outcomes: dict[str, drift.Outcome] = {}
+    try:
+        for qbo_id in sorted({e.entity_id for e in time_events}):
+            outcomes[qbo_id] = await drift.check(sessionmaker, client, cid, qbo_id, source="webhook")
+    except QboError as exc:  # the rest of the events wait for the retry
+        logger.warning("webhook drift check failed: %s", exc.message)
+    waiting = [e.id for e in time_events if outcomes.get(e.entity_id) in (None, drift.Outcome.BUSY)]
+    async with sessionmaker() as s:
+        await service.finish(s, [i for i in ids if i not in set(waiting)])
+        await service.finish(s, waiting, error="waiting for our own write to QuickBooks to settle")
+        await s.commit()
+    if waiting:
+        await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:wait:{min(waiting)}",
+                            _defer_by=service.RETRY_DELAY)
+    counted = {o.value: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())}
+    logger.info("webhook events processed", extra={"fields": {"events": len(ids), **result, **counted}})
+    return {"events": len(ids), "timeActivities": counted, **result}

@@ -1,8 +1,15 @@
-"""Persist a verified delivery (dedupe by event id) and queue one processing job per company touched.
+"""Persist a verified delivery (dedupe by event id) and queue one processing job per company touched;
+the events' claiming, finishing and the per-company turn of the job that works them off.
 
 The request only writes rows and queues jobs, so it answers well inside Intuit's 3 seconds; the job
 (`tasks.process_webhook_events`) reads QBO. A realm no company has connected is acknowledged and
 dropped: there is nobody to act for.
+
+Draining (docs/internal-contracts.md, "Webhook events"): one job per company works at a time (its
+turn, a Redis key); it takes the company's oldest claimable events, up to CLAIM_BATCH, and queues
+itself again while more wait, behind every job queued meanwhile, so one company's backlog never
+holds another's events back. An event given back after a failed attempt rests RETRY_DELAY first.
+A cron queues a job for every company whose events wait, in case a job was lost.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from redis.asyncio import Redis
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.service import realm_owner
@@ -48,6 +56,12 @@ def job_id(company_id: uuid.UUID, first_event: uuid.UUID) -> str:
     return f"webhooks:{company_id}:{first_event}"
 
 
+def drain_job_id(company_id: uuid.UUID, turn: str) -> str:
+    """The job a turn queues after itself while events wait (a new id each turn: arq keeps a finished
+    job's id for a while, and would drop a second job of the same id)."""
+    return f"webhooks:{company_id}:after:{turn}"
+
+
 async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[ChangeEvent]) -> DeliveryOutcome:
     owners: dict[str, uuid.UUID | None] = {}
     for realm in {e.realm_id for e in events}:
@@ -76,18 +90,66 @@ async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[C
     return DeliveryOutcome(len(events), n_stored, len(events) - unknown - n_stored, unknown)
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Waiting and not resting after a failed attempt, or taken by a job that died mid-way."""
+    return (((WebhookEvent.status == "pending")
+             & (WebhookEvent.processed_at.is_(None) | (WebhookEvent.processed_at <= now - RETRY_DELAY)))
+            | ((WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < now - STALE_CLAIM)))
+
+
 async def claim(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> list[WebhookEvent]:
-    """Take this company's waiting events (and ones a dead job left behind), oldest first."""
+    """Take this company's oldest claimable events, up to CLAIM_BATCH."""
     now = now or datetime.now(UTC)
-    stmt = (select(WebhookEvent)
-            .where(WebhookEvent.company_id == company_id,
-                   (WebhookEvent.status == "pending")
-                   | ((WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < now - STALE_CLAIM)))
-            .order_by(WebhookEvent.received_at).limit(CLAIM_BATCH).with_for_update(skip_locked=True))
+    stmt = (select(WebhookEvent).where(WebhookEvent.company_id == company_id, _claimable(now))
+            .order_by(WebhookEvent.received_at, WebhookEvent.id).limit(CLAIM_BATCH)
+            .with_for_update(skip_locked=True))
     rows = list((await session.execute(stmt)).scalars())
     for row in rows:
         row.status, row.claimed_at, row.attempts = "processing", now, row.attempts + 1
     return rows
+
+
+async def waiting(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> bool:
+    """Whether this company has events a job could claim now."""
+    now = now or datetime.now(UTC)
+    return bool((await session.execute(select(exists().where(WebhookEvent.company_id == company_id,
+                                                             _claimable(now))))).scalar())
+
+
+async def companies_waiting(session: AsyncSession, *, now: datetime | None = None,
+                            limit: int = 1000) -> list[uuid.UUID]:
+    """Companies with claimable events, the longest-waiting first."""
+    now = now or datetime.now(UTC)
+    oldest = func.min(WebhookEvent.received_at)
+    rows = await session.execute(select(WebhookEvent.company_id).where(_claimable(now))
+                                 .group_by(WebhookEvent.company_id).order_by(oldest).limit(limit))
+    return list(rows.scalars())
+
+
+async def drop(session: AsyncSession, ids: list[uuid.UUID], reason: str, *, now: datetime | None = None) -> None:
+    """Events never to act on: done, with the reason kept."""
+    if ids:
+        await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids))
+                              .values(status="done", processed_at=now or datetime.now(UTC), error=reason[:2000]))
+
+
+def _turn_key(company_id: uuid.UUID) -> str:
+    return f"qbo:webhooks:turn:{company_id}"
+
+
+async def take_turn(redis: Redis, company_id: uuid.UUID, token: str) -> bool:
+    """This job works off the company's events now (no other job does), for at most STALE_CLAIM."""
+    return bool(await redis.set(_turn_key(company_id), token, nx=True, ex=int(STALE_CLAIM.total_seconds())))
+
+
+_END_TURN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def end_turn(redis: Redis, company_id: uuid.UUID, token: str) -> None:
+    await redis.eval(_END_TURN, 1, _turn_key(company_id), token)  # type: ignore[misc]
 
 
 async def finish(session: AsyncSession, ids: list[uuid.UUID], *, error: str | None = None,
