@@ -15,7 +15,7 @@ from qbo_integration.api import openapi_doc, system
 from qbo_integration.api.body_limit import BodyLimitMiddleware
 from qbo_integration.api.errors import install_error_handlers
 from qbo_integration.api.middleware import RequestIdMiddleware
-from qbo_integration.api.router import build_integrations_router
+from qbo_integration.api.router import WEBHOOKS_PATH, build_integrations_router
 from qbo_integration.config import Settings, get_settings
 from qbo_integration.db.session import make_engine, make_sessionmaker
 from qbo_integration.heap import freeze_startup_heap
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes,
+                       per_path={WEBHOOKS_PATH: settings.webhook_max_body_bytes})
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: the 413 carries the request id too
     install_error_handlers(app)
     openapi_doc.install(app)

@@ -1,6 +1,6 @@
 """Webhook intake that cannot be overrun: a company's backlog is worked off to the end by jobs that queue
 themselves again, oldest first, without holding back another company's events; a cron queues jobs for
-events nobody is working on."""
+events nobody is working on; events of a realm the company is no longer connected to are dropped."""
 
 from __future__ import annotations
 
@@ -9,15 +9,20 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from qbo_integration.connections.crypto import TokenCipher, aad_for
+from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.models import Company
+from qbo_integration.monitoring.models import AuditLogEntry
+from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.webhooks import reactions, service, tasks
 from qbo_integration.webhooks.models import WebhookEvent
 from qbo_integration.webhooks.signature import sign
 from qbo_integration.worker.queue import QUEUE_NAME
 from tests.conftest import connect_company
 from tests.sync.worker_harness import running_worker
+from tests.webhooks.test_drift import _findings, _synced_timecard
 from tests.webhooks.test_sandbox_delivery import URL, _wait_for
 
 BATCH = 5
@@ -97,3 +102,34 @@ async def test_the_cron_queues_a_job_for_every_company_whose_events_wait(
     assert [j.split(":")[1] for j in jobs] == [str(b.company_id), str(a.company_id)]  # the longest-waiting first
     async with sessionmaker() as s:
         assert await service.companies_waiting(s) == [b.company_id, a.company_id]
+
+
+async def test_events_of_the_realm_connected_before_are_dropped_not_applied(ctx, live, sessionmaker, sandbox, api,
+                                                                           client, settings, queue):
+    """Issue 28: events stored for realm A were processed against realm B once the admin connected B (a
+    TimeActivity id of A looked up in B: a false 'deleted' finding, or B's unrelated record)."""
+    cc, core = live
+    _, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+    await _deliver(client, settings, cc.realm_id, [qbo_id], "old-realm")
+    b = await _another_company(sessionmaker, settings, sandbox)  # the admin connects realm B instead of A
+    cipher = TokenCipher(settings.token_encryption_keys.get_secret_value())
+    async with sessionmaker() as s:
+        row = await s.get(Integration, b.integration_id)
+        tokens = [cipher.encrypt(cipher.decrypt(enc, aad_for(b.integration_id)), aad_for(cc.integration_id))
+                  for enc in (row.access_token_enc, row.refresh_token_enc)]
+        await s.delete(row)
+        await s.flush()
+        await s.execute(update(Integration).where(Integration.id == cc.integration_id)
+                        .values(realm_id=b.realm_id, access_token_enc=tokens[0], refresh_token_enc=tokens[1]))
+        await s.commit()
+    before = len((await sandbox.get(f"/_sandbox/realms/{b.realm_id}/log")).json())
+    out = await reactions.process(sessionmaker, api, queue, ctx["redis"], cc.company_id)
+    assert out.get("dropped") == 1, out
+    assert await _findings(sessionmaker, cc.company_id) == []
+    [event] = await _events(sessionmaker, cc.company_id)
+    assert event.status == "done" and event.error.startswith("dropped")
+    assert len((await sandbox.get(f"/_sandbox/realms/{b.realm_id}/log")).json()) == before  # nothing read in B
+    async with sessionmaker() as s:
+        [audit] = (await s.execute(select(AuditLogEntry).where(AuditLogEntry.action == reactions.DROPPED))).scalars()
+        assert (await s.execute(select(DriftFinding))).first() is None
+    assert audit.response_payload["realmId"] == cc.realm_id and audit.response_payload["events"] == 1

@@ -87,3 +87,46 @@ async def test_an_event_time_outside_what_can_be_stored_is_no_time(client, setti
     async with sessionmaker() as s:
         [row] = (await s.execute(select(WebhookEvent))).scalars().all()
     assert row.occurred_at is None
+
+
+async def test_a_webhook_body_is_refused_at_its_own_bound_before_it_is_buffered(client, settings, sessionmaker,
+                                                                                 connected_company):
+    """Every body up to MAX_REQUEST_BODY_BYTES (16 MiB) was read into memory before the webhook's 1 MB
+    bound applied: a stream without Content-Length is now cut off at the webhook's bound."""
+    chunk = b" " * 65536
+    pulled = 0
+
+    async def stream():
+        nonlocal pulled
+        for _ in range(128):  # 8 MiB, under the API-wide bound
+            pulled += len(chunk)
+            yield chunk
+
+    resp = await client.post(URL, content=stream(), headers={"content-type": "application/json",
+                                                             "intuit-signature": "whatever"})
+    assert resp.status_code == 413, resp.text
+    assert str(settings.webhook_max_body_bytes) in resp.json()["error"]["message"]
+    assert pulled <= settings.webhook_max_body_bytes + len(chunk), pulled
+    assert await _count(sessionmaker) == 0
+
+
+async def test_unsigned_requests_never_use_up_the_verified_senders_rate(client, settings, sessionmaker,
+                                                                         connected_company, monkeypatch):
+    """The limit counted every request per peer address before the signature check: behind a proxy an
+    attacker's unsigned requests used up Intuit's deliveries."""
+    import uuid
+
+    from qbo_integration.webhooks import endpoints
+
+    window = 60.0 * (20_000_000 + uuid.uuid4().int % 1_000_000)  # a minute no other test has counted in
+    monkeypatch.setattr(endpoints, "_clock", lambda: window)
+    monkeypatch.setattr(settings, "webhook_rate_per_minute", 3)
+    realm = connected_company.realm_id
+    forged = [await client.post(URL, content=json.dumps([_ce(f"f{n}", realm)]).encode(),
+                                headers={"content-type": "application/json", "intuit-signature": "Zm9yZ2Vk"})
+              for n in range(10)]
+    assert {r.status_code for r in forged} == {401}
+    signed = [(await _post(client, settings, json.dumps([_ce(f"s{n}-{uuid.uuid4()}", realm)]).encode())).status_code
+              for n in range(5)]
+    assert signed == [200, 200, 200, 429, 429]
+    assert await _count(sessionmaker) == 3

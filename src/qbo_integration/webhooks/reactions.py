@@ -1,5 +1,6 @@
 """Work off a company's stored webhook events: directory changes re-read just those records;
-TimeActivity changes are checked for drift (drift.py).
+TimeActivity changes are checked for drift (drift.py). Events of a QuickBooks company other than the
+one connected now (stored before the admin connected another) are dropped, never applied to it.
 
 One job per company at a time (service.take_turn); it queues itself again while events wait.
 Transactions are short and never span a QBO call: claim (commit), read QBO and apply, finish (commit).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,8 +20,9 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.directory import import_flow
 from qbo_integration.directory.importer import ENTITIES as DIRECTORY_ENTITIES
-from qbo_integration.logs import log_context
+from qbo_integration.logs import log_context, log_fields
 from qbo_integration.mapping.profiles import profile_targets
+from qbo_integration.monitoring import audit
 from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation import drift
@@ -49,6 +52,9 @@ def _group(events: list[WebhookEvent]) -> tuple[dict[str, set[str]], dict[str, s
     return changed, deleted, time_events
 
 
+DROPPED = "webhook_events_dropped"
+
+
 async def _claim(sessionmaker: async_sessionmaker[AsyncSession],
                  cid: uuid.UUID) -> tuple[list[WebhookEvent], Integration | None]:
     """The claimed events, and the integration when QuickBooks is connected."""
@@ -58,6 +64,24 @@ async def _claim(sessionmaker: async_sessionmaker[AsyncSession],
         await s.commit()
     connected = integ is not None and integ.connection_status == "connected" and integ.realm_id
     return events, integ if connected else None
+
+
+async def _drop_foreign(sessionmaker: async_sessionmaker[AsyncSession], integ: Integration,
+                        foreign: list[WebhookEvent]) -> None:
+    """Events of a realm the company is no longer connected to: not applied to the realm it has now."""
+    by_realm = Counter(e.realm_id for e in foreign)
+    logger.warning("webhook events of another QuickBooks company dropped",
+                   extra=log_fields(realms=dict(by_realm), connected_realm=integ.realm_id))
+    async with sessionmaker() as s:
+        await service.drop(s, [e.id for e in foreign],
+                           f"dropped: QuickBooks company {integ.realm_id} is connected now, not this event's")
+        for realm, n in sorted(by_realm.items()):
+            await audit.record(s, integration_id=integ.id, company_id=integ.company_id, action=DROPPED,
+                               status="success", actor="system:webhook",
+                               response_payload={"realmId": realm, "connectedRealmId": integ.realm_id, "events": n,
+                                                 "reason": "the events name another QuickBooks company than the "
+                                                           "connected one: never applied to it"})
+        await s.commit()
 
 
 async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue, redis: Redis,
@@ -91,6 +115,14 @@ async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi,
             await s.commit()
         return {"events": len(ids), "skipped": "not connected"}
     realm = integ.realm_id
+    foreign = [e for e in events if e.realm_id != realm]
+    if foreign:
+        await _drop_foreign(sessionmaker, integ, foreign)
+        events = [e for e in events if e.realm_id == realm]
+        ids = [e.id for e in events]
+    dropped = {"dropped": len(foreign)} if foreign else {}
+    if not events:
+        return {"events": len(foreign), **dropped}
     changed, deleted, time_events = _group(events)
     try:
         result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted,
@@ -103,7 +135,7 @@ async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi,
         if exc.retryable:
             await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:retry:{min(ids)}",
                                 _defer_by=service.RETRY_DELAY)
-        return {"events": len(ids), "error": exc.message}
+        return {"events": len(ids) + len(foreign), "error": exc.message, **dropped}
     client = qbo.company(cid, realm)
     outcomes: dict[str, drift.Outcome] = {}
     try:
@@ -121,4 +153,4 @@ async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi,
                             _defer_by=service.RETRY_DELAY)
     counted = {o.value: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())}
     logger.info("webhook events processed", extra={"fields": {"events": len(ids), **result, **counted}})
-    return {"events": len(ids), "timeActivities": counted, **result}
+    return {"events": len(ids) + len(foreign), "timeActivities": counted, **result, **dropped}
