@@ -1,4 +1,5 @@
-"""Request id on every response and log line (pure ASGI: no BaseHTTPMiddleware buffering).
+"""Request id on every response and log line (pure ASGI: no BaseHTTPMiddleware buffering), with the
+security headers of the path (security_headers.py).
 
 It is also where an unhandled error becomes the 500: Starlette's own last-resort handler runs outside
 every middleware, after this one has unbound the request id, and its answer has no X-Request-Id.
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qbo_integration import logs
 from qbo_integration.api.errors import INTERNAL_ERROR, error_payload
+from qbo_integration.api.security_headers import headers_for
 from qbo_integration.observability import request_scope
 
 logger = logging.getLogger("qbo_integration.api.errors")
@@ -32,13 +34,16 @@ class RequestIdMiddleware:
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        extra = [(b"x-request-id", request_id.encode()), *headers_for(scope.get("path", ""))]
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in extra if k not in present)
             await send(message)
 
         token = logs.bind(request_id=request_id)
