@@ -133,7 +133,7 @@ def _finding_out(row: Any) -> DriftFindingOut:
                        403: {"description": "Another company"}})
 async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep,
                          session: SessionDep) -> DriftListOut:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # QuickBooks' record: pay rates (README, "Roles")
     return DriftListOut(items=[_finding_out(r) for r in await findings.open_findings(session, company_id)])
 
 
