@@ -61,7 +61,9 @@ async def test_a_backlog_drains_to_the_end_without_holding_back_another_company(
         client, settings, sessionmaker, services, redis_url, redis, connected_company, sandbox):
     """One job took the 500 oldest events and never came back: the rest waited for the next delivery."""
     a, b = connected_company, await _another_company(sessionmaker, settings, sandbox)
-    await _deliver(client, settings, a.realm_id, [str(900000 + n) for n in range(7 * BATCH + 2)], "a")
+    backlog = [str(900000 + n) for n in range(7 * BATCH + 2)]
+    for part in range(3):  # a burst of deliveries queues one job for A, not one each
+        await _deliver(client, settings, a.realm_id, backlog[part::3], f"a{part}")
     await _deliver(client, settings, b.realm_id, ["900999"], "b")
     ctx = {"sessionmaker": sessionmaker, "services": services}
     async with running_worker(redis_url, ctx, listen=False, functions=tasks.FUNCTIONS, max_jobs=1):

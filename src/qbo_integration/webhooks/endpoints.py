@@ -73,6 +73,6 @@ async def receive(
         events = formats.parse(body)
     except formats.MalformedDelivery as exc:
         raise InvalidInput(f"not a webhook delivery: {exc}") from None
-    outcome = await service.record_delivery(session, queue, events)
+    outcome = await service.record_delivery(session, queue, redis, events)
     return outcome.as_dict()
 

@@ -88,6 +88,7 @@ async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, q
                   company_id: uuid.UUID | str) -> dict[str, Any]:
     cid = uuid.UUID(str(company_id))
     with log_context(company_id=cid):
+        await service.begin(redis, cid)
         turn = uuid.uuid4().hex
         if not await service.take_turn(redis, cid, turn):
             return {"events": 0, "busy": True}  # the job at work looks for more when its turn ends

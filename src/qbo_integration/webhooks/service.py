@@ -52,8 +52,20 @@ class DeliveryOutcome:
                 "unknownRealm": self.unknown_realm}
 
 
-def job_id(company_id: uuid.UUID, first_event: uuid.UUID) -> str:
-    return f"webhooks:{company_id}:{first_event}"
+def _gen_key(company_id: uuid.UUID) -> str:
+    return f"qbo:webhooks:gen:{company_id}"
+
+
+async def job_id(redis: Redis, company_id: uuid.UUID) -> str:
+    """The id of the company's next job: the same for every delivery until a job starts (`begin`), so a
+    burst of deliveries queues one job, not one each (each would take a batch before another company's
+    job in the queue got its turn)."""
+    return f"webhooks:{company_id}:{int(await redis.get(_gen_key(company_id)) or 0)}"
+
+
+async def begin(redis: Redis, company_id: uuid.UUID) -> None:
+    """A job starts: deliveries from now on queue a job of a new id (this one is taken)."""
+    await redis.incr(_gen_key(company_id))
 
 
 def drain_job_id(company_id: uuid.UUID, turn: str) -> str:
@@ -62,7 +74,8 @@ def drain_job_id(company_id: uuid.UUID, turn: str) -> str:
     return f"webhooks:{company_id}:after:{turn}"
 
 
-async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[ChangeEvent]) -> DeliveryOutcome:
+async def record_delivery(session: AsyncSession, queue: JobQueue, redis: Redis,
+                          events: list[ChangeEvent]) -> DeliveryOutcome:
     owners: dict[str, uuid.UUID | None] = {}
     for realm in {e.realm_id for e in events}:
         owners[realm] = await realm_owner(session, realm)
@@ -80,8 +93,8 @@ async def record_delivery(session: AsyncSession, queue: JobQueue, events: list[C
                 .returning(WebhookEvent.id, WebhookEvent.company_id))
             for event_pk, company_id in inserted.all():
                 stored.setdefault(company_id, []).append(event_pk)
-    for company_id, ids in stored.items():
-        queue.after_commit(session, PROCESS_FUNCTION, str(company_id), _job_id=job_id(company_id, min(ids)))
+    for company_id in stored:
+        queue.after_commit(session, PROCESS_FUNCTION, str(company_id), _job_id=await job_id(redis, company_id))
     now = datetime.now(UTC)
     for late in {owners[e.realm_id] for e in known if e.occurred_at and now - e.occurred_at > GAP}:
         queue.after_commit(session, reconciliation.FUNCTION, str(late), None, "webhook_gap",
