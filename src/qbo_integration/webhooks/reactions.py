@@ -100,7 +100,7 @@ async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, q
         async with sessionmaker() as s:
             more = await service.waiting(s, cid)
         if more:
-            await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=service.drain_job_id(cid, turn))
+            await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=await service.job_id(redis, cid))
         return {**result, "more": more}
 
 

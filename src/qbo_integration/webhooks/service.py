@@ -57,21 +57,16 @@ def _gen_key(company_id: uuid.UUID) -> str:
 
 
 async def job_id(redis: Redis, company_id: uuid.UUID) -> str:
-    """The id of the company's next job: the same for every delivery until a job starts (`begin`), so a
-    burst of deliveries queues one job, not one each (each would take a batch before another company's
-    job in the queue got its turn)."""
+    """The id of the company's next job: the same for every delivery, and for the job at work queueing
+    its successor, until a job starts (`begin`): a company has at most one job waiting in the queue (a
+    second would take another batch before another company's job got its turn). An id is never reused:
+    the job of that id bumps the counter when it starts, so arq's kept result never drops a new job."""
     return f"webhooks:{company_id}:{int(await redis.get(_gen_key(company_id)) or 0)}"
 
 
 async def begin(redis: Redis, company_id: uuid.UUID) -> None:
     """A job starts: deliveries from now on queue a job of a new id (this one is taken)."""
     await redis.incr(_gen_key(company_id))
-
-
-def drain_job_id(company_id: uuid.UUID, turn: str) -> str:
-    """The job a turn queues after itself while events wait (a new id each turn: arq keeps a finished
-    job's id for a while, and would drop a second job of the same id)."""
-    return f"webhooks:{company_id}:after:{turn}"
 
 
 async def record_delivery(session: AsyncSession, queue: JobQueue, redis: Redis,
