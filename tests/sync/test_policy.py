@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from qbo_integration.qbo import ErrorAction, QboError
@@ -19,12 +18,9 @@ def test_retry_schedule_is_1m_5m_15m_1h_4h_then_dead() -> None:
     assert waits[5] is None
 
 
-def test_request_ids_fit_a_batch_and_updates_repeat_per_change() -> None:
-    t = uuid.uuid4()
-    a, b = policy.create_request_id(), policy.create_request_id()
+def test_request_ids_fit_a_batch_and_are_never_repeated_across_writes() -> None:
+    a, b = policy.new_request_id(), policy.new_request_id()
     assert a != b and len(a) <= 36  # a create's identity is kept in the ledger, never re-derived
-    assert policy.write_request_id("update", t, 3, "0") == policy.write_request_id("update", t, 3, "0")
-    assert policy.write_request_id("update", t, 3, "0") != policy.write_request_id("update", t, 3, "1")
 
 
 def test_failure_kinds() -> None:

@@ -25,7 +25,7 @@ from qbo_integration.connections.books import BookRules
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
-from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
+from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback, written
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.mapper import Mapper, mapper_of
 from qbo_integration.sync.models import SyncJob
@@ -130,6 +130,7 @@ class CompanySync:
         self.clock = policy.clock_from(ctx)
         self.api = qbo_api(ctx)
         self.mapper = mapper_of(ctx)
+        self.on_written = written.hook_of(ctx)
         self.company_id = company_id
         self.job = job
         self.worker = str(ctx.get("worker_name") or "worker")
@@ -302,6 +303,8 @@ class CompanySync:
                 summary = await writeback.apply_results(
                     s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
                     results=results, now=now)
+                if summary.written and self.on_written is not None:
+                    await self.on_written(s, self.company_id, summary.written)
                 await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary,
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)

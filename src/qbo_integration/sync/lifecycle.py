@@ -96,9 +96,10 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
     doubtful attempt) needs no look-up: its next try is a plain send.
 
     `refused`: the company's books refuse it (mapping/books.py): a VALIDATION failure, never retried;
-    before sending (no error) nothing was sent, after QBO's answer the ledger entry stays as for any answer."""
+    before sending (no error) nothing was sent; after QBO's answer the ledger entry stays only when an
+    attempt of the call may have landed, as for any answer."""
     if refused:  # whatever code QBO used, a retry cannot change the books
-        return Failure(policy.VALIDATION, error is not None)
+        return Failure(policy.VALIDATION, error is not None and error.may_have_landed)
     if mapping or error is None:
         return Failure(policy.MAPPING, False)
     return Failure(policy.failure_kind(error), error.may_have_landed)

@@ -64,15 +64,15 @@ def clock_from(ctx: Any) -> Clock:
     return clock or utc_now
 
 
-def create_request_id() -> str:
-    """A fresh id for each new create (36 chars: fits a batch item). Recorded in the ledger before the
-    call, so the identity of a create whose outcome is lost is never re-derived, only read back."""
+def new_request_id() -> str:
+    """A fresh id for every write sent (36 chars: fits a batch item). Inside one call the client repeats
+    it for an attempt whose outcome is unknown; it is never derived again. QBO answers a repeated id with
+    its stored answer, refusals included, so a refused id (closed books, validation, a stale SyncToken)
+    reused in a later round would be refused for ever. A create's id is recorded in the ledger before the
+    call and only read back from there; an update or delete needs none to be safe across rounds: it names
+    the record and its SyncToken, so a resend of one that landed is answered "stale" (re-read, re-applied)
+    or "not found" (already gone)."""
     return str(uuid.uuid4())
-
-
-def write_request_id(operation: str, timecard_id: uuid.UUID, version: int, sync_token: str | None) -> str:
-    """Updates and deletes: the same id when the same change is retried; a new one for a new change."""
-    return str(uuid.uuid5(_NAMESPACE, f"{operation}:{timecard_id}:{version}:{sync_token}"))
 
 
 def fingerprint(payload: dict[str, Any]) -> str:

@@ -21,7 +21,8 @@ from qbo_integration.core_platform.views import TimecardView
 from qbo_integration.qbo import BatchOp, CompanyClient, ErrorAction, NotFoundError, QboError
 from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.sync import lifecycle, policy
-from qbo_integration.sync.outbox import Claimed, Entry
+from qbo_integration.sync.outbox import Claimed, Entry, outstanding_of
+from qbo_integration.sync.written import Overridden
 
 QBO_BATCH_ITEMS = 30  # QBO takes up to 30 operations a batch
 
@@ -73,6 +74,8 @@ class Result:
     response: dict[str, Any] | None = None
     found: list[dict[str, Any]] | None = None  # settle: records in QBO matching the outstanding create
     extra_calls: int = field(default=0)
+    # someone else's version our write replaced (a stale SyncToken re-read, or the record found deleted)
+    overridden: Overridden | None = None
 
     @property
     def ok(self) -> bool:
@@ -94,7 +97,7 @@ def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, 
                 w.request_id = f"{key}:{i}:{len(chunk)}"
     else:
         for w in creates:
-            w.request_id = policy.create_request_id()
+            w.request_id = policy.new_request_id()
     out: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]] = {}
     for w in works:
         if not w.sends:
@@ -102,7 +105,7 @@ def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, 
         c = w.claimed
         body: dict[str, Any] | None = w.payload
         if w.op != "create":
-            w.request_id = policy.write_request_id(w.op, c.timecard_id, w.version, c.sync_token or "0")
+            w.request_id = policy.new_request_id()
             body = {**(w.payload or {}), "Id": c.qbo_id, "SyncToken": c.sync_token or "0"} if w.op == "update" \
                 else {"Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
         assert w.request_id
@@ -159,19 +162,26 @@ async def _update(client: CompanyClient, w: Work) -> Result:
     c = w.claimed
     assert c.qbo_id and w.payload is not None
     body = {**w.payload, "Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
+    rid = w.request_id or policy.new_request_id()
+    # With no write of ours in doubt, a version QBO holds that is not ours is a bookkeeper's: it is overridden.
+    ours_settled = outstanding_of(c) is None
+    overridden: Overridden | None = None
     for attempt in (1, 2):
-        rid = policy.write_request_id("update", c.timecard_id, w.version, body["SyncToken"])
         try:
             ta = await client.update_time_activity(body, rid)
-            return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo())
+            return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo(), overridden=overridden)
         except QboError as exc:
             if exc.action == ErrorAction.STALE and attempt == 1:
                 current = await client.get_time_activity(c.qbo_id)  # 5010: re-read, re-apply once
                 body["SyncToken"] = current.SyncToken or "0"
+                rid = policy.new_request_id()  # QBO answered the first id: it is spent
+                if ours_settled:
+                    overridden = Overridden(c.qbo_id, c.sync_token, current.to_qbo())
                 continue
             if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
                     and await _gone(client, c.qbo_id):
-                return Result(w, recreate=True, error=exc)
+                return Result(w, recreate=True, error=exc,
+                              overridden=Overridden(c.qbo_id, c.sync_token, None) if ours_settled else None)
             raise
     raise AssertionError("unreachable")
 
@@ -180,8 +190,8 @@ async def _delete(client: CompanyClient, w: Work) -> Result:
     c = w.claimed
     assert c.qbo_id
     token = c.sync_token or "0"
+    rid = w.request_id or policy.new_request_id()
     for attempt in (1, 2):
-        rid = policy.write_request_id("delete", c.timecard_id, w.version, token)
         try:
             data = await client.delete_time_activity(c.qbo_id, token, rid)
             return Result(w, response=data)
@@ -189,6 +199,7 @@ async def _delete(client: CompanyClient, w: Work) -> Result:
             if exc.action == ErrorAction.STALE and attempt == 1:
                 current = await client.get_time_activity(c.qbo_id)
                 token = current.SyncToken or "0"
+                rid = policy.new_request_id()
                 continue
             if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
                     and await _gone(client, c.qbo_id):

@@ -21,6 +21,7 @@ from qbo_integration.monitoring import audit
 from qbo_integration.sync import lifecycle, outbox, policy, settle
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
+from qbo_integration.sync.written import Written
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class RoundSummary:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     stop: bool = False  # connection lost / breaker open: the job should stop calling QBO
     first_sync: bool = False
+    written: list[Written] = field(default_factory=list)  # records CrewFlow's writes changed (written.py)
 
 
 def _event(name: str, company_id: uuid.UUID, timecard_id: uuid.UUID, version: int, now: datetime,
@@ -124,6 +126,7 @@ async def apply_results(
                 outbox.clear_outstanding(row)
                 settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
                 qbo_id, response, audit_status = row.qbo_id, record, "success"
+                summary.written.append(Written(row.timecard_id))
                 summary.synced += 1
                 summary.first_sync = True
                 SYNCS.labels(operation="create", outcome="adopted").inc()
@@ -141,10 +144,12 @@ async def apply_results(
             outbox.clear_outstanding(row)
             settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status, message = "failure", "The TimeActivity was deleted inside QuickBooks; it is being re-created"
+            summary.written.append(Written(row.timecard_id, res.overridden))
         elif res.ok:
             _landed(row, res, now)
             settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status = "success"
+            summary.written.append(Written(row.timecard_id, res.overridden))
             summary.synced += 1
             SYNCS.labels(operation=op, outcome="success").inc()
             if op == "create":
