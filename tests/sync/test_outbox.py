@@ -137,7 +137,7 @@ async def _claim_then_change(ctx, core, sessionmaker, clock, event: str, **chang
     async with sessionmaker() as s:
         [claimed] = await outbox.claim_due(s, core.company_id, worker="a", job_id=None, now=clock())
         entry = outbox.Entry("create", "rid-1", "fp-1", 1, {"TxnDate": "2026-03-02"})
-        assert await outbox.record_outstanding(s, {claimed.id: (claimed.claim_token, entry)}, clock()) == {claimed.id}
+        assert await outbox.record_outstanding(s, {claimed.id: (claimed.claim_token, entry)}, clock(), "1") == {claimed.id}
         await s.commit()
     v2 = await h.change_timecard(sessionmaker, tid, **change)
     await intake.handle_event(ctx, h.event(event, core, tid, v2))

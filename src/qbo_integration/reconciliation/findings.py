@@ -127,3 +127,12 @@ async def resolve(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
                            status="success", timecard_id=row.timecard_id, qbo_id=row.qbo_id, actor=actor,
                            response_payload={"kind": row.kind, "qboSyncToken": row.qbo_sync_token})
     return row
+
+
+async def archive_open(session: AsyncSession, company_id: uuid.UUID, *, actor: str) -> int:
+    """The company switched to another QuickBooks company: its open findings name the old realm's records."""
+    result = await session.execute(
+        update(DriftFinding).where(DriftFinding.company_id == company_id, DriftFinding.status == "open")
+        .values(status="archived", resolved_at=datetime.now(UTC), resolved_by=actor[:200])
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -51,7 +51,8 @@ def qbo_api(ctx: dict[str, Any]) -> QboApi:
 
 
 async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, claimed: list[outbox.Claimed],
-                  start_date: Any, rules: BookRules = company_books.UNREAD) -> list[sender.Work]:
+                  start_date: Any, rules: BookRules = company_books.UNREAD,
+                  realm_id: str | None = None) -> list[sender.Work]:
     """Read each claimed timecard as it is now (events may have been lost), map it (`mapper`), check it
     against the company's books (`rules`), and decide. A few statements per round whatever its size: the
     timecards, the profile, the directory."""
@@ -84,6 +85,10 @@ async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, c
         if w.op not in ("create", "update"):
             w.mapping_error = None  # only content we send needs a mapping
             w.refusal = None
+        if w.op != "none" and outbox.other_realm(w.claimed, realm_id):
+            assert w.claimed.realm_id and realm_id
+            w.mapping_error = policy.other_realm_message(w.claimed.realm_id, realm_id)
+            w.refusal = (policy.OTHER_REALM, w.mapping_error)
     return works
 
 
@@ -247,7 +252,8 @@ class CompanySync:
         try:
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
-                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules)
+                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules,
+                                      self.client.realm_id if self.client is not None else None)
         except BaseException:
             await _unclaim(self.sm, claimed)
             raise
@@ -274,7 +280,7 @@ class CompanySync:
             now = self.clock()  # the ledger's time: what the send window counts from
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
-                recorded = await outbox.record_outstanding(s, entries, now)
+                recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
                 await s.commit()  # the ledger is durable before anything is sent
             for w in works:
                 w.recorded = w.claimed.id in recorded

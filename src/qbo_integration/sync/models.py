@@ -77,6 +77,8 @@ class TimecardSyncRecord(Base):
     qbo_id: Mapped[str | None] = mapped_column(String(64))
     qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(50))
+    # the realm `qbo_id` and the ledger entry belong to: never sent to another (one company, one realm)
+    realm_id: Mapped[str | None] = mapped_column(String(64))
     wanted: Mapped[str] = mapped_column(String(8), server_default="present")  # outbox.Desire of the timecard
     claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     pending_op: Mapped[str | None] = mapped_column(String(10))

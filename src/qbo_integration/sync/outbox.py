@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, String, and_, cast, delete, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,13 +191,14 @@ class Claimed:
     pending_fingerprint: str | None = None
     pending_version: int | None = None
     pending_body: dict[str, Any] | None = None
+    realm_id: str | None = None  # the realm its QBO id and ledger entry belong to
 
 
 def claimed_of(r: Any) -> Claimed:
     """From a Row, or a result row of its columns."""
     return Claimed(r.id, r.timecard_id, r.operation, r.timecard_version, r.qbo_id, r.qbo_sync_token,
                    r.synced_version, r.fingerprint, r.attempts, r.approved_at, r.claim_token, r.pending_op,
-                   r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body)
+                   r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body, r.realm_id)
 
 
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
@@ -247,16 +248,17 @@ class Entry:
 
 
 async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
-                             now: datetime) -> set[uuid.UUID]:
+                             now: datetime, realm_id: str) -> set[uuid.UUID]:
     """Write each row's ledger entry BEFORE its request is sent (the caller commits first), only where
-    the row is still held under the job's claim token, in one statement; its claim counts from now.
-    Returns the rows recorded: only those are sent."""
+    the row is still held under the job's claim token, in one statement; its claim counts from now, and
+    the row's ids belong to `realm_id` from now. Returns the rows recorded: only those are sent."""
     if not entries:
         return set()
     values = [{"id": row_id, "claim_token": token, "pending_op": e.op, "pending_request_id": e.request_id,
                "pending_fingerprint": e.fingerprint, "pending_version": e.version, "pending_body": e.body,
-               "pending_since": now, "pending_unknown_at": None} for row_id, (token, e) in entries.items()]
-    stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=LEDGER_COLUMNS)
+               "pending_since": now, "pending_unknown_at": None, "realm_id": realm_id}
+              for row_id, (token, e) in entries.items()]
+    stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=(*LEDGER_COLUMNS, "realm_id"))
     # Recording renews the claim: a round claimed ahead, while the one before it sent, is not "stale" yet.
     res = await session.execute(stmt.values(claimed_at=now).where(Row.state == "in_flight").returning(Row.id)
                                 .execution_options(synchronize_session=False))
@@ -294,6 +296,13 @@ async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def other_realm(claimed: Claimed, realm_id: str | None) -> bool:
+    """The row's QBO id or ledger entry came from another realm than the one connected: nothing of it may
+    be sent there (an update or delete would name another company's record)."""
+    return bool(claimed.realm_id and realm_id and claimed.realm_id != realm_id
+                and (claimed.qbo_id or claimed.pending_op))
+
+
 def requeue(row: Row, now: datetime) -> bool:
     """Sync Now / mapping change / dead-letter requeue: try a failed or dead row again, from zero."""
     if row.state not in ("failed", "dead"):
@@ -303,3 +312,19 @@ def requeue(row: Row, now: datetime) -> bool:
     row.next_attempt_at = due_at(row, now)
     row.error_kind = None
     return True
+
+
+# ------------------------------------------------------------------------------------ switching realm
+
+
+def company_rows(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """Every outbox row of the company as (ref, record): what a switch to another realm archives."""
+    return select(cast(Row.timecard_id, String).label("ref"),
+                  func.to_jsonb(literal_column(Row.__tablename__)).label("record")).where(Row.company_id == company_id)
+
+
+async def delete_company_rows(session: AsyncSession, company_id: uuid.UUID) -> int:
+    """After archiving: the company's timecards start afresh (as new creates) in the new realm."""
+    result = await session.execute(delete(Row).where(Row.company_id == company_id)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -48,6 +48,14 @@ BOOKS_CLOSED = "books_closed"  # dated on or before QuickBooks' closing date
 CLASS_TRACKING_OFF = "class_tracking_off"  # a ClassRef while QuickBooks' class tracking is off
 LOCATION_TRACKING_OFF = "location_tracking_off"  # a DepartmentRef while QuickBooks' location tracking is off
 BOOKS_CODES = (BOOKS_CLOSED, CLASS_TRACKING_OFF, LOCATION_TRACKING_OFF)
+# last_error_code of a row whose QBO id belongs to another realm than the connected one (outbox.other_realm)
+OTHER_REALM = "other_realm"
+
+
+def other_realm_message(row_realm: str, connected: str) -> str:
+    return (f"This timecard's QuickBooks record belongs to another QuickBooks company (realm {row_realm}) than the "
+            f"one connected now (realm {connected}): nothing is sent. Switching QuickBooks company in the console "
+            "(Connect) starts this company's sync afresh")
 
 _NAMESPACE = uuid.UUID("6f0b7c1e-4a9d-5f2e-8b3c-0d1e2f3a4b5c")
 

@@ -278,7 +278,7 @@ async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
     """One result per work item that needed QBO (mapping failures and no-ops answered without a call)."""
     results: list[Result] = [Result(w) for w in works if w.op == "none" or w.mapping_error is not None]
     batches, singles = plan_creates(works)
-    settling = [w for w in works if w.op == "settle"]
+    settling = [w for w in works if w.op == "settle" and w.mapping_error is None]
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def guarded(fn, items: list[Work]) -> list[Result]:

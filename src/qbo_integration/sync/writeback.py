@@ -116,7 +116,7 @@ async def apply_results(
         code: str | None
         qbo_id = res.qbo_id or c.qbo_id
         response = res.response
-        if op == "settle" and res.error is None:
+        if op == "settle" and res.error is None and w.mapping_error is None:
             record = _adopt(res, taken)
             if record is not None:  # the create had landed: adopt it, then do what Core wants now
                 sent_version = c.pending_version if c.pending_body else version
