@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from qbo_integration.sync import intake, outbox, policy, settle
 from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Kind
 from qbo_integration.worker.queue import QUEUE_NAME
 from tests.sync import helpers as h
 
@@ -109,23 +110,23 @@ def test_transient_failures_follow_the_schedule_then_dead(clock):
     for n, wait in enumerate(expected, start=1):
         c = _claimed(r)
         r.state = "in_flight"
-        state = settle.settle_failure(r, c, version=1, wanted="present", now=clock(), kind=policy.TRANSIENT,
+        state = settle.settle_failure(r, c, version=1, wanted="present", now=clock(), kind=Kind.TRANSIENT,
                                       message="HTTP 503", code="503")
         assert (state, r.attempts, r.next_attempt_at - clock()) == ("failed", n, wait)
     r.state = "in_flight"
     assert settle.settle_failure(r, _claimed(r), version=1, wanted="present", now=clock(),
-                                 kind=policy.TRANSIENT, message="HTTP 503", code="503") == "dead"
+                                 kind=Kind.TRANSIENT, message="HTTP 503", code="503") == "dead"
     assert r.last_error == "HTTP 503"
 
 
 def test_validation_fails_at_once_and_waits_do_not_use_attempts(clock):
     r = _fresh_row(clock)
     assert settle.settle_failure(r, _claimed(r), version=1, wanted="present", now=clock(),
-                                 kind=policy.VALIDATION, message="Invalid Reference Id", code="2500") == "failed"
-    assert (r.attempts, r.error_kind) == (0, policy.VALIDATION)
+                                 kind=Kind.VALIDATION, message="Invalid Reference Id", code="2500") == "failed"
+    assert (r.attempts, r.error_kind) == (0, Kind.VALIDATION)
     w = _fresh_row(clock)
     w.attempts = 2
-    assert settle.settle_failure(w, _claimed(w), version=1, wanted="present", now=clock(), kind=policy.WAIT,
+    assert settle.settle_failure(w, _claimed(w), version=1, wanted="present", now=clock(), kind=Kind.WAIT,
                                  message="breaker open", code=None) == "pending"
     assert w.attempts == 2 and w.next_attempt_at == clock()
 

@@ -10,11 +10,12 @@ from datetime import datetime
 from qbo_integration.sync import policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.outbox import Claimed, decide_row, due_at
+from qbo_integration.sync.states import Kind, Op, State
 
 
 def holds_claim(row: Row, claimed: Claimed) -> bool:
     """The fence: a write-back applies only to a row still held under the token it was claimed with."""
-    return row.state == "in_flight" and row.claim_token is not None and row.claim_token == claimed.claim_token
+    return row.state == State.IN_FLIGHT and row.claim_token is not None and row.claim_token == claimed.claim_token
 
 
 def _release(row: Row) -> None:
@@ -58,10 +59,10 @@ def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str
     row.timecard_version = max(row.timecard_version or 0, version)
     current = (row.timecard_version or 0) == version
     row.operation = decide_row(row, version if current else None, fingerprint if current else None)
-    if row.operation == "none" and not changed:
-        row.state = "synced"
+    if row.operation == Op.NONE and not changed:
+        row.state = State.SYNCED
         return
-    row.state = "pending"  # more to do (an edit arrived, or an adopted record needs updating)
+    row.state = State.PENDING  # more to do (an edit arrived, or an adopted record needs updating)
     row.next_attempt_at = due_at(row, now)
 
 
@@ -92,7 +93,7 @@ def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> N
     row.operation = decide_row(row)
     sure = unknown_for_sure_at(row)
     assert sure is not None
-    row.state = "pending"
+    row.state = State.PENDING
     row.next_attempt_at = sure
 
 
@@ -102,11 +103,11 @@ def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, n
     _settle_wish(row, claimed, wanted)
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
-    if row.operation == "none":
-        row.state = "synced"
+    if row.operation == Op.NONE:
+        row.state = State.SYNCED
         row.error_kind = row.last_error = row.last_error_code = None
         return
-    row.state = "pending"
+    row.state = State.PENDING
     row.next_attempt_at = now
 
 
@@ -118,26 +119,26 @@ def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now
     row.last_error_code = (code or "")[:30] or None
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
-    if changed and kind != policy.WAIT:  # new content arrived: try that, from a fresh attempt count
-        row.state = "pending"
+    if changed and kind != Kind.WAIT:  # new content arrived: try that, from a fresh attempt count
+        row.state = State.PENDING
         row.attempts = 0
         row.error_kind = None
         row.next_attempt_at = due_at(row, now)
         return row.state
-    if kind == policy.WAIT:
-        row.state = "pending"
-        row.error_kind = policy.WAIT
+    if kind == Kind.WAIT:
+        row.state = State.PENDING
+        row.error_kind = Kind.WAIT
         row.next_attempt_at = max(due_at(row, now), not_before or now)
         return row.state
     row.error_kind = kind
-    if kind in (policy.VALIDATION, policy.MAPPING):
-        row.state = "failed"
+    if kind in (Kind.VALIDATION, Kind.MAPPING):
+        row.state = State.FAILED
         return row.state
     row.attempts = (row.attempts or 0) + 1
     retry_at = policy.next_retry(row.attempts, now)
     if retry_at is None:
-        row.state = "dead"
+        row.state = State.DEAD
     else:
-        row.state = "failed"
+        row.state = State.FAILED
         row.next_attempt_at = due_at(row, retry_at)
     return row.state

@@ -24,6 +24,7 @@ from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import jobs, nudge, outbox, policy
 from qbo_integration.sync.integrations import get_integration, live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Op, Wanted
 from qbo_integration.sync.writeback import core_status
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ CHUNK = 500
 
 def _wants_qbo() -> Any:
     """The row still wants QBO to hold its timecard (or is about to)."""
-    return or_(Row.operation.in_(("create", "update")), and_(Row.qbo_id.is_not(None), Row.operation != "delete"))
+    return or_(Row.operation.in_((Op.CREATE, Op.UPDATE)), and_(Row.qbo_id.is_not(None), Row.operation != Op.DELETE))
 
 
 async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
@@ -70,8 +71,8 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
             out.append(c.id)
             if row is None:
                 without_row.add(c.id)
-        elif not approved and row is not None and (row.operation in ("create", "update")
-                                                   or (row.qbo_id and row.operation != "delete")):
+        elif not approved and row is not None and (row.operation in (Op.CREATE, Op.UPDATE)
+                                                   or (row.qbo_id and row.operation != Op.DELETE)):
             out.append(c.id)
     return out, without_row
 
@@ -101,7 +102,7 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
         chunk = candidate_ids[start:start + CHUNK]
         timecards = await gateway.get_timecards(chunk)
         fresh = [timecards[t] for t in chunk if t in without_row and t in timecards and outbox.desire_of(
-            company, timecards[t], integration.sync_start_date) is outbox.Desire.PRESENT]
+            company, timecards[t], integration.sync_start_date) is Wanted.PRESENT]
         await outbox.insert_new(session, company.id, fresh, now)
         await gateway.set_sync_status_many([tc.id for tc in fresh], "pending")
         changed += len(fresh)
