@@ -91,7 +91,7 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    await sweep.reconcile_company(session, integration, datetime.now(UTC), timecard_ids)
+    await sweep.rederive_company(session, integration, datetime.now(UTC), timecard_ids)
     result = await session.execute(
         update(TimecardSyncRecord)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id.in_(timecard_ids),

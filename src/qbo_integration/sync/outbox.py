@@ -144,8 +144,7 @@ async def upsert_for_timecard(
 
 
 # LOCK_ORDER: a transaction that locks or inserts several outbox rows takes them in timecard_id order
-# (reconcile, requeue, write-back), so two of them never wait on each other in a circle (a deadlock:
-# seen in the operations campaign, a Sync Now of four timecards against a job's reconcile).
+# (re-derive, requeue, write-back), so two of them never wait on each other in a circle.
 
 
 async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: list[TimecardView],

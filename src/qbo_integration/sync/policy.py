@@ -32,7 +32,7 @@ SETTLE_AFTER = timedelta(seconds=30)
 SEND_WINDOW = timedelta(minutes=5)
 #: QBO may still apply a request this long after it was sent: it goes on with a request whose caller
 #: gave up (our timeout is 120 s). A look-up that finds nothing sooner may simply be early, so the
-#: ledger entry stays until then (settle.unknown_for_sure_at).
+#: ledger entry stays until then (outcome.unknown_for_sure_at).
 SETTLE_QUIET = timedelta(minutes=5)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)

@@ -18,13 +18,12 @@ from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
-from qbo_integration.sync import jobs, outbox, policy
+from qbo_integration.sync import core_status, jobs, outbox, policy
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, State
-from qbo_integration.sync.sweep import reconcile_company
-from qbo_integration.sync.writeback import core_status
+from qbo_integration.sync.sweep import rederive_company
 
 FUNCTION = SYNC_COMPANY
 
@@ -65,8 +64,8 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
         queue.after_commit(session, FUNCTION, str(company_id), _job_id=f"sync:{company_id}:{tag}:{uuid.uuid4().hex}")
 
 
-async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[str, ...],
-                        kinds: tuple[str, ...] | None, timecard_ids: list[uuid.UUID] | None,
+async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[State, ...],
+                        kinds: tuple[Kind, ...] | None, timecard_ids: list[uuid.UUID] | None,
                         now: datetime) -> int:
     stmt = (select(Row).where(Row.company_id == company_id, Row.state.in_(states))
             .order_by(Row.timecard_id).with_for_update())  # outbox.LOCK_ORDER
@@ -74,14 +73,9 @@ async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states:
         stmt = stmt.where(Row.error_kind.in_(kinds))
     if timecard_ids is not None:
         stmt = stmt.where(Row.timecard_id.in_(timecard_ids))
-    gateway = CoreGateway(session)
-    n = 0
-    for row in (await session.execute(stmt)).scalars():
-        if outbox.requeue(row, now):
-            n += 1
-            await gateway.write_sync_result(row.timecard_id, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                            synced_at=row.synced_at if row.qbo_id else None)
-    return n
+    requeued = [row for row in (await session.execute(stmt)).scalars() if outbox.requeue(row, now)]
+    await core_status.report(session, requeued)
+    return len(requeued)
 
 
 async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
@@ -95,7 +89,7 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
     if timecard_ids:
         timecard_ids = list(dict.fromkeys(timecard_ids))
         await check_timecards(session, company_id, timecard_ids)
-        await reconcile_company(session, integration, now, timecard_ids)
+        await rederive_company(session, integration, now, timecard_ids)
         requeued = await _requeue_rows(session, company_id, states=(State.FAILED, State.DEAD), kinds=None,
                                        timecard_ids=timecard_ids, now=now)
         params: dict[str, Any] = {"timecardIds": [str(t) for t in timecard_ids], "requeued": requeued}
@@ -112,7 +106,7 @@ async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, no
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    await reconcile_company(session, integration, now)
+    await rederive_company(session, integration, now)
     return await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
                                timecard_ids=None, now=now)
 

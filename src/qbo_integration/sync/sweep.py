@@ -21,11 +21,10 @@ from qbo_integration import logs
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import jobs, nudge, outbox, policy
+from qbo_integration.sync import core_status, jobs, nudge, outbox, policy
 from qbo_integration.sync.integrations import get_integration, live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, Wanted
-from qbo_integration.sync.writeback import core_status
 
 logger = logging.getLogger(__name__)
 CHUNK = 500
@@ -77,7 +76,7 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
     return out, without_row
 
 
-async def reconcile_company(session: AsyncSession, integration: Integration, now: datetime,
+async def rederive_company(session: AsyncSession, integration: Integration, now: datetime,
                             timecard_ids: list[uuid.UUID] | None = None, *,
                             updated_since: datetime | None = None) -> int:
     """Bring the company's rows in line with its timecards (all, those Core changed since
@@ -86,10 +85,10 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
     company = await gateway.get_company(integration.company_id)
     if company is None:
         return 0
-    # One reconcile of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
+    # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
     # before it locks existing ones, so two could wait on each other (outbox.LOCK_ORDER).
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"sync:reconcile:{company.id}"})
+                          {"k": f"sync:rederive:{company.id}"})
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
         candidate_ids, without_row = await (all_candidates(session, company.id, since) if updated_since is None
@@ -114,8 +113,7 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
             if did and row is not None:
                 changed += 1
                 if tc is not None:
-                    await gateway.write_sync_result(tid, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                                    synced_at=row.synced_at if row.qbo_id else None)
+                    await core_status.report(session, [row])
     return changed
 
 
@@ -188,9 +186,9 @@ async def sweep_company(session: AsyncSession, redis: Any, integration: Integrat
     started = (await session.execute(select(func.now()))).scalar_one()
     last, last_full = await _last_passes(redis, integration.company_id)
     if last is None or last_full is None or started - last_full >= FULL_SWEEP_EVERY:
-        changed = await reconcile_company(session, integration, now)
+        changed = await rederive_company(session, integration, now)
         return CompanyPass(changed, True, started, started)
-    changed = await reconcile_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
+    changed = await rederive_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
     return CompanyPass(changed, False, started, last_full)
 
 

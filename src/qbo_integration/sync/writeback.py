@@ -15,10 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.events import channel as events_channel
-from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.metrics import APPROVE_TO_QBO, SYNCS
 from qbo_integration.monitoring import audit
-from qbo_integration.sync import lifecycle, outbox, policy, settle
+from qbo_integration.sync import core_status, lifecycle, outbox, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
 from qbo_integration.sync.states import Kind, Op, State
@@ -29,15 +28,6 @@ logger = logging.getLogger(__name__)
 # A look-up settles a create whose answer was lost: it is audited as that create.
 ACTIONS = {"create": "sync_timecard", "settle": "sync_timecard", "update": "update_timecard",
            "delete": "delete_timecard"}
-
-
-def core_status(row: Row) -> str:
-    """core.timecards.sync_status for an outbox row."""
-    if row.state in (State.PENDING, State.IN_FLIGHT) or (row.state == State.FAILED and row.error_kind == Kind.TRANSIENT):
-        return "pending"
-    if row.state in (State.FAILED, State.DEAD):
-        return "failed"
-    return "synced" if row.qbo_id else "not_synced"
 
 
 @dataclass
@@ -83,9 +73,9 @@ def _landed(row: Row, res: Result, now: datetime) -> None:
     """A request of this round is known to have landed: QBO holds what it says."""
     w = res.work
     if w.op == Op.DELETE:
-        settle.now_holds(row, None, None, None, None, now)
+        outcome.now_holds(row, None, None, None, None, now)
     else:
-        settle.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
+        outcome.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
     outbox.clear_outstanding(row)
 
 
@@ -104,10 +94,10 @@ async def apply_results(
     taken = await _held_elsewhere(session, company_id, results)
     touched: list[Row] = []
     audits: list[dict[str, Any]] = []
-    core_results: list[tuple[uuid.UUID, str, str | None, datetime | None]] = []
+    reported: list[Row] = []
     for res in results:
         row = rows.get(res.work.claimed.id)
-        if row is None or not settle.holds_claim(row, res.work.claimed):
+        if row is None or not outcome.holds_claim(row, res.work.claimed):
             continue  # another job took the row over: its facts win
         touched.append(row)
         w = res.work
@@ -122,10 +112,10 @@ async def apply_results(
             if record is not None:  # the create had landed: adopt it, then do what Core wants now
                 sent_version = c.pending_version if c.pending_body else version
                 sent_fp = c.pending_fingerprint if c.pending_body else w.fingerprint
-                settle.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
+                outcome.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
                                  sent_fp, now)
                 outbox.clear_outstanding(row)
-                settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+                outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
                 qbo_id, response, audit_status = row.qbo_id, record, "success"
                 summary.written.append(Written(row.timecard_id))
                 summary.synced += 1
@@ -133,22 +123,22 @@ async def apply_results(
                 SYNCS.labels(operation=Op.CREATE, outcome="adopted").inc()
                 summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
                                              operation=Op.CREATE, qboId=row.qbo_id))
-            elif settle.may_still_land(row, now):  # not there yet: QBO may still be executing it
-                settle.settle_unseen(row, c, version=version, wanted=w.desire)
+            elif outcome.may_still_land(row, now):  # not there yet: QBO may still be executing it
+                outcome.unseen(row, c, version=version, wanted=w.desire)
             else:  # it never landed: the failed attempt goes on as a fresh create (or nothing)
                 outbox.clear_outstanding(row)
-                settle.settle_not_found(row, c, version=version, wanted=w.desire, now=now)
+                outcome.not_found(row, c, version=version, wanted=w.desire, now=now)
         elif op == Op.NONE and w.mapping_error is None:
-            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
         elif res.recreate:
-            settle.now_holds(row, None, None, None, None, now)
+            outcome.now_holds(row, None, None, None, None, now)
             outbox.clear_outstanding(row)
-            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status, message = "failure", "The TimeActivity was deleted inside QuickBooks; it is being re-created"
             summary.written.append(Written(row.timecard_id, res.overridden))
         elif res.ok:
             _landed(row, res, now)
-            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status = "success"
             summary.written.append(Written(row.timecard_id, res.overridden))
             summary.synced += 1
@@ -176,10 +166,10 @@ async def apply_results(
             if w.recorded and not failure.maybe_committed and not doubted:
                 outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
             elif w.recorded:
-                row.pending_unknown_at = now  # this job will not send it again (settle.unknown_for_sure_at)
+                row.pending_unknown_at = now  # this job will not send it again (outcome.unknown_for_sure_at)
             kind = failure.kind
             message = text
-            state = settle.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
+            state = outcome.failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
                                           message=message, code=code, not_before=policy.not_before(res.error, now))
             if kind == Kind.WAIT:
                 summary.waiting += 1
@@ -208,10 +198,10 @@ async def apply_results(
                 response_payload=response, error_message=message if audit_status == "failure" else None,
             ))
         if w.timecard is not None:
-            core_results.append((row.timecard_id, core_status(row), row.qbo_id, row.synced_at if row.qbo_id else None))
+            reported.append(row)
     await outbox.write_back(session, touched)
     await audit.record_many(session, audits)
-    await CoreGateway(session).write_sync_results(core_results)
+    await core_status.report(session, reported)
     return summary
 
 

@@ -1,6 +1,6 @@
-"""Settling a claimed outbox row once QBO has answered (or not): the fence, the facts QBO now holds,
-and what the row wants next. The write-back (writeback.py) calls these on rows it locked; a row that an
-event changed while in flight is re-evaluated here, so an edit that arrives during a send is never lost.
+"""A claimed outbox row after QBO answered (or did not): the fence, the facts QBO now holds, and what
+the row wants next. ("Settle" means one thing: looking up an outstanding create, Op.SETTLE.) The write-back
+(writeback.py) calls these on rows it locked; a row an event changed while in flight is re-evaluated here.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def now_holds(row: Row, qbo_id: str | None, sync_token: str | None, version: int
         row.synced_at = now
 
 
-def _settle_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
+def _release_with_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
     """Release the row; unless an event changed it meanwhile, Core's wish is the one read this round.
     Returns whether it changed since the claim."""
     _release(row)
@@ -50,10 +50,10 @@ def _settle_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
     return changed
 
 
-def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None, wanted: str,
+def success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None, wanted: str,
                    now: datetime) -> None:
     """The round's step for this row is known to have landed (facts already updated): what next."""
-    changed = _settle_wish(row, claimed, wanted)
+    changed = _release_with_wish(row, claimed, wanted)
     row.attempts = 0
     row.error_kind = row.last_error = row.last_error_code = None
     row.timecard_version = max(row.timecard_version or 0, version)
@@ -85,10 +85,10 @@ def may_still_land(row: Row, now: datetime) -> bool:
     return sure is not None and now < sure
 
 
-def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
+def unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
     """An outstanding create is not in QBO yet, but QBO may still be executing it: the ledger entry
     stays, no attempt is spent, and the row is looked up again once that can no longer be."""
-    _settle_wish(row, claimed, wanted)
+    _release_with_wish(row, claimed, wanted)
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
     sure = unknown_for_sure_at(row)
@@ -97,10 +97,10 @@ def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> N
     row.next_attempt_at = sure
 
 
-def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
+def not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
     """An outstanding create is not in QBO: it never landed. The attempt it belonged to failed, so the
     attempt count and the error stay; what Core wants is done next (a create under a new id)."""
-    _settle_wish(row, claimed, wanted)
+    _release_with_wish(row, claimed, wanted)
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
     if row.operation == Op.NONE:
@@ -111,10 +111,10 @@ def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, n
     row.next_attempt_at = now
 
 
-def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
+def failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
                    message: str, code: str | None, not_before: datetime | None = None) -> str:
     """Apply the failure policy (facts already updated); returns the row's new state."""
-    changed = _settle_wish(row, claimed, wanted)
+    changed = _release_with_wish(row, claimed, wanted)
     row.last_error = message[:2000]
     row.last_error_code = (code or "")[:30] or None
     row.timecard_version = max(row.timecard_version or 0, version)
