@@ -6,7 +6,7 @@ true match of every record known. The CrewFlow side is written the way people wr
 nicknames (Bob for Robert), other case, middle initials, "Reyes, Jack" order, missing or personal
 emails, people who share a name, new hires with no QuickBooks record, jobs named without their parent
 and job names that recur under several parents. Every record gets the suggestions the console shows
-(mapping.suggest: suggest() per record, then hold_shared() over the list), and the top one is scored.
+(directory.matching, as the wizard uses it: suggest() per record, then hold_shared() over the list), and the top one is scored.
 
 Precision in a band = right top suggestions / top suggestions in that band. Recall at or above a band
 = right top suggestions at or above it / records that have a true match. "Accept suggestions >= 90 %"
@@ -23,15 +23,15 @@ import argparse
 import random
 import string
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qbo_integration.directory import matching as matcher
 from qbo_integration.directory.service import DirEntry
-from qbo_integration.mapping import suggest as matcher
 
-BULK_ACCEPT: float = getattr(matcher, "BULK_ACCEPT", 0.9)
-hold_shared: Callable[[list[list[Any]]], list[list[Any]]] = getattr(matcher, "hold_shared", lambda rows: rows)
+BULK_ACCEPT: float = matcher.BULK_ACCEPT
+hold_shared = matcher.hold_shared
 BANDS = [(0.95, 1.01, "95-100 %"), (0.90, 0.95, "90-94 %"), (0.80, 0.90, "80-89 %"), (0.70, 0.80, "70-79 %"),
          (0.0, 0.70, "< 70 %")]
 

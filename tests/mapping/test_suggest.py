@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from qbo_integration.directory.matching import BULK_ACCEPT, hold_shared, name_key, suggest, variant_key
 from qbo_integration.directory.service import DirEntry
-from qbo_integration.mapping.suggest import BULK_ACCEPT, hold_shared, name_key, suggest, variant_key
 
 
 def emp(qbo_id: str, name: str, email: str | None = None, entity: str = "Employee") -> DirEntry:
