@@ -22,7 +22,6 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from qbo_integration.directory.importer import normalise
 from qbo_integration.directory.service import DirEntry
 
 BULK_ACCEPT = 0.9  # "Accept suggestions ≥ 90 %" in the console
@@ -51,6 +50,11 @@ _NICKNAMES = {
 NICKNAMES = {nick: formal for formal, nicks in _NICKNAMES.items() for nick in nicks.split()}
 
 _PUNCT = re.compile(r"[^\w\s]")
+
+
+def normalise(text: str | None) -> str:
+    """casefold, trimmed, whitespace collapsed: the key for emails."""
+    return " ".join((text or "").split()).casefold()
 
 
 @dataclass(frozen=True)
