@@ -175,7 +175,8 @@ def customers(rng: random.Random, n_projects: int) -> tuple[list[DirEntry], list
 
 
 def score(cases: Sequence[Case], candidates: Sequence[DirEntry], *, emails: bool) -> tuple[list[list[Any]], list[Any]]:
-    rows = hold_shared([matcher.suggest(c.name, c.email if emails else None, candidates) for c in cases])
+    indexed = matcher.pool(candidates)
+    rows = hold_shared([matcher.suggest(c.name, c.email if emails else None, indexed) for c in cases])
     return [[c.truth, r[0] if r else None] for c, r in zip(cases, rows, strict=True)], rows
 
 

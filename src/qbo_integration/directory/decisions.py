@@ -20,7 +20,7 @@ from qbo_integration.core_platform.directory_gateway import CoreRecord, Director
 from qbo_integration.directory import proposal_store
 from qbo_integration.directory import service as directory
 from qbo_integration.directory.lock import lock
-from qbo_integration.directory.matching import BULK_ACCEPT, hold_shared, suggest
+from qbo_integration.directory.matching import BULK_ACCEPT, hold_shared, pool, suggest
 from qbo_integration.directory.models import DirectoryProposal
 from qbo_integration.errors import Conflict, NotFound, Unprocessable
 from qbo_integration.monitoring import audit
@@ -96,7 +96,7 @@ async def merge_offers(session: AsyncSession, company_id: uuid.UUID) -> list[dic
         if not empty:
             continue
         open_ = await gw.unlinked(company_id, entity)
-        kind = [e for e in entries if e.entity_type == entity]
+        kind = pool([e for e in entries if e.entity_type == entity])
         rows = hold_shared([suggest(r.name, r.email, kind) for r in open_])
         for into, row in zip(open_, rows, strict=True):
             top = row[0] if row else None

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qbo_integration.directory.matching import BULK_ACCEPT, MAX_SUGGESTIONS, hold_shared, suggest
+from qbo_integration.directory.matching import BULK_ACCEPT, MAX_SUGGESTIONS, hold_shared, pool, suggest
 from qbo_integration.directory.service import DirEntry
 
 
@@ -60,7 +60,8 @@ def place(local: Sequence[Local], directory: Sequence[DirEntry], incoming: set[s
     if not incoming or not local:
         return out
     # every suggestion, not the wizard's three: a record the wizard would list fourth still resembles one
-    rows = hold_shared([suggest(c.name, c.email if use_email else None, directory, limit=max(len(directory), 1))
+    candidates = pool(directory)
+    rows = hold_shared([suggest(c.name, c.email if use_email else None, candidates, limit=max(len(directory), 1))
                         for c in local])
     seen: dict[str, list[Candidate]] = {}
     for c, row in zip(local, rows, strict=True):

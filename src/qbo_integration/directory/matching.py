@@ -98,41 +98,69 @@ def leaf(name: str) -> str:
     return name.rsplit(":", 1)[-1]
 
 
-def suggest(name: str, email: str | None, candidates: Sequence[DirEntry], *,
-            limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
-    out: dict[str, Suggestion] = {}
+@dataclass(frozen=True)
+class Pool:
+    """Candidates indexed once, for many suggest() calls over the same list (a page of suggestions, an
+    import): the same answers as a pass over every candidate per name, without that pass."""
 
-    def add(c: DirEntry, confidence: float, reason: str) -> None:
+    entries: tuple[DirEntry, ...]
+    emails: dict[str, list[int]]  # normalised email → indices, in the candidates' order
+    keys: dict[str, dict[str, list[int]]]  # "name" / "variant" → key of the name or, for "Parent:Job", its leaf → indices
+    fuzzy: tuple[list[str], list[str]]  # every candidate's variant key: of its name, of its leaf
+
+
+def pool(candidates: Sequence[DirEntry] | Pool) -> Pool:
+    if isinstance(candidates, Pool):
+        return candidates
+    entries = tuple(candidates)
+    emails: dict[str, list[int]] = {}
+    keys: dict[str, dict[str, list[int]]] = {"name": {}, "variant": {}}
+    for i, c in enumerate(entries):
+        if c.email:
+            emails.setdefault(normalise(c.email), []).append(i)
+        for level, keyf in (("name", name_key), ("variant", variant_key)):
+            for k in {keyf(c.name)} | ({keyf(leaf(c.name))} if ":" in c.name else set()):
+                keys[level].setdefault(k, []).append(i)
+    return Pool(entries, emails, keys, ([variant_key(c.name) for c in entries],
+                                        [variant_key(leaf(c.name)) for c in entries]))
+
+
+def suggest(name: str, email: str | None, candidates: Sequence[DirEntry] | Pool, *,
+            limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+    """The likeliest candidates for this name (and email), best first. Pass a Pool when asking about
+    many names over the same candidates."""
+    p = pool(candidates)
+    out: dict[str, Suggestion] = {}
+    found: set[int] = set()
+
+    def add(i: int, confidence: float, reason: str) -> None:
+        c = p.entries[i]
         if c.qbo_id not in out:
             out[c.qbo_id] = Suggestion(c.qbo_id, c.name, c.email, confidence, reason)
+            found.add(i)
 
     if email:
-        key = normalise(email)
-        for c in candidates:
-            if c.email and normalise(c.email) == key:
-                add(c, CONFIDENCE["email"], "email")
+        for i in p.emails.get(normalise(email), []):
+            add(i, CONFIDENCE["email"], "email")
     exact, variant = name_key(name), variant_key(name)
-    for level, keyf, want in (("name", name_key, exact), ("variant", variant_key, variant)):
-        if not want:
-            continue
-        for c in candidates:
-            if keyf(c.name) == want or (":" in c.name and keyf(leaf(c.name)) == want):
-                add(c, CONFIDENCE[level], level)
+    for level, want in (("name", exact), ("variant", variant)):
+        for i in p.keys[level].get(want, []) if want else []:
+            add(i, CONFIDENCE[level], level)
     if len(out) < limit and exact:
-        rest = [c for c in candidates if c.qbo_id not in out]
         best: dict[int, float] = {}
-        for keys in ([variant_key(c.name) for c in rest], [variant_key(leaf(c.name)) for c in rest]):
-            for _, score, idx in process.extract(variant or exact, keys, scorer=fuzz.token_sort_ratio,
-                                                 score_cutoff=FUZZY_MIN, limit=limit):
+        for keys in p.fuzzy:  # the best `limit` of those not found above
+            ranked = process.extract(variant or exact, keys, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_MIN,
+                                     limit=limit + len(found))
+            for _, score, idx in [r for r in ranked if r[2] not in found][:limit]:
                 best[idx] = max(best.get(idx, 0.0), score)
         for idx, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]:
-            add(rest[idx], round(min(score / 100 * 0.9, FUZZY_CAP), 2), "fuzzy")
-    ranked = sorted((_doubt(s, email) for s in out.values()), key=lambda s: -s.confidence)
-    sure = [s for s in ranked if s.confidence >= BULK_ACCEPT]
+            add(idx, round(min(score / 100 * 0.9, FUZZY_CAP), 2), "fuzzy")
+    ranked_out = sorted((_doubt(s, email) for s in out.values()), key=lambda s: -s.confidence)
+    sure = [s for s in ranked_out if s.confidence >= BULK_ACCEPT]
     if len(sure) > 1 and not (sure[0].reason == "email" != sure[1].reason):  # two records answer: a person chooses
-        ranked = [replace(s, confidence=min(s.confidence, UNSURE), reason="ambiguous") if s in sure else s
-                  for s in ranked]
-    return ranked[:limit]
+        ranked_out = [replace(s, confidence=min(s.confidence, UNSURE), reason="ambiguous") if s in sure else s
+                      for s in ranked_out]
+    return ranked_out[:limit]
 
 
 def _doubt(s: Suggestion, email: str | None) -> Suggestion:

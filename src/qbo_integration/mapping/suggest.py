@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.directory import service as directory
-from qbo_integration.directory.matching import BULK_ACCEPT, MAX_SUGGESTIONS, Suggestion, hold_shared, suggest
+from qbo_integration.directory.matching import (
+    BULK_ACCEPT,
+    MAX_SUGGESTIONS,
+    Suggestion,
+    hold_shared,
+    pool,
+    suggest,
+)
 from qbo_integration.mapping.profiles import active_config
 
 
@@ -31,10 +38,11 @@ async def suggestions(session: AsyncSession, company_id: uuid.UUID) -> dict[str,
     cfg = await active_config(session, company_id)
     gw = CoreGateway(session)
     usable = [e for e in await directory.list_entries(session, company_id) if e.usable]
-    emps = [e for e in usable if e.entity_type == "Employee"]
-    custs = [e for e in usable if e.entity_type == "Customer"]
+    emps = pool([e for e in usable if e.entity_type == "Employee"])
+    custs = pool([e for e in usable if e.entity_type == "Customer"])
     cc_entity = cfg.cost_code_entity
-    cc_targets = [e for e in usable if e.entity_type == cc_entity and (cc_entity != "Item" or e.item_type in (None, "Service"))]
+    cc_targets = pool([e for e in usable if e.entity_type == cc_entity
+                       and (cc_entity != "Item" or e.item_type in (None, "Service"))])
 
     all_workers = await gw.list_workers(company_id)
     emp_links = {str(cfg.employees.get(str(w.id)) or w.external_ids.get("qbo")): w.name for w in all_workers
