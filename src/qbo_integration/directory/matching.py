@@ -29,6 +29,9 @@ FUZZY_MIN = 80  # rapidfuzz score (0-100) below which a name is not suggested
 FUZZY_CAP = 0.85  # a typo is never sure enough to accept in bulk
 UNSURE = 0.8  # where an exact-looking match is held when something contradicts it
 MAX_SUGGESTIONS = 3
+# A similar name: its words in any order (token_sort_ratio), or as written (ratio), since sorting puts a
+# typo'd word on the other side of its neighbour ("liam wylsh" sorts as written, "liam walsh" does not).
+SCORERS = (fuzz.token_sort_ratio, fuzz.ratio)
 
 CONFIDENCE = {"email": 1.0, "name": 0.95, "variant": 0.9}
 
@@ -149,10 +152,11 @@ def suggest(name: str, email: str | None, candidates: Sequence[DirEntry] | Pool,
     if len(out) < limit and exact:
         best: dict[int, float] = {}
         for keys in p.fuzzy:  # the best `limit` of those not found above
-            ranked = process.extract(variant or exact, keys, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_MIN,
-                                     limit=limit + len(found))
-            for _, score, idx in [r for r in ranked if r[2] not in found][:limit]:
-                best[idx] = max(best.get(idx, 0.0), score)
+            for scorer in SCORERS:
+                ranked = process.extract(variant or exact, keys, scorer=scorer, score_cutoff=FUZZY_MIN,
+                                         limit=limit + len(found))
+                for _, score, idx in [r for r in ranked if r[2] not in found][:limit]:
+                    best[idx] = max(best.get(idx, 0.0), score)
         for idx, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]:
             add(idx, round(min(score / 100 * 0.9, FUZZY_CAP), 2), "fuzzy")
     ranked_out = sorted((_doubt(s, email) for s in out.values()), key=lambda s: -s.confidence)
