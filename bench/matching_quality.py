@@ -216,8 +216,10 @@ def report(title: str, cases: Sequence[Case], candidates: Sequence[DirEntry], *,
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def messy_directory(description: str) -> tuple[int, list[DirEntry], list[Case], list[DirEntry], list[Case]]:
+    """The command line (--seed, --workers, --projects) and the directory it asks for: (seed, QuickBooks
+    employees, CrewFlow workers, QuickBooks customers, CrewFlow projects). bench/import_quality.py uses it too."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--workers", type=int, default=500)
     ap.add_argument("--projects", type=int, default=500)
@@ -225,7 +227,12 @@ def main() -> None:
     rng = random.Random(args.seed)
     emps, workers = people(rng, args.workers)
     custs, projects = customers(rng, args.projects)
-    print(f"matching quality, seed {args.seed}, bulk-accept threshold {BULK_ACCEPT:.0%}")
+    return args.seed, emps, workers, custs, projects
+
+
+def main() -> None:
+    seed, emps, workers, custs, projects = messy_directory(__doc__.split("\n")[0])
+    print(f"matching quality, seed {seed}, bulk-accept threshold {BULK_ACCEPT:.0%}")
     report("Workers -> Employees", workers, emps, emails=True)
     report("Projects -> Customers", projects, custs, emails=False)
 
