@@ -23,13 +23,8 @@ async def _maria(sessionmaker, cid):
     async with sessionmaker() as s:
         maria = f.add_worker(s, cid, "Maria Garcia")
         await s.commit()
-    emps = [employee("1", "Maria Garcia", "maria@a.test"), employee("2", "Maria Garcia", "mgarcia@b.test")]
-    async with sessionmaker() as s:
-        for e in emps:  # our copy of the directory, as the import leaves it
-            data = e.to_qbo()
-            f.add_record(s, cid, "Employee", data["Id"], data["DisplayName"], email=data["PrimaryEmailAddr"]["Address"])
-        await s.commit()
-    await apply(sessionmaker, cid, emps)
+    await apply(sessionmaker, cid, [employee("1", "Maria Garcia", "maria@a.test"),
+                                    employee("2", "Maria Garcia", "mgarcia@b.test")])
     return maria
 
 
@@ -258,3 +253,13 @@ async def test_concurrent_merges_move_the_link_once(client, auth_headers, connec
         n = (await s.execute(select(func.count()).select_from(AuditLogEntry)
                              .where(AuditLogEntry.action == "directory_merged"))).scalar_one()
     assert n == 1 and (await _user(sessionmaker, tom.id)).external_ids == {"qbo": "5"}
+
+
+async def test_a_question_whose_record_was_linked_by_hand_is_not_asked(client, auth_headers, connected_company,
+                                                                       sessionmaker):
+    cid = connected_company.company_id
+    await _maria(sessionmaker, cid)
+    async with sessionmaker() as s:
+        f.add_worker(s, cid, "Maria G.", qbo="2")  # someone linked QuickBooks' #2 in CrewFlow itself
+        await s.commit()
+    assert [p["qboId"] for p in (await _listed(client, auth_headers, cid))["proposals"]] == ["1"]

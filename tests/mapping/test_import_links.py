@@ -200,3 +200,19 @@ async def test_a_record_the_mapping_profile_points_at_is_not_created(sessionmake
     result = await apply(sessionmaker, company.id, [employee("5", "Jason Lead")])
     assert result["users"]["created"] == 0 and result["users"]["proposed"] == 0
     assert [u.id for u in await users(sessionmaker, company.id)] == [jay.id]
+
+
+async def test_an_open_proposal_is_settled_when_a_later_import_links_its_record(sessionmaker, company):
+    async with sessionmaker() as s:
+        maria = f.add_worker(s, company.id, "Maria Garcia")
+        await s.commit()
+    emps = [employee("1", "Maria Garcia", "maria@a.test"), employee("2", "Maria Garcia", "mgarcia@b.test")]
+    await apply(sessionmaker, company.id, emps)
+    async with sessionmaker() as s:  # CrewFlow learns her email: the next import links her by it
+        (await s.get(User, maria.id)).email = "MARIA@a.test"
+        await s.commit()
+    again = await apply(sessionmaker, company.id, emps)
+    assert (again["users"]["matchedByEmail"], again["users"]["created"], again["users"]["proposed"]) == (1, 0, 1)
+    props = await proposals(sessionmaker, company.id)
+    assert (props["1"].status, props["1"].crewflow_id, props["1"].decided_by) == ("linked", maria.id, "system:import")
+    assert (props["2"].status, props["2"].candidates) == ("open", [])  # still asked: link, create or skip

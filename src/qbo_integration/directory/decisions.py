@@ -38,6 +38,8 @@ def _or(names: list[str]) -> str:
 
 
 def question(p: DirectoryProposal, candidates: list[dict[str, Any]]) -> str:
+    if p.status != "open":
+        return f"QuickBooks' {p.qbo_name}: {_said(p)}"
     if candidates:
         return f"QuickBooks has {p.qbo_name}. Is this {_or([c['name'] for c in candidates])}?"
     return (f"QuickBooks has {p.qbo_name}, which is not linked to any CrewFlow {NOUN[p.entity_type]}: link it to "
@@ -50,16 +52,19 @@ async def _current(session: AsyncSession, company_id: uuid.UUID, rows: list[Dire
     record's email."""
     gw = DirectoryGateway(session)
     free: dict[str, dict[str, CoreRecord]] = {}
+    held: set[tuple[str, str | None]] = set()
     for entity in {p.entity_type for p in rows}:
         free[entity] = {str(r.id): r for r in await gw.unlinked(company_id, entity)}
+        held |= {(entity, r.qbo_id) for r in await gw.linked(company_id, entity)}
     known = await directory.lookup(session, company_id, [(p.entity_type, p.qbo_id) for p in rows])
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for p in rows:
         cands = [{**c, "name": free[p.entity_type][c["crewflowId"]].name} for c in p.candidates or []
                  if c.get("crewflowId") in free[p.entity_type]] if p.status == "open" else list(p.candidates or [])
         rec = known.get((p.entity_type, p.qbo_id))
+        # an open question whose record got linked some other way (by hand in CrewFlow) is moot
         out[p.id] = {"candidates": cands, "qbo_email": rec.email if rec else None,
-                     "usable": bool(rec and rec.usable)}
+                     "usable": bool(rec and rec.usable) and (p.entity_type, p.qbo_id) not in held}
     return out
 
 

@@ -247,6 +247,8 @@ class _Applier:
 
     def note_link(self, r: DirEntry, crewflow_id: uuid.UUID, crewflow_name: str, reason: str,
                   confidence: float) -> None:
+        if self.proposal_states.get((r.entity_type, r.qbo_id)) == "open":  # answered by this link
+            self.settled[(r.entity_type, r.qbo_id)] = crewflow_id
         self.counts.links.append({"entityType": r.entity_type, "qboId": r.qbo_id, "qboName": r.name,
                                   "crewflowId": str(crewflow_id), "crewflowName": crewflow_name, "reason": reason,
                                   "confidence": confidence})
@@ -274,8 +276,6 @@ class _Applier:
                 else:
                     self.counts.projects_matched_by_name += 1
                     self.link_project(projects[sure.crewflow_id], r, sure.reason, sure.confidence)
-                if (entity, q) in self.proposal_states:
-                    self.settled[(entity, q)] = sure.crewflow_id
             elif maybe is not None or (entity, q) in self.proposal_states:
                 self.propose(r, maybe or [])
             elif entity == "Employee":
