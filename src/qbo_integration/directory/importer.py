@@ -259,6 +259,8 @@ class _Applier:
         unplaced = self.unplaced[entity]
         waiting = {q for q in unplaced if (entity, q) not in self.profile_targets
                    and self.proposal_states.get((entity, q), "open") == "open"}
+        if not waiting:
+            return
         if entity == "Employee":
             local = [Local(u.id, u.name, u.email) for u in self.users if u.active and not u.external_ids.get("qbo")]
         else:
