@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -178,6 +179,23 @@ class CoreGateway:
                 update_from_values(Timecard, rows, match=("id",), assign=("sync_status", "qbo_id",
                                                                                     "qbo_synced_at"))
                 .execution_options(synchronize_session=False))
+
+    async def forget_realm(self, company_id: uuid.UUID) -> tuple[int, int, int]:
+        """The company switched to another QuickBooks company: its timecards are not synced there (sync
+        status, QBO ids cleared), and its workers' and projects' QBO ids (`external_ids.qbo`) named the old
+        company's records. Returns (timecards, workers, projects) changed."""
+        tcs = await self.session.execute(
+            update(Timecard).where(Timecard.company_id == company_id,
+                                   (Timecard.qbo_id.is_not(None)) | (Timecard.sync_status != "not_synced"))
+            .values(sync_status="not_synced", qbo_id=None, qbo_synced_at=None)
+            .execution_options(synchronize_session=False))
+        counts = [int(tcs.rowcount)]  # type: ignore[attr-defined]
+        for model in (User, Project):
+            res = await self.session.execute(
+                update(model).where(model.company_id == company_id, model.external_ids.has_key("qbo"))
+                .values(external_ids=model.external_ids.op("-", return_type=JSONB)("qbo")).execution_options(synchronize_session=False))
+            counts.append(int(res.rowcount))  # type: ignore[attr-defined]
+        return counts[0], counts[1], counts[2]
 
     async def set_sync_status_many(self, timecard_ids: Sequence[uuid.UUID], sync_status: str) -> None:
         """sync_status only, for many timecards at once (the sweep marking new work `pending`)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, String, and_, cast, delete, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.directory.models import QboDirectoryRecord
@@ -84,3 +84,16 @@ async def list_entries(session: AsyncSession, company_id: uuid.UUID, entity_type
     if limit:
         stmt = stmt.limit(limit)
     return [entry(r) for r in (await session.execute(stmt)).scalars()]
+
+
+def company_records(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """Our copy of the company's QBO directory as (ref, record): a switch to another realm archives it."""
+    ref = func.concat(QboDirectoryRecord.entity_type, ":", cast(QboDirectoryRecord.qbo_id, String))
+    return select(ref.label("ref"), func.to_jsonb(literal_column(QboDirectoryRecord.__tablename__)).label("record")
+                  ).where(QboDirectoryRecord.company_id == company_id)
+
+
+async def delete_company_records(session: AsyncSession, company_id: uuid.UUID) -> int:
+    result = await session.execute(delete(QboDirectoryRecord).where(QboDirectoryRecord.company_id == company_id)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

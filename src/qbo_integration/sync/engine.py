@@ -25,11 +25,12 @@ from qbo_integration.connections.books import BookRules
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
-from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
+from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback, written
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.mapper import Mapper, mapper_of
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Op, State
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def qbo_api(ctx: dict[str, Any]) -> QboApi:
 
 
 async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, claimed: list[outbox.Claimed],
-                  start_date: Any, rules: BookRules = company_books.UNREAD) -> list[sender.Work]:
+                  start_date: Any, rules: BookRules = company_books.UNREAD,
+                  realm_id: str | None = None) -> list[sender.Work]:
     """Read each claimed timecard as it is now (events may have been lost), map it (`mapper`), check it
     against the company's books (`rules`), and decide. A few statements per round whatever its size: the
     timecards, the profile, the directory."""
@@ -81,9 +83,13 @@ async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, c
                 if w.refusal is not None:
                     w.mapping_error = w.refusal[1]  # the books refuse it: nothing is sent
         w.op = str(lifecycle.decide(w.want, outbox.held_of(w.claimed), outbox.outstanding_of(w.claimed)))
-        if w.op not in ("create", "update"):
+        if w.op not in (Op.CREATE, Op.UPDATE):
             w.mapping_error = None  # only content we send needs a mapping
             w.refusal = None
+        if w.op != Op.NONE and outbox.other_realm(w.claimed, realm_id):
+            assert w.claimed.realm_id and realm_id
+            w.mapping_error = policy.other_realm_message(w.claimed.realm_id, realm_id)
+            w.refusal = (policy.OTHER_REALM, w.mapping_error)
     return works
 
 
@@ -105,9 +111,9 @@ async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Cl
     """Give back rows this round still holds (a round cut short); their ledger entries stay."""
     tokens = {c.claim_token for c in claimed}
     async with sm() as s:
-        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == "in_flight",
+        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == State.IN_FLIGHT,
                                           Row.claim_token.in_(tokens))
-                        .values(state="pending", claimed_at=None, claimed_by=None, claim_token=None)
+                        .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None)
                         .execution_options(synchronize_session=False))
         await s.commit()
 
@@ -130,6 +136,7 @@ class CompanySync:
         self.clock = policy.clock_from(ctx)
         self.api = qbo_api(ctx)
         self.mapper = mapper_of(ctx)
+        self.on_written = written.hook_of(ctx)
         self.company_id = company_id
         self.job = job
         self.worker = str(ctx.get("worker_name") or "worker")
@@ -203,7 +210,7 @@ class CompanySync:
         not on the copy that refused them (the books may have reopened since)."""
         async with self.sm() as s:
             due = (await s.execute(select(exists().where(
-                Row.company_id == self.company_id, Row.state == "pending",
+                Row.company_id == self.company_id, Row.state == State.PENDING,
                 Row.last_error_code.in_(policy.BOOKS_CODES))))).scalar()
             rules = await company_books.get_rules(s, self.company_id) if due else None
         if rules is not None and (rules.read_at is None or self.clock() - rules.read_at >= BOOKS_FRESH):
@@ -246,7 +253,8 @@ class CompanySync:
         try:
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
-                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules)
+                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules,
+                                      self.client.realm_id if self.client is not None else None)
         except BaseException:
             await _unclaim(self.sm, claimed)
             raise
@@ -273,7 +281,7 @@ class CompanySync:
             now = self.clock()  # the ledger's time: what the send window counts from
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
-                recorded = await outbox.record_outstanding(s, entries, now)
+                recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
                 await s.commit()  # the ledger is durable before anything is sent
             for w in works:
                 w.recorded = w.claimed.id in recorded
@@ -302,6 +310,8 @@ class CompanySync:
                 summary = await writeback.apply_results(
                     s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
                     results=results, now=now)
+                if summary.written and self.on_written is not None:
+                    await self.on_written(s, self.company_id, summary.written)
                 await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary,
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)
@@ -326,7 +336,7 @@ class CompanySync:
                 # The job left with rows still due (the rows the paused round never claimed): wake it when
                 # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
                 ends = (await s.execute(select(func.min(Row.next_attempt_at)).where(
-                    Row.company_id == self.company_id, Row.state == "pending", Row.next_attempt_at > now))).scalar()
+                    Row.company_id == self.company_id, Row.state == State.PENDING, Row.next_attempt_at > now))).scalar()
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)

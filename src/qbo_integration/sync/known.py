@@ -6,14 +6,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.sync.states import State
 
-# States in which no write of ours is outstanding: what QBO holds is what we last wrote (or someone else's).
-SETTLED_STATES = ("synced", "failed", "dead")
+# States in which no job holds the row. A row is settled (what QBO holds is what we last wrote, or someone
+# else's) only in one of them AND with no ledger entry: a failed row retrying a write whose answer was lost
+# may have changed QBO already, and the echo of that write is not drift.
+SETTLED_STATES = (State.SYNCED, State.FAILED, State.DEAD)
+
+
+def _settled():  # noqa: ANN202 - a SQL expression
+    return and_(TimecardSyncRecord.state.in_(SETTLED_STATES), TimecardSyncRecord.pending_op.is_(None))
+
+
+def is_settled(state: str, pending_op: str | None) -> bool:
+    return state in SETTLED_STATES and not pending_op
 
 
 @dataclass(frozen=True)
@@ -26,11 +37,12 @@ class KnownRecord:
 
 async def by_qbo_id(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -> KnownRecord | None:
     row = (await session.execute(
-        select(TimecardSyncRecord.timecard_id, TimecardSyncRecord.qbo_sync_token, TimecardSyncRecord.state)
+        select(TimecardSyncRecord.timecard_id, TimecardSyncRecord.qbo_sync_token, TimecardSyncRecord.state,
+               TimecardSyncRecord.pending_op)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.qbo_id == qbo_id).limit(1))).first()
     if row is None:
         return None
-    return KnownRecord(row.timecard_id, qbo_id, row.qbo_sync_token, row.state in SETTLED_STATES)
+    return KnownRecord(row.timecard_id, qbo_id, row.qbo_sync_token, is_settled(row.state, row.pending_op))
 
 
 async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID,
@@ -40,8 +52,7 @@ async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timeca
     result = await session.execute(
         update(TimecardSyncRecord)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id == timecard_id,
-               TimecardSyncRecord.qbo_sync_token == expected_token,
-               TimecardSyncRecord.state.in_(SETTLED_STATES))
+               TimecardSyncRecord.qbo_sync_token == expected_token, _settled())
         .values(qbo_sync_token=qbo_token).execution_options(synchronize_session=False))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -63,9 +74,9 @@ async def owned_records(session: AsyncSession, company_id: uuid.UUID) -> list[Ow
     approved = {tid for tid, _, _ in await CoreGateway(session).approved_timecard_versions(company_id)}
     rows = await session.execute(
         select(TimecardSyncRecord.timecard_id, TimecardSyncRecord.qbo_id, TimecardSyncRecord.qbo_sync_token,
-               TimecardSyncRecord.state, TimecardSyncRecord.operation, TimecardSyncRecord.synced_at)
+               TimecardSyncRecord.state, TimecardSyncRecord.pending_op, TimecardSyncRecord.synced_at)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.qbo_id.is_not(None)))
-    return [OwnedRecord(r.timecard_id, r.qbo_id, r.qbo_sync_token, r.state in SETTLED_STATES,
+    return [OwnedRecord(r.timecard_id, r.qbo_id, r.qbo_sync_token, is_settled(r.state, r.pending_op),
                         r.timecard_id in approved, r.synced_at) for r in rows]
 
 
@@ -80,31 +91,31 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    await sweep.reconcile_company(session, integration, datetime.now(UTC), timecard_ids)
+    await sweep.rederive_company(session, integration, datetime.now(UTC), timecard_ids)
     result = await session.execute(
         update(TimecardSyncRecord)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id.in_(timecard_ids),
                TimecardSyncRecord.state.in_(SETTLED_STATES))
-        .values(state="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+        .values(state=State.PENDING, attempts=0, next_attempt_at=datetime.now(UTC))
         .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def disown_qbo_content(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID, *,
-                             expected_token: str | None, qbo_token: str | None, deleted: bool) -> bool:
-    """The admin wants CrewFlow's version in QBO again: forget what we thought QBO holds, so the next
-    decision sends it (an update over QBO's current SyncToken, or a create when QBO deleted it).
-    False when the row moved on since the finding, or a write of ours is outstanding."""
+                             expected_qbo_id: str, expected_token: str | None, qbo_token: str | None) -> bool:
+    """The admin wants CrewFlow's version in QBO again: forget what we thought the record holds, so the next
+    decision sends an update over QBO's current SyncToken. A record QBO deleted is re-created only by way
+    of that update (QBO answers it "not found"): nothing is created while QBO holds a record of the timecard.
+    False when the row moved on since the finding (another record, another SyncToken: CrewFlow wrote since),
+    or a write of ours is outstanding."""
     row = (await session.execute(
         select(TimecardSyncRecord).where(TimecardSyncRecord.company_id == company_id,
                                          TimecardSyncRecord.timecard_id == timecard_id)
         .with_for_update())).scalar_one_or_none()
-    if row is None or row.state not in SETTLED_STATES or row.pending_op or row.qbo_sync_token != expected_token:
+    if row is None or not is_settled(row.state, row.pending_op) or row.qbo_id != expected_qbo_id \
+            or row.qbo_sync_token != expected_token:
         return False
-    if deleted:
-        row.qbo_id = None
-        row.qbo_sync_token = None
-    else:
+    if qbo_token is not None:
         row.qbo_sync_token = qbo_token
     row.fingerprint = None
     row.synced_version = None

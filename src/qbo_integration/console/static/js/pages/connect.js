@@ -13,6 +13,9 @@ const REASONS = {
   bad_callback: "QuickBooks came back without an authorization code or company id.",
   realm_in_use: "This QuickBooks company is already connected to another CrewFlow company: disconnect it there first.",
   other_realm_connected: "This CrewFlow company is already connected to a different QuickBooks company: disconnect first.",
+  other_realm: "You chose a different QuickBooks company from the one this CrewFlow company's timecards were sent to. " +
+    "Nothing was changed. Connect the same QuickBooks company again, or switch: the old company's sync records and " +
+    "mapping are set aside, and timecards go to the new company as new entries once you map them and run a dry run.",
   state_unreadable: "This connection link can no longer be completed.",
   missing_state: "The connection link was incomplete.",
   invalid_state: "The connection link is not valid.",
@@ -51,10 +54,10 @@ function statusWords(conn) {
   }[conn.status] || conn.status;
 }
 
-async function startConnect(companyId, out, button, path = "connect") {
+async function startConnect(companyId, out, button, path = "connect", extra = {}) {
   replace(out);
   try {
-    const query = path === "reconnect" ? { format: "json" } : { companyId, format: "json" };
+    const query = path === "reconnect" ? { format: "json" } : { companyId, format: "json", ...extra };
     const { authorizeUrl } = await busy(button, () => get(path, query));
     replace(out, message("info", "Step 2: taking you to QuickBooks to approve the connection…"));
     window.location.assign(authorizeUrl);
@@ -195,7 +198,11 @@ export async function render(root, { page, params, companyId }) {
         conn.reason ? ` (${conn.reason})` : ""),
       h("p", {}, "You will be sent to QuickBooks to choose your company and approve access; ",
         "you come back here when done."),
-      h("div", { class: "actions" }, connectButton),
+      h("div", { class: "actions" }, connectButton,
+        reason === "other_realm" ? h("button", {
+          id: "switch-company-button",
+          onclick: (ev) => startConnect(companyId, out, ev.currentTarget, "connect", { switchCompany: "true" }),
+        }, "Switch QuickBooks company") : null),
       out,
     ),
   );

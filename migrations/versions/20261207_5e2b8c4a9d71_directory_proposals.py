@@ -1,8 +1,8 @@
 """directory_proposals: what the directory import could not place for sure, and what the admin decided
 
 Revision ID: 5e2b8c4a9d71
-Revises: 9d4f1b3e6a57
-Create Date: 2026-12-04 09:00:00
+Revises: c5e7a9b1d3f4
+Create Date: 2026-12-07 09:00:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5e2b8c4a9d71"
-down_revision: str | None = "9d4f1b3e6a57"
+down_revision: str | None = "c5e7a9b1d3f4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
