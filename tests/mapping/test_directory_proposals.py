@@ -263,3 +263,23 @@ async def test_a_question_whose_record_was_linked_by_hand_is_not_asked(client, a
         f.add_worker(s, cid, "Maria G.", qbo="2")  # someone linked QuickBooks' #2 in CrewFlow itself
         await s.commit()
     assert [p["qboId"] for p in (await _listed(client, auth_headers, cid))["proposals"]] == ["1"]
+
+
+async def test_a_switch_to_another_quickbooks_company_sets_the_proposals_aside(connected_company, sessionmaker):
+    """A proposal names the old company's record ids: kept for audit, never applied to the new company's
+    employee with the same id (a skipped #2 there would leave the new #2 alone for ever)."""
+    from qbo_integration.directory.models import DirectoryProposal
+    from qbo_integration.realms.models import RealmArchive
+    from qbo_integration.realms.switch import switch_realm
+
+    cid = connected_company.company_id
+    await _maria(sessionmaker, cid)
+    async with sessionmaker() as s:
+        counts = await switch_realm(s, integration_id=connected_company.integration_id, company_id=cid,
+                                    old_realm=connected_company.realm_id, new_realm="123", actor="user-1")
+        await s.commit()
+    assert (counts["directoryRecords"], counts["directoryProposals"]) == (2, 2)
+    async with sessionmaker() as s:
+        assert (await s.execute(select(DirectoryProposal).where(DirectoryProposal.company_id == cid))).first() is None
+        refs = (await s.execute(select(RealmArchive.ref).where(RealmArchive.kind == "directory_proposal"))).scalars()
+        assert sorted(refs) == ["Employee:1", "Employee:2"]

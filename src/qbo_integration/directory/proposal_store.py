@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.directory.models import DirectoryProposal as P
+from qbo_integration.directory.service import keyed_rows
 
 
 async def states(session: AsyncSession, company_id: uuid.UUID) -> dict[tuple[str, str], str]:
@@ -79,3 +80,15 @@ async def record_merge(session: AsyncSession, company_id: uuid.UUID, entity: str
                             candidates=[], **values)
     await session.execute(stmt.on_conflict_do_update(constraint="uq_directory_proposals_key",
                                                      set_={**values, "updated_at": func.now()}))
+
+
+def company_rows(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """The company's proposals as (ref, record): they name the realm's record ids, so a switch to another
+    realm archives them (a decision about one company's employee 5 is not one about another's)."""
+    return keyed_rows(P, company_id)
+
+
+async def delete_company_rows(session: AsyncSession, company_id: uuid.UUID) -> int:
+    result = await session.execute(delete(P).where(P.company_id == company_id)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
