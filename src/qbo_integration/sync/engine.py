@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration import logs
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.books import BookRules
+from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.context import JobContext
-from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row

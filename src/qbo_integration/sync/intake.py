@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 
 from qbo_integration import logs
+from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import core_status, nudge, outbox
 from qbo_integration.sync.context import JobContext
-from qbo_integration.sync.integrations import get_integration
 from qbo_integration.sync.models import TimecardSyncRecord
 from qbo_integration.sync.states import State
 

@@ -86,8 +86,8 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
     the engine then decides again what QBO needs (a reconciliation finding handed back)."""
     if not timecard_ids:
         return 0
+    from qbo_integration.connections.service import get_integration
     from qbo_integration.sync import sweep
-    from qbo_integration.sync.integrations import get_integration
 
     integration = await get_integration(session, company_id)
     if integration is None:

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.clock import utc_now
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
 from qbo_integration.sync import core_status, jobs, outbox, policy
-from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, State

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration, live_integrations
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import core_status, jobs, nudge, outbox
 from qbo_integration.sync.context import JobContext
-from qbo_integration.sync.integrations import get_integration, live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, Wanted
 
