@@ -35,6 +35,7 @@ from .models import (
 from .oauth import QboOAuth, code_challenge_s256, make_code_verifier
 from .observer import NullObserver, Observer
 from .resolution import Cause, Remedy, Resolution
+from .retry import RetryPolicy
 from .tokens import MemoryTokenStore, TokenManager, TokenStore
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "Remedy",
     "Resolution",
     "RetryConfig",
+    "RetryPolicy",
     "StaleObjectError",
     "TimeActivity",
     "TokenExpiredError",

@@ -88,12 +88,6 @@ class RequestLoop:
         self.rng = rng or random.Random()
         self._on_call = hook(observer or NullObserver(), "on_call")
 
-    def backoff(self, attempt: int) -> float:
-        """Capped exponential backoff with 'equal jitter': half fixed, half random."""
-        r = self.config.retry
-        ceiling = min(r.backoff_cap, r.backoff_base * (2 ** (attempt - 1)))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
     async def send(
         self,
         method: str,
@@ -171,7 +165,7 @@ class RequestLoop:
                         s.throttled += 1
                     attempt -= 1  # pacing, not a failed try
                     throttled += 1
-                    pause = err.retry_after if err.retry_after is not None else retry.default_throttle_wait
+                    pause = retry.throttle_wait(err.retry_after)
                     await self.limiter.penalize(realm_id, pause)
                     if pause > retry.retry_after_cap or throttled > retry.max_throttled_waits:
                         raise _paused(err, pause)  # too long to wait inside a call: the job queue waits
@@ -179,11 +173,9 @@ class RequestLoop:
                     continue
                 if err.action != ErrorAction.RETRY or attempt >= retry.max_tries:
                     raise err
-                delay = self.backoff(attempt)
-                if err.retry_after is not None:  # a 5xx with Retry-After
-                    if err.retry_after > retry.retry_after_cap:
-                        raise err
-                    delay = max(delay, err.retry_after)
+                delay = retry.delay_honouring(attempt, err.retry_after, self.rng.random())  # a 5xx may say
+                if delay is None:
+                    raise err
                 for s in stats:
                     s.retries += 1
                 await self.sleep(delay)
