@@ -28,8 +28,6 @@ from .resolution import (
 class QboError(Exception):
     """Base of every error raised by the QBO client. Never carries a token or secret."""
 
-    default_action = ErrorAction.RETRY
-
     def __init__(
         self,
         message: str,
@@ -48,15 +46,11 @@ class QboError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.action = action or (resolution.action if resolution else self.default_action)
-        self.code = code
-        self.detail = detail
-        self.element = element
-        self.intuit_tid = intuit_tid
-        self.retry_after = retry_after
-        self.status = status
-        self.fault_type = fault_type
-        self.errors = errors
+        self.action = action or (resolution.action if resolution else _default_action(type(self)))
+        # what QBO said (the first fault item's code, detail, element), and when to ask again
+        self.code, self.detail, self.element = code, detail, element
+        self.status, self.fault_type, self.errors = status, fault_type, errors
+        self.intuit_tid, self.retry_after = intuit_tid, retry_after
         # What QBO said, and what the table made of it; an error built by hand is read from its own fields.
         self.answer = answer or Answer(status, ParsedFault(fault_type, errors or (FaultItem(code, message, detail),)))
         self._by_hand = resolution is None
@@ -129,11 +123,12 @@ class QboError(Exception):
 
 
 class TransientError(QboError):
-    default_action = ErrorAction.RETRY
+    """QBO failed or could not be reached (network, timeout, 5xx, 10000): tried again, at once and then on
+    the job's schedule."""
 
 
 class RateLimitedError(QboError):
-    default_action = ErrorAction.RATE_LIMITED
+    """QBO paces the realm (429, 3001, ThrottleExceeded): wait `retry_after`; no attempt is spent."""
 
 
 class LocalRateLimitedError(RateLimitedError):
@@ -146,29 +141,30 @@ class LocalRateLimitedError(RateLimitedError):
 
 
 class TokenExpiredError(QboError):
-    default_action = ErrorAction.REFRESH
+    """401 / 3200: the access token is refreshed once and the request sent again."""
 
 
 class StaleObjectError(QboError):
-    default_action = ErrorAction.STALE
+    """5010: someone changed the record meanwhile; re-read its SyncToken, re-apply, try once more."""
 
 
 class NotFoundError(QboError):
-    default_action = ErrorAction.NOT_FOUND
+    """No such record (404; 610 on a read by id)."""
 
 
 class ValidationError(QboError):
-    default_action = ErrorAction.VALIDATION
+    """QBO refused the data, or the company's books refuse it: a person must fix it; not retried."""
 
 
 class ConnectionLostError(QboError):
-    default_action = ErrorAction.CONNECTION_LOST
+    """invalid_grant, or no tokens stored: the company must reconnect."""
 
 
 class BreakerOpenError(QboError):
-    default_action = ErrorAction.BREAKER_OPEN
+    """Our circuit breaker refused the call: nothing was sent."""
 
 
+#: The class each action raises (and the action an error raised by hand without one takes).
 _CLASS_BY_ACTION: dict[ErrorAction, type[QboError]] = {
     ErrorAction.RETRY: TransientError,
     ErrorAction.RATE_LIMITED: RateLimitedError,
@@ -179,6 +175,11 @@ _CLASS_BY_ACTION: dict[ErrorAction, type[QboError]] = {
     ErrorAction.CONNECTION_LOST: ConnectionLostError,
     ErrorAction.BREAKER_OPEN: BreakerOpenError,
 }
+_ACTION_OF_CLASS = {cls: action for action, cls in _CLASS_BY_ACTION.items()} | {QboError: ErrorAction.RETRY}
+
+
+def _default_action(cls: type[QboError]) -> ErrorAction:
+    return next(_ACTION_OF_CLASS[c] for c in cls.__mro__ if c in _ACTION_OF_CLASS)
 
 
 def make_error(action: ErrorAction, message: str, **kw: Any) -> QboError:
