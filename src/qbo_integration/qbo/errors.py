@@ -47,13 +47,12 @@ class QboError(Exception):
         super().__init__(message)
         self.message = message
         self.action = action or (resolution.action if resolution else _default_action(type(self)))
-        # what QBO said (the first fault item's code, detail, element), and when to ask again
+        # the first fault item's code, detail and element; the whole fault; Intuit's trace id; when to ask again
         self.code, self.detail, self.element = code, detail, element
         self.status, self.fault_type, self.errors = status, fault_type, errors
         self.intuit_tid, self.retry_after = intuit_tid, retry_after
-        # What QBO said, and what the table made of it; an error built by hand is read from its own fields.
+        # What QBO said, and what the table made of it (for an error raised by hand: read from its fields).
         self.answer = answer or Answer(status, ParsedFault(fault_type, errors or (FaultItem(code, message, detail),)))
-        self._by_hand = resolution is None
         self._answered = resolution
         # Could QBO have applied the request this error ends? The request loop sets it from its
         # attempts: False when none was sent or every answer was a refusal (4xx, 429); True when
