@@ -251,8 +251,13 @@ def claimed_of(r: Any) -> Claimed:
                    r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body, r.realm_id)
 
 
+def _retryable():  # noqa: ANN202 - a SQL expression
+    """A row a job may send when due: pending, or failed transiently (its retry is scheduled)."""
+    return or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
+
+
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
-    retryable = or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
+    retryable = _retryable()
     return and_(
         Row.company_id == company_id,
         or_(
@@ -397,7 +402,7 @@ async def timecard_ids(session: AsyncSession, stmt: Select[uuid.UUID]) -> list[u
 
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
     """The earliest scheduled retry of this company (to nudge a job then)."""
-    retryable = or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
+    retryable = _retryable()
     stmt = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, retryable)
     return (await session.execute(stmt)).scalar_one_or_none()
 
