@@ -45,6 +45,8 @@ export function errorBox(err) {
 export function feedback(out, ...msgs) {
   replace(out, ...msgs);
   announce(msgs.filter(Boolean).map((m) => m.textContent.trim()).join(" "));
+  const r = out.getBoundingClientRect();
+  if (r.height && (r.top < 0 || r.bottom > window.innerHeight)) out.scrollIntoView({ block: "nearest" });
   return out;
 }
 

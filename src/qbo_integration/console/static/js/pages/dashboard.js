@@ -232,8 +232,8 @@ function closedBooksActions(item, companyId) {
     id: "closed-books-retry",
     onclick: async (ev) => {
       try {
-        const res = await busy(ev.currentTarget, () => post("sync-now", { companyId, timecardIds: [item.timecardId] }));
-        replace(out, message("info", `Queued again (job ${res.jobId.slice(0, 8)}…): QuickBooks' closing date is `
+        await busy(ev.currentTarget, () => post("sync-now", { companyId, timecardIds: [item.timecardId] }));
+        replace(out, message("info", "Queued again: QuickBooks' closing date is "
           + "read again first, and the timecard fails again only if its date is still closed."));
       } catch (err) {
         replace(out, errorBox(err));
@@ -465,7 +465,7 @@ export async function render(root, { companyId }) {
     onclick: async (ev) => {
       try {
         const run = await busy(ev.currentTarget, () => post("reconciliation", { companyId }));
-        replace(reconcileOut, message("info", `Reconciliation queued (run ${run.runId.slice(0, 8)}…).`));
+        replace(reconcileOut, message("info", "Reconciliation queued: it compares what CrewFlow sent with what QuickBooks holds…"));
         pollRun(run.runId);
       } catch (err) {
         replace(reconcileOut, errorBox(err));
@@ -477,12 +477,14 @@ export async function render(root, { companyId }) {
     class: "primary", id: "sync-now",
     onclick: async () => {
       if (syncing) return;
+      syncing = "starting"; // a refresh meanwhile must not follow the new job a second time
       syncNow.disabled = true;
       try {
         const res = await post("sync-now", { companyId });
         feedback(syncOut, message("info", "Sync started: waiting for its turn (usually a few seconds)…"));
         follow(res.jobId);
       } catch (err) {
+        syncing = null;
         syncNow.disabled = false;
         feedback(syncOut, errorBox(err));
       }
