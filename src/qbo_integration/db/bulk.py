@@ -23,10 +23,15 @@ def _element(t: TypeEngine[Any]) -> TypeEngine[Any]:
     return JSONB(none_as_null=True) if isinstance(t, JSON) else t
 
 
+def _array(t: TypeEngine[Any]) -> ARRAY[Any]:
+    # One dimension: a JSON array value is one element, not a nested SQL array.
+    return ARRAY(_element(t), dimensions=1)
+
+
 def _rows_as_arrays(table: Any, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Any:
     """`unnest(CAST(:bulk_a AS type[]), …) AS anon(a, …)`: the rows as a table, one array parameter a column."""
-    arrays = [cast(bindparam(f"bulk_{n}", [r[n] for r in rows], type_=ARRAY(_element(table.c[n].type))),
-                   ARRAY(_element(table.c[n].type))) for n in names]
+    arrays = [cast(bindparam(f"bulk_{n}", [r[n] for r in rows], type_=_array(table.c[n].type)),
+                   _array(table.c[n].type)) for n in names]
     return func.unnest(*arrays).table_valued(*[column(n, table.c[n].type) for n in names]).render_derived()
 
 
