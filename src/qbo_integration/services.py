@@ -19,6 +19,8 @@ from qbo_integration.monitoring import alerts
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.qbo import QboApi, QboConfig
 from qbo_integration.queue import JobQueue
+from qbo_integration.realms.switch import switch_realm
+from qbo_integration.reconciliation.findings import supersede
 from qbo_integration.reconciliation.health_signal import drift_signal
 from qbo_integration.worker.queue import open_pool
 
@@ -57,6 +59,10 @@ class Services:
         self.health_signals = (drift_signal,)
         # What the sync engine maps timecards with (sync.mapper.Mapper; sync imports nothing of mapping).
         self.mapper = MAPPER
+        # Told of every record the sync's writes changed: drift findings they supersede (sync.written).
+        self.on_written = supersede
+        # The connect flow's confirmed switch to another QuickBooks company (connections sits below it).
+        self.switch_realm = switch_realm
         # What the directory import is handed to tell an orphaned record (directory imports nothing of mapping).
         self.mapped_keys = profile_targets
         self._own_pool = own_pool  # closed with the services (build_services opened it)

@@ -20,6 +20,7 @@ from qbo_integration.core_platform.models import CostCode, Project, Timecard, Us
 from qbo_integration.mapping.models import MappingProfile
 from qbo_integration.mapping.sync_mapper import MAPPER
 from qbo_integration.qbo import BreakerConfig, LimitsConfig, QboApi, QboConfig, RetryConfig
+from qbo_integration.reconciliation.findings import supersede
 from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
 from qbo_integration.worker.queue import JobQueue
 
@@ -60,7 +61,7 @@ def make_api(sandbox_url: str, redis: Any, sessionmaker: Any, settings: Any, clo
 def make_ctx(*, sessionmaker: Any, arq_redis: Any, api: QboApi, clock: Clock, settings: Any,
              worker: str = "test-worker") -> dict[str, Any]:
     return {"sessionmaker": sessionmaker, "redis": arq_redis, "queue": JobQueue(arq_redis), "qbo": api,
-            "clock": clock, "settings": settings, "worker_name": worker, "mapper": MAPPER}
+            "clock": clock, "settings": settings, "worker_name": worker, "mapper": MAPPER, "on_written": supersede}
 
 
 @dataclass

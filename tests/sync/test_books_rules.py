@@ -154,3 +154,40 @@ async def test_qbo_refusing_a_batch_for_closed_books_fails_each_timecard_with_th
             "failed", "validation", "books_closed", CLOSED)
     await _not_retried(ctx, clock, core, sandbox, cc.realm_id, tids[0], writes=1)
     assert await h.activities(sandbox, cc.realm_id) == []
+
+
+async def _sync_now(ctx, sessionmaker, core, clock, tids) -> None:
+    async with sessionmaker() as s:
+        job = await service.request_sync(s, ctx["queue"], core.company_id, tids, now=clock())
+        await s.commit()
+    await engine.run_company_sync(ctx, core.company_id, job.id)
+
+
+async def test_an_update_and_a_delete_qbo_refused_for_closed_books_go_through_once_the_books_reopen(
+        ctx, live, sessionmaker, sandbox, clock):
+    """Issue 28, finding 2: QBO answers a repeated request id with its stored answer, so a retry that
+    reused the refused attempt's id got the old 6210 back for ever, with the books open again."""
+    cc, core = live
+    edited, unapproved = await _approve(ctx, sessionmaker, core), await _approve(ctx, sessionmaker, core)
+    await engine.run_company_sync(ctx, core.company_id)
+    assert len(await h.activities(sandbox, cc.realm_id)) == 2
+    await _prefs(sandbox, cc.realm_id, BookCloseDate="2026-03-31")  # closed in QBO; our copy never read
+    v2 = await h.change_timecard(sessionmaker, edited, notes="edited after the close")
+    await intake.handle_event(ctx, h.event("timecard.updated", core, edited, v2))
+    v3 = await h.change_timecard(sessionmaker, unapproved, status="submitted")
+    await intake.handle_event(ctx, h.event("timecard.unapproved", core, unapproved, v3))
+    await engine.run_company_sync(ctx, core.company_id)
+    for tid in (edited, unapproved):
+        r = await h.row(sessionmaker, tid)
+        assert (r.state, r.last_error_code) == ("failed", "books_closed")
+
+    clock.advance(minutes=10)
+    await _prefs(sandbox, cc.realm_id, BookCloseDate=None)  # reopened in QBO; our copy still says closed
+    await _sync_now(ctx, sessionmaker, core, clock, [edited, unapproved])
+    [ta] = await h.activities(sandbox, cc.realm_id)
+    assert ta["Description"] == "edited after the close"
+    r = await h.row(sessionmaker, edited)
+    assert (r.state, r.qbo_id, r.last_error) == ("synced", ta["Id"], None)
+    r = await h.row(sessionmaker, unapproved)
+    assert (r.state, r.qbo_id) == ("synced", None)
+    assert (await h.core_timecard(sessionmaker, unapproved)).sync_status == "not_synced"

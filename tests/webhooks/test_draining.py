@@ -20,7 +20,7 @@ from qbo_integration.webhooks import reactions, service, tasks
 from qbo_integration.webhooks.models import WebhookEvent
 from qbo_integration.webhooks.signature import sign
 from qbo_integration.worker.queue import QUEUE_NAME
-from tests.conftest import connect_company
+from tests.conftest import connect_realm
 from tests.sync.worker_harness import running_worker
 from tests.webhooks.test_drift import _findings, _synced_timecard
 from tests.webhooks.test_sandbox_delivery import URL, _wait_for
@@ -53,7 +53,8 @@ async def _another_company(sessionmaker, settings, sandbox):
         other = Company(id=uuid.uuid4(), name="Other Builders", timezone="America/Denver")
         s.add(other)
         await s.commit()
-    return await connect_company(other, sessionmaker, settings, sandbox)
+    created = (await sandbox.post("/_sandbox/realms", json={"sample": True})).json()
+    return await connect_realm(other, sessionmaker, settings, sandbox, created)
 
 
 @pytest.mark.usefixtures("small_batches")

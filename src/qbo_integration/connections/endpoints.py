@@ -101,9 +101,15 @@ async def connect(
     principal: PrincipalDep,
     company_id: CompanyQuery,
     format: _Format = None,
+    switch_company: Annotated[bool, Query(
+        alias="switchCompany",
+        description="The admin confirms moving this company to another QuickBooks company: the old company's "
+                    "sync records, mapping and drift findings are archived and timecards are sent to the new one "
+                    "as new entries. Without it, a QuickBooks company other than the one the company's sync history "
+                    "belongs to is refused (other_realm).")] = False,
 ) -> Response:
     company_access(principal, company_id, admin=True)
-    return await _start_flow(request, session, company_id, principal.sub, format)
+    return await _start_flow(request, session, company_id, principal.sub, format, allow_realm_switch=switch_company)
 
 
 @router.get(
@@ -137,9 +143,10 @@ async def reconnect(
 
 
 async def _start_flow(request: Request, session: Any, company_id: uuid.UUID, user_sub: str,
-                      format: str | None) -> Response:
+                      format: str | None, *, allow_realm_switch: bool = False) -> Response:
     """A new state for this admin and company; the authorize URL as a redirect or as JSON, bound to the browser."""
-    url = await flows.start_connect(session, _services(request), company_id=company_id, user_sub=user_sub)
+    url = await flows.start_connect(session, _services(request), company_id=company_id, user_sub=user_sub,
+                                    allow_realm_switch=allow_realm_switch)
     as_json = format == "json" or (
         format is None and request.headers.get("accept", "").lower().startswith("application/json")
     )
@@ -157,7 +164,9 @@ async def _start_flow(request: Request, session: Any, company_id: uuid.UUID, use
     responses={200: {"model": CallbackOut}, 302: {"description": "Browsers: to the console's result page"},
                400: {"description": "Unknown, expired, used or foreign state; denied consent; a state not "
                                     "started in this browser (state_not_bound: the state is left unused)"},
-               409: {"description": "The QuickBooks company is connected to another CrewFlow company"}},
+               409: {"description": "The QuickBooks company is connected to another CrewFlow company, or is not "
+                                    "the one this company's sync history belongs to (other_realm: start again "
+                                    "with switchCompany=true to switch deliberately)"}},
 )
 async def callback(
     request: Request,

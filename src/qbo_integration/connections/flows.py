@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.config import Settings
 from qbo_integration.connections import authorize, books, service, states
 from qbo_integration.connections.crypto import TokenCipher, TokenCipherError, aad_for
@@ -58,6 +59,15 @@ class Services(Protocol):
     def qbo(self) -> QboApi: ...
     @property
     def redis(self) -> Any: ...
+    @property
+    def switch_realm(self) -> RealmSwitch: ...
+
+
+class RealmSwitch(Protocol):
+    """realms.switch.switch_realm: set the old realm's sync history aside (it sits above connections)."""
+
+    async def __call__(self, session: AsyncSession, *, integration_id: uuid.UUID, company_id: uuid.UUID,
+                       old_realm: str, new_realm: str, actor: str) -> dict[str, int]: ...
 
 
 class ConnectFailed(AppError):
@@ -78,22 +88,20 @@ class Connected:
     company_name: str | None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def _qbo_reason(exc: QboError) -> str:
     return (exc.message or type(exc).__name__)[:300]
 
 
 async def start_connect(session: AsyncSession, services: Services, *, company_id: uuid.UUID, user_sub: str,
-                        now: datetime | None = None) -> str:
-    """A new state (PKCE when offered) and the authorize URL carrying it."""
+                        now: datetime | None = None, allow_realm_switch: bool = False) -> str:
+    """A new state (PKCE when offered) and the authorize URL carrying it. `allow_realm_switch`: the admin
+    chose to move the company to another QuickBooks company (bound to this state only)."""
     await require_company(session, company_id)
     prov = await authorize.provider(services.settings, services.http)
     verifier = make_code_verifier() if prov.pkce else None
     state = await states.create_state(session, services.cipher, company_id=company_id, user_sub=user_sub,
-                                      now=now or _now(), code_verifier=verifier)
+                                      now=now or utc_now(), code_verifier=verifier, allow_realm_switch=allow_realm_switch)
     return authorize.authorize_url(services.settings, prov, state=state, code_verifier=verifier)
 
 
@@ -127,7 +135,7 @@ async def probe_company_info(services: Services, company_id: uuid.UUID, realm_id
         client = api.company(company_id, realm_id)
         info = await client.company_info()
         try:
-            rules = await books.read(client, _now())
+            rules = await books.read(client, utc_now())
         except QboError as exc:
             logger.warning("could not read the QuickBooks preferences at connect: %s", type(exc).__name__)
     finally:
@@ -147,6 +155,7 @@ class PendingConnect:
     code_verifier: str | None
     state_hash: str
     seen_changed_at: datetime | None  # the row's connection_changed_at when checked
+    allow_realm_switch: bool = False  # the admin confirmed moving the company to another QuickBooks company
 
 
 async def begin_connect(
@@ -163,7 +172,7 @@ async def begin_connect(
 ) -> PendingConnect:
     """The callback's first transaction: take the state (single use) and check the callback. No network
     call. The caller commits before `finish_connect`, so a replayed callback finds the state used."""
-    now = now or _now()
+    now = now or utc_now()
     taken = await states.take_state(session, state, now=now, company_id=caller_company, user_sub=caller_sub)
     company_id, actor = taken.company_id, taken.user_sub
     with log_context(company_id=company_id, realm_id=realm_id if realm_id and _REALM_RE.match(realm_id) else None):
@@ -177,7 +186,7 @@ async def begin_connect(
         if not code or len(code) > _CODE_MAX or not realm_id or not _REALM_RE.match(realm_id):
             raise await _fail(session, row, "The callback is missing the authorization code or the realm id",
                               code="bad_callback", actor=actor)
-        refusal = await _realm_refusal(session, row, realm_id)
+        refusal = await _realm_refusal(session, row, realm_id, allow_switch=taken.allow_realm_switch)
         if refusal is not None:
             raise await _fail(session, row, refusal.message, code=refusal.code, actor=actor,
                               status_code=refusal.status_code)
@@ -188,7 +197,8 @@ async def begin_connect(
                               code="state_unreadable", actor=actor) from None
         return PendingConnect(company_id=company_id, actor=actor, realm_id=realm_id, code=code,
                               code_verifier=verifier, state_hash=taken.state_hash,
-                              seen_changed_at=row.connection_changed_at)
+                              seen_changed_at=row.connection_changed_at,
+                              allow_realm_switch=taken.allow_realm_switch)
 
 
 @dataclass(frozen=True)
@@ -198,13 +208,22 @@ class _Refusal:
     status_code: int = 409
 
 
-async def _realm_refusal(session: AsyncSession, row: Integration, realm_id: str) -> _Refusal | None:
+async def _realm_refusal(session: AsyncSession, row: Integration, realm_id: str, *,
+                         allow_switch: bool) -> _Refusal | None:
     owner = await service.realm_owner(session, realm_id)
     if owner is not None and owner != row.company_id:
         return _REALM_IN_USE
     if row.connection_status == "connected" and row.realm_id and row.realm_id != realm_id:
         return _Refusal(f"This company is already connected to another QuickBooks company "
                         f"({row.qbo_company_name or row.realm_id}); disconnect it first", "other_realm_connected")
+    if row.realm_id and row.realm_id != realm_id and not allow_switch:
+        # One company, one realm: the ids in its sync history and mapping name the old company's records.
+        return _Refusal(
+            f"This CrewFlow company's sync history belongs to the QuickBooks company "
+            f"{row.qbo_company_name or row.realm_id!r}, and another QuickBooks company was chosen. Nothing was "
+            "changed. To move this company to the other QuickBooks company, choose \"Switch QuickBooks company\": "
+            "the old company's sync records and mapping are archived, and timecards are sent to the new one "
+            "as new entries after you map them and run a dry run", "other_realm")
     return None
 
 
@@ -234,10 +253,16 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
         try:
             company_name, tokens, rules = await probe_company_info(services, company_id, realm_id, tokens)
         except QboError as exc:
-            await _revoke_quietly(services, tokens)
-            raise await _fail(session, await service.get_or_create_integration(session, company_id),
-                              f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
-                              code="test_failed", actor=actor, status_code=502) from None
+            if exc.action == ErrorAction.RATE_LIMITED:
+                # QuickBooks paused the realm (a 429 storm before the reconnect): the grant itself is good (the
+                # code exchange just succeeded), so the connection is stored; the name and the books' rules are
+                # read again by the directory import that follows.
+                company_name, rules = await _known_name(session, company_id, realm_id), None
+            else:
+                await _revoke_quietly(services, tokens)
+                raise await _fail(session, await service.get_or_create_integration(session, company_id),
+                                  f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
+                                  code="test_failed", actor=actor, status_code=502) from None
         # One short transaction from here, the row locked; no network call until the caller commits it.
         # NO KEY UPDATE: rows referencing the integration (audit rows written by the breaker observer
         # during reset_breaker below) can still be inserted while it is held.
@@ -246,12 +271,18 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
                                      .with_for_update(key_share=True))).scalar_one_or_none()
         if row is None:  # removed meanwhile (a company deletion): created again, like the first transaction did
             row = await service.get_or_create_integration(session, company_id, for_update=True)
-        refusal = _changed_meanwhile(row, pending) or await _realm_refusal(session, row, realm_id)
+        refusal = _changed_meanwhile(row, pending) or await _realm_refusal(
+            session, row, realm_id, allow_switch=pending.allow_realm_switch)
+        switched: dict[str, int] | None = None
         if refusal is None:
             try:
                 async with session.begin_nested():
+                    if row.realm_id and row.realm_id != realm_id:
+                        switched = await services.switch_realm(
+                            session, integration_id=row.id, company_id=company_id, old_realm=row.realm_id,
+                            new_realm=realm_id, actor=actor)
                     service.store_connection(row, services.cipher, tokens, realm_id=realm_id,
-                                             company_name=company_name, user_sub=actor, now=now or _now())
+                                             company_name=company_name, user_sub=actor, now=now or utc_now())
                     if rules is not None:
                         await books.store_rules(session, row.id, company_id, rules)
             except IntegrityError:  # another company connected this realm meanwhile (unique index)
@@ -264,7 +295,8 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
             raise await _fail(session, await service.get_or_create_integration(session, company_id),
                               refusal.message, code=refusal.code, actor=actor, status_code=refusal.status_code)
         await service.audit_row(session, row, "connect", True, actor=actor,
-                                details={"realmId": realm_id, "companyName": company_name})
+                                details={"realmId": realm_id, "companyName": company_name,
+                                         **({"switched": switched} if switched is not None else {})})
         await mark_step(session, company_id, "connected")
         queue.after_commit(session, IMPORT_FUNCTION, str(company_id),
                            _job_id=f"directory_import:{company_id}:{pending.state_hash[:16]}")
@@ -272,6 +304,13 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
         await services.qbo.reset_breaker(company_id)
         logger.info("QuickBooks connected")
         return Connected(company_id=company_id, realm_id=realm_id, company_name=company_name)
+
+
+async def _known_name(session: AsyncSession, company_id: uuid.UUID, realm_id: str) -> str | None:
+    """The QuickBooks company name we stored for this realm (None for another realm, or never read). Read in
+    a transaction the caller's next statement reuses: it locks the row right after."""
+    row = await service.get_integration(session, company_id)
+    return row.qbo_company_name if row is not None and row.realm_id == realm_id else None
 
 
 def _changed_meanwhile(row: Integration, pending: PendingConnect) -> _Refusal | None:

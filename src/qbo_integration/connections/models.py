@@ -85,6 +85,8 @@ class OAuthState(Base):
     user_sub: Mapped[str] = mapped_column(String(200))
     code_verifier_enc: Mapped[str | None] = mapped_column(Text)
     return_to: Mapped[str | None] = mapped_column(Text)
+    # the admin asked to switch QuickBooks company: a realm other than the company's may complete this flow
+    allow_realm_switch: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = created_at_col()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -45,6 +45,7 @@ async def create_state(
     now: datetime,
     code_verifier: str | None = None,
     return_to: str | None = None,
+    allow_realm_switch: bool = False,
 ) -> str:
     """A new state for this company and user; returns the raw value (shown once, in the URL)."""
     state = secrets.token_urlsafe(32)
@@ -59,6 +60,7 @@ async def create_state(
             user_sub=user_sub[:200],
             code_verifier_enc=cipher.encrypt(code_verifier, verifier_aad(state_hash)) if code_verifier else None,
             return_to=return_to,
+            allow_realm_switch=allow_realm_switch,
             created_at=now,
             expires_at=now + STATE_TTL,
         )

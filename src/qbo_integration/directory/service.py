@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, String, and_, cast, delete, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.directory.models import QboDirectoryRecord
@@ -84,3 +84,21 @@ async def list_entries(session: AsyncSession, company_id: uuid.UUID, entity_type
     if limit:
         stmt = stmt.limit(limit)
     return [entry(r) for r in (await session.execute(stmt)).scalars()]
+
+
+def company_records(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """Our copy of the company's QBO directory as (ref, record): a switch to another realm archives it."""
+    return keyed_rows(QboDirectoryRecord, company_id)
+
+
+def keyed_rows(table: Any, company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """A directory table's rows of the company as (ref "Entity:qboId", the row as JSON)."""
+    ref = func.concat(table.entity_type, ":", cast(table.qbo_id, String))
+    return select(ref.label("ref"), func.to_jsonb(literal_column(table.__tablename__)).label("record")
+                  ).where(table.company_id == company_id)
+
+
+async def delete_company_records(session: AsyncSession, company_id: uuid.UUID) -> int:
+    result = await session.execute(delete(QboDirectoryRecord).where(QboDirectoryRecord.company_id == company_id)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, cast, delete, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.mapping.models import MappingProfile
@@ -156,3 +156,16 @@ async def profile_targets(session: AsyncSession, company_id: uuid.UUID) -> set[t
             for v in (cfg.get(key) or {}).values():
                 out.add((entity, str(v)))
     return out
+
+
+def company_profiles(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """The company's profiles as (ref, record): their QBO ids belong to the realm a switch leaves."""
+    return select(cast(MappingProfile.id, String).label("ref"),
+                  func.to_jsonb(literal_column(MappingProfile.__tablename__)).label("record")
+                  ).where(MappingProfile.company_id == company_id)
+
+
+async def delete_company_profiles(session: AsyncSession, company_id: uuid.UUID) -> int:
+    result = await session.execute(delete(MappingProfile).where(MappingProfile.company_id == company_id)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -103,9 +103,14 @@ class DriftFindingOut(BaseModel):
     timecard_id: uuid.UUID = Field(alias="timecardId")
     qbo_id: str = Field(alias="qboId")
     kind: Literal["changed", "deleted"] = Field(description="changed or deleted in QuickBooks by someone else")
-    source: str = Field(description="webhook or reconciliation")
+    source: str = Field(description="webhook, reconciliation, or sync (a version CrewFlow's write overwrote)")
     detected_at: datetime = Field(alias="detectedAt")
-    qbo_view: dict[str, Any] | None = Field(None, alias="qboView", description="What QuickBooks holds now")
+    qbo_view: dict[str, Any] | None = Field(None, alias="qboView", description="What QuickBooks held")
+    status: Literal["open", "pushed", "accepted", "dismissed", "superseded", "archived"] = Field(
+        "open", description="superseded: CrewFlow wrote the timecard to QuickBooks again since (CrewFlow is the "
+                            "system of record for approved time); archived: the company switched QuickBooks company")
+    resolved_at: datetime | None = Field(None, alias="resolvedAt")
+    resolved_by: str | None = Field(None, alias="resolvedBy")
 
 
 class DriftListOut(BaseModel):
@@ -124,17 +129,21 @@ class DriftResolveIn(BaseModel):
 def _finding_out(row: Any) -> DriftFindingOut:
     return DriftFindingOut.model_validate({"id": row.id, "timecard_id": row.timecard_id, "qbo_id": row.qbo_id,
                                            "kind": row.kind, "source": row.source, "detected_at": row.detected_at,
-                                           "qbo_view": row.qbo_view})
+                                           "qbo_view": row.qbo_view, "status": row.status,
+                                           "resolved_at": row.resolved_at, "resolved_by": row.resolved_by})
 
 
 @router.get("/drift", response_model=DriftListOut, tags=["drift"],
-            summary="Synced time entries changed or deleted in QuickBooks by someone else (open findings)",
+            summary="Synced time entries changed or deleted in QuickBooks by someone else (open findings, or the "
+                    "history of resolved ones)",
             responses={401: {"description": "Missing or invalid bearer token"},
                        403: {"description": "Another company"}})
-async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep,
-                         session: SessionDep) -> DriftListOut:
+async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep,
+                         status: Literal["open", "resolved"] = Query(
+                             "open", description="open findings, or the resolved ones (newest first)")) -> DriftListOut:
     company_access(principal, company_id, admin=True)  # QuickBooks' record: pay rates (README, "Roles")
-    return DriftListOut(items=[_finding_out(r) for r in await findings.open_findings(session, company_id)])
+    rows = await (findings.open_findings if status == "open" else findings.resolved_findings)(session, company_id)
+    return DriftListOut(items=[_finding_out(r) for r in rows])
 
 
 @router.post("/drift/{finding_id}/resolve", response_model=DriftFindingOut, tags=["drift"],

@@ -40,13 +40,15 @@ class DriftFinding(Base):
     """Something QBO holds for a synced timecard that we did not write: changed or deleted in QBO.
 
     status: open -> pushed (CrewFlow's version sent again) | accepted (QBO's version kept, recorded so it
-    is never overwritten silently) | dismissed. One open finding per timecard.
+    is never overwritten silently) | dismissed | superseded (CrewFlow wrote the timecard to QBO again since:
+    CrewFlow is the system of record for approved time) | archived (the company switched to another
+    QuickBooks company). One open finding per timecard.
     """
 
     __tablename__ = "drift_findings"
     __table_args__ = (
         CheckConstraint("kind IN ('changed','deleted')", name="kind"),
-        CheckConstraint("status IN ('open','pushed','accepted','dismissed')", name="status"),
+        CheckConstraint("status IN ('open','pushed','accepted','dismissed','superseded','archived')", name="status"),
         Index("uq_drift_findings_open", "timecard_id", unique=True, postgresql_where=text("status = 'open'")),
         Index("ix_drift_findings_company_open", "company_id", postgresql_where=text("status = 'open'")),
     )

@@ -16,20 +16,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.books import BookRules
+from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
-from qbo_integration.sync.integrations import get_integration, is_connected
-from qbo_integration.sync.mapper import Mapper, mapper_of
+from qbo_integration.sync.context import JobContext
+from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
-from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Op
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +46,9 @@ PAUSE_WAKE = timedelta(seconds=60)
 BOOKS_FRESH = timedelta(seconds=60)
 
 
-def qbo_api(ctx: dict[str, Any]) -> QboApi:
-    return ctx.get("qbo") or ctx["services"].qbo
-
-
 async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, claimed: list[outbox.Claimed],
-                  start_date: Any, rules: BookRules = company_books.UNREAD) -> list[sender.Work]:
+                  start_date: Any, rules: BookRules = company_books.UNREAD,
+                  realm_id: str | None = None) -> list[sender.Work]:
     """Read each claimed timecard as it is now (events may have been lost), map it (`mapper`), check it
     against the company's books (`rules`), and decide. A few statements per round whatever its size: the
     timecards, the profile, the directory."""
@@ -81,9 +78,13 @@ async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, c
                 if w.refusal is not None:
                     w.mapping_error = w.refusal[1]  # the books refuse it: nothing is sent
         w.op = str(lifecycle.decide(w.want, outbox.held_of(w.claimed), outbox.outstanding_of(w.claimed)))
-        if w.op not in ("create", "update"):
+        if w.op not in (Op.CREATE, Op.UPDATE):
             w.mapping_error = None  # only content we send needs a mapping
             w.refusal = None
+        if w.op != Op.NONE and outbox.other_realm(w.claimed, realm_id):
+            assert w.claimed.realm_id and realm_id
+            w.mapping_error = policy.other_realm_message(w.claimed.realm_id, realm_id)
+            w.refusal = (policy.OTHER_REALM, w.mapping_error)
     return works
 
 
@@ -103,12 +104,8 @@ async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
 
 async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Claimed]) -> None:
     """Give back rows this round still holds (a round cut short); their ledger entries stay."""
-    tokens = {c.claim_token for c in claimed}
     async with sm() as s:
-        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == "in_flight",
-                                          Row.claim_token.in_(tokens))
-                        .values(state="pending", claimed_at=None, claimed_by=None, claim_token=None)
-                        .execution_options(synchronize_session=False))
+        await outbox.unclaim(s, claimed)
         await s.commit()
 
 
@@ -123,16 +120,17 @@ class Taken:
 
 
 class CompanySync:
-    def __init__(self, ctx: dict[str, Any], company_id: uuid.UUID, job: SyncJob) -> None:
+    def __init__(self, ctx: JobContext, company_id: uuid.UUID, job: SyncJob) -> None:
         self.ctx = ctx
-        self.sm: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
-        self.redis = ctx["redis"]
-        self.clock = policy.clock_from(ctx)
-        self.api = qbo_api(ctx)
-        self.mapper = mapper_of(ctx)
+        self.sm: async_sessionmaker[AsyncSession] = ctx.sessionmaker
+        self.redis = ctx.redis
+        self.clock = ctx.clock
+        self.api: QboApi = ctx.qbo
+        self.mapper = ctx.mapper
+        self.on_written = ctx.on_written
         self.company_id = company_id
         self.job = job
-        self.worker = str(ctx.get("worker_name") or "worker")
+        self.worker = ctx.worker_name
         self.client: CompanyClient | None = None
         self.stop_reason: str | None = None
         self.continue_later = False
@@ -202,9 +200,7 @@ class CompanySync:
         """Timecards the books refused were queued again (Sync Now, retry): decide on today's preferences,
         not on the copy that refused them (the books may have reopened since)."""
         async with self.sm() as s:
-            due = (await s.execute(select(exists().where(
-                Row.company_id == self.company_id, Row.state == "pending",
-                Row.last_error_code.in_(policy.BOOKS_CODES))))).scalar()
+            due = await outbox.has_pending_with_codes(s, self.company_id, policy.BOOKS_CODES)
             rules = await company_books.get_rules(s, self.company_id) if due else None
         if rules is not None and (rules.read_at is None or self.clock() - rules.read_at >= BOOKS_FRESH):
             await self._read_books()
@@ -230,7 +226,7 @@ class CompanySync:
         if state.state == "open" and state.reopens_at and state.reopens_in:
             self.stop_reason = f"Circuit breaker open until {state.reopens_at.isoformat()}: timecards wait"
             wall = datetime.fromtimestamp(self.api.clock(), UTC)
-            await nudge.nudge_later(self.ctx["queue"], self.company_id, wall + timedelta(seconds=state.reopens_in),
+            await nudge.nudge_later(self.ctx.queue, self.company_id, wall + timedelta(seconds=state.reopens_in),
                                     wall)
             return True
         return False
@@ -246,7 +242,8 @@ class CompanySync:
         try:
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
-                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules)
+                works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules,
+                                      self.client.realm_id if self.client is not None else None)
         except BaseException:
             await _unclaim(self.sm, claimed)
             raise
@@ -273,7 +270,7 @@ class CompanySync:
             now = self.clock()  # the ledger's time: what the send window counts from
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
-                recorded = await outbox.record_outstanding(s, entries, now)
+                recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
                 await s.commit()  # the ledger is durable before anything is sent
             for w in works:
                 w.recorded = w.claimed.id in recorded
@@ -302,6 +299,8 @@ class CompanySync:
                 summary = await writeback.apply_results(
                     s, integration_id=self.integration_id, company_id=self.company_id, job_id=self.job.id,
                     results=results, now=now)
+                if summary.written and self.on_written is not None:
+                    await self.on_written(s, self.company_id, summary.written)
                 await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary,
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)
@@ -325,24 +324,24 @@ class CompanySync:
             if at is not None and at <= now and self.paused:
                 # The job left with rows still due (the rows the paused round never claimed): wake it when
                 # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
-                ends = (await s.execute(select(func.min(Row.next_attempt_at)).where(
-                    Row.company_id == self.company_id, Row.state == "pending", Row.next_attempt_at > now))).scalar()
+                ends = await outbox.first_pending_after(s, self.company_id, now)
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
         if at is not None and at > now:
-            await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)
+            await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)
 
 
-async def continue_later(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID) -> None:
+async def continue_later(ctx: JobContext, company_id: uuid.UUID, sync_job_id: uuid.UUID) -> None:
     """The budget is spent and rows are still due: the same sync_jobs row goes on in a new arq job."""
     logger.info("sync job continues in a new job", extra=logs.log_fields(job_id=sync_job_id))
-    await ctx["queue"].enqueue(nudge.FUNCTION, str(company_id), str(sync_job_id),
+    await ctx.queue.enqueue(nudge.FUNCTION, str(company_id), str(sync_job_id),
                                _job_id=f"sync:{company_id}:cont:{uuid.uuid4().hex}")
 
 
-async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID | None = None,
-                           trigger: str = "event") -> dict[str, Any]:
+async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uuid.UUID,
+                           sync_job_id: uuid.UUID | None = None, trigger: str = "event") -> dict[str, Any]:
     """The arq job body. Returns a small summary (also stored on the sync_jobs row)."""
-    redis = ctx["redis"]
+    ctx = JobContext.of(job_ctx)
+    redis = ctx.redis
     await nudge.begin(redis, company_id)
     token = uuid.uuid4().hex
     if not await nudge.acquire(redis, company_id, token):
@@ -351,12 +350,12 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
         waited = 0.0
         while not await nudge.acquire(redis, company_id, token):
             if waited > LOCK_WAIT_SECONDS:
-                await jobs.finish(ctx["sessionmaker"], sync_job_id, policy.clock_from(ctx)(),
+                await jobs.finish(ctx.sessionmaker, sync_job_id, ctx.clock(),
                                   error="Another sync job of this company is still running; try again shortly")
                 return {"status": "failed"}
             await asyncio.sleep(0.2)
             waited += 0.2
-    job = await jobs.start(ctx["sessionmaker"], company_id, sync_job_id, trigger, policy.clock_from(ctx)())
+    job = await jobs.start(ctx.sessionmaker, company_id, sync_job_id, trigger, ctx.clock())
     if job is None:
         await nudge.release(redis, company_id, token)
         return {"status": "no_integration"}
@@ -365,8 +364,8 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
         sync.lock_token = token
         try:
             try:
-                await jobs.prepare_once(ctx["sessionmaker"], job, service.prepare_whole_company,
-                                        policy.clock_from(ctx)())
+                await jobs.prepare_once(ctx.sessionmaker, job, service.prepare_whole_company,
+                                        ctx.clock())
             except BaseException:
                 await nudge.release(redis, company_id, token)
                 raise
@@ -385,8 +384,8 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
             await sync.schedule_retries()
         except Exception as exc:
             logger.exception("sync job failed")
-            await jobs.finish(ctx["sessionmaker"], job.id, policy.clock_from(ctx)(), error=f"Sync job failed: {exc}")
+            await jobs.finish(ctx.sessionmaker, job.id, ctx.clock(), error=f"Sync job failed: {exc}")
             raise
-        status = await jobs.finish(ctx["sessionmaker"], job.id, policy.clock_from(ctx)(), note=sync.stop_reason,
+        status = await jobs.finish(ctx.sessionmaker, job.id, ctx.clock(), note=sync.stop_reason,
                                    failed=sync.stop_reason is not None and sync.client is None)
     return status

@@ -11,29 +11,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from qbo_integration import logs
+from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import nudge, outbox, policy
-from qbo_integration.sync.integrations import get_integration
-from qbo_integration.sync.models import TimecardSyncRecord
-from qbo_integration.sync.writeback import core_status
+from qbo_integration.sync import core_status, nudge, outbox
+from qbo_integration.sync.context import JobContext
+from qbo_integration.sync.states import State
 
 logger = logging.getLogger(__name__)
 
 
-async def handle_event(ctx: dict[str, Any], event: CoreEvent) -> None:
-    now = policy.clock_from(ctx)()
-    async with ctx["sessionmaker"]() as session:
+async def handle_event(job_ctx: dict[str, Any] | JobContext, event: CoreEvent) -> None:
+    ctx = JobContext.of(job_ctx)
+    now = ctx.clock()
+    async with ctx.sessionmaker() as session:
         integration = await get_integration(session, event.company_id)
         if integration is None or not integration.enabled:
             logger.info("event for a company without live sync ignored", extra=logs.log_fields(event=event.event))
             return
-        held = (await session.execute(
-            select(TimecardSyncRecord.timecard_version).where(TimecardSyncRecord.timecard_id == event.timecard_id)
-        )).scalar_one_or_none()
+        held = await outbox.held_version(session, event.timecard_id)
         if held is not None and event.version < held:
             logger.info("stale event ignored", extra=logs.log_fields(event=event.event, version=event.version,
                                                                      held=held))
@@ -49,9 +46,8 @@ async def handle_event(ctx: dict[str, Any], event: CoreEvent) -> None:
             session, company, event.timecard_id, timecard, integration.sync_start_date, now
         )
         if changed and row is not None and timecard is not None:
-            await gateway.write_sync_result(timecard.id, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                            synced_at=row.synced_at if row.qbo_id else None)
-        has_work = row is not None and row.state == "pending"
+            await core_status.report(session, [row])
+        has_work = row is not None and row.state == State.PENDING
         await session.commit()
     if has_work:
-        await nudge.nudge(ctx["redis"], ctx["queue"], event.company_id)
+        await nudge.nudge(ctx.redis, ctx.queue, event.company_id)

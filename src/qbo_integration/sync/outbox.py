@@ -1,4 +1,6 @@
-"""The outbox: one TimecardSyncRecord per timecard, and every state change it may go through.
+"""The outbox: one TimecardSyncRecord per timecard, every state change it may go through, and its
+repository: the only code in sync/ that runs SQL on the outbox and ledger rows (stats.py builds health's
+read-only counting statements). Several rows are always locked in timecard_id order (`lock_rows`).
 
 A row says what QBO should hold for a timecard (`operation` + `timecard_version`) and how far we
 got (`state`, `qbo_id`, `synced_version`). Intake, the sweep and Sync Now only *want* things
@@ -12,10 +14,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, String, and_, cast, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,12 +24,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-
-
-class Desire(Enum):
-    PRESENT = "present"  # approved (and on/after the sync start date): QBO should hold it
-    ABSENT = "absent"  # unapproved/deleted: QBO should not
-    SKIP = "skip"  # approved but dated before the sync start date: never sent
+from qbo_integration.sync.states import Kind, Op, State, Wanted
 
 
 def txn_date(company: CompanyView, timecard: TimecardView) -> date:
@@ -36,17 +32,17 @@ def txn_date(company: CompanyView, timecard: TimecardView) -> date:
     return timecard.clock_in.astimezone(company.zone).date()
 
 
-def desire_of(company: CompanyView, timecard: TimecardView | None, start_date: date | None) -> Desire:
+def desire_of(company: CompanyView, timecard: TimecardView | None, start_date: date | None) -> Wanted:
     if timecard is None or timecard.status != "approved" or timecard.company_id != company.id:
-        return Desire.ABSENT
+        return Wanted.ABSENT
     if start_date is not None and txn_date(company, timecard) < start_date:
-        return Desire.SKIP
-    return Desire.PRESENT
+        return Wanted.SKIP
+    return Wanted.PRESENT
 
 
-def want_of(desire: Desire, version: int, held: bool, fingerprint: str | None = None) -> lifecycle.Want | None:
+def want_of(desire: Wanted, version: int, held: bool, fingerprint: str | None = None) -> lifecycle.Want | None:
     """What Core wants in QBO. A timecard dated before the sync start date is left as QBO has it."""
-    if desire is Desire.PRESENT or (desire is Desire.SKIP and held):
+    if desire is Wanted.PRESENT or (desire is Wanted.SKIP and held):
         return lifecycle.Want(version, fingerprint)
     return None
 
@@ -68,7 +64,7 @@ def outstanding_of(r: Row | Claimed) -> lifecycle.Outstanding | None:
 def decide_row(row: Row, version: int | None = None, fingerprint: str | None = None) -> str:
     """The row's next operation from its own facts (Core's wish as last recorded on it)."""
     v = (row.timecard_version or 0) if version is None else version
-    return str(lifecycle.decide(want_of(Desire(row.wanted or "present"), v, row.qbo_id is not None, fingerprint),
+    return str(lifecycle.decide(want_of(Wanted(row.wanted or "present"), v, row.qbo_id is not None, fingerprint),
                                 held_of(row), outstanding_of(row)))
 
 
@@ -79,7 +75,7 @@ def due_at(row: Row, at: datetime) -> datetime:
     return at
 
 
-def operation_for(row: Row, desire: Desire, version: int) -> str:
+def operation_for(row: Row, desire: Wanted, version: int) -> str:
     row.wanted = desire.value
     return decide_row(row, version)
 
@@ -87,19 +83,19 @@ def operation_for(row: Row, desire: Desire, version: int) -> str:
 def apply_op(row: Row, op: str, version: int, now: datetime) -> None:
     row.operation = op
     row.timecard_version = max(version, row.timecard_version or 0)
-    if row.state == "in_flight":
+    if row.state == State.IN_FLIGHT:
         return  # the job's write-back re-evaluates when it reports back
-    if op == "none":
-        row.state = "synced"
+    if op == Op.NONE:
+        row.state = State.SYNCED
         row.error_kind = row.last_error = row.last_error_code = None
         return
-    row.state = "pending"
+    row.state = State.PENDING
     row.attempts = 0
     row.next_attempt_at = due_at(row, now)
     row.error_kind = row.last_error = row.last_error_code = None
 
 
-def want(row: Row, desire: Desire, version: int, now: datetime) -> bool:
+def want(row: Row, desire: Wanted, version: int, now: datetime) -> bool:
     """Record what QBO should hold. True when that changed (a job has work); duplicates change nothing."""
     before = row.wanted
     op = operation_for(row, desire, version)
@@ -112,6 +108,61 @@ def want(row: Row, desire: Desire, version: int, now: datetime) -> bool:
 async def lock_row(session: AsyncSession, timecard_id: uuid.UUID) -> Row | None:
     stmt = select(Row).where(Row.timecard_id == timecard_id).with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_rows(session: AsyncSession, company_id: uuid.UUID | None = None, *,
+                    ids: list[uuid.UUID] | None = None, timecard_ids: list[uuid.UUID] | None = None,
+                    states: tuple[State, ...] | None = None, kinds: tuple[Kind, ...] | None = None) -> list[Row]:
+    """Lock the rows matching every given condition, always in LOCK_ORDER."""
+    stmt = select(Row).order_by(Row.timecard_id).with_for_update()
+    if company_id is not None:
+        stmt = stmt.where(Row.company_id == company_id)
+    if ids is not None:
+        stmt = stmt.where(Row.id.in_(ids))
+    if timecard_ids is not None:
+        stmt = stmt.where(Row.timecard_id.in_(timecard_ids))
+    if states is not None:
+        stmt = stmt.where(Row.state.in_(states))
+    if kinds is not None:
+        stmt = stmt.where(Row.error_kind.in_(kinds))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def row_naming(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -> Any:
+    """(timecard_id, qbo_sync_token, state, pending_op) of the row that holds this QBO record, if any."""
+    return (await session.execute(
+        select(Row.timecard_id, Row.qbo_sync_token, Row.state, Row.pending_op)
+        .where(Row.company_id == company_id, Row.qbo_id == qbo_id).limit(1))).first()
+
+
+async def rows_naming_records(session: AsyncSession, company_id: uuid.UUID) -> list[Any]:
+    """(timecard_id, qbo_id, qbo_sync_token, state, pending_op, synced_at) of every row naming a QBO record."""
+    return list((await session.execute(
+        select(Row.timecard_id, Row.qbo_id, Row.qbo_sync_token, Row.state, Row.pending_op, Row.synced_at)
+        .where(Row.company_id == company_id, Row.qbo_id.is_not(None)))).all())
+
+
+async def in_qbo(session: AsyncSession, timecard_ids: list[uuid.UUID], chunk: int = 5000) -> set[uuid.UUID]:
+    """Which of these timecards QBO holds (or held: synced, or a record id kept): the fallback CSV leaves them out."""
+    found: set[uuid.UUID] = set()
+    for i in range(0, len(timecard_ids), chunk):
+        rows = await session.execute(select(Row.timecard_id).where(
+            Row.timecard_id.in_(timecard_ids[i:i + chunk]), or_(Row.state == State.SYNCED, Row.qbo_id.is_not(None))))
+        found.update(rows.scalars())
+    return found
+
+
+async def held_version(session: AsyncSession, timecard_id: uuid.UUID) -> int | None:
+    """The timecard version the row holds (an event older than it is stale)."""
+    return (await session.execute(select(Row.timecard_version).where(Row.timecard_id == timecard_id))
+            ).scalar_one_or_none()
+
+
+async def rows_of(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """(timecard_version, operation, qbo_id) of these timecards' rows, by timecard id, unlocked."""
+    rows = await session.execute(select(Row.timecard_id, Row.timecard_version, Row.operation, Row.qbo_id)
+                                 .where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids)))
+    return {r.timecard_id: r for r in rows}
 
 
 async def upsert_for_timecard(
@@ -127,20 +178,20 @@ async def upsert_for_timecard(
     version = timecard.version if timecard else 0
     row = await lock_row(session, timecard_id)
     if row is None:
-        if desire is not Desire.PRESENT:
+        if desire is not Wanted.PRESENT:
             return None, False
         await session.execute(
             insert(Row)
             .values(
-                id=uuid.uuid4(), company_id=company.id, timecard_id=timecard_id, operation="create",
-                state="pending", timecard_version=version, attempts=0, next_attempt_at=now,
+                id=uuid.uuid4(), company_id=company.id, timecard_id=timecard_id, operation=Op.CREATE,
+                state=State.PENDING, timecard_version=version, attempts=0, next_attempt_at=now,
                 approved_at=timecard.approved_at if timecard else None,
             )
             .on_conflict_do_nothing(index_elements=[Row.timecard_id])
         )
         row = await lock_row(session, timecard_id)
         assert row is not None
-        if row.timecard_version == version and row.operation == "create" and row.state == "pending":
+        if row.timecard_version == version and row.operation == Op.CREATE and row.state == State.PENDING:
             return row, True
     if timecard is None:  # deleted in Core: keep the version we knew
         version = row.timecard_version or 0
@@ -150,8 +201,7 @@ async def upsert_for_timecard(
 
 
 # LOCK_ORDER: a transaction that locks or inserts several outbox rows takes them in timecard_id order
-# (reconcile, requeue, write-back), so two of them never wait on each other in a circle (a deadlock:
-# seen in the operations campaign, a Sync Now of four timecards against a job's reconcile).
+# (re-derive, requeue, write-back), so two of them never wait on each other in a circle.
 
 
 async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: list[TimecardView],
@@ -161,8 +211,8 @@ async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: li
         return
     await session.execute(
         insert_from_values(Row, [
-            {"id": uuid.uuid4(), "company_id": company_id, "timecard_id": tc.id, "operation": "create",
-             "state": "pending", "timecard_version": tc.version, "attempts": 0, "next_attempt_at": now,
+            {"id": uuid.uuid4(), "company_id": company_id, "timecard_id": tc.id, "operation": Op.CREATE,
+             "state": State.PENDING, "timecard_version": tc.version, "attempts": 0, "next_attempt_at": now,
              "approved_at": tc.approved_at} for tc in sorted(timecards, key=lambda tc: tc.id)  # LOCK_ORDER
         ]).on_conflict_do_nothing(index_elements=[Row.timecard_id])
     )
@@ -191,22 +241,28 @@ class Claimed:
     pending_fingerprint: str | None = None
     pending_version: int | None = None
     pending_body: dict[str, Any] | None = None
+    realm_id: str | None = None  # the realm its QBO id and ledger entry belong to
 
 
 def claimed_of(r: Any) -> Claimed:
     """From a Row, or a result row of its columns."""
     return Claimed(r.id, r.timecard_id, r.operation, r.timecard_version, r.qbo_id, r.qbo_sync_token,
                    r.synced_version, r.fingerprint, r.attempts, r.approved_at, r.claim_token, r.pending_op,
-                   r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body)
+                   r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body, r.realm_id)
+
+
+def _retryable():  # noqa: ANN202 - a SQL expression
+    """A row a job may send when due: pending, or failed transiently (its retry is scheduled)."""
+    return or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
 
 
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
-    retryable = or_(Row.state == "pending", and_(Row.state == "failed", Row.error_kind == policy.TRANSIENT))
+    retryable = _retryable()
     return and_(
         Row.company_id == company_id,
         or_(
             and_(retryable, Row.next_attempt_at <= now),
-            and_(Row.state == "in_flight", Row.claimed_at < now - policy.RECLAIM_AFTER),
+            and_(Row.state == State.IN_FLIGHT, Row.claimed_at < now - policy.RECLAIM_AFTER),
         ),
     )
 
@@ -228,7 +284,7 @@ async def claim_due(
     token = uuid.uuid4()
     stmt = (
         update(Row).where(Row.id.in_(due))
-        .values(state="in_flight", claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
+        .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
         .returning(*Row.__table__.c).execution_options(synchronize_session=False)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
@@ -247,18 +303,19 @@ class Entry:
 
 
 async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
-                             now: datetime) -> set[uuid.UUID]:
+                             now: datetime, realm_id: str) -> set[uuid.UUID]:
     """Write each row's ledger entry BEFORE its request is sent (the caller commits first), only where
-    the row is still held under the job's claim token, in one statement; its claim counts from now.
-    Returns the rows recorded: only those are sent."""
+    the row is still held under the job's claim token, in one statement; its claim counts from now, and
+    the row's ids belong to `realm_id` from now. Returns the rows recorded: only those are sent."""
     if not entries:
         return set()
     values = [{"id": row_id, "claim_token": token, "pending_op": e.op, "pending_request_id": e.request_id,
                "pending_fingerprint": e.fingerprint, "pending_version": e.version, "pending_body": e.body,
-               "pending_since": now, "pending_unknown_at": None} for row_id, (token, e) in entries.items()]
-    stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=LEDGER_COLUMNS)
+               "pending_since": now, "pending_unknown_at": None, "realm_id": realm_id}
+              for row_id, (token, e) in entries.items()]
+    stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=(*LEDGER_COLUMNS, "realm_id"))
     # Recording renews the claim: a round claimed ahead, while the one before it sent, is not "stale" yet.
-    res = await session.execute(stmt.values(claimed_at=now).where(Row.state == "in_flight").returning(Row.id)
+    res = await session.execute(stmt.values(claimed_at=now).where(Row.state == State.IN_FLIGHT).returning(Row.id)
                                 .execution_options(synchronize_session=False))
     return set(res.scalars())
 
@@ -287,19 +344,98 @@ def clear_outstanding(row: Row) -> None:
     row.pending_since = row.pending_unknown_at = None
 
 
+async def unclaim(session: AsyncSession, claimed: list[Claimed]) -> None:
+    """Give back rows a round still holds (cut short); their ledger entries stay."""
+    tokens = {c.claim_token for c in claimed}
+    await session.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == State.IN_FLIGHT,
+                                            Row.claim_token.in_(tokens))
+                          .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None)
+                          .execution_options(synchronize_session=False))
+
+
+async def qbo_ids_held(session: AsyncSession, company_id: uuid.UUID, qbo_ids: set[str]) -> set[str]:
+    """Which of these QBO ids the company's rows hold."""
+    if not qbo_ids:
+        return set()
+    stmt = select(Row.qbo_id).where(Row.company_id == company_id, Row.qbo_id.in_(qbo_ids))
+    return {q for q in (await session.execute(stmt)).scalars() if q}
+
+
+async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> bool:
+    return bool((await session.execute(select(exists().where(due_condition(company_id, now))))).scalar())
+
+
+async def has_pending_with_codes(session: AsyncSession, company_id: uuid.UUID, codes: tuple[str, ...]) -> bool:
+    """A pending row whose last failure had one of these codes (re-queued after the books refused it)."""
+    return bool((await session.execute(select(exists().where(
+        Row.company_id == company_id, Row.state == State.PENDING, Row.last_error_code.in_(codes))))).scalar())
+
+
+async def first_pending_after(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> datetime | None:
+    """When the earliest row that is pending but not yet due falls due."""
+    return (await session.execute(select(func.min(Row.next_attempt_at)).where(
+        Row.company_id == company_id, Row.state == State.PENDING, Row.next_attempt_at > now))).scalar()
+
+
+async def count_waiting(session: AsyncSession, company_id: uuid.UUID) -> int:
+    """Rows pending or in flight."""
+    return int((await session.execute(select(func.count()).where(
+        Row.company_id == company_id, Row.state.in_((State.PENDING, State.IN_FLIGHT))))).scalar_one())
+
+
+async def dead_rows(session: AsyncSession, company_id: uuid.UUID, limit: int) -> list[Row]:
+    stmt = (select(Row).where(Row.company_id == company_id, Row.state == State.DEAD)
+            .order_by(Row.updated_at.desc()).limit(limit))
+    return list((await session.execute(stmt)).scalars())
+
+
+def refused_by_books(company_id: uuid.UUID, codes: tuple[str, ...]) -> Select[uuid.UUID]:
+    """Timecards whose rows the company's books refused with one of these codes (a statement: the caller
+    narrows it by date through core_platform.joins before it runs here, in `timecard_ids`)."""
+    return select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
+                                         Row.error_kind == Kind.VALIDATION, Row.last_error_code.in_(codes))
+
+
+async def timecard_ids(session: AsyncSession, stmt: Select[uuid.UUID]) -> list[uuid.UUID]:
+    return list((await session.execute(stmt)).scalars())
+
+
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
     """The earliest scheduled retry of this company (to nudge a job then)."""
-    retryable = or_(Row.state == "pending", and_(Row.state == "failed", Row.error_kind == policy.TRANSIENT))
+    retryable = _retryable()
     stmt = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, retryable)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def other_realm(claimed: Claimed, realm_id: str | None) -> bool:
+    """The row's QBO id or ledger entry came from another realm than the one connected: nothing of it may
+    be sent there (an update or delete would name another company's record)."""
+    return bool(claimed.realm_id and realm_id and claimed.realm_id != realm_id
+                and (claimed.qbo_id or claimed.pending_op))
+
+
 def requeue(row: Row, now: datetime) -> bool:
     """Sync Now / mapping change / dead-letter requeue: try a failed or dead row again, from zero."""
-    if row.state not in ("failed", "dead"):
+    if row.state not in (State.FAILED, State.DEAD):
         return False
-    row.state = "pending"
+    row.state = State.PENDING
     row.attempts = 0
     row.next_attempt_at = due_at(row, now)
     row.error_kind = None
     return True
+
+
+# ------------------------------------------------------------------------------------ switching realm
+
+
+def company_rows(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """Every outbox row of the company as (ref, record): what a switch to another realm archives."""
+    return select(cast(Row.timecard_id, String).label("ref"),
+                  func.to_jsonb(literal_column(Row.__tablename__)).label("record")).where(Row.company_id == company_id)
+
+
+async def delete_company_rows(session: AsyncSession, company_id: uuid.UUID) -> int:
+    """After archiving: the company's timecards start afresh (as new creates) in the new realm."""
+    result = await session.execute(delete(Row).where(Row.company_id == company_id)
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

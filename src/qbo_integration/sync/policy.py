@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from qbo_integration.qbo import ErrorAction, QboError
+from qbo_integration.sync.states import Kind
 
 #: design.md "Reliability rules": after the 5th failed retry the row is dead.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
@@ -31,16 +31,10 @@ SETTLE_AFTER = timedelta(seconds=30)
 SEND_WINDOW = timedelta(minutes=5)
 #: QBO may still apply a request this long after it was sent: it goes on with a request whose caller
 #: gave up (our timeout is 120 s). A look-up that finds nothing sooner may simply be early, so the
-#: ledger entry stays until then (settle.unknown_for_sure_at).
+#: ledger entry stays until then (outcome.unknown_for_sure_at).
 SETTLE_QUIET = timedelta(minutes=5)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)
-
-# Failure kinds stored in TimecardSyncRecord.error_kind.
-TRANSIENT = "transient"  # retried on RETRY_SCHEDULE
-VALIDATION = "validation"  # QBO refused the data: a human fixes it; not retried automatically
-MAPPING = "mapping"  # we could not build a payload (unmapped worker/project...): requeue_failed re-tries
-WAIT = "wait"  # connection lost / breaker open: rows wait, attempts untouched
 
 # last_error_code of a timecard the company's own books refuse (mapping/books.py): a VALIDATION failure that
 # re-reading the preferences may lift (sync.service.requeue_reopened).
@@ -48,31 +42,29 @@ BOOKS_CLOSED = "books_closed"  # dated on or before QuickBooks' closing date
 CLASS_TRACKING_OFF = "class_tracking_off"  # a ClassRef while QuickBooks' class tracking is off
 LOCATION_TRACKING_OFF = "location_tracking_off"  # a DepartmentRef while QuickBooks' location tracking is off
 BOOKS_CODES = (BOOKS_CLOSED, CLASS_TRACKING_OFF, LOCATION_TRACKING_OFF)
+# last_error_code of a row whose QBO id belongs to another realm than the connected one (outbox.other_realm)
+OTHER_REALM = "other_realm"
+
+
+def other_realm_message(row_realm: str, connected: str) -> str:
+    return (f"This timecard's QuickBooks record belongs to another QuickBooks company (realm {row_realm}) than the "
+            f"one connected now (realm {connected}): nothing is sent. Switching QuickBooks company in the console "
+            "(Connect) starts this company's sync afresh")
 
 _NAMESPACE = uuid.UUID("6f0b7c1e-4a9d-5f2e-8b3c-0d1e2f3a4b5c")
 
-Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
-
-def clock_from(ctx: Any) -> Clock:
-    """The injectable clock: `ctx["clock"]` when tests set one, else the wall clock."""
-    clock = ctx.get("clock") if isinstance(ctx, dict) else None
-    return clock or utc_now
-
-
-def create_request_id() -> str:
-    """A fresh id for each new create (36 chars: fits a batch item). Recorded in the ledger before the
-    call, so the identity of a create whose outcome is lost is never re-derived, only read back."""
+def new_request_id() -> str:
+    """A fresh id for every write sent (36 chars: fits a batch item). Inside one call the client repeats
+    it for an attempt whose outcome is unknown; it is never derived again. QBO answers a repeated id with
+    its stored answer, refusals included, so a refused id (closed books, validation, a stale SyncToken)
+    reused in a later round would be refused for ever. A create's id is recorded in the ledger before the
+    call and only read back from there; an update or delete needs none to be safe across rounds: it names
+    the record and its SyncToken, so a resend of one that landed is answered "stale" (re-read, re-applied)
+    or "not found" (already gone)."""
     return str(uuid.uuid4())
-
-
-def write_request_id(operation: str, timecard_id: uuid.UUID, version: int, sync_token: str | None) -> str:
-    """Updates and deletes: the same id when the same change is retried; a new one for a new change."""
-    return str(uuid.uuid5(_NAMESPACE, f"{operation}:{timecard_id}:{version}:{sync_token}"))
 
 
 def fingerprint(payload: dict[str, Any]) -> str:
@@ -93,14 +85,14 @@ def next_retry(attempts: int, now: datetime) -> datetime | None:
     return now + RETRY_SCHEDULE[attempts - 1]
 
 
-def failure_kind(error: QboError) -> str:
+def failure_kind(error: QboError) -> Kind:
     if error.action in (ErrorAction.VALIDATION, ErrorAction.NOT_FOUND):
-        return VALIDATION
+        return Kind.VALIDATION
     if error.action in (ErrorAction.CONNECTION_LOST, ErrorAction.BREAKER_OPEN):
-        return WAIT
+        return Kind.WAIT
     if error.action == ErrorAction.RATE_LIMITED:
-        return WAIT  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
-    return TRANSIENT
+        return Kind.WAIT  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
+    return Kind.TRANSIENT
 
 
 #: How long a throttled row waits when QBO named no Retry-After (Intuit's advice after a 429).

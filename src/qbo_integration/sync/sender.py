@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +22,9 @@ from qbo_integration.core_platform.views import TimecardView
 from qbo_integration.qbo import BatchOp, CompanyClient, ErrorAction, NotFoundError, QboError
 from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.sync import lifecycle, policy
-from qbo_integration.sync.outbox import Claimed, Entry
+from qbo_integration.sync.outbox import Claimed, Entry, outstanding_of
+from qbo_integration.sync.states import Op
+from qbo_integration.sync.written import Overridden
 
 QBO_BATCH_ITEMS = 30  # QBO takes up to 30 operations a batch
 
@@ -43,7 +46,7 @@ class Work:
     op: str  # create | update | delete | settle | none (nothing to send)
     version: int
     timecard: TimecardView | None
-    desire: str = "present"  # outbox.Desire of the timecard as read this round
+    desire: str = "present"  # Wanted of the timecard as read this round
     want: lifecycle.Want | None = None  # what Core wants now (None: nothing)
     payload: dict[str, Any] | None = None
     fingerprint: str | None = None
@@ -56,7 +59,7 @@ class Work:
 
     @property
     def sends(self) -> bool:
-        return self.op in ("create", "update", "delete") and self.mapping_error is None
+        return self.op in (Op.CREATE, Op.UPDATE, Op.DELETE) and self.mapping_error is None
 
     def lookup_body(self) -> dict[str, Any] | None:
         """The body of the outstanding create, as sent (the current payload for rows older than the ledger)."""
@@ -73,6 +76,8 @@ class Result:
     response: dict[str, Any] | None = None
     found: list[dict[str, Any]] | None = None  # settle: records in QBO matching the outstanding create
     extra_calls: int = field(default=0)
+    # someone else's version our write replaced (a stale SyncToken re-read, or the record found deleted)
+    overridden: Overridden | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,7 +90,7 @@ def _key(rid: str | None) -> str | None:
 
 def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, tuple[uuid.UUID | None, Entry]]:
     """Give this round's requests their ids and return the ledger entries to record before sending."""
-    creates = [w for w in works if w.op == "create" and w.sends]
+    creates = [w for w in works if w.op == Op.CREATE and w.sends]
     if batch_ok and len(creates) > 1:
         for start in range(0, len(creates), MAX_BATCH):
             chunk = creates[start:start + MAX_BATCH]
@@ -94,16 +99,16 @@ def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, 
                 w.request_id = f"{key}:{i}:{len(chunk)}"
     else:
         for w in creates:
-            w.request_id = policy.create_request_id()
+            w.request_id = policy.new_request_id()
     out: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]] = {}
     for w in works:
         if not w.sends:
             continue
         c = w.claimed
         body: dict[str, Any] | None = w.payload
-        if w.op != "create":
-            w.request_id = policy.write_request_id(w.op, c.timecard_id, w.version, c.sync_token or "0")
-            body = {**(w.payload or {}), "Id": c.qbo_id, "SyncToken": c.sync_token or "0"} if w.op == "update" \
+        if w.op != Op.CREATE:
+            w.request_id = policy.new_request_id()
+            body = {**(w.payload or {}), "Id": c.qbo_id, "SyncToken": c.sync_token or "0"} if w.op == Op.UPDATE \
                 else {"Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
         assert w.request_id
         out[c.id] = (c.claim_token, Entry(w.op, w.request_id, w.fingerprint, w.version, body))
@@ -115,7 +120,7 @@ def plan_creates(works: list[Work]) -> tuple[list[list[Work]], list[Work]]:
     groups: dict[str, list[Work]] = defaultdict(list)
     singles: list[Work] = []
     for w in works:
-        if w.op != "create" or not w.sends or not w.recorded:
+        if w.op != Op.CREATE or not w.sends or not w.recorded:
             continue
         key = _key(w.request_id)
         if key is None:
@@ -155,46 +160,56 @@ async def _gone(client: CompanyClient, qbo_id: str) -> bool:
     return False
 
 
-async def _update(client: CompanyClient, w: Work) -> Result:
-    c = w.claimed
-    assert c.qbo_id and w.payload is not None
-    body = {**w.payload, "Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
-    for attempt in (1, 2):
-        rid = policy.write_request_id("update", c.timecard_id, w.version, body["SyncToken"])
-        try:
-            ta = await client.update_time_activity(body, rid)
-            return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo())
-        except QboError as exc:
-            if exc.action == ErrorAction.STALE and attempt == 1:
-                current = await client.get_time_activity(c.qbo_id)  # 5010: re-read, re-apply once
-                body["SyncToken"] = current.SyncToken or "0"
-                continue
-            if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
-                    and await _gone(client, c.qbo_id):
-                return Result(w, recreate=True, error=exc)
-            raise
-    raise AssertionError("unreachable")
-
-
-async def _delete(client: CompanyClient, w: Work) -> Result:
+async def _write_record(client: CompanyClient, w: Work, write: Callable[[str, str], Awaitable[Result]],
+                        gone: Callable[[QboError, Overridden | None], Result]) -> Result:
+    """An update or delete of the record QBO holds for the row, `write(sync_token, request_id)`. A stale
+    SyncToken (5010) is re-read and the write re-applied once under a new id (QBO answered the first: it is
+    spent); a 610 for the record itself (gone inside QBO) is answered by `gone`. With no write of ours in
+    doubt, a version QBO holds that is not ours is a bookkeeper's: the result says it was overridden."""
     c = w.claimed
     assert c.qbo_id
-    token = c.sync_token or "0"
+    token, rid = c.sync_token or "0", w.request_id or policy.new_request_id()
+    ours_settled = outstanding_of(c) is None
+    overridden: Overridden | None = None
     for attempt in (1, 2):
-        rid = policy.write_request_id("delete", c.timecard_id, w.version, token)
         try:
-            data = await client.delete_time_activity(c.qbo_id, token, rid)
-            return Result(w, response=data)
+            res = await write(token, rid)
+            res.overridden = overridden
+            return res
         except QboError as exc:
             if exc.action == ErrorAction.STALE and attempt == 1:
                 current = await client.get_time_activity(c.qbo_id)
-                token = current.SyncToken or "0"
+                token, rid = current.SyncToken or "0", policy.new_request_id()
+                if ours_settled:
+                    overridden = Overridden(c.qbo_id, c.sync_token, current.to_qbo())
                 continue
             if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
                     and await _gone(client, c.qbo_id):
-                return Result(w, response={"Id": c.qbo_id, "status": "Deleted"})  # already gone: done
+                return gone(exc, Overridden(c.qbo_id, c.sync_token, None) if ours_settled else None)
             raise
     raise AssertionError("unreachable")
+
+
+async def _update(client: CompanyClient, w: Work) -> Result:
+    assert w.payload is not None
+
+    async def write(token: str, rid: str) -> Result:
+        ta = await client.update_time_activity({**(w.payload or {}), "Id": w.claimed.qbo_id, "SyncToken": token}, rid)
+        return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo())
+
+    # Deleted inside QBO: the record is created again (the write-back queues the create).
+    return await _write_record(client, w, write, lambda exc, over: Result(w, recreate=True, error=exc, overridden=over))
+
+
+async def _delete(client: CompanyClient, w: Work) -> Result:
+    qbo_id = w.claimed.qbo_id
+    assert qbo_id
+
+    async def write(token: str, rid: str) -> Result:
+        return Result(w, response=await client.delete_time_activity(qbo_id, token, rid))
+
+    # Already deleted inside QBO: what Core wants, done.
+    return await _write_record(client, w, write, lambda exc, over: Result(w, response={"Id": qbo_id, "status": "Deleted"}))
 
 
 def _same_value(sent: Any, held: Any, key: str) -> bool:
@@ -265,9 +280,9 @@ async def _settle_all(client: CompanyClient, works: list[Work]) -> list[Result]:
 
 async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
     """One result per work item that needed QBO (mapping failures and no-ops answered without a call)."""
-    results: list[Result] = [Result(w) for w in works if w.op == "none" or w.mapping_error is not None]
+    results: list[Result] = [Result(w) for w in works if w.op == Op.NONE or w.mapping_error is not None]
     batches, singles = plan_creates(works)
-    settling = [w for w in works if w.op == "settle"]
+    settling = [w for w in works if w.op == Op.SETTLE and w.mapping_error is None]
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def guarded(fn, items: list[Work]) -> list[Result]:
@@ -285,9 +300,9 @@ async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
     for w in works:
         if not w.sends or not w.recorded:
             continue
-        if w.op == "update":
+        if w.op == Op.UPDATE:
             tasks.append(guarded(lambda w=w: _update(client, w), [w]))
-        elif w.op == "delete":
+        elif w.op == Op.DELETE:
             tasks.append(guarded(lambda w=w: _delete(client, w), [w]))
     for chunk in await asyncio.gather(*tasks):
         results.extend(chunk)

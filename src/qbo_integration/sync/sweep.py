@@ -14,17 +14,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration, live_integrations
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import jobs, nudge, outbox, policy
-from qbo_integration.sync.integrations import get_integration, live_integrations
+from qbo_integration.sync import core_status, jobs, nudge, outbox
+from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-from qbo_integration.sync.writeback import core_status
+from qbo_integration.sync.states import Op, Wanted
 
 logger = logging.getLogger(__name__)
 CHUNK = 500
@@ -32,7 +33,7 @@ CHUNK = 500
 
 def _wants_qbo() -> Any:
     """The row still wants QBO to hold its timecard (or is about to)."""
-    return or_(Row.operation.in_(("create", "update")), and_(Row.qbo_id.is_not(None), Row.operation != "delete"))
+    return or_(Row.operation.in_((Op.CREATE, Op.UPDATE)), and_(Row.qbo_id.is_not(None), Row.operation != Op.DELETE))
 
 
 async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
@@ -58,9 +59,7 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
     changed = await CoreGateway(session).timecards_changed_since(company_id, updated_since)
     if not changed:
         return [], set()
-    rows = {r.timecard_id: r for r in (await session.execute(
-        select(Row.timecard_id, Row.timecard_version, Row.operation, Row.qbo_id)
-        .where(Row.company_id == company_id, Row.timecard_id.in_([c.id for c in changed])))).all()}
+    rows = await outbox.rows_of(session, company_id, [c.id for c in changed])
     floor = datetime.combine(start, time.min, UTC) if start is not None else None
     out, without_row = [], set()
     for c in changed:
@@ -70,13 +69,13 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
             out.append(c.id)
             if row is None:
                 without_row.add(c.id)
-        elif not approved and row is not None and (row.operation in ("create", "update")
-                                                   or (row.qbo_id and row.operation != "delete")):
+        elif not approved and row is not None and (row.operation in (Op.CREATE, Op.UPDATE)
+                                                   or (row.qbo_id and row.operation != Op.DELETE)):
             out.append(c.id)
     return out, without_row
 
 
-async def reconcile_company(session: AsyncSession, integration: Integration, now: datetime,
+async def rederive_company(session: AsyncSession, integration: Integration, now: datetime,
                             timecard_ids: list[uuid.UUID] | None = None, *,
                             updated_since: datetime | None = None) -> int:
     """Bring the company's rows in line with its timecards (all, those Core changed since
@@ -85,10 +84,10 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
     company = await gateway.get_company(integration.company_id)
     if company is None:
         return 0
-    # One reconcile of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
+    # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
     # before it locks existing ones, so two could wait on each other (outbox.LOCK_ORDER).
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"sync:reconcile:{company.id}"})
+                          {"k": f"sync:rederive:{company.id}"})
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
         candidate_ids, without_row = await (all_candidates(session, company.id, since) if updated_since is None
@@ -101,7 +100,7 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
         chunk = candidate_ids[start:start + CHUNK]
         timecards = await gateway.get_timecards(chunk)
         fresh = [timecards[t] for t in chunk if t in without_row and t in timecards and outbox.desire_of(
-            company, timecards[t], integration.sync_start_date) is outbox.Desire.PRESENT]
+            company, timecards[t], integration.sync_start_date) is Wanted.PRESENT]
         await outbox.insert_new(session, company.id, fresh, now)
         await gateway.set_sync_status_many([tc.id for tc in fresh], "pending")
         changed += len(fresh)
@@ -113,31 +112,27 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
             if did and row is not None:
                 changed += 1
                 if tc is not None:
-                    await gateway.write_sync_result(tid, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                                    synced_at=row.synced_at if row.qbo_id else None)
+                    await core_status.report(session, [row])
     return changed
-
-
-async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> bool:
-    return bool((await session.execute(select(exists().where(outbox.due_condition(company_id, now))))).scalar())
 
 
 SWEEP_LOCK = "qbo:sync:sweep-lock"
 SWEEP_LOCK_SECONDS = 600  # the cron job's timeout
 
 
-def lock_seconds(ctx: dict[str, Any]) -> int:
+def lock_seconds(ctx: JobContext) -> int:
     """The sweep lock's lifetime: the job's timeout, but short of the next sweep, so a lock whose
     worker died mid-sweep (SIGKILL, a crash on a Redis restart) never makes the next sweep skip. A
     Redis restart loses every queued job and nudge, and then the sweep is what wakes each company."""
-    settings = ctx.get("settings")
+    settings = ctx.settings
     minutes = int(getattr(settings, "sync_sweep_minutes", 15) or 15)
     return max(30, min(SWEEP_LOCK_SECONDS, minutes * 60 - 10))
 
 
-async def sweep(ctx: dict[str, Any]) -> dict[str, Any]:
+async def sweep(job_ctx: dict[str, Any] | JobContext) -> dict[str, Any]:
+    ctx = JobContext.of(job_ctx)
     """One sweep at a time across all workers: a second one (startup run, slow big backlog) skips."""
-    lock = ctx["redis"].lock(SWEEP_LOCK, timeout=lock_seconds(ctx))
+    lock = ctx.redis.lock(SWEEP_LOCK, timeout=lock_seconds(ctx))
     if not await lock.acquire(blocking=False):
         logger.info("sweep skipped: another worker is sweeping")
         return {"status": "skipped"}
@@ -187,9 +182,9 @@ async def sweep_company(session: AsyncSession, redis: Any, integration: Integrat
     started = (await session.execute(select(func.now()))).scalar_one()
     last, last_full = await _last_passes(redis, integration.company_id)
     if last is None or last_full is None or started - last_full >= FULL_SWEEP_EVERY:
-        changed = await reconcile_company(session, integration, now)
+        changed = await rederive_company(session, integration, now)
         return CompanyPass(changed, True, started, started)
-    changed = await reconcile_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
+    changed = await rederive_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
     return CompanyPass(changed, False, started, last_full)
 
 
@@ -199,10 +194,10 @@ async def remember_pass(redis: Any, company_id: uuid.UUID, p: CompanyPass) -> No
     await redis.expire(key, _MARK_TTL)
 
 
-async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
-    now = policy.clock_from(ctx)()
-    sm = ctx["sessionmaker"]
-    redis = ctx["redis"]
+async def _sweep(ctx: JobContext) -> dict[str, Any]:
+    now = ctx.clock()
+    sm = ctx.sessionmaker
+    redis = ctx.redis
     async with sm() as s:
         companies = [i.company_id for i in await live_integrations(s)]
         lost_jobs = await jobs.fail_unstarted(s, now)
@@ -218,7 +213,7 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
                     if integration is None:
                         continue
                     done = await sweep_company(s, redis, integration, now)
-                    due = done.changed > 0 or await has_due(s, company_id, now)
+                    due = done.changed > 0 or await outbox.has_due(s, company_id, now)
                     await s.commit()
                 await remember_pass(redis, company_id, done)
             except Exception:  # noqa: BLE001 - one company's trouble must not stop the others
@@ -227,7 +222,7 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
             changed_total += done.changed
             full_passes += int(done.full)
             if due:
-                await nudge.nudge(ctx["redis"], ctx["queue"], company_id)
+                await nudge.nudge(ctx.redis, ctx.queue, company_id)
                 nudged += 1
             if done.changed:
                 logger.info("sweep found timecards the events missed", extra=logs.log_fields(count=done.changed))

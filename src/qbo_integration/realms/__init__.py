@@ -1,0 +1,1 @@
+"""One company, one realm: switching a company to another QuickBooks company deliberately."""
