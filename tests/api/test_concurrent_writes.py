@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
+from qbo_integration.directory.models import DirectoryProposal
 from qbo_integration.reconciliation import drift
 from qbo_integration.webhooks.signature import sign
+from tests.mapping.factories import add_worker
 from tests.sync import helpers as h
 from tests.webhooks.test_drift import _synced_timecard
 
@@ -41,6 +43,10 @@ def _bodies(s: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/dead-letters/requeue"): {"json": {"companyId": cid, "timecardIds": s["timecards"]}},
         ("PUT", "/sync-settings"): {"json": {"companyId": cid, "syncStartDate": "2026-01-01"}},
         ("POST", "/directory/import"): {"json": {"companyId": cid, "mode": "auto"}},
+        ("POST", "/directory/proposals/{proposal_id}/decision"): {"json": {"companyId": cid, "decision": "skip"},
+                                                                  "path": {"proposal_id": s["proposal"]}},
+        ("POST", "/directory/merge"): {"json": {"companyId": cid, "entityType": "Employee", "fromId": s["ghost"],
+                                                "intoId": s["person"]}},
         ("PUT", "/mapping"): {"json": {"companyId": cid, "mapping": {
             "costCodeField": "ServiceItem", "hourlyRates": {"default": 55}}}},
         ("POST", "/mapping/profiles"): {"json": {"companyId": cid, "profileName": "Raced"}},
@@ -66,7 +72,7 @@ def test_the_table_lists_every_mutating_route():
     mutating = {(m.upper(), p.removeprefix(P)) for p, ops in doc["paths"].items() if p.startswith(P)
                 for m in ops if m != "get"} | WRITING_GETS
     assert mutating == set(_bodies({"cid": "", "timecards": [""], "profile": "", "finding": "", "qbo_id": "",
-                                    "realm": "", "verifier": ""}))
+                                    "realm": "", "verifier": "", "proposal": "", "ghost": "", "person": ""}))
 
 
 async def _seed(ctx, live, sessionmaker, sandbox, api, client, headers) -> dict[str, Any]:
@@ -80,8 +86,16 @@ async def _seed(ctx, live, sessionmaker, sandbox, api, client, headers) -> dict[
     finding = (await client.get(f"{P}/drift", params={"companyId": cid}, headers=headers)).json()["items"][0]["id"]
     other = await client.post(f"{P}/mapping/profiles", json={"companyId": cid, "profileName": "Other"}, headers=headers)
     assert other.status_code == 201, other.text
+    async with sessionmaker() as s:  # a proposal of the import, and a worker it made twice (no timecards)
+        proposal = DirectoryProposal(id=uuid.uuid4(), company_id=cc.company_id, entity_type="Employee", qbo_id="55",
+                                     qbo_name="Pat Doe")
+        ghost = add_worker(s, cc.company_id, "Pat Doe", qbo="56")
+        person = add_worker(s, cc.company_id, "Patricia Doe")
+        s.add(proposal)
+        await s.commit()
     return {"cid": cid, "timecards": [str(tid), *more], "profile": other.json()["profileId"], "finding": finding,
-            "qbo_id": qbo_id, "realm": cc.realm_id}
+            "qbo_id": qbo_id, "realm": cc.realm_id, "proposal": str(proposal.id), "ghost": str(ghost.id),
+            "person": str(person.id)}
 
 
 def _request(client, headers: dict[str, str], method: str, path: str, spec: dict[str, Any]):

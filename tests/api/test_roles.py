@@ -8,7 +8,8 @@ import pytest
 from qbo_integration.monitoring import audit
 
 API = "/api/v1/integrations/quickbooks"
-ADMIN_ONLY = ["/mapping", "/mapping/suggestions", "/mapping/samples", "/mapping/records", "/drift"]
+ADMIN_ONLY = ["/mapping", "/mapping/suggestions", "/mapping/samples", "/mapping/records", "/drift",
+              "/directory/proposals"]
 EVERYONE = ["/mapping/profiles", "/mapping/validation", "/directory/orphans", "/health", "/setup", "/connection",
             "/audit-log"]
 
