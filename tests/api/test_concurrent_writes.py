@@ -16,7 +16,7 @@ from qbo_integration.directory.models import DirectoryProposal
 from qbo_integration.reconciliation import drift
 from qbo_integration.webhooks.signature import sign
 from tests.mapping.factories import add_worker
-from tests.sync import helpers as h
+from tests.support import sync as h
 from tests.webhooks.test_drift import _synced_timecard
 
 P = "/api/v1/integrations/quickbooks"

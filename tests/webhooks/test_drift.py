@@ -11,7 +11,7 @@ from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
 from qbo_integration.webhooks import reactions
-from tests.sync import helpers as h
+from tests.support import sync as h
 from tests.webhooks.test_sandbox_delivery import URL, _wait_for
 
 
