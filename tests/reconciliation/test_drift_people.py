@@ -140,3 +140,30 @@ async def test_a_bookkeepers_edit_overwritten_before_any_finding_is_recorded_as_
     qbo = api.company(cc.company_id, cc.realm_id)
     assert await drift.check(sessionmaker, qbo, cc.company_id, qbo_id, source="webhook") == drift.Outcome.ECHO
     assert await _audit_actions(sessionmaker, tid) == ["drift_superseded"]
+
+
+async def test_a_kept_version_does_not_hide_an_edit_of_the_timecards_re_created_record(
+        ctx, live, sessionmaker, sandbox, api, client, make_token, clock):
+    """Found by the operations campaign (seed 4): drift.record took an edit for one the admin had kept when
+    any accepted finding of the timecard had the same SyncToken, whatever the record."""
+    cc, core = live
+    headers = {"Authorization": f"Bearer {make_token(cc.company_id)}"}
+    tid, first = await _synced(ctx, sessionmaker, core)
+    qbo = api.company(cc.company_id, cc.realm_id)
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": first, "Hours": 4})
+    assert await drift.check(sessionmaker, qbo, cc.company_id, first, source="webhook") == drift.Outcome.CHANGED
+    [item] = (await client.get(DRIFT, params={"companyId": str(cc.company_id)}, headers=headers)).json()["items"]
+    r = await client.post(f"{DRIFT}/{item['id']}/resolve", json={"companyId": str(cc.company_id), "action": "accept"},
+                          headers=headers)
+    assert r.status_code == 200, r.text
+    v = await h.change_timecard(sessionmaker, tid, status="submitted")
+    await intake.handle_event(ctx, h.event("timecard.unapproved", core, tid, v))
+    await engine.run_company_sync(ctx, core.company_id)
+    clock.advance(minutes=2)
+    v = await h.change_timecard(sessionmaker, tid, status="approved")
+    await intake.handle_event(ctx, h.event("timecard.approved", core, tid, v))
+    await engine.run_company_sync(ctx, core.company_id)
+    [second] = await h.activities(sandbox, cc.realm_id)
+    assert second["Id"] != first
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": second["Id"], "Hours": 4})
+    assert await drift.check(sessionmaker, qbo, cc.company_id, second["Id"], source="webhook") == drift.Outcome.CHANGED

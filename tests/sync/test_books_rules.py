@@ -191,3 +191,25 @@ async def test_an_update_and_a_delete_qbo_refused_for_closed_books_go_through_on
     r = await h.row(sessionmaker, unapproved)
     assert (r.state, r.qbo_id) == ("synced", None)
     assert (await h.core_timecard(sessionmaker, unapproved)).sync_status == "not_synced"
+
+
+async def test_a_sync_now_right_after_the_books_reopen_sends_what_they_refused(ctx, live, sessionmaker, sandbox, clock):
+    """Issue 28, found by the operations campaign (seed 94): a Sync Now within a minute of QuickBooks'
+    refusal was refused again from our copy of the preferences ("closed through ...") with the books open,
+    and a row re-derived since had lost the code that made a job read them again."""
+    cc, core = live
+    edited = await _approve(ctx, sessionmaker, core)
+    await engine.run_company_sync(ctx, core.company_id)
+    await _prefs(sandbox, cc.realm_id, BookCloseDate="2026-03-31")
+    v2 = await h.change_timecard(sessionmaker, edited, notes="edited after the close")
+    await intake.handle_event(ctx, h.event("timecard.updated", core, edited, v2))
+    await engine.run_company_sync(ctx, core.company_id)
+    r = await h.row(sessionmaker, edited)
+    assert (r.state, r.last_error_code) == ("failed", "books_closed")
+    clock.advance(seconds=20)
+    await _prefs(sandbox, cc.realm_id, BookCloseDate=None)  # reopened; the admin presses Sync Now
+    await _sync_now(ctx, sessionmaker, core, clock, [edited])
+    r = await h.row(sessionmaker, edited)
+    assert (r.state, r.last_error) == ("synced", None), r.last_error
+    [ta] = await h.activities(sandbox, cc.realm_id)
+    assert ta["Description"] == "edited after the close"

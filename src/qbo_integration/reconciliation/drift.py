@@ -67,7 +67,10 @@ async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.Known
     kind = Outcome.DELETED if view is None else Outcome.CHANGED
     rows = (await session.execute(select(DriftFinding).where(DriftFinding.timecard_id == ours.timecard_id)
                                   .order_by(DriftFinding.detected_at.desc()))).scalars().all()
-    if view is not None and any(f.status == "accepted" and f.qbo_sync_token == token for f in rows):
+    # The admin kept this very version: the same record at the same SyncToken (a re-created record starts
+    # again at "0", so the token alone would hide an edit of the new record).
+    if view is not None and any(f.status == "accepted" and f.qbo_id == ours.qbo_id and f.qbo_sync_token == token
+                                for f in rows):
         return Outcome.ACCEPTED
     current = next((f for f in rows if f.status == "open"), None)
     if current is not None and current.kind == kind.value and current.qbo_sync_token == token:

@@ -130,9 +130,11 @@ async def resolve(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
 
 
 async def archive_open(session: AsyncSession, company_id: uuid.UUID, *, actor: str) -> int:
-    """The company switched to another QuickBooks company: its open findings name the old realm's records."""
+    """The company switched to another QuickBooks company: its open findings, and the versions the admin kept,
+    name the old realm's records (whose ids the new realm may reuse)."""
     result = await session.execute(
-        update(DriftFinding).where(DriftFinding.company_id == company_id, DriftFinding.status == "open")
+        update(DriftFinding).where(DriftFinding.company_id == company_id,
+                                   DriftFinding.status.in_(("open", "accepted")))
         .values(status="archived", resolved_at=utc_now(), resolved_by=actor[:200])
         .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]

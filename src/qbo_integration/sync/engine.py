@@ -141,6 +141,7 @@ class CompanySync:
         self._reported = (0, 0, 0)
         self.first_round = True
         self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
+        self.books_reread = False  # this job read the preferences again before refusing from its copy
 
     async def run(self) -> None:
         async with self.sm() as s:
@@ -244,10 +245,28 @@ class CompanySync:
                 rules = await company_books.get_rules(s, self.company_id)
                 works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules,
                                       self.client.realm_id if self.client is not None else None)
+            rules = await self._recheck_books_refusals(works, rules)
         except BaseException:
             await _unclaim(self.sm, claimed)
             raise
         return Taken(claimed, rules, works, limit)
+
+    async def _recheck_books_refusals(self, works: list[sender.Work], rules: BookRules) -> BookRules:
+        """Our copy of the preferences would refuse some of these before sending: read them again once per
+        job (the books may have reopened inside QuickBooks since, and only an import re-reads them), and
+        decide those again on what QuickBooks says now. Our copy stands when QuickBooks does not answer."""
+        refused = [w for w in works if w.refusal is not None and w.refusal[0] in policy.BOOKS_CODES
+                   and w.payload is not None]
+        if not refused or self.books_reread:
+            return rules
+        self.books_reread = True
+        fresh = await self._read_books()
+        if fresh is None:
+            return rules
+        for w in refused:
+            w.refusal = self.mapper.refusal(fresh, w.payload)
+            w.mapping_error = w.refusal[1] if w.refusal is not None else None
+        return fresh
 
     async def _give_back(self) -> None:
         """Unclaim the next round's rows taken ahead (the job stops before sending them)."""
