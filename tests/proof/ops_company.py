@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from common import BASE_DAY, BenchCompany, Stack
 from ops_admin import API, HOURLY_RATE, OpsAdmin
+from ops_people import PEOPLE_STEPS, OpsPeople, People
 from ops_plan import CardPlan, Plan, Step
 from sqlalchemy import delete, insert, update
 
@@ -33,7 +34,7 @@ def notes_for(tid: uuid.UUID, rev: int) -> str:
 
 
 @dataclass
-class OpsCompany(OpsAdmin):
+class OpsCompany(OpsPeople, OpsAdmin):
     stack: Stack
     api: httpx.AsyncClient
     plan: Plan
@@ -51,6 +52,11 @@ class OpsCompany(OpsAdmin):
     memory_set: bool = False
     bursts: list[asyncio.Task] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # where the history's time went, per step kind
+    webhook_url: str | None = None  # where the sandbox delivers the realms' change notifications
+    people: People = field(default_factory=People)  # what the bookkeeper and the admin did (ops_people)
+    employee_qbo: str = "1"  # the worker's QuickBooks employee (Stack.add_company links it)
+    realm_b: str | None = None  # the other QuickBooks company of a seed that switches
+    realm_now: str | None = None  # realm_b once switched
 
     @property
     def seed(self) -> int:
@@ -62,7 +68,7 @@ class OpsCompany(OpsAdmin):
 
     @property
     def realm(self) -> str:
-        return self.bench.realm_id
+        return self.realm_now or self.bench.realm_id
 
     def log(self, card: int | None, what: str) -> None:
         self.history.setdefault(card, []).append(f"{time.monotonic() - self.t0:6.1f}s {what}")
@@ -101,8 +107,9 @@ class OpsCompany(OpsAdmin):
             await s.execute(insert(Timecard), rows)
             await s.commit()
         c.timecards.extend(self.cards)
+        await self.people_setup()
         self.log(None, f"setup: {len(self.cards)} submitted timecards, projects -> Customer {self.project_qbo}, "
-                       f"cost codes -> Item {self.item_qbo}")
+                       f"cost codes -> Item {self.item_qbo}" + (f"; realm B {self.realm_b}" if self.realm_b else ""))
 
     async def import_directory(self, timeout: float) -> None:
         """The mapping API checks ids against our copy of the QBO directory: import it once, before faults."""
@@ -207,6 +214,8 @@ class OpsCompany(OpsAdmin):
             self.log(None, f"live sync off -> {r.status_code}")
         elif k == "live_on":
             await self.ensure_live()
+        elif k in PEOPLE_STEPS:
+            await self.do_people(step)
         else:
             raise ValueError(f"unknown step {k}")
 

@@ -3,16 +3,25 @@
 Each seed is one company (its own sandbox realm) whose history comes from `ops_plan.plan(seed)`:
 approve, edit (hours, project, cost code, notes), unapprove, re-approve, delete, Sync Now on random
 subsets, dead-letter requeue, a mapping change that breaks then fixes the timecards of one cost
-code, disconnect and reconnect (the OAuth flow), live sync off and on (after a dry run). Its realm
+code, disconnect and reconnect (the OAuth flow), live sync off and on (after a dry run). Beside it
+(ops_plan.people, ops_people): a bookkeeper edits and deletes synced time entries inside QuickBooks and
+makes the worker's employee inactive then active again, the admin resolves drift findings (push, accept,
+dismiss), closes and reopens the books, and a third of the seeds switch to another QuickBooks company
+(refused first without "switch"). The realms' webhooks reach the API over HTTP, as the dev stack wires
+them. Its realm
 injects 5xx, timeouts, commit-then-drop (single calls and batches alike), late commits, 429 storms and expired
 tokens, at rates derived from the seed, and a short request-id memory for some seeds. All seeds
 run at once in one stack (one sandbox, two `tests.proof.fast_worker` workers on a private Redis);
 meanwhile a worker is SIGKILLed with rows in flight and Redis is restarted (everything it held lost).
 
 Then the faults stop, the admin does the end of the day (Sync Now; dead letters requeued while any
-remain) and, once nothing is pending or in flight, `ops_check.check` compares QBO with Core. It
-prints lost / duplicated / orphaned / stale / status-mismatch / audit-missing counts per seed (all
-must be 0) and, for each bad timecard, its Core row, outbox row, TimeActivities and history.
+remain) and, once nothing is pending or in flight, QBO's duplicates and orphans are counted; then the
+admin reconciles (which finds the bookkeeper's changes a webhook missed, and repairs duplicates and
+orphans: hence the count before it), pushes CrewFlow's version over every finding still open, and once
+quiet again `ops_check.check` compares QBO with Core. It prints lost / duplicated / orphaned / stale /
+status-mismatch / audit-missing / drift-missed / drift-false / foreign-ids counts per seed (all must be
+0; ops_check_people says what the last three demand) and, for each bad timecard, its Core row, outbox
+row, TimeActivities and history.
 
     OPS_CAMPAIGN_SEEDS=1234,99 pytest tests/proof/test_operations_campaign.py -s   # replay seeds
     OPS_CAMPAIGN_COUNT=500 OPS_CAMPAIGN_BATCH=25 pytest tests/proof/test_operations_campaign.py -s  # full size
@@ -72,6 +81,7 @@ WORKER_ENV = {
     "CAMPAIGN_BREAKER_OPEN": "2",
     "CAMPAIGN_THROTTLE_WAIT": "1",
 }
+WEBHOOK_TIMEOUT = 180.0  # a webhook job waiting for our own write to settle retries after 60 s
 UNSETTLED = "state IN ('pending', 'in_flight', 'dead') OR (state = 'failed' AND error_kind = 'transient')"
 
 
@@ -83,10 +93,12 @@ def ops_redis(tmp_path: Path):
 
 
 @contextlib.asynccontextmanager
-async def ops_api(stack: Stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The service's API in-process, on the campaign's Redis (its queue is the workers' queue) and sandbox."""
+async def ops_api(stack: Stack, database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """The service's API in-process, on the campaign's Redis (its queue is the workers' queue) and sandbox;
+    and the URL of its webhook route served over HTTP (uvicorn in a thread), where the sandbox delivers."""
     from qbo_integration.app import create_app
     from qbo_integration.config import Settings
+    from tests.console.stack import API_PREFIX, LiveApi, bind_free_socket
 
     base = stack.sandbox_url
     settings = Settings(QBOI_ENV="test", DATABASE_URL=database_url, REDIS_URL=stack.redis_url,
@@ -99,13 +111,17 @@ async def ops_api(stack: Stack, database_url: str) -> AsyncIterator[httpx.AsyncC
     # production's (60 s after a 429, minutes of backoff) one admin click would outlast the CI budget.
     os.environ.update({k: v for k, v in WORKER_ENV.items() if k.startswith("CAMPAIGN_")})
     undo = fast_worker.patch()
+    hooks = None
     try:
+        hooks = LiveApi(lambda: create_app(settings), bind_free_socket()).start()
         app = create_app(settings)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app),
                                          base_url="http://testserver", timeout=120) as client:
-                yield client
+                yield client, f"{hooks.base_url}{API_PREFIX}/webhooks"
     finally:
+        if hooks is not None:
+            await asyncio.to_thread(hooks.stop)
         undo()
         for k in WORKER_ENV:
             if k.startswith("CAMPAIGN_"):
@@ -167,6 +183,12 @@ async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions) -
                 await oc.reconnect()
             await oc.ensure_live()
     final_jobs = {oc.seed: await oc.sync_now([]) for oc in companies}
+    return await _quiet(stack, companies, dis, [j for j in final_jobs.values() if j], notes)
+
+
+async def _quiet(stack: Stack, companies: list[OpsCompany], dis: Disruptions, jobs: list[str],
+                 notes: list[str]) -> tuple[bool, list[str]]:
+    """Wait until nothing is pending, in flight or queued and these jobs ended; requeue dead letters meanwhile."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     quiet = 0
     requeues = 0
@@ -175,7 +197,7 @@ async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions) -
         left = await _unsettled(stack, companies)
         open_jobs = (await stack.sql(
             "SELECT count(*) FROM sync_jobs WHERE id = ANY(:ids) AND status IN ('pending', 'running')",
-            ids=[j for j in final_jobs.values() if j]))[0][0]
+            ids=jobs))[0][0]
         if left.get("dead"):
             for oc in companies:
                 dead = (await stack.sql("SELECT count(*) FROM timecard_sync_records WHERE company_id = :c "
@@ -193,14 +215,24 @@ async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions) -
     return False, notes
 
 
-async def _run_batch(stack: Stack, client: httpx.AsyncClient, make_token: Any, redis: PrivateRedis,
-                     seeds: list[int]) -> tuple[list[SeedResult], list[str]]:
+async def _drift_day_end(oc: OpsCompany) -> None:
+    """The admin's end of the day for drift: webhooks worked off, a reconciliation, every open finding pushed."""
+    left = await oc.webhooks_done(WEBHOOK_TIMEOUT)
+    if left:
+        oc.people.notes.append(f"{left} webhook events still pending or processing after {WEBHOOK_TIMEOUT:.0f} s")
+    await oc.reconcile(SETTLE_TIMEOUT)
+    pushed = await oc.push_open_findings()
+    oc.log(None, f"end of the day: {pushed} open drift findings pushed")
+
+
+async def _run_batch(stack: Stack, client: httpx.AsyncClient, webhook_url: str, make_token: Any, redis: PrivateRedis,
+                     seeds: list[int], since: float, answers: Counter) -> tuple[list[SeedResult], list[str]]:
     t0 = time.monotonic()
     companies: list[OpsCompany] = []
     for seed in seeds:
         bench = await stack.add_company(seed)
         oc = OpsCompany(stack, client, plan(seed), bench, {"Authorization": f"Bearer {make_token(bench.company_id)}"},
-                        t0)
+                        t0, webhook_url=webhook_url)
         await oc.setup()
         companies.append(oc)
     await asyncio.gather(*(oc.import_directory(600) for oc in companies))
@@ -224,7 +256,17 @@ async def _run_batch(stack: Stack, client: httpx.AsyncClient, make_token: Any, r
           f"{ {k: round(v, 1) for k, v in spent.most_common()} }; settling", flush=True)
     settled, notes = await _settle(stack, companies, dis)
     print(f"  {notes[-1]} at {time.monotonic() - t0:.1f} s", flush=True)
-    results = [await check(oc) for oc in companies]
+    # Duplicates and orphans as the sync left them: the reconciliation below repairs both.
+    before = {oc.seed: await check(oc, full=False) for oc in companies}
+    await asyncio.gather(*(_drift_day_end(oc) for oc in companies))
+    settled2, notes = await _quiet(stack, companies, dis, [], notes)
+    for oc in companies:
+        if left := await oc.webhooks_done(WEBHOOK_TIMEOUT):
+            oc.people.notes.append(f"{left} webhook events left after the pushes")
+    print(f"  end of the day for drift (reconciliation, open findings pushed): {notes[-1]} at "
+          f"{time.monotonic() - t0:.1f} s", flush=True)
+    settled = settled and settled2
+    results = [_with_repaired(before[oc.seed], await check(oc, since=since)) for oc in companies]
     if os.environ.get("OPS_CAMPAIGN_VERBOSE"):
         for oc in companies:
             for card, lines in sorted(oc.history.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
@@ -234,7 +276,18 @@ async def _run_batch(stack: Stack, client: httpx.AsyncClient, make_token: Any, r
     notes.extend(dis.exits)
     for oc in companies:
         notes.extend(f"seed {oc.seed} harness: {p}" for p in oc.problems)
+        notes.extend(f"seed {oc.seed}: {n}" for n in oc.people.notes)
+        answers.update(oc.people.answers)
     return results, notes
+
+
+def _with_repaired(before: SeedResult, after: SeedResult) -> SeedResult:
+    """The final result, with the duplicates and orphans the reconciliation repaired counted."""
+    for k in ("duplicated", "orphaned"):
+        if before.counts[k] > after.counts[k]:
+            after.counts[k] = before.counts[k]
+            after.bad += [f"(before the reconciliation) {line}" for line in before.bad]
+    return after
 
 
 @pytest.mark.timeout(int(os.environ.get("OPS_CAMPAIGN_TEST_TIMEOUT", "3600")))
@@ -242,11 +295,12 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     results: list[SeedResult] = []
     notes: list[str] = []
     injected: Counter = Counter()
+    answers: Counter = Counter()  # the admin's answers from the API (drift resolutions, another company)
     since = time.time()
     # The sandbox runs in its own process (Stack starts it): in this one it would share the GIL with the
     # API and the harness, and 20 companies' histories would crawl.
     async with Stack.open("ops-campaign", database_url=test_services.database_url, redis_url=ops_redis.url) as stack, \
-            ops_api(stack, test_services.database_url) as client:
+            ops_api(stack, test_services.database_url) as (client, webhook_url):
         from qbo_integration.db.session import make_engine, make_sessionmaker
 
         await stack.engine.dispose()  # twenty companies' histories at once: more connections than the default
@@ -258,8 +312,8 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
         await stack.workers_ready()
         print(f"\noperations campaign: seeds {SEEDS[0]}..{SEEDS[-1]} ({len(SEEDS)}), batches of {BATCH}", flush=True)
         for start in range(0, len(SEEDS), BATCH):
-            batch_results, batch_notes = await _run_batch(stack, client, make_token, ops_redis,
-                                                          SEEDS[start:start + BATCH])
+            batch_results, batch_notes = await _run_batch(stack, client, webhook_url, make_token, ops_redis,
+                                                          SEEDS[start:start + BATCH], since, answers)
             results += batch_results
             notes += batch_notes
         for c in stack.companies:
@@ -276,6 +330,7 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     print("  total      : " + ", ".join(f"{k} {total[k]}" for k in COUNTS))
     print(f"  faults the sandbox injected: {dict(injected)}")
     print(f"  HTTP to QBO: {http}")
+    print(f"  the admin's answers: {dict(sorted(answers.items()))}")
     for n in notes:
         print(f"  {n}")
     bad = [r for r in results if not r.clean]

@@ -1,0 +1,146 @@
+"""The operations campaign's judgement of what people did (ops_people), once everything settled.
+
+What the model demands, and what it cannot:
+
+- Content: QBO holds Core's approved content, except a version the admin kept (`accept` answered 200) when
+  nothing changed it since: no later bookkeeper change of the timecard's entry (one made before the accept
+  but newer than the version accepted counts too), no later push, no switch of company, Core still at the
+  version it had when the admin accepted, and that version the one the outbox had synced (a Core edit
+  still on its way overwrites the kept version, as CrewFlow's edits do).
+- Every bookkeeper change found (`drift_missed`): a finding of the timecard on that record (any status,
+  any source, in the realm the change was made in) that saw it: `deleted` for a delete; `deleted` or a
+  QuickBooks SyncToken at least the edit's for an edit (one open finding per timecard is refreshed by later
+  changes). Not demanded when CrewFlow wrote that record after the change (an update or delete that
+  landed, or an update that found it deleted): the write supersedes the bookkeeper's version, and the
+  service records the version it replaced only when it saw it (a stale-SyncToken re-read or a re-create
+  with no write of ours in doubt; a delete over a bookkeeper's edit records nothing). Nor after the
+  company switched away from the realm (its webhook events are dropped, its findings archived). The end
+  of the day runs a reconciliation, so a webhook lost to a disconnect or an outage is no excuse.
+- No finding without a change (`drift_false`): a `changed` finding names the SyncToken of a bookkeeper's
+  edit of that record; a `deleted` one a record the bookkeeper deleted.
+- No write names another realm's record (`foreign_ids`): every update or delete in a realm's request log
+  names a TimeActivity created there since the campaign started (not the realm's own entries, not an id
+  that realm never issued), and the realm's own entries are as they were.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from common import timeactivity_hours
+from sqlalchemy import select
+
+if TYPE_CHECKING:
+    from ops_company import OpsCompany
+
+def _ref(ta: dict[str, Any], key: str) -> str | None:
+    v = ta.get(key)
+    return str(v.get("value")) if isinstance(v, dict) and v.get("value") is not None else None
+
+
+def content_of(ta: dict[str, Any]) -> dict[str, Any]:
+    return {"Description": ta.get("Description"), "CustomerRef": _ref(ta, "CustomerRef"),
+            "ItemRef": _ref(ta, "ItemRef"), "EmployeeRef": _ref(ta, "EmployeeRef"), "hours": timeactivity_hours(ta)}
+
+
+def kept_view(oc: OpsCompany, card: int, core_version: int) -> dict[str, Any] | None:
+    """The version the admin kept for this timecard, if nothing changed it since; else None (Core's)."""
+    k = oc.people.kept.get(card)
+    if k is None or k.realm != oc.realm or (card in oc.people.pushed and oc.people.pushed[card] > k.at):
+        return None
+    changes = [c for c in oc.people.changes if c.card == card and c.realm == k.realm]
+    if not changes or (changes[-1].kind, changes[-1].qbo_id, changes[-1].token) != ("edit", k.qbo_id, k.token):
+        return None
+    if k.synced_version != k.core_version or core_version != k.core_version:
+        return None
+    return k.view
+
+
+def _realm_at(oc: OpsCompany, at: datetime) -> str:
+    switched = oc.people.switched_at
+    return oc.realm_b if switched is not None and oc.realm_b and at >= switched else oc.bench.realm_id
+
+
+async def drift_problems(oc: OpsCompany) -> list[tuple[str, str]]:
+    """(count, line) for each bookkeeper change never found and each finding no change explains; the
+    tallies (found by source, excused) go to the company's notes."""
+    from qbo_integration.monitoring.models import AuditLogEntry as A
+    from qbo_integration.reconciliation.models import DriftFinding as F
+
+    async with oc.stack.sm() as s:
+        findings = (await s.execute(select(F.timecard_id, F.qbo_id, F.kind, F.qbo_sync_token, F.status, F.source,
+                                           F.detected_at).where(F.company_id == oc.company_id))).all()
+        writes = (await s.execute(select(A.qbo_id, A.action, A.status, A.error_message, A.created_at).where(
+            A.company_id == oc.company_id, A.action.in_(("update_timecard", "delete_timecard")),
+            A.qbo_id.is_not(None)))).all()
+    out: list[tuple[str, str]] = []
+    tally: dict[str, int] = {}
+
+    def count(key: str) -> None:
+        tally[key] = tally.get(key, 0) + 1
+
+    changes = oc.people.changes
+    for c in changes:
+        i = oc.cards.index(c.tid)
+        seen = [f for f in findings if f.timecard_id == c.tid and f.qbo_id == c.qbo_id
+                and _realm_at(oc, f.detected_at) == c.realm and (f.kind == "deleted" or (
+                    c.kind == "edit" and f.qbo_sync_token is not None and int(f.qbo_sync_token) >= int(c.token or 0)))]
+        if seen:
+            count(f"found by {'/'.join(sorted({f.source for f in seen}))}")
+            continue
+        if c.realm != oc.realm:
+            count("unseen: switched away")
+            continue
+        ours = [w for w in writes if w.qbo_id == c.qbo_id and w.created_at > c.at
+                and _realm_at(oc, w.created_at) == c.realm
+                and (w.status == "success" or "re-created" in (w.error_message or ""))]
+        if ours:
+            count(f"unseen: superseded by CrewFlow's {ours[0].action}")
+            continue
+        out.append(("drift_missed", f"tc{i} {c.tid}: the bookkeeper's {c.kind} of TA {c.qbo_id} "
+                                    f"(SyncToken {c.token}) at {c.at:%H:%M:%S.%f} in realm {c.realm} was never "
+                                    f"found; findings of the timecard: "
+                                    f"{[(f.qbo_id, f.kind, f.qbo_sync_token, f.status, f.source) for f in findings if f.timecard_id == c.tid]}"
+                                    f"\n      history:\n        " + "\n        ".join(oc.history.get(i, []))))
+    for f in findings:
+        realm = _realm_at(oc, f.detected_at)
+        made = [c for c in changes if c.tid == f.timecard_id and c.qbo_id == f.qbo_id and c.realm == realm]
+        if f.kind == "deleted" and any(c.kind == "delete" for c in made):
+            continue
+        if f.kind == "changed" and any(c.kind == "edit" and c.token == f.qbo_sync_token for c in made):
+            continue
+        i = oc.cards.index(f.timecard_id) if f.timecard_id in oc.cards else -1
+        out.append(("drift_false", f"tc{i} {f.timecard_id}: a {f.status} {f.kind} finding ({f.source}) of TA "
+                                   f"{f.qbo_id} at SyncToken {f.qbo_sync_token}, detected {f.detected_at:%H:%M:%S.%f}, "
+                                   f"that no bookkeeper change explains; the bookkeeper's: "
+                                   f"{[(c.kind, c.token) for c in made]}"
+                                   f"\n      history:\n        " + "\n        ".join(oc.history.get(i, []))))
+    statuses: dict[str, int] = {}
+    for f in findings:
+        statuses[f"{f.status}"] = statuses.get(f"{f.status}", 0) + 1
+    oc.people.notes.append(f"bookkeeper changes {len(changes)}: {dict(sorted(tally.items()))}; findings "
+                           f"{len(findings)} {dict(sorted(statuses.items()))}")
+    return out
+
+
+async def foreign_problems(oc: OpsCompany, since: float) -> list[tuple[str, str]]:
+    """Writes in a realm's request log naming a record the service did not create there, and changes to a
+    realm's own entries."""
+    out: list[tuple[str, str]] = []
+    realms = [oc.bench.realm_id] + ([oc.realm_b] if oc.realm_b else [])
+    for realm in realms:
+        now = await oc._own_entries(realm)
+        own = oc.people.own.get(realm, {})
+        created = set(now) - set(own)
+        for e in await oc.stack.realm_log(realm, since):
+            for ref in e.get("ids") or []:
+                entity, _, rid = str(ref).partition("/")
+                if entity != "TimeActivity" or rid not in created:
+                    out.append(("foreign_ids", f"realm {realm}: {e['method']} {e['path']} named {ref}, not a record "
+                                               f"created in this realm (answered {e['status']}, note {e.get('note')})"))
+        for rid, was in own.items():
+            if now.get(rid) != was:
+                out.append(("foreign_ids", f"realm {realm}: its own TimeActivity {rid} changed: {was} -> {now.get(rid)}"))
+    return out
+

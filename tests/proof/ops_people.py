@@ -1,0 +1,406 @@
+"""What people do beside Core in an ops-campaign company (ops_plan.people): a bookkeeper editing and deleting
+synced time entries inside QuickBooks and deactivating the worker's employee (through the sandbox's admin
+API, as a QuickBooks user would: no API limits, no faults, a webhook for each change), and the admin
+resolving drift findings, closing and reopening the books, and switching to another QuickBooks company
+(through the service's HTTP API). A base of OpsCompany, beside OpsAdmin.
+
+`People` is what the checker (ops_check_people) needs to judge the outcome: every bookkeeper change, the
+versions the admin kept, the pushes, the switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from common import BASE_DAY
+from ops_admin import API
+from ops_plan import Step
+from sqlalchemy import select
+
+from tests.connections import flow
+
+PEOPLE_STEPS = ("bk_edit", "bk_delete", "resolve", "books_close", "books_open", "emp_break", "emp_fix", "switch")
+WEBHOOK_VERIFIER = "dev-only-webhook-verifier"  # Settings' default in dev and test, as the dev stack wires it
+
+
+@dataclass
+class BkChange:
+    """One change the bookkeeper made to a synced time entry inside QuickBooks."""
+
+    realm: str
+    card: int
+    tid: uuid.UUID
+    qbo_id: str
+    kind: str  # edit | delete
+    token: str | None  # the SyncToken the edit left (None: deleted)
+    at: datetime  # just before the change
+
+
+@dataclass
+class Kept:
+    """The admin accepted QuickBooks' version of a timecard's entry (finding `accept`: 200)."""
+
+    realm: str
+    card: int
+    qbo_id: str
+    token: str | None
+    view: dict[str, Any]
+    core_version: int  # Core's version when the admin accepted
+    synced_version: int | None  # the version the outbox had synced then
+    at: datetime
+
+
+@dataclass
+class People:
+    changes: list[BkChange] = field(default_factory=list)
+    kept: dict[int, Kept] = field(default_factory=dict)  # card -> the newest version the admin kept
+    pushed: dict[int, datetime] = field(default_factory=dict)  # card -> the newest push the API took (200)
+    switched_at: datetime | None = None
+    switch_failed: bool = False  # the admin could not switch to the other company (a defect: counted)
+    closed_through: date | None = None
+    answers: Counter = field(default_factory=Counter)  # "resolve accept 409" -> n, and the like
+    own: dict[str, dict[str, str]] = field(default_factory=dict)  # realm -> its own TimeActivities (Id -> state)
+    notes: list[str] = field(default_factory=list)
+
+
+def _card_date(index: int) -> date:
+    return (BASE_DAY + timedelta(days=index // 3)).date()
+
+
+class OpsPeople:
+    stack: Any
+    api: httpx.AsyncClient
+    headers: dict[str, str]
+    cards: list[uuid.UUID]
+    plan: Any
+    people: People
+    realm_b: str | None
+    realm_now: str | None
+    webhook_url: str | None
+    employee_qbo: str
+    project_qbo: list[str]
+    item_qbo: list[str]
+    company_id: uuid.UUID
+    realm: str
+    seed: int
+    memory_set: bool
+    problems: list[str]
+
+    # ------------------------------------------------------------------------------------ setup
+
+    async def people_setup(self) -> None:
+        """Webhooks for the company's realm; for a seed that switches, realm B: its own time entries (not
+        ours, whose ids collide with the ones we create in A) and people other than A's mapping names."""
+        self.people.own[self.realm] = await self._own_entries(self.realm)
+        await self._subscribe(self.realm)
+        if not any(s.kind == "switch" for s in self.plan.steps):
+            return
+        r = await self.stack.http.post("/_sandbox/realms", json={"sample": True,
+                                                                 "companyName": f"Other Books {self.seed}"})
+        r.raise_for_status()
+        b = str(r.json()["realmId"])
+        (await self.stack.http.put(f"/_sandbox/realms/{b}/limits", json={"callsPerSecond": 1000})).raise_for_status()
+        employee = (await self._sandbox_entities("Employee", b))[0]
+        customer = next(c for c in await self._sandbox_entities("Customer", b) if c.get("Active") and not c.get("Job"))
+        for n in range(3 + self.seed % 6):  # B's own time entries: ids 1.. like ours in A
+            (await self.stack.http.post(f"/_sandbox/realms/{b}/entities/TimeActivity", json={
+                "TxnDate": (BASE_DAY + timedelta(days=n)).date().isoformat(), "NameOf": "Employee",
+                "EmployeeRef": {"value": employee["Id"]}, "CustomerRef": {"value": customer["Id"]},
+                "Hours": 2, "Minutes": 0, "Description": f"Other Books' own entry {n}"})).raise_for_status()
+        self.people.own[b] = await self._own_entries(b)
+        await self._subscribe(b)
+        self.realm_b = b
+
+    async def _own_entries(self, realm: str) -> dict[str, str]:
+        r = await self.stack.http.get(f"/_sandbox/realms/{realm}/entities/TimeActivity",
+                                      params={"includeDeleted": "1"})
+        r.raise_for_status()
+        return {str(t["Id"]): f"SyncToken {t.get('SyncToken')}{' deleted' if t.get('status') == 'Deleted' else ''}"
+                for t in r.json()["items"]}
+
+    async def _subscribe(self, realm: str) -> None:
+        if self.webhook_url:
+            r = await self.stack.http.put(f"/_sandbox/realms/{realm}/webhook",
+                                          json={"url": self.webhook_url, "verifierToken": WEBHOOK_VERIFIER})
+            r.raise_for_status()
+
+    async def _sandbox_entities(self, entity: str, realm: str | None = None) -> list[dict[str, Any]]:
+        r = await self.stack.http.get(f"/_sandbox/realms/{realm or self.realm}/entities/{entity}")
+        r.raise_for_status()
+        return list(r.json()["items"])
+
+    # ------------------------------------------------------------------------------------ steps
+
+    async def do_people(self, step: Step) -> None:
+        await getattr(self, f"_{step.kind}")(step)
+
+    async def _synced_entries(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """(card, TimeActivity id, the record) of approved timecards whose outbox row is settled on a record
+        QBO holds: what a bookkeeper can find and touch. Books closed: entries dated in them are out of reach."""
+        from qbo_integration.core_platform.models import Timecard
+        from qbo_integration.sync.models import TimecardSyncRecord as Row
+
+        async with self.stack.sm() as s:
+            rows = (await s.execute(select(Row.timecard_id, Row.qbo_id).join(Timecard, Timecard.id == Row.timecard_id)
+                                    .where(Row.company_id == self.company_id, Row.state == "synced",
+                                           Row.pending_op.is_(None), Row.qbo_id.is_not(None),
+                                           Timecard.status == "approved"))).all()
+        live = {str(t["Id"]): t for t in await self._sandbox_entities("TimeActivity")}
+        out = []
+        for tid, qbo_id in rows:
+            i = self.cards.index(tid)
+            ta = live.get(str(qbo_id))
+            closed = self.people.closed_through is not None and _card_date(i) <= self.people.closed_through
+            if ta is not None and str(ta.get("Description", "")).startswith(f"ops {tid}") and not closed:
+                out.append((i, str(qbo_id), ta))
+        return sorted(out, key=lambda e: e[0])
+
+    async def _bk_target(self, step: Step) -> tuple[int, str, dict[str, Any]] | None:
+        entries = await self._synced_entries()
+        if not entries:
+            self.log(None, f"bookkeeper: {step.kind} - no synced entry to touch")
+            return None
+        return entries[min(len(entries) - 1, int(step.args["pick"] * len(entries)))]
+
+    async def _bk_edit(self, step: Step) -> None:
+        target = await self._bk_target(step)
+        if target is None:
+            return
+        i, qbo_id, ta = target
+        n = sum(1 for c in self.people.changes if c.card == i) + 1
+        body: dict[str, Any] = {"Id": qbo_id}
+        if step.args["what"] in ("notes", "both"):  # the timecard's id stays first: the checker finds it by that
+            body["Description"] = f"{ta.get('Description')} (bookkeeper {n})"
+        if step.args["what"] in ("break", "both"):
+            body |= {"BreakHours": 0, "BreakMinutes": 15 if int(ta.get("BreakMinutes") or 0) != 15 else 45}
+        at = datetime.now(UTC)
+        r = await self.stack.http.post(f"/_sandbox/realms/{self.realm}/entities/TimeActivity", json=body)
+        r.raise_for_status()
+        token = str(r.json().get("SyncToken"))
+        self.people.changes.append(BkChange(self.realm, i, self.cards[i], qbo_id, "edit", token, at))
+        self.log(i, f"bookkeeper edits TA {qbo_id} in QuickBooks ({step.args['what']}) -> SyncToken {token}")
+
+    async def _bk_delete(self, step: Step) -> None:
+        target = await self._bk_target(step)
+        if target is None:
+            return
+        i, qbo_id, _ = target
+        at = datetime.now(UTC)
+        r = await self.stack.http.delete(f"/_sandbox/realms/{self.realm}/entities/TimeActivity/{qbo_id}")
+        r.raise_for_status()
+        self.people.changes.append(BkChange(self.realm, i, self.cards[i], qbo_id, "delete", None, at))
+        self.log(i, f"bookkeeper deletes TA {qbo_id} in QuickBooks")
+
+    async def open_findings(self) -> list[dict[str, Any]]:
+        r = await self.api.get(f"{API}/drift", params={"companyId": str(self.company_id)}, headers=self.headers)
+        if r.status_code != 200:
+            self.log(None, f"drift list -> {r.status_code} {r.text[:100]}")
+            return []
+        return sorted(r.json()["items"], key=lambda f: (f["timecardId"], f["detectedAt"], f["id"]))
+
+    async def _resolve(self, step: Step) -> None:
+        found = await self.open_findings()
+        if not found:
+            self.log(None, f"admin: {step.describe()} - no open drift finding")
+            return
+        f = found[min(len(found) - 1, int(step.args["pick"] * len(found)))]
+        await self.resolve(f, step.args["action"])
+
+    async def resolve(self, f: dict[str, Any], action: str) -> int:
+        """POST .../drift/{id}/resolve as the admin; records what the model needs of a 200."""
+        tid = uuid.UUID(f["timecardId"])
+        i = self.cards.index(tid)
+        before = await self._versions(tid)
+        at = datetime.now(UTC)
+        r = await self.api.post(f"{API}/drift/{f['id']}/resolve", json={"companyId": str(self.company_id),
+                                                                       "action": action}, headers=self.headers)
+        self.people.answers[f"resolve {action} {r.status_code}"] += 1
+        said = "" if r.status_code == 200 else f" {r.json().get('error', {}).get('message', r.text)[:90]}"
+        self.log(i, f"admin: {action} drift finding ({f['kind']} TA {f['qboId']}, SyncToken "
+                    f"{(f.get('qboView') or {}).get('SyncToken')}) -> {r.status_code}{said}")
+        if r.status_code == 200 and action == "push":
+            self.people.pushed[i] = at
+        elif r.status_code == 200 and action == "accept":
+            out = r.json()
+            self.people.kept[i] = Kept(self.realm, i, out["qboId"], (out.get("qboView") or {}).get("SyncToken"),
+                                       out.get("qboView") or {}, before[0], before[1], at)
+        elif r.status_code not in (200, 409, 503):  # 409: resolved meanwhile, superseded, or refused as said
+            self.problems.append(f"resolve {action} -> {r.status_code} {r.text[:200]}")
+        return r.status_code
+
+    async def _versions(self, tid: uuid.UUID) -> tuple[int, int | None]:
+        """(Core's version of the timecard, the version its outbox row has synced)."""
+        from qbo_integration.core_platform.models import Timecard
+        from qbo_integration.sync.models import TimecardSyncRecord as Row
+
+        async with self.stack.sm() as s:
+            v = (await s.execute(select(Timecard.version).where(Timecard.id == tid))).scalar_one_or_none()
+            sv = (await s.execute(select(Row.synced_version).where(Row.timecard_id == tid))).scalar_one_or_none()
+        return int(v or 0), sv
+
+    async def _set_books(self, close: date | None) -> None:
+        r = await self.stack.http.put(f"/_sandbox/realms/{self.realm}/preferences",
+                                      json={"AccountingInfoPrefs": {"BookCloseDate": close.isoformat() if close else None}})
+        r.raise_for_status()
+        self.people.closed_through = close
+
+    async def _books_close(self, step: Step) -> None:
+        close = BASE_DAY.date() + timedelta(days=step.args["days"])
+        await self._set_books(close)
+        self.log(None, f"bookkeeper closes the books through {close} (cards {[i for i in range(len(self.cards)) if _card_date(i) <= close]})")
+
+    async def _books_open(self, step: Step) -> None:
+        await self._set_books(None)
+        self.log(None, f"bookkeeper reopens the books; the admin: {step.args['how']}")
+        await self._after_fix(step.args["how"])
+
+    async def _after_fix(self, how: str) -> None:
+        if how == "import":  # "Import again": the directory and the books' preferences read afresh
+            if not await self.import_again(240):
+                await self.sync_now([])
+        elif how == "sync_now":
+            await self.sync_now([])
+
+    async def import_again(self, timeout: float) -> bool:
+        try:
+            await self.import_directory(timeout)
+        except (AssertionError, httpx.HTTPError) as exc:
+            self.log(None, f"import again failed: {str(exc)[:120]}")
+            return False
+        self.log(None, "import again -> completed")
+        return True
+
+    async def _set_employee(self, active: bool) -> None:
+        r = await self.stack.http.post(f"/_sandbox/realms/{self.realm}/entities/Employee",
+                                       json={"Id": self.employee_qbo, "Active": active})
+        r.raise_for_status()
+
+    async def _emp_break(self, step: Step) -> None:
+        await self._set_employee(False)
+        self.log(None, f"bookkeeper makes employee {self.employee_qbo} (the worker's) inactive in QuickBooks")
+
+    async def _emp_fix(self, step: Step) -> None:
+        await self._set_employee(True)
+        self.log(None, f"bookkeeper makes employee {self.employee_qbo} active again; the admin: {step.args['how']}")
+        await self._after_fix(step.args["how"])
+
+    # ------------------------------------------------------------------------------------ another company
+
+    async def connect_flow(self, realm: str, *, switch: bool = False) -> httpx.Response:
+        """The OAuth connect flow to `realm` as the admin's browser runs it; `switch`: "Switch QuickBooks
+        company" confirmed. The consent form's decision is posted as the browser would (the campaign's
+        sandbox runs with --auto-approve, whose GET would pick its default realm rather than this one)."""
+        params = {"companyId": str(self.company_id), "format": "json", **({"switchCompany": "true"} if switch else {})}
+        started = await self.api.get(f"{API}/connect", params=params, headers=self.headers)
+        assert started.status_code == 200, started.text
+        form = {**flow.query_of(started.json()["authorizeUrl"]), "decision": "approve", "realmId": realm}
+        decided = await self.stack.http.post("/connect/oauth2/decision", data=form)
+        assert decided.status_code == 302, decided.text
+        return await flow.callback(self.api, flow.query_of(decided.headers["location"]), headers=self.headers)
+
+    async def _integration_realm(self) -> tuple[str | None, str]:
+        from qbo_integration.connections.models import Integration
+
+        async with self.stack.sm() as s:
+            row = (await s.execute(select(Integration.realm_id, Integration.connection_status)
+                                   .where(Integration.company_id == self.company_id))).one()
+        return row[0], str(row[1])
+
+    async def _switch(self, step: Step) -> None:
+        assert self.realm_b is not None
+        old, b = self.realm, self.realm_b
+        r = await self.api.request("DELETE", f"{API}/disconnect", params={"companyId": str(self.company_id)},
+                                   headers=self.headers)
+        self.log(None, f"switch: disconnect -> {r.status_code}")
+        refused = await self.connect_flow(b)  # the other company without "switch": refused, nothing changed
+        code = refused.json().get("error", {}).get("code") if refused.status_code != 200 else None
+        self.log(None, f"switch: connect {b} without switchCompany -> {refused.status_code} {code}")
+        self.people.answers[f"connect other realm {refused.status_code} {code}"] += 1
+        if (refused.status_code, code) != (409, "other_realm") or (await self._integration_realm())[0] != old:
+            self.problems.append(f"connecting realm {b} without switchCompany -> {refused.status_code} {refused.text[:200]}")
+        self.people.switched_at = datetime.now(UTC)
+        for attempt in range(6):
+            try:
+                resp = await self.connect_flow(b, switch=True)
+                self.log(None, f"switch: connect {b} with switchCompany -> {resp.status_code} {resp.text[:100]}")
+            except (AssertionError, httpx.HTTPError) as exc:
+                self.log(None, f"switch attempt {attempt + 1} failed: {str(exc)[:120]}")
+            if await self._integration_realm() == (b, "connected"):
+                break
+            await asyncio.sleep(0.5)
+        else:
+            self.people.switch_failed = True
+            raise AssertionError(f"seed {self.seed}: could not switch to realm {b}")
+        self.realm_now = b
+        await self.stack.http.delete(f"/_sandbox/realms/{old}/faults")
+        await self.set_faults(**self.plan.faults)  # the new company's QuickBooks fails like the old one's
+        if self.memory_set:
+            await self.stack.http.put(f"/_sandbox/realms/{b}/request-ids",
+                                      json={"memorySeconds": self.plan.memory_seconds})
+        if not await self.import_again(300):
+            raise AssertionError(f"seed {self.seed}: realm {b}'s directory could not be imported")
+        # The admin maps again from B's directory: other people than A's mapping named (ids that exist in A too).
+        customers = [e for e in await self._sandbox_entities("Customer") if e.get("Active") and not e.get("Job")]
+        items = [e for e in await self._sandbox_entities("Item") if e.get("Active") and e.get("Type") == "Service"]
+        self.employee_qbo = "2"
+        self.project_qbo = [str(customers[2]["Id"]), str(customers[3]["Id"])]
+        self.item_qbo = [str(items[2]["Id"]), str(items[3]["Id"])]
+        await self.put_mapping(broken=False)
+        await self.ensure_live()
+        self.log(None, f"switched to realm {b}: worker -> Employee {self.employee_qbo}, projects -> Customer "
+                       f"{self.project_qbo}, cost codes -> Item {self.item_qbo}")
+
+    # ------------------------------------------------------------------------------------ end of the day
+
+    async def webhooks_done(self, timeout: float) -> int:
+        """Wait until the company's webhook events are processed (or given up); returns how many are left."""
+        from qbo_integration.webhooks.models import WebhookEvent
+
+        deadline = time.monotonic() + timeout
+        left = 0
+        while time.monotonic() < deadline:
+            async with self.stack.sm() as s:
+                left = len((await s.execute(select(WebhookEvent.id).where(
+                    WebhookEvent.company_id == self.company_id,
+                    WebhookEvent.status.in_(("pending", "processing"))))).all())
+            if not left:
+                return 0
+            await asyncio.sleep(1.0)
+        return left
+
+    async def reconcile(self, timeout: float) -> dict[str, Any] | None:
+        """The admin's "Reconcile now", waited for: QBO's records read and compared with what was synced."""
+        r = await self.api.post(f"{API}/reconciliation", json={"companyId": str(self.company_id)},
+                                headers=self.headers)
+        if r.status_code != 202:
+            self.people.notes.append(f"reconciliation -> {r.status_code} {r.text[:100]}")
+            return None
+        run = r.json()["runId"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = await self.api.get(f"{API}/reconciliation/{run}", params={"companyId": str(self.company_id)},
+                                     headers=self.headers)
+            out = got.json()
+            if out.get("status") in ("completed", "failed"):
+                self.log(None, f"reconciliation {out['status']}: counts {out.get('counts')}, complete "
+                               f"{out.get('complete')} {out.get('error') or ''}")
+                return dict(out)
+            await asyncio.sleep(1.0)
+        self.people.notes.append(f"reconciliation {run} did not finish within {timeout}s")
+        return None
+
+    async def push_open_findings(self) -> int:
+        """CrewFlow is the system of record: at the end of the day the admin sends its version again over
+        every finding still open (a 409 is a finding CrewFlow's own write superseded meanwhile)."""
+        n = 0
+        for f in await self.open_findings():
+            await self.resolve(f, "push")
+            n += 1
+        return n
