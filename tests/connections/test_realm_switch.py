@@ -105,3 +105,20 @@ async def test_no_write_names_a_record_of_another_realm(ctx, live, sessionmaker,
     async with sessionmaker() as s:
         assert (await s.execute(select(TimecardSyncRecord.realm_id).where(
             TimecardSyncRecord.timecard_id == tid))).scalar_one() == cc.realm_id
+
+
+async def test_reconnecting_while_quickbooks_pauses_the_realm_connects(
+        connected_company, sessionmaker, sandbox, client, make_token, redis):
+    """Issue 28, finding 6: for up to 60 s after a 429 storm, reconnect's test call failed with "QBO
+    throttled this realm: paused" although the grant was good. The connection is stored; the directory
+    import that follows reads the name and the books again."""
+    cc = connected_company
+    headers = {"Authorization": f"Bearer {make_token(cc.company_id)}"}
+    assert (await client.delete(f"{API}/disconnect", params={"companyId": str(cc.company_id)},
+                                headers=headers)).status_code == 200
+    await redis.set(f"qbo:limit:{{{cc.realm_id}}}:pause", "1", px=60_000)  # QBO's 60 s pause after a 429
+    done = await _switch_flow(client, sandbox, cc.company_id, headers, cc.realm_id, switch=False)
+    assert done.status_code == 200, done.text
+    integ = await _integration(sessionmaker, cc.company_id)
+    assert (integ.realm_id, integ.connection_status, integ.qbo_company_name) == (
+        cc.realm_id, "connected", cc.company_name)

@@ -96,3 +96,36 @@ def test_qbo_refusals_explained_in_the_same_words():
     assert code == "class_tracking_off" and "a class ('Remodel')" in text and "Turn on class tracking" in text
     other = ValidationError("Invalid Reference Id", code="2500", element="ClassRef")
     assert books.explain(other, UNREAD, {}, "2026-07-02") is None and books.explain(None, UNREAD, {}, None) is None
+
+
+async def test_the_dry_run_reads_the_preferences_again_when_its_copy_says_closed(
+        client, auth_headers, imported, sessionmaker, sandbox, services, queue):
+    """Issue 28, finding 6: after the books reopened inside QuickBooks the dry run still refused "closed
+    through …" until a directory import read the preferences again, so re-enabling live sync after a
+    reconnect needed "Import again" first."""
+    from qbo_integration.core_platform.models import Project, User
+
+    cid, realm = imported.company_id, imported.realm_id
+    r = await sandbox.put(f"/_sandbox/realms/{realm}/preferences", json={"AccountingInfoPrefs": {
+        "BookCloseDate": "2026-07-02"}})
+    assert r.status_code == 200, r.text
+    assert (await import_flow.run_import(sessionmaker, services.qbo, queue, cid, mapped=profile_targets))["status"] == "completed"
+    emp1, cool = await _by_qbo(sessionmaker, User, cid, "1"), await _by_qbo(sessionmaker, Project, cid, "1")
+    async with sessionmaker() as s:
+        cc = f.add_cost_code(s, cid, "100", "Framing")
+        await s.flush()
+        f.add_timecard(s, cid, emp1, cool, cc)  # 2026-07-02 in the company's zone: closed in our copy
+        await s.commit()
+    r = await client.put(f"{API}/mapping", headers=auth_headers, json={"companyId": str(cid), "mapping": {
+        "costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}],
+        "hourlyRates": {"default": 65}}})
+    assert r.status_code == 200, r.text
+    r = await sandbox.put(f"/_sandbox/realms/{realm}/preferences", json={"AccountingInfoPrefs": {"BookCloseDate": None}})
+    assert r.status_code == 200, r.text  # reopened inside QuickBooks; no import since
+
+    r = await client.post(f"{API}/dry-run", headers=auth_headers,
+                          json={"companyId": str(cid), "startDate": "2026-07-01", "endDate": "2026-07-31"})
+    assert r.status_code == 200, r.text
+    assert r.json()["passed"] is True, r.json()["timecards"]
+    async with sessionmaker() as s:
+        assert (await get_rules(s, cid)).close_date is None  # and our copy is fresh again

@@ -8,8 +8,9 @@ import pytest
 
 from qbo_integration.qbo import ErrorAction
 from qbo_integration.qbo.errors import LocalRateLimitedError, make_error
-from qbo_integration.sync import lifecycle, policy
+from qbo_integration.sync import lifecycle
 from qbo_integration.sync.lifecycle import Held, Op, Outstanding, Want
+from qbo_integration.sync.states import Kind
 
 WANTS = {"nothing": None, "v2 fp-a": Want(2, "fp-a"), "v2 unmapped": Want(2, None)}
 HELDS = {"nothing": None, "v2 fp-a": Held("7", "0", 2, "fp-a"), "v1 fp-b": Held("7", "0", 1, "fp-b"),
@@ -45,14 +46,14 @@ def test_the_table_covers_every_combination() -> None:
 
 
 @pytest.mark.parametrize(("error", "kind"), [
-    (make_error(ErrorAction.RETRY, "HTTP 503"), policy.TRANSIENT),
-    (make_error(ErrorAction.RATE_LIMITED, "429"), policy.WAIT),  # pacing, whoever throttled
-    (make_error(ErrorAction.VALIDATION, "bad ref"), policy.VALIDATION),
-    (make_error(ErrorAction.NOT_FOUND, "gone"), policy.VALIDATION),
-    (make_error(ErrorAction.STALE, "5010"), policy.TRANSIENT),
-    (make_error(ErrorAction.BREAKER_OPEN, "open"), policy.WAIT),
-    (make_error(ErrorAction.CONNECTION_LOST, "invalid_grant"), policy.WAIT),
-    (LocalRateLimitedError("budget", code="budget"), policy.WAIT),
+    (make_error(ErrorAction.RETRY, "HTTP 503"), Kind.TRANSIENT),
+    (make_error(ErrorAction.RATE_LIMITED, "429"), Kind.WAIT),  # pacing, whoever throttled
+    (make_error(ErrorAction.VALIDATION, "bad ref"), Kind.VALIDATION),
+    (make_error(ErrorAction.NOT_FOUND, "gone"), Kind.VALIDATION),
+    (make_error(ErrorAction.STALE, "5010"), Kind.TRANSIENT),
+    (make_error(ErrorAction.BREAKER_OPEN, "open"), Kind.WAIT),
+    (make_error(ErrorAction.CONNECTION_LOST, "invalid_grant"), Kind.WAIT),
+    (LocalRateLimitedError("budget", code="budget"), Kind.WAIT),
 ])
 def test_each_failure_is_classified_once(error, kind: str) -> None:
     """Whatever the final error, an earlier attempt of the same call may have landed (the client retries
@@ -61,7 +62,7 @@ def test_each_failure_is_classified_once(error, kind: str) -> None:
 
 
 def test_a_mapping_failure_sent_nothing() -> None:
-    assert lifecycle.classify(None, mapping=True) == lifecycle.Failure(policy.MAPPING, False)
+    assert lifecycle.classify(None, mapping=True) == lifecycle.Failure(Kind.MAPPING, False)
 
 
 def test_a_lost_create_is_recognised_by_its_content() -> None:

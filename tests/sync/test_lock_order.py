@@ -26,7 +26,7 @@ async def test_reconciles_in_any_order_at_once_never_deadlock(live, sessionmaker
         async with sessionmaker() as s:
             integration = await get_integration(s, cc.company_id)
             try:
-                await sweep.reconcile_company(s, integration, h.Clock()(), ids)
+                await sweep.rederive_company(s, integration, h.Clock()(), ids)
                 await asyncio.sleep(0.02)  # hold the locks a moment, as a request does
                 await s.commit()
             except DBAPIError as exc:

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from qbo_integration.sync import intake, outbox, policy, settle
+from qbo_integration.sync import intake, outbox, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Kind
 from qbo_integration.worker.queue import QUEUE_NAME
 from tests.sync import helpers as h
 
@@ -109,23 +110,23 @@ def test_transient_failures_follow_the_schedule_then_dead(clock):
     for n, wait in enumerate(expected, start=1):
         c = _claimed(r)
         r.state = "in_flight"
-        state = settle.settle_failure(r, c, version=1, wanted="present", now=clock(), kind=policy.TRANSIENT,
+        state = outcome.failure(r, c, version=1, wanted="present", now=clock(), kind=Kind.TRANSIENT,
                                       message="HTTP 503", code="503")
         assert (state, r.attempts, r.next_attempt_at - clock()) == ("failed", n, wait)
     r.state = "in_flight"
-    assert settle.settle_failure(r, _claimed(r), version=1, wanted="present", now=clock(),
-                                 kind=policy.TRANSIENT, message="HTTP 503", code="503") == "dead"
+    assert outcome.failure(r, _claimed(r), version=1, wanted="present", now=clock(),
+                                 kind=Kind.TRANSIENT, message="HTTP 503", code="503") == "dead"
     assert r.last_error == "HTTP 503"
 
 
 def test_validation_fails_at_once_and_waits_do_not_use_attempts(clock):
     r = _fresh_row(clock)
-    assert settle.settle_failure(r, _claimed(r), version=1, wanted="present", now=clock(),
-                                 kind=policy.VALIDATION, message="Invalid Reference Id", code="2500") == "failed"
-    assert (r.attempts, r.error_kind) == (0, policy.VALIDATION)
+    assert outcome.failure(r, _claimed(r), version=1, wanted="present", now=clock(),
+                                 kind=Kind.VALIDATION, message="Invalid Reference Id", code="2500") == "failed"
+    assert (r.attempts, r.error_kind) == (0, Kind.VALIDATION)
     w = _fresh_row(clock)
     w.attempts = 2
-    assert settle.settle_failure(w, _claimed(w), version=1, wanted="present", now=clock(), kind=policy.WAIT,
+    assert outcome.failure(w, _claimed(w), version=1, wanted="present", now=clock(), kind=Kind.WAIT,
                                  message="breaker open", code=None) == "pending"
     assert w.attempts == 2 and w.next_attempt_at == clock()
 
@@ -151,9 +152,9 @@ async def test_an_edit_during_the_send_is_not_lost(ctx, live, sessionmaker, cloc
     async with sessionmaker() as s:
         r = await outbox.lock_row(s, tid)
         assert (r.state, r.timecard_version) == ("in_flight", 2)
-        settle.now_holds(r, "14", "0", 1, None, clock())
+        outcome.now_holds(r, "14", "0", 1, None, clock())
         outbox.clear_outstanding(r)
-        settle.settle_success(r, claimed, version=1, fingerprint=None, wanted="present", now=clock())
+        outcome.success(r, claimed, version=1, fingerprint=None, wanted="present", now=clock())
         assert (r.state, r.operation, r.synced_version, r.qbo_id) == ("pending", "update", 1, "14")
         await s.commit()
 
@@ -165,9 +166,9 @@ async def test_unapproved_during_a_create_deletes_after_it_lands(ctx, live, sess
     async with sessionmaker() as s:
         r = await outbox.lock_row(s, tid)
         assert r.operation == "settle"  # the create may be landing: its outcome first, then the delete
-        settle.now_holds(r, "15", "0", 1, None, clock())
+        outcome.now_holds(r, "15", "0", 1, None, clock())
         outbox.clear_outstanding(r)
-        settle.settle_success(r, claimed, version=1, fingerprint=None, wanted="present", now=clock())
+        outcome.success(r, claimed, version=1, fingerprint=None, wanted="present", now=clock())
         assert (r.state, r.operation) == ("pending", "delete")
         await s.execute(update(Row).where(Row.id == r.id).values(state=r.state))
         await s.commit()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from qbo_integration.qbo import ErrorAction, QboError
 from qbo_integration.qbo.errors import LocalRateLimitedError, make_error
 from qbo_integration.sync import policy
+from qbo_integration.sync.states import Kind
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -24,12 +25,12 @@ def test_request_ids_fit_a_batch_and_are_never_repeated_across_writes() -> None:
 
 
 def test_failure_kinds() -> None:
-    assert policy.failure_kind(make_error(ErrorAction.VALIDATION, "bad")) == policy.VALIDATION
-    assert policy.failure_kind(make_error(ErrorAction.RETRY, "500")) == policy.TRANSIENT
-    assert policy.failure_kind(make_error(ErrorAction.RATE_LIMITED, "429")) == policy.WAIT  # QBO: pacing
-    assert policy.failure_kind(make_error(ErrorAction.BREAKER_OPEN, "open")) == policy.WAIT
-    assert policy.failure_kind(make_error(ErrorAction.CONNECTION_LOST, "gone")) == policy.WAIT
-    assert policy.failure_kind(LocalRateLimitedError("budget", code="budget")) == policy.WAIT
+    assert policy.failure_kind(make_error(ErrorAction.VALIDATION, "bad")) == Kind.VALIDATION
+    assert policy.failure_kind(make_error(ErrorAction.RETRY, "500")) == Kind.TRANSIENT
+    assert policy.failure_kind(make_error(ErrorAction.RATE_LIMITED, "429")) == Kind.WAIT  # QBO: pacing
+    assert policy.failure_kind(make_error(ErrorAction.BREAKER_OPEN, "open")) == Kind.WAIT
+    assert policy.failure_kind(make_error(ErrorAction.CONNECTION_LOST, "gone")) == Kind.WAIT
+    assert policy.failure_kind(LocalRateLimitedError("budget", code="budget")) == Kind.WAIT
 
 
 def test_admin_message_keeps_qbos_words_and_adds_a_fix() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from qbo_integration.queue import QUEUE_NAME
 from qbo_integration.sync import engine, intake
+from qbo_integration.sync.states import Kind
 from tests.sync import helpers as h
 
 
@@ -50,10 +51,10 @@ async def test_a_long_429_pause_spends_no_attempt_and_resumes_when_it_ends(ctx, 
 async def test_a_throttled_batch_item_spends_no_attempt(ctx, live, sessionmaker, sandbox, clock):
     """QBO can throttle inside a batch answer (a 3001 fault per item): pacing, as a 429 is."""
     from qbo_integration.qbo import RateLimitedError
-    from qbo_integration.sync import lifecycle, policy
+    from qbo_integration.sync import lifecycle
 
     failure = lifecycle.classify(RateLimitedError("ThrottleExceeded", code="3001"))
-    assert failure.kind == policy.WAIT
+    assert failure.kind == Kind.WAIT
 
 
 async def test_rows_a_paused_round_never_claimed_are_woken_at_the_end_of_the_pause(ctx, live, sessionmaker, sandbox,

@@ -255,10 +255,16 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
         try:
             company_name, tokens, rules = await probe_company_info(services, company_id, realm_id, tokens)
         except QboError as exc:
-            await _revoke_quietly(services, tokens)
-            raise await _fail(session, await service.get_or_create_integration(session, company_id),
-                              f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
-                              code="test_failed", actor=actor, status_code=502) from None
+            if exc.action == ErrorAction.RATE_LIMITED:
+                # QuickBooks paused the realm (a 429 storm before the reconnect): the grant itself is good (the
+                # code exchange just succeeded), so the connection is stored; the name and the books' rules are
+                # read again by the directory import that follows.
+                company_name, rules = await _known_name(session, company_id, realm_id), None
+            else:
+                await _revoke_quietly(services, tokens)
+                raise await _fail(session, await service.get_or_create_integration(session, company_id),
+                                  f"The test call to QuickBooks failed: {_qbo_reason(exc)}",
+                                  code="test_failed", actor=actor, status_code=502) from None
         # One short transaction from here, the row locked; no network call until the caller commits it.
         # NO KEY UPDATE: rows referencing the integration (audit rows written by the breaker observer
         # during reset_breaker below) can still be inserted while it is held.
@@ -300,6 +306,13 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
         await services.qbo.reset_breaker(company_id)
         logger.info("QuickBooks connected")
         return Connected(company_id=company_id, realm_id=realm_id, company_name=company_name)
+
+
+async def _known_name(session: AsyncSession, company_id: uuid.UUID, realm_id: str) -> str | None:
+    """The QuickBooks company name we stored for this realm (None for another realm, or never read). Read in
+    a transaction the caller's next statement reuses: it locks the row right after."""
+    row = await service.get_integration(session, company_id)
+    return row.qbo_company_name if row is not None and row.realm_id == realm_id else None
 
 
 def _changed_meanwhile(row: Integration, pending: PendingConnect) -> _Refusal | None:

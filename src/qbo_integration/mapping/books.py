@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.connections import books as stored
 from qbo_integration.connections.books import BookRules
 from qbo_integration.mapping.timeactivity import FieldError
-from qbo_integration.qbo import QboError
+from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.sync import policy
 
 CLOSED_PREFIX = "QuickBooks books are closed"  # the console recognises a closed-period failure by it
@@ -130,3 +130,17 @@ def explain(error: QboError | None, rules: BookRules, payload: dict[str, Any] | 
 
 async def rules_for(session: AsyncSession, company_id: uuid.UUID) -> BookRules:
     return await stored.get_rules(session, company_id)
+
+
+async def fresh_if_closed(session: AsyncSession, qbo: QboApi, integration_id: uuid.UUID, company_id: uuid.UUID,
+                          realm_id: str, rules: BookRules, days: list[date]) -> BookRules:
+    """Our copy says some of `days` are closed: read QuickBooks' preferences again before saying so (the books
+    may have reopened inside QuickBooks since the last import). Our copy stands when QuickBooks does not answer."""
+    if rules.close_date is None or not any(rules.closed_on(d) for d in days):
+        return rules
+    try:
+        fresh = await stored.read(qbo.company(company_id, realm_id), datetime.now(UTC))
+    except QboError:
+        return rules
+    await stored.store_rules(session, integration_id, company_id, fresh)
+    return fresh

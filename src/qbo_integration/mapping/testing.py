@@ -7,7 +7,7 @@ with the write replaced by read-only validation, so nothing is ever sent that ch
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -132,7 +132,9 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
     keys = {k for r in all_refs.values() for k in r.keys()}
     known = await directory.lookup(session, company.id, keys)
     found = await _check_qbo(qbo, integ, keys) if keys else {}
-    rules = await books.rules_for(session, company.id)
+    rules = await books.fresh_if_closed(
+        session, qbo, integ.id, company.id, str(integ.realm_id), await books.rules_for(session, company.id),
+        [date.fromisoformat(d) for d in (txn_date(tc.clock_in, company.timezone) for tc in cards) if d])
     results: list[DryRunTimecard] = []
     for tc in cards:
         refs = all_refs[tc.id]

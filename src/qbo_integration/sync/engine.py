@@ -30,6 +30,7 @@ from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.mapper import Mapper, mapper_of
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Op, State
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,10 @@ async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, c
                 if w.refusal is not None:
                     w.mapping_error = w.refusal[1]  # the books refuse it: nothing is sent
         w.op = str(lifecycle.decide(w.want, outbox.held_of(w.claimed), outbox.outstanding_of(w.claimed)))
-        if w.op not in ("create", "update"):
+        if w.op not in (Op.CREATE, Op.UPDATE):
             w.mapping_error = None  # only content we send needs a mapping
             w.refusal = None
-        if w.op != "none" and outbox.other_realm(w.claimed, realm_id):
+        if w.op != Op.NONE and outbox.other_realm(w.claimed, realm_id):
             assert w.claimed.realm_id and realm_id
             w.mapping_error = policy.other_realm_message(w.claimed.realm_id, realm_id)
             w.refusal = (policy.OTHER_REALM, w.mapping_error)
@@ -110,9 +111,9 @@ async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Cl
     """Give back rows this round still holds (a round cut short); their ledger entries stay."""
     tokens = {c.claim_token for c in claimed}
     async with sm() as s:
-        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == "in_flight",
+        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == State.IN_FLIGHT,
                                           Row.claim_token.in_(tokens))
-                        .values(state="pending", claimed_at=None, claimed_by=None, claim_token=None)
+                        .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None)
                         .execution_options(synchronize_session=False))
         await s.commit()
 
@@ -209,7 +210,7 @@ class CompanySync:
         not on the copy that refused them (the books may have reopened since)."""
         async with self.sm() as s:
             due = (await s.execute(select(exists().where(
-                Row.company_id == self.company_id, Row.state == "pending",
+                Row.company_id == self.company_id, Row.state == State.PENDING,
                 Row.last_error_code.in_(policy.BOOKS_CODES))))).scalar()
             rules = await company_books.get_rules(s, self.company_id) if due else None
         if rules is not None and (rules.read_at is None or self.clock() - rules.read_at >= BOOKS_FRESH):
@@ -335,7 +336,7 @@ class CompanySync:
                 # The job left with rows still due (the rows the paused round never claimed): wake it when
                 # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
                 ends = (await s.execute(select(func.min(Row.next_attempt_at)).where(
-                    Row.company_id == self.company_id, Row.state == "pending", Row.next_attempt_at > now))).scalar()
+                    Row.company_id == self.company_id, Row.state == State.PENDING, Row.next_attempt_at > now))).scalar()
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from qbo_integration import logs
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import nudge, outbox, policy
+from qbo_integration.sync import core_status, nudge, outbox, policy
 from qbo_integration.sync.integrations import get_integration
 from qbo_integration.sync.models import TimecardSyncRecord
-from qbo_integration.sync.writeback import core_status
+from qbo_integration.sync.states import State
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,8 @@ async def handle_event(ctx: dict[str, Any], event: CoreEvent) -> None:
             session, company, event.timecard_id, timecard, integration.sync_start_date, now
         )
         if changed and row is not None and timecard is not None:
-            await gateway.write_sync_result(timecard.id, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                            synced_at=row.synced_at if row.qbo_id else None)
-        has_work = row is not None and row.state == "pending"
+            await core_status.report(session, [row])
+        has_work = row is not None and row.state == State.PENDING
         await session.commit()
     if has_work:
         await nudge.nudge(ctx["redis"], ctx["queue"], event.company_id)

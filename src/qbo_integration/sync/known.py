@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.sync.states import State
 
 # States in which no job holds the row. A row is settled (what QBO holds is what we last wrote, or someone
 # else's) only in one of them AND with no ledger entry: a failed row retrying a write whose answer was lost
 # may have changed QBO already, and the echo of that write is not drift.
-SETTLED_STATES = ("synced", "failed", "dead")
+SETTLED_STATES = (State.SYNCED, State.FAILED, State.DEAD)
 
 
 def _settled():  # noqa: ANN202 - a SQL expression
@@ -90,12 +91,12 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    await sweep.reconcile_company(session, integration, datetime.now(UTC), timecard_ids)
+    await sweep.rederive_company(session, integration, datetime.now(UTC), timecard_ids)
     result = await session.execute(
         update(TimecardSyncRecord)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id.in_(timecard_ids),
                TimecardSyncRecord.state.in_(SETTLED_STATES))
-        .values(state="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+        .values(state=State.PENDING, attempts=0, next_attempt_at=datetime.now(UTC))
         .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
 

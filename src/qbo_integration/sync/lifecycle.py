@@ -17,18 +17,10 @@ the ledger entry stays, and the kind decides the retry policy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from qbo_integration.qbo import QboError
 from qbo_integration.sync import policy
-
-
-class Op(StrEnum):
-    NONE = "none"  # QBO holds what Core wants
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    SETTLE = "settle"  # find the outcome of an outstanding create in QBO before anything else
+from qbo_integration.sync.states import Kind, Op
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def decide(want: Want | None, held: Held | None, outstanding: Outstanding | None
 
 @dataclass(frozen=True)
 class Failure:
-    kind: str  # policy.TRANSIENT | VALIDATION | MAPPING | WAIT
+    kind: Kind
     maybe_committed: bool  # QBO may have applied the request: its ledger entry stays until settled
 
 
@@ -99,7 +91,7 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
     before sending (no error) nothing was sent; after QBO's answer the ledger entry stays only when an
     attempt of the call may have landed, as for any answer."""
     if refused:  # whatever code QBO used, a retry cannot change the books
-        return Failure(policy.VALIDATION, error is not None and error.may_have_landed)
+        return Failure(Kind.VALIDATION, error is not None and error.may_have_landed)
     if mapping or error is None:
-        return Failure(policy.MAPPING, False)
+        return Failure(Kind.MAPPING, False)
     return Failure(policy.failure_kind(error), error.may_have_landed)

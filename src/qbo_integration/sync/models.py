@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbo_integration.db.base import Base, created_at_col, updated_at_col, uuid_pk
+from qbo_integration.sync.states import Op, State, Wanted, check
 
 
 class SyncJob(Base):
@@ -53,9 +54,9 @@ class TimecardSyncRecord(Base):
 
     __tablename__ = "timecard_sync_records"
     __table_args__ = (
-        CheckConstraint("wanted IN ('present','absent','skip')", name="wanted"),
-        CheckConstraint("state IN ('pending','in_flight','synced','failed','dead')", name="state"),
-        CheckConstraint("operation IN ('create','update','delete','none','settle')", name="operation"),
+        CheckConstraint(check("wanted", Wanted), name="wanted"),
+        CheckConstraint(check("state", State), name="state"),
+        CheckConstraint(check("operation", Op), name="operation"),
         Index("ix_tsr_due", "company_id", "state", "next_attempt_at"),
         Index("ix_tsr_state", "state"),
         # The health endpoint's "synced today" count stays an index range scan with a big history.
@@ -79,7 +80,7 @@ class TimecardSyncRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(50))
     # the realm `qbo_id` and the ledger entry belong to: never sent to another (one company, one realm)
     realm_id: Mapped[str | None] = mapped_column(String(64))
-    wanted: Mapped[str] = mapped_column(String(8), server_default="present")  # outbox.Desire of the timecard
+    wanted: Mapped[str] = mapped_column(String(8), server_default="present")  # Wanted of the timecard
     claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     pending_op: Mapped[str | None] = mapped_column(String(10))
     pending_request_id: Mapped[str | None] = mapped_column(String(50))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import Select, String, and_, cast, delete, func, literal_column, or_, select, update
@@ -23,12 +22,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-
-
-class Desire(Enum):
-    PRESENT = "present"  # approved (and on/after the sync start date): QBO should hold it
-    ABSENT = "absent"  # unapproved/deleted: QBO should not
-    SKIP = "skip"  # approved but dated before the sync start date: never sent
+from qbo_integration.sync.states import Kind, Op, State, Wanted
 
 
 def txn_date(company: CompanyView, timecard: TimecardView) -> date:
@@ -36,17 +30,17 @@ def txn_date(company: CompanyView, timecard: TimecardView) -> date:
     return timecard.clock_in.astimezone(company.zone).date()
 
 
-def desire_of(company: CompanyView, timecard: TimecardView | None, start_date: date | None) -> Desire:
+def desire_of(company: CompanyView, timecard: TimecardView | None, start_date: date | None) -> Wanted:
     if timecard is None or timecard.status != "approved" or timecard.company_id != company.id:
-        return Desire.ABSENT
+        return Wanted.ABSENT
     if start_date is not None and txn_date(company, timecard) < start_date:
-        return Desire.SKIP
-    return Desire.PRESENT
+        return Wanted.SKIP
+    return Wanted.PRESENT
 
 
-def want_of(desire: Desire, version: int, held: bool, fingerprint: str | None = None) -> lifecycle.Want | None:
+def want_of(desire: Wanted, version: int, held: bool, fingerprint: str | None = None) -> lifecycle.Want | None:
     """What Core wants in QBO. A timecard dated before the sync start date is left as QBO has it."""
-    if desire is Desire.PRESENT or (desire is Desire.SKIP and held):
+    if desire is Wanted.PRESENT or (desire is Wanted.SKIP and held):
         return lifecycle.Want(version, fingerprint)
     return None
 
@@ -68,7 +62,7 @@ def outstanding_of(r: Row | Claimed) -> lifecycle.Outstanding | None:
 def decide_row(row: Row, version: int | None = None, fingerprint: str | None = None) -> str:
     """The row's next operation from its own facts (Core's wish as last recorded on it)."""
     v = (row.timecard_version or 0) if version is None else version
-    return str(lifecycle.decide(want_of(Desire(row.wanted or "present"), v, row.qbo_id is not None, fingerprint),
+    return str(lifecycle.decide(want_of(Wanted(row.wanted or "present"), v, row.qbo_id is not None, fingerprint),
                                 held_of(row), outstanding_of(row)))
 
 
@@ -79,7 +73,7 @@ def due_at(row: Row, at: datetime) -> datetime:
     return at
 
 
-def operation_for(row: Row, desire: Desire, version: int) -> str:
+def operation_for(row: Row, desire: Wanted, version: int) -> str:
     row.wanted = desire.value
     return decide_row(row, version)
 
@@ -87,19 +81,19 @@ def operation_for(row: Row, desire: Desire, version: int) -> str:
 def apply_op(row: Row, op: str, version: int, now: datetime) -> None:
     row.operation = op
     row.timecard_version = max(version, row.timecard_version or 0)
-    if row.state == "in_flight":
+    if row.state == State.IN_FLIGHT:
         return  # the job's write-back re-evaluates when it reports back
-    if op == "none":
-        row.state = "synced"
+    if op == Op.NONE:
+        row.state = State.SYNCED
         row.error_kind = row.last_error = row.last_error_code = None
         return
-    row.state = "pending"
+    row.state = State.PENDING
     row.attempts = 0
     row.next_attempt_at = due_at(row, now)
     row.error_kind = row.last_error = row.last_error_code = None
 
 
-def want(row: Row, desire: Desire, version: int, now: datetime) -> bool:
+def want(row: Row, desire: Wanted, version: int, now: datetime) -> bool:
     """Record what QBO should hold. True when that changed (a job has work); duplicates change nothing."""
     before = row.wanted
     op = operation_for(row, desire, version)
@@ -127,20 +121,20 @@ async def upsert_for_timecard(
     version = timecard.version if timecard else 0
     row = await lock_row(session, timecard_id)
     if row is None:
-        if desire is not Desire.PRESENT:
+        if desire is not Wanted.PRESENT:
             return None, False
         await session.execute(
             insert(Row)
             .values(
-                id=uuid.uuid4(), company_id=company.id, timecard_id=timecard_id, operation="create",
-                state="pending", timecard_version=version, attempts=0, next_attempt_at=now,
+                id=uuid.uuid4(), company_id=company.id, timecard_id=timecard_id, operation=Op.CREATE,
+                state=State.PENDING, timecard_version=version, attempts=0, next_attempt_at=now,
                 approved_at=timecard.approved_at if timecard else None,
             )
             .on_conflict_do_nothing(index_elements=[Row.timecard_id])
         )
         row = await lock_row(session, timecard_id)
         assert row is not None
-        if row.timecard_version == version and row.operation == "create" and row.state == "pending":
+        if row.timecard_version == version and row.operation == Op.CREATE and row.state == State.PENDING:
             return row, True
     if timecard is None:  # deleted in Core: keep the version we knew
         version = row.timecard_version or 0
@@ -150,8 +144,7 @@ async def upsert_for_timecard(
 
 
 # LOCK_ORDER: a transaction that locks or inserts several outbox rows takes them in timecard_id order
-# (reconcile, requeue, write-back), so two of them never wait on each other in a circle (a deadlock:
-# seen in the operations campaign, a Sync Now of four timecards against a job's reconcile).
+# (re-derive, requeue, write-back), so two of them never wait on each other in a circle.
 
 
 async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: list[TimecardView],
@@ -161,8 +154,8 @@ async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: li
         return
     await session.execute(
         insert_from_values(Row, [
-            {"id": uuid.uuid4(), "company_id": company_id, "timecard_id": tc.id, "operation": "create",
-             "state": "pending", "timecard_version": tc.version, "attempts": 0, "next_attempt_at": now,
+            {"id": uuid.uuid4(), "company_id": company_id, "timecard_id": tc.id, "operation": Op.CREATE,
+             "state": State.PENDING, "timecard_version": tc.version, "attempts": 0, "next_attempt_at": now,
              "approved_at": tc.approved_at} for tc in sorted(timecards, key=lambda tc: tc.id)  # LOCK_ORDER
         ]).on_conflict_do_nothing(index_elements=[Row.timecard_id])
     )
@@ -202,12 +195,12 @@ def claimed_of(r: Any) -> Claimed:
 
 
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
-    retryable = or_(Row.state == "pending", and_(Row.state == "failed", Row.error_kind == policy.TRANSIENT))
+    retryable = or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
     return and_(
         Row.company_id == company_id,
         or_(
             and_(retryable, Row.next_attempt_at <= now),
-            and_(Row.state == "in_flight", Row.claimed_at < now - policy.RECLAIM_AFTER),
+            and_(Row.state == State.IN_FLIGHT, Row.claimed_at < now - policy.RECLAIM_AFTER),
         ),
     )
 
@@ -229,7 +222,7 @@ async def claim_due(
     token = uuid.uuid4()
     stmt = (
         update(Row).where(Row.id.in_(due))
-        .values(state="in_flight", claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
+        .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
         .returning(*Row.__table__.c).execution_options(synchronize_session=False)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
@@ -260,7 +253,7 @@ async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tup
               for row_id, (token, e) in entries.items()]
     stmt = update_from_values(Row, values, match=("id", "claim_token"), assign=(*LEDGER_COLUMNS, "realm_id"))
     # Recording renews the claim: a round claimed ahead, while the one before it sent, is not "stale" yet.
-    res = await session.execute(stmt.values(claimed_at=now).where(Row.state == "in_flight").returning(Row.id)
+    res = await session.execute(stmt.values(claimed_at=now).where(Row.state == State.IN_FLIGHT).returning(Row.id)
                                 .execution_options(synchronize_session=False))
     return set(res.scalars())
 
@@ -291,7 +284,7 @@ def clear_outstanding(row: Row) -> None:
 
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
     """The earliest scheduled retry of this company (to nudge a job then)."""
-    retryable = or_(Row.state == "pending", and_(Row.state == "failed", Row.error_kind == policy.TRANSIENT))
+    retryable = or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
     stmt = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, retryable)
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -305,9 +298,9 @@ def other_realm(claimed: Claimed, realm_id: str | None) -> bool:
 
 def requeue(row: Row, now: datetime) -> bool:
     """Sync Now / mapping change / dead-letter requeue: try a failed or dead row again, from zero."""
-    if row.state not in ("failed", "dead"):
+    if row.state not in (State.FAILED, State.DEAD):
         return False
-    row.state = "pending"
+    row.state = State.PENDING
     row.attempts = 0
     row.next_attempt_at = due_at(row, now)
     row.error_kind = None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbo_integration.qbo import ErrorAction, QboError
+from qbo_integration.sync.states import Kind
 
 #: design.md "Reliability rules": after the 5th failed retry the row is dead.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
@@ -31,16 +32,10 @@ SETTLE_AFTER = timedelta(seconds=30)
 SEND_WINDOW = timedelta(minutes=5)
 #: QBO may still apply a request this long after it was sent: it goes on with a request whose caller
 #: gave up (our timeout is 120 s). A look-up that finds nothing sooner may simply be early, so the
-#: ledger entry stays until then (settle.unknown_for_sure_at).
+#: ledger entry stays until then (outcome.unknown_for_sure_at).
 SETTLE_QUIET = timedelta(minutes=5)
 #: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
 RECLAIM_AFTER = timedelta(minutes=15)
-
-# Failure kinds stored in TimecardSyncRecord.error_kind.
-TRANSIENT = "transient"  # retried on RETRY_SCHEDULE
-VALIDATION = "validation"  # QBO refused the data: a human fixes it; not retried automatically
-MAPPING = "mapping"  # we could not build a payload (unmapped worker/project...): requeue_failed re-tries
-WAIT = "wait"  # connection lost / breaker open: rows wait, attempts untouched
 
 # last_error_code of a timecard the company's own books refuse (mapping/books.py): a VALIDATION failure that
 # re-reading the preferences may lift (sync.service.requeue_reopened).
@@ -101,14 +96,14 @@ def next_retry(attempts: int, now: datetime) -> datetime | None:
     return now + RETRY_SCHEDULE[attempts - 1]
 
 
-def failure_kind(error: QboError) -> str:
+def failure_kind(error: QboError) -> Kind:
     if error.action in (ErrorAction.VALIDATION, ErrorAction.NOT_FOUND):
-        return VALIDATION
+        return Kind.VALIDATION
     if error.action in (ErrorAction.CONNECTION_LOST, ErrorAction.BREAKER_OPEN):
-        return WAIT
+        return Kind.WAIT
     if error.action == ErrorAction.RATE_LIMITED:
-        return WAIT  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
-    return TRANSIENT
+        return Kind.WAIT  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
+    return Kind.TRANSIENT
 
 
 #: How long a throttled row waits when QBO named no Retry-After (Intuit's advice after a 429).

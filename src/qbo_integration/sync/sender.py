@@ -22,6 +22,7 @@ from qbo_integration.qbo import BatchOp, CompanyClient, ErrorAction, NotFoundErr
 from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.outbox import Claimed, Entry, outstanding_of
+from qbo_integration.sync.states import Op
 from qbo_integration.sync.written import Overridden
 
 QBO_BATCH_ITEMS = 30  # QBO takes up to 30 operations a batch
@@ -44,7 +45,7 @@ class Work:
     op: str  # create | update | delete | settle | none (nothing to send)
     version: int
     timecard: TimecardView | None
-    desire: str = "present"  # outbox.Desire of the timecard as read this round
+    desire: str = "present"  # Wanted of the timecard as read this round
     want: lifecycle.Want | None = None  # what Core wants now (None: nothing)
     payload: dict[str, Any] | None = None
     fingerprint: str | None = None
@@ -57,7 +58,7 @@ class Work:
 
     @property
     def sends(self) -> bool:
-        return self.op in ("create", "update", "delete") and self.mapping_error is None
+        return self.op in (Op.CREATE, Op.UPDATE, Op.DELETE) and self.mapping_error is None
 
     def lookup_body(self) -> dict[str, Any] | None:
         """The body of the outstanding create, as sent (the current payload for rows older than the ledger)."""
@@ -88,7 +89,7 @@ def _key(rid: str | None) -> str | None:
 
 def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, tuple[uuid.UUID | None, Entry]]:
     """Give this round's requests their ids and return the ledger entries to record before sending."""
-    creates = [w for w in works if w.op == "create" and w.sends]
+    creates = [w for w in works if w.op == Op.CREATE and w.sends]
     if batch_ok and len(creates) > 1:
         for start in range(0, len(creates), MAX_BATCH):
             chunk = creates[start:start + MAX_BATCH]
@@ -104,9 +105,9 @@ def assign_request_ids(works: list[Work], *, batch_ok: bool) -> dict[uuid.UUID, 
             continue
         c = w.claimed
         body: dict[str, Any] | None = w.payload
-        if w.op != "create":
+        if w.op != Op.CREATE:
             w.request_id = policy.new_request_id()
-            body = {**(w.payload or {}), "Id": c.qbo_id, "SyncToken": c.sync_token or "0"} if w.op == "update" \
+            body = {**(w.payload or {}), "Id": c.qbo_id, "SyncToken": c.sync_token or "0"} if w.op == Op.UPDATE \
                 else {"Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
         assert w.request_id
         out[c.id] = (c.claim_token, Entry(w.op, w.request_id, w.fingerprint, w.version, body))
@@ -118,7 +119,7 @@ def plan_creates(works: list[Work]) -> tuple[list[list[Work]], list[Work]]:
     groups: dict[str, list[Work]] = defaultdict(list)
     singles: list[Work] = []
     for w in works:
-        if w.op != "create" or not w.sends or not w.recorded:
+        if w.op != Op.CREATE or not w.sends or not w.recorded:
             continue
         key = _key(w.request_id)
         if key is None:
@@ -276,9 +277,9 @@ async def _settle_all(client: CompanyClient, works: list[Work]) -> list[Result]:
 
 async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
     """One result per work item that needed QBO (mapping failures and no-ops answered without a call)."""
-    results: list[Result] = [Result(w) for w in works if w.op == "none" or w.mapping_error is not None]
+    results: list[Result] = [Result(w) for w in works if w.op == Op.NONE or w.mapping_error is not None]
     batches, singles = plan_creates(works)
-    settling = [w for w in works if w.op == "settle" and w.mapping_error is None]
+    settling = [w for w in works if w.op == Op.SETTLE and w.mapping_error is None]
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def guarded(fn, items: list[Work]) -> list[Result]:
@@ -296,9 +297,9 @@ async def send(client: CompanyClient, works: list[Work]) -> list[Result]:
     for w in works:
         if not w.sends or not w.recorded:
             continue
-        if w.op == "update":
+        if w.op == Op.UPDATE:
             tasks.append(guarded(lambda w=w: _update(client, w), [w]))
-        elif w.op == "delete":
+        elif w.op == Op.DELETE:
             tasks.append(guarded(lambda w=w: _delete(client, w), [w]))
     for chunk in await asyncio.gather(*tasks):
         results.extend(chunk)

@@ -18,12 +18,12 @@ from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
-from qbo_integration.sync import jobs, outbox, policy
+from qbo_integration.sync import core_status, jobs, outbox, policy
 from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-from qbo_integration.sync.sweep import reconcile_company
-from qbo_integration.sync.writeback import core_status
+from qbo_integration.sync.states import Kind, State
+from qbo_integration.sync.sweep import rederive_company
 
 FUNCTION = SYNC_COMPANY
 
@@ -64,8 +64,8 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
         queue.after_commit(session, FUNCTION, str(company_id), _job_id=f"sync:{company_id}:{tag}:{uuid.uuid4().hex}")
 
 
-async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[str, ...],
-                        kinds: tuple[str, ...] | None, timecard_ids: list[uuid.UUID] | None,
+async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[State, ...],
+                        kinds: tuple[Kind, ...] | None, timecard_ids: list[uuid.UUID] | None,
                         now: datetime) -> int:
     stmt = (select(Row).where(Row.company_id == company_id, Row.state.in_(states))
             .order_by(Row.timecard_id).with_for_update())  # outbox.LOCK_ORDER
@@ -73,14 +73,9 @@ async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states:
         stmt = stmt.where(Row.error_kind.in_(kinds))
     if timecard_ids is not None:
         stmt = stmt.where(Row.timecard_id.in_(timecard_ids))
-    gateway = CoreGateway(session)
-    n = 0
-    for row in (await session.execute(stmt)).scalars():
-        if outbox.requeue(row, now):
-            n += 1
-            await gateway.write_sync_result(row.timecard_id, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                            synced_at=row.synced_at if row.qbo_id else None)
-    return n
+    requeued = [row for row in (await session.execute(stmt)).scalars() if outbox.requeue(row, now)]
+    await core_status.report(session, requeued)
+    return len(requeued)
 
 
 async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
@@ -94,8 +89,8 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
     if timecard_ids:
         timecard_ids = list(dict.fromkeys(timecard_ids))
         await check_timecards(session, company_id, timecard_ids)
-        await reconcile_company(session, integration, now, timecard_ids)
-        requeued = await _requeue_rows(session, company_id, states=("failed", "dead"), kinds=None,
+        await rederive_company(session, integration, now, timecard_ids)
+        requeued = await _requeue_rows(session, company_id, states=(State.FAILED, State.DEAD), kinds=None,
                                        timecard_ids=timecard_ids, now=now)
         params: dict[str, Any] = {"timecardIds": [str(t) for t in timecard_ids], "requeued": requeued}
     else:  # the whole company: the job re-derives its outbox (prepare_whole_company), not this request
@@ -111,8 +106,8 @@ async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, no
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    await reconcile_company(session, integration, now)
-    return await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION, policy.MAPPING),
+    await rederive_company(session, integration, now)
+    return await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
                                timecard_ids=None, now=now)
 
 
@@ -122,7 +117,7 @@ async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uui
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    n = await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION, policy.MAPPING),
+    n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
                             timecard_ids=None, now=now or _now())
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, f"requeue-{reason}"[:30])
@@ -140,10 +135,10 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
         return 0
     codes = [c for c, lifted in ((policy.CLASS_TRACKING_OFF, class_tracking),
                                  (policy.LOCATION_TRACKING_OFF, department_tracking)) if lifted]
-    stmt = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == "failed",
-                                         Row.error_kind == policy.VALIDATION)
-    closed = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == "failed",
-                                           Row.error_kind == policy.VALIDATION,
+    stmt = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
+                                         Row.error_kind == Kind.VALIDATION)
+    closed = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
+                                           Row.error_kind == Kind.VALIDATION,
                                            Row.last_error_code == policy.BOOKS_CLOSED)
     ids = list((await session.execute(stmt.where(Row.last_error_code.in_(codes)))).scalars()) if codes else []
     if close_date is None:
@@ -154,7 +149,7 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
             closed, Row.timecard_id, company.timezone if company else "UTC", close_date))).scalars())
     if not ids:
         return 0
-    n = await _requeue_rows(session, company_id, states=("failed",), kinds=(policy.VALIDATION,),
+    n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION,),
                             timecard_ids=ids, now=now or _now())
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-books")
@@ -168,7 +163,7 @@ async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.
     integration = await get_integration(session, company_id)
     if integration is None:
         raise NotFound("This company has no QuickBooks integration")
-    n = await _requeue_rows(session, company_id, states=("dead",), kinds=None, timecard_ids=timecard_ids,
+    n = await _requeue_rows(session, company_id, states=(State.DEAD,), kinds=None, timecard_ids=timecard_ids,
                             now=now or _now())
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-dead")
@@ -176,7 +171,7 @@ async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.
 
 
 async def dead_letters(session: AsyncSession, company_id: uuid.UUID, limit: int = 500) -> list[Row]:
-    stmt = (select(Row).where(Row.company_id == company_id, Row.state == "dead")
+    stmt = (select(Row).where(Row.company_id == company_id, Row.state == State.DEAD)
             .order_by(Row.updated_at.desc()).limit(limit))
     return list((await session.execute(stmt)).scalars())
 
@@ -214,6 +209,6 @@ async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid
     unqueued = int((await session.execute(
         unqueued_approved(company_id, integration.sync_start_date, tz))).scalar_one())
     waiting = int((await session.execute(select(func.count()).where(
-        Row.company_id == company_id, Row.state.in_(("pending", "in_flight"))))).scalar_one())
+        Row.company_id == company_id, Row.state.in_((State.PENDING, State.IN_FLIGHT))))).scalar_one())
     await request_sync(session, queue, company_id, trigger="live_sync", now=now)
     return unqueued + waiting

@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import ColumnClause, Select, and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.sync import policy
 from qbo_integration.sync import service as sync_service
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
+from qbo_integration.sync.states import Kind, State
 
 # Literals, not bound parameters: a partial index whose predicate is a parameter cannot serve a generic
 # plan (health/query.py says why).
 SYNCED: ColumnClause[str] = literal_column("'synced'")
-OPEN_STATES = ("pending", "in_flight", "failed", "dead")
+OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.FAILED, State.DEAD)
 Run = SyncJob  # a sync run as health shows it
 
 
@@ -29,15 +29,15 @@ def company_counts(company_id: uuid.UUID, *, today_start: datetime, zone: str, s
     """One row: pending (pending or in flight), retrying (failed for a passing reason), needs_fix (failed
     for a mapping or data reason), dead, oldest (the oldest due pending), synced_today (since
     `today_start`), unqueued (approved from `start_date` on, with no outbox row yet)."""
-    transient = Row.error_kind == literal_column(f"'{policy.TRANSIENT}'")
+    transient = Row.error_kind == literal_column(f"'{Kind.TRANSIENT}'")
     states = (
         select(
-            func.count().filter(Row.state.in_(("pending", "in_flight"))).label("pending"),
-            func.count().filter(and_(Row.state == "failed", transient)).label("retrying"),
-            func.count().filter(and_(Row.state == "failed", or_(Row.error_kind.is_(None), ~transient)))
+            func.count().filter(Row.state.in_((State.PENDING, State.IN_FLIGHT))).label("pending"),
+            func.count().filter(and_(Row.state == State.FAILED, transient)).label("retrying"),
+            func.count().filter(and_(Row.state == State.FAILED, or_(Row.error_kind.is_(None), ~transient)))
             .label("needs_fix"),
-            func.count().filter(Row.state == "dead").label("dead"),
-            func.min(Row.next_attempt_at).filter(Row.state == "pending").label("oldest"),
+            func.count().filter(Row.state == State.DEAD).label("dead"),
+            func.min(Row.next_attempt_at).filter(Row.state == State.PENDING).label("oldest"),
         )
         .where(Row.company_id == company_id, Row.state.in_(OPEN_STATES))
         .subquery("states")

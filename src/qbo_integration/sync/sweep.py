@@ -21,10 +21,10 @@ from qbo_integration import logs
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import jobs, nudge, outbox, policy
+from qbo_integration.sync import core_status, jobs, nudge, outbox, policy
 from qbo_integration.sync.integrations import get_integration, live_integrations
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-from qbo_integration.sync.writeback import core_status
+from qbo_integration.sync.states import Op, Wanted
 
 logger = logging.getLogger(__name__)
 CHUNK = 500
@@ -32,7 +32,7 @@ CHUNK = 500
 
 def _wants_qbo() -> Any:
     """The row still wants QBO to hold its timecard (or is about to)."""
-    return or_(Row.operation.in_(("create", "update")), and_(Row.qbo_id.is_not(None), Row.operation != "delete"))
+    return or_(Row.operation.in_((Op.CREATE, Op.UPDATE)), and_(Row.qbo_id.is_not(None), Row.operation != Op.DELETE))
 
 
 async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
@@ -70,13 +70,13 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
             out.append(c.id)
             if row is None:
                 without_row.add(c.id)
-        elif not approved and row is not None and (row.operation in ("create", "update")
-                                                   or (row.qbo_id and row.operation != "delete")):
+        elif not approved and row is not None and (row.operation in (Op.CREATE, Op.UPDATE)
+                                                   or (row.qbo_id and row.operation != Op.DELETE)):
             out.append(c.id)
     return out, without_row
 
 
-async def reconcile_company(session: AsyncSession, integration: Integration, now: datetime,
+async def rederive_company(session: AsyncSession, integration: Integration, now: datetime,
                             timecard_ids: list[uuid.UUID] | None = None, *,
                             updated_since: datetime | None = None) -> int:
     """Bring the company's rows in line with its timecards (all, those Core changed since
@@ -85,10 +85,10 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
     company = await gateway.get_company(integration.company_id)
     if company is None:
         return 0
-    # One reconcile of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
+    # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
     # before it locks existing ones, so two could wait on each other (outbox.LOCK_ORDER).
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"sync:reconcile:{company.id}"})
+                          {"k": f"sync:rederive:{company.id}"})
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
         candidate_ids, without_row = await (all_candidates(session, company.id, since) if updated_since is None
@@ -101,7 +101,7 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
         chunk = candidate_ids[start:start + CHUNK]
         timecards = await gateway.get_timecards(chunk)
         fresh = [timecards[t] for t in chunk if t in without_row and t in timecards and outbox.desire_of(
-            company, timecards[t], integration.sync_start_date) is outbox.Desire.PRESENT]
+            company, timecards[t], integration.sync_start_date) is Wanted.PRESENT]
         await outbox.insert_new(session, company.id, fresh, now)
         await gateway.set_sync_status_many([tc.id for tc in fresh], "pending")
         changed += len(fresh)
@@ -113,8 +113,7 @@ async def reconcile_company(session: AsyncSession, integration: Integration, now
             if did and row is not None:
                 changed += 1
                 if tc is not None:
-                    await gateway.write_sync_result(tid, sync_status=core_status(row), qbo_id=row.qbo_id,
-                                                    synced_at=row.synced_at if row.qbo_id else None)
+                    await core_status.report(session, [row])
     return changed
 
 
@@ -187,9 +186,9 @@ async def sweep_company(session: AsyncSession, redis: Any, integration: Integrat
     started = (await session.execute(select(func.now()))).scalar_one()
     last, last_full = await _last_passes(redis, integration.company_id)
     if last is None or last_full is None or started - last_full >= FULL_SWEEP_EVERY:
-        changed = await reconcile_company(session, integration, now)
+        changed = await rederive_company(session, integration, now)
         return CompanyPass(changed, True, started, started)
-    changed = await reconcile_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
+    changed = await rederive_company(session, integration, now, updated_since=last - WATERMARK_MARGIN)
     return CompanyPass(changed, False, started, last_full)
 
 

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.events import channel as events_channel
-from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.metrics import APPROVE_TO_QBO, SYNCS
 from qbo_integration.monitoring import audit
-from qbo_integration.sync import lifecycle, outbox, policy, settle
+from qbo_integration.sync import core_status, lifecycle, outbox, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
+from qbo_integration.sync.states import Kind, Op, State
 from qbo_integration.sync.written import Written
 
 logger = logging.getLogger(__name__)
@@ -28,15 +28,6 @@ logger = logging.getLogger(__name__)
 # A look-up settles a create whose answer was lost: it is audited as that create.
 ACTIONS = {"create": "sync_timecard", "settle": "sync_timecard", "update": "update_timecard",
            "delete": "delete_timecard"}
-
-
-def core_status(row: Row) -> str:
-    """core.timecards.sync_status for an outbox row."""
-    if row.state in ("pending", "in_flight") or (row.state == "failed" and row.error_kind == policy.TRANSIENT):
-        return "pending"
-    if row.state in ("failed", "dead"):
-        return "failed"
-    return "synced" if row.qbo_id else "not_synced"
 
 
 @dataclass
@@ -81,10 +72,10 @@ def _adopt(res: Result, taken: set[str]) -> dict[str, Any] | None:
 def _landed(row: Row, res: Result, now: datetime) -> None:
     """A request of this round is known to have landed: QBO holds what it says."""
     w = res.work
-    if w.op == "delete":
-        settle.now_holds(row, None, None, None, None, now)
+    if w.op == Op.DELETE:
+        outcome.now_holds(row, None, None, None, None, now)
     else:
-        settle.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
+        outcome.now_holds(row, res.qbo_id, res.sync_token, w.version, w.fingerprint, now)
     outbox.clear_outstanding(row)
 
 
@@ -103,10 +94,10 @@ async def apply_results(
     taken = await _held_elsewhere(session, company_id, results)
     touched: list[Row] = []
     audits: list[dict[str, Any]] = []
-    core_results: list[tuple[uuid.UUID, str, str | None, datetime | None]] = []
+    reported: list[Row] = []
     for res in results:
         row = rows.get(res.work.claimed.id)
-        if row is None or not settle.holds_claim(row, res.work.claimed):
+        if row is None or not outcome.holds_claim(row, res.work.claimed):
             continue  # another job took the row over: its facts win
         touched.append(row)
         w = res.work
@@ -116,43 +107,43 @@ async def apply_results(
         code: str | None
         qbo_id = res.qbo_id or c.qbo_id
         response = res.response
-        if op == "settle" and res.error is None and w.mapping_error is None:
+        if op == Op.SETTLE and res.error is None and w.mapping_error is None:
             record = _adopt(res, taken)
             if record is not None:  # the create had landed: adopt it, then do what Core wants now
                 sent_version = c.pending_version if c.pending_body else version
                 sent_fp = c.pending_fingerprint if c.pending_body else w.fingerprint
-                settle.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
+                outcome.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
                                  sent_fp, now)
                 outbox.clear_outstanding(row)
-                settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+                outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
                 qbo_id, response, audit_status = row.qbo_id, record, "success"
                 summary.written.append(Written(row.timecard_id))
                 summary.synced += 1
                 summary.first_sync = True
-                SYNCS.labels(operation="create", outcome="adopted").inc()
+                SYNCS.labels(operation=Op.CREATE, outcome="adopted").inc()
                 summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
-                                             operation="create", qboId=row.qbo_id))
-            elif settle.may_still_land(row, now):  # not there yet: QBO may still be executing it
-                settle.settle_unseen(row, c, version=version, wanted=w.desire)
+                                             operation=Op.CREATE, qboId=row.qbo_id))
+            elif outcome.may_still_land(row, now):  # not there yet: QBO may still be executing it
+                outcome.unseen(row, c, version=version, wanted=w.desire)
             else:  # it never landed: the failed attempt goes on as a fresh create (or nothing)
                 outbox.clear_outstanding(row)
-                settle.settle_not_found(row, c, version=version, wanted=w.desire, now=now)
-        elif op == "none" and w.mapping_error is None:
-            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+                outcome.not_found(row, c, version=version, wanted=w.desire, now=now)
+        elif op == Op.NONE and w.mapping_error is None:
+            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
         elif res.recreate:
-            settle.now_holds(row, None, None, None, None, now)
+            outcome.now_holds(row, None, None, None, None, now)
             outbox.clear_outstanding(row)
-            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status, message = "failure", "The TimeActivity was deleted inside QuickBooks; it is being re-created"
             summary.written.append(Written(row.timecard_id, res.overridden))
         elif res.ok:
             _landed(row, res, now)
-            settle.settle_success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
+            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
             audit_status = "success"
             summary.written.append(Written(row.timecard_id, res.overridden))
             summary.synced += 1
             SYNCS.labels(operation=op, outcome="success").inc()
-            if op == "create":
+            if op == Op.CREATE:
                 summary.first_sync = True
                 if c.approved_at:
                     APPROVE_TO_QBO.observe(max(0.0, (now - c.approved_at).total_seconds()))
@@ -175,12 +166,12 @@ async def apply_results(
             if w.recorded and not failure.maybe_committed and not doubted:
                 outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
             elif w.recorded:
-                row.pending_unknown_at = now  # this job will not send it again (settle.unknown_for_sure_at)
+                row.pending_unknown_at = now  # this job will not send it again (outcome.unknown_for_sure_at)
             kind = failure.kind
             message = text
-            state = settle.settle_failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
+            state = outcome.failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
                                           message=message, code=code, not_before=policy.not_before(res.error, now))
-            if kind == policy.WAIT:
+            if kind == Kind.WAIT:
                 summary.waiting += 1
                 summary.stop = True
                 SYNCS.labels(operation=op, outcome="waiting").inc()
@@ -189,12 +180,12 @@ async def apply_results(
                 summary.failed += 1
                 summary.errors.append({"timecardId": str(row.timecard_id), "operation": op, "kind": kind,
                                        "code": code, "message": message, "state": state,
-                                       "nextAttemptAt": row.next_attempt_at.isoformat() if state == "failed"
-                                       and kind == policy.TRANSIENT else None})
+                                       "nextAttemptAt": row.next_attempt_at.isoformat() if state == State.FAILED
+                                       and kind == Kind.TRANSIENT else None})
                 SYNCS.labels(operation=op, outcome=state).inc()
-                if state == "dead":
+                if state == State.DEAD:
                     summary.dead += 1
-                if state in ("dead",) or kind in (policy.VALIDATION, policy.MAPPING):
+                if state in (State.DEAD,) or kind in (Kind.VALIDATION, Kind.MAPPING):
                     summary.events.append(_event("timecard.sync_failed", company_id, row.timecard_id, version, now,
                                                  operation=op, error=message, state=state))
         if audit_status is not None:
@@ -203,14 +194,14 @@ async def apply_results(
                 status=audit_status, timecard_id=row.timecard_id,
                 worker_id=w.timecard.worker.id if w.timecard else None,
                 project_id=w.timecard.project.id if w.timecard else None, job_id=job_id,
-                qbo_id=qbo_id, request_payload=w.lookup_body() if op == "settle" else w.payload,
+                qbo_id=qbo_id, request_payload=w.lookup_body() if op == Op.SETTLE else w.payload,
                 response_payload=response, error_message=message if audit_status == "failure" else None,
             ))
         if w.timecard is not None:
-            core_results.append((row.timecard_id, core_status(row), row.qbo_id, row.synced_at if row.qbo_id else None))
+            reported.append(row)
     await outbox.write_back(session, touched)
     await audit.record_many(session, audits)
-    await CoreGateway(session).write_sync_results(core_results)
+    await core_status.report(session, reported)
     return summary
 
 

@@ -1,6 +1,6 @@
-"""Settling a claimed outbox row once QBO has answered (or not): the fence, the facts QBO now holds,
-and what the row wants next. The write-back (writeback.py) calls these on rows it locked; a row that an
-event changed while in flight is re-evaluated here, so an edit that arrives during a send is never lost.
+"""A claimed outbox row after QBO answered (or did not): the fence, the facts QBO now holds, and what
+the row wants next. ("Settle" means one thing: looking up an outstanding create, Op.SETTLE.) The write-back
+(writeback.py) calls these on rows it locked; a row an event changed while in flight is re-evaluated here.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from datetime import datetime
 from qbo_integration.sync import policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.outbox import Claimed, decide_row, due_at
+from qbo_integration.sync.states import Kind, Op, State
 
 
 def holds_claim(row: Row, claimed: Claimed) -> bool:
     """The fence: a write-back applies only to a row still held under the token it was claimed with."""
-    return row.state == "in_flight" and row.claim_token is not None and row.claim_token == claimed.claim_token
+    return row.state == State.IN_FLIGHT and row.claim_token is not None and row.claim_token == claimed.claim_token
 
 
 def _release(row: Row) -> None:
@@ -39,7 +40,7 @@ def now_holds(row: Row, qbo_id: str | None, sync_token: str | None, version: int
         row.synced_at = now
 
 
-def _settle_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
+def _release_with_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
     """Release the row; unless an event changed it meanwhile, Core's wish is the one read this round.
     Returns whether it changed since the claim."""
     _release(row)
@@ -49,19 +50,19 @@ def _settle_wish(row: Row, claimed: Claimed, wanted: str) -> bool:
     return changed
 
 
-def settle_success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None, wanted: str,
+def success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None, wanted: str,
                    now: datetime) -> None:
     """The round's step for this row is known to have landed (facts already updated): what next."""
-    changed = _settle_wish(row, claimed, wanted)
+    changed = _release_with_wish(row, claimed, wanted)
     row.attempts = 0
     row.error_kind = row.last_error = row.last_error_code = None
     row.timecard_version = max(row.timecard_version or 0, version)
     current = (row.timecard_version or 0) == version
     row.operation = decide_row(row, version if current else None, fingerprint if current else None)
-    if row.operation == "none" and not changed:
-        row.state = "synced"
+    if row.operation == Op.NONE and not changed:
+        row.state = State.SYNCED
         return
-    row.state = "pending"  # more to do (an edit arrived, or an adopted record needs updating)
+    row.state = State.PENDING  # more to do (an edit arrived, or an adopted record needs updating)
     row.next_attempt_at = due_at(row, now)
 
 
@@ -84,60 +85,60 @@ def may_still_land(row: Row, now: datetime) -> bool:
     return sure is not None and now < sure
 
 
-def settle_unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
+def unseen(row: Row, claimed: Claimed, *, version: int, wanted: str) -> None:
     """An outstanding create is not in QBO yet, but QBO may still be executing it: the ledger entry
     stays, no attempt is spent, and the row is looked up again once that can no longer be."""
-    _settle_wish(row, claimed, wanted)
+    _release_with_wish(row, claimed, wanted)
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
     sure = unknown_for_sure_at(row)
     assert sure is not None
-    row.state = "pending"
+    row.state = State.PENDING
     row.next_attempt_at = sure
 
 
-def settle_not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
+def not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime) -> None:
     """An outstanding create is not in QBO: it never landed. The attempt it belonged to failed, so the
     attempt count and the error stay; what Core wants is done next (a create under a new id)."""
-    _settle_wish(row, claimed, wanted)
+    _release_with_wish(row, claimed, wanted)
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
-    if row.operation == "none":
-        row.state = "synced"
+    if row.operation == Op.NONE:
+        row.state = State.SYNCED
         row.error_kind = row.last_error = row.last_error_code = None
         return
-    row.state = "pending"
+    row.state = State.PENDING
     row.next_attempt_at = now
 
 
-def settle_failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
+def failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
                    message: str, code: str | None, not_before: datetime | None = None) -> str:
     """Apply the failure policy (facts already updated); returns the row's new state."""
-    changed = _settle_wish(row, claimed, wanted)
+    changed = _release_with_wish(row, claimed, wanted)
     row.last_error = message[:2000]
     row.last_error_code = (code or "")[:30] or None
     row.timecard_version = max(row.timecard_version or 0, version)
     row.operation = decide_row(row)
-    if changed and kind != policy.WAIT:  # new content arrived: try that, from a fresh attempt count
-        row.state = "pending"
+    if changed and kind != Kind.WAIT:  # new content arrived: try that, from a fresh attempt count
+        row.state = State.PENDING
         row.attempts = 0
         row.error_kind = None
         row.next_attempt_at = due_at(row, now)
         return row.state
-    if kind == policy.WAIT:
-        row.state = "pending"
-        row.error_kind = policy.WAIT
+    if kind == Kind.WAIT:
+        row.state = State.PENDING
+        row.error_kind = Kind.WAIT
         row.next_attempt_at = max(due_at(row, now), not_before or now)
         return row.state
     row.error_kind = kind
-    if kind in (policy.VALIDATION, policy.MAPPING):
-        row.state = "failed"
+    if kind in (Kind.VALIDATION, Kind.MAPPING):
+        row.state = State.FAILED
         return row.state
     row.attempts = (row.attempts or 0) + 1
     retry_at = policy.next_retry(row.attempts, now)
     if retry_at is None:
-        row.state = "dead"
+        row.state = State.DEAD
     else:
-        row.state = "failed"
+        row.state = State.FAILED
         row.next_attempt_at = due_at(row, retry_at)
     return row.state
