@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common import timeactivity_hours
-from ops_check_people import content_of, drift_problems, foreign_problems, kept_view
+from ops_check_people import content_of, drift_problems, foreign_problems, kept_view, realm_logs
 from ops_company import OpsCompany
 from sqlalchemy import func, select
 
 COUNTS = ("lost", "duplicated", "orphaned", "stale", "status_mismatch", "audit_missing", "drift_missed",
-          "drift_false", "foreign_ids")
+          "drift_false", "foreign_ids", "switch_failed")
 
 
 @dataclass
@@ -128,8 +128,13 @@ async def check(oc: OpsCompany, *, full: bool = True, since: float = 0.0) -> See
             res.counts["audit_missing"] += failed - audited.get(job_id, 0)
             res.bad.append(f"seed {oc.seed}: sync job {job_id} counted {failed} failures, "
                            f"{audited.get(job_id, 0)} failure audit rows")
+    if full and oc.people.switch_failed:
+        res.counts["switch_failed"] += 1
+        res.bad.append(f"seed {oc.seed} switch_failed: the admin could not switch to realm {oc.realm_b}: "
+                       + "; ".join(line for line in oc.history.get(None, []) if "switch" in line))
     if full:
-        for kind, line in await drift_problems(oc) + await foreign_problems(oc, since):
+        logs = await realm_logs(oc, since)
+        for kind, line in await drift_problems(oc, logs) + await foreign_problems(oc, logs):
             res.counts[kind] += 1
             res.bad.append(f"seed {oc.seed} {kind}: {line}")
     if res.bad:

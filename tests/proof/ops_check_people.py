@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 if TYPE_CHECKING:
     from ops_company import OpsCompany
+    from ops_people import BkChange
 
 def _ref(ta: dict[str, Any], key: str) -> str | None:
     v = ta.get(key)
@@ -62,23 +63,42 @@ def _realm_at(oc: OpsCompany, at: datetime) -> str:
     return oc.realm_b if switched is not None and oc.realm_b and at >= switched else oc.bench.realm_id
 
 
-async def drift_problems(oc: OpsCompany) -> list[tuple[str, str]]:
+async def realm_logs(oc: OpsCompany, since: float) -> dict[str, list[dict[str, Any]]]:
+    """The request logs of the realms the company used (the sandbox's, with the ids each write named)."""
+    realms = [oc.bench.realm_id] + ([oc.realm_b] if oc.realm_b else [])
+    return {realm: await oc.stack.realm_log(realm, since) for realm in realms}
+
+
+NOT_APPLIED = ("storm", "down", "replayed", "error500", "error503", "timeout")  # injected before QBO acted
+LATE = 5.0  # a late commit is applied up to lateCommitSeconds (4 s) after its request arrived
+
+
+def _crewflow_wrote(log: list[dict[str, Any]], c: BkChange) -> dict[str, Any] | None:
+    """The first update or delete of the service that reached this record after the bookkeeper's change:
+    applied (an edit) or answered at all (a delete: "not found" is how the service learns of it)."""
+    ref, at = f"TimeActivity/{c.qbo_id}", c.at.timestamp()
+    for e in log:
+        if ref not in (e.get("ids") or []) or e.get("note") in NOT_APPLIED or e.get("status") == 429:
+            continue
+        applied = e.get("status") == 200 or e.get("note") in ("commit-then-drop", "late-commit")
+        if (e["ts"] > at or (e.get("note") == "late-commit" and e["ts"] > at - LATE)) and \
+                (applied or c.kind == "delete"):
+            return e
+    return None
+
+
+async def drift_problems(oc: OpsCompany, logs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
     """(count, line) for each bookkeeper change never found and each finding no change explains; the
     tallies (found by source, excused) go to the company's notes."""
-    from qbo_integration.monitoring.models import AuditLogEntry as A
     from qbo_integration.reconciliation.models import DriftFinding as F
 
     async with oc.stack.sm() as s:
         findings = (await s.execute(select(F.timecard_id, F.qbo_id, F.kind, F.qbo_sync_token, F.status, F.source,
                                            F.detected_at).where(F.company_id == oc.company_id))).all()
-        writes = (await s.execute(select(A.qbo_id, A.action, A.status, A.error_message, A.created_at).where(
-            A.company_id == oc.company_id, A.action.in_(("update_timecard", "delete_timecard")),
-            A.qbo_id.is_not(None)))).all()
     out: list[tuple[str, str]] = []
-    tally: dict[str, int] = {}
 
     def count(key: str) -> None:
-        tally[key] = tally.get(key, 0) + 1
+        oc.people.tally[f"bookkeeper's changes {key}"] += 1
 
     changes = oc.people.changes
     for c in changes:
@@ -92,11 +112,14 @@ async def drift_problems(oc: OpsCompany) -> list[tuple[str, str]]:
         if c.realm != oc.realm:
             count("unseen: switched away")
             continue
-        ours = [w for w in writes if w.qbo_id == c.qbo_id and w.created_at > c.at
-                and _realm_at(oc, w.created_at) == c.realm
-                and (w.status == "success" or "re-created" in (w.error_message or ""))]
-        if ours:
-            count(f"unseen: superseded by CrewFlow's {ours[0].action}")
+        ours = _crewflow_wrote(logs.get(c.realm, []), c)
+        if ours is not None:
+            what = "delete" if "operation=delete" in str(ours.get("path")) else "write"
+            count(f"unseen: CrewFlow's {what} came after")
+            oc.people.notes.append(
+                f"tc{i}: the bookkeeper's {c.kind} of TA {c.qbo_id} at {c.at:%H:%M:%S.%f} was never found; CrewFlow's "
+                f"request naming it arrived {ours['ts'] - c.at.timestamp():.2f} s later ({ours['status']}, "
+                f"{ours.get('note')})")
             continue
         out.append(("drift_missed", f"tc{i} {c.tid}: the bookkeeper's {c.kind} of TA {c.qbo_id} "
                                     f"(SyncToken {c.token}) at {c.at:%H:%M:%S.%f} in realm {c.realm} was never "
@@ -116,24 +139,20 @@ async def drift_problems(oc: OpsCompany) -> list[tuple[str, str]]:
                                    f"that no bookkeeper change explains; the bookkeeper's: "
                                    f"{[(c.kind, c.token) for c in made]}"
                                    f"\n      history:\n        " + "\n        ".join(oc.history.get(i, []))))
-    statuses: dict[str, int] = {}
     for f in findings:
-        statuses[f"{f.status}"] = statuses.get(f"{f.status}", 0) + 1
-    oc.people.notes.append(f"bookkeeper changes {len(changes)}: {dict(sorted(tally.items()))}; findings "
-                           f"{len(findings)} {dict(sorted(statuses.items()))}")
+        oc.people.tally[f"findings {f.status} ({f.source})"] += 1
     return out
 
 
-async def foreign_problems(oc: OpsCompany, since: float) -> list[tuple[str, str]]:
+async def foreign_problems(oc: OpsCompany, logs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
     """Writes in a realm's request log naming a record the service did not create there, and changes to a
     realm's own entries."""
     out: list[tuple[str, str]] = []
-    realms = [oc.bench.realm_id] + ([oc.realm_b] if oc.realm_b else [])
-    for realm in realms:
+    for realm, log in logs.items():
         now = await oc._own_entries(realm)
         own = oc.people.own.get(realm, {})
         created = set(now) - set(own)
-        for e in await oc.stack.realm_log(realm, since):
+        for e in log:
             for ref in e.get("ids") or []:
                 entity, _, rid = str(ref).partition("/")
                 if entity != "TimeActivity" or rid not in created:

@@ -66,6 +66,8 @@ class People:
     switch_failed: bool = False  # the admin could not switch to the other company (a defect: counted)
     closed_through: date | None = None
     answers: Counter = field(default_factory=Counter)  # "resolve accept 409" -> n, and the like
+    tally: Counter = field(default_factory=Counter)  # what became of the bookkeeper's changes and the findings
+    left: int = 0  # webhook events still unprocessed when the checker looked
     own: dict[str, dict[str, str]] = field(default_factory=dict)  # realm -> its own TimeActivities (Id -> state)
     notes: list[str] = field(default_factory=list)
 
@@ -85,6 +87,7 @@ class OpsPeople:
     realm_now: str | None
     webhook_url: str | None
     employee_qbo: str
+    bench: Any
     project_qbo: list[str]
     item_qbo: list[str]
     company_id: uuid.UUID
@@ -305,6 +308,18 @@ class OpsPeople:
         assert decided.status_code == 302, decided.text
         return await flow.callback(self.api, flow.query_of(decided.headers["location"]), headers=self.headers)
 
+    async def _hire_worker(self, realm: str) -> str:
+        from qbo_integration.core_platform.models import User
+
+        async with self.stack.sm() as s:
+            name, email = (await s.execute(select(User.name, User.email).where(User.id == self.bench.worker_id))).one()
+        first, _, last = str(name).partition(" ")
+        r = await self.stack.http.post(f"/_sandbox/realms/{realm}/entities/Employee", json={
+            "GivenName": first, "FamilyName": last, "DisplayName": name, "PrintOnCheckName": name, "Active": True,
+            "BillableTime": False, "PrimaryEmailAddr": {"Address": email}})
+        r.raise_for_status()
+        return str(r.json()["Id"])
+
     async def _integration_realm(self) -> tuple[str | None, str]:
         from qbo_integration.connections.models import Integration
 
@@ -323,16 +338,20 @@ class OpsPeople:
         code = refused.json().get("error", {}).get("code") if refused.status_code != 200 else None
         self.log(None, f"switch: connect {b} without switchCompany -> {refused.status_code} {code}")
         self.people.answers[f"connect other realm {refused.status_code} {code}"] += 1
+        # The worker works for the other company too: its employee there has the worker's email, which the
+        # directory import matches (else it creates a CrewFlow user of its own for that employee).
+        self.employee_qbo = await self._hire_worker(b)
         if (refused.status_code, code) != (409, "other_realm") or (await self._integration_realm())[0] != old:
             self.problems.append(f"connecting realm {b} without switchCompany -> {refused.status_code} {refused.text[:200]}")
-        self.people.switched_at = datetime.now(UTC)
         for attempt in range(6):
+            at = datetime.now(UTC)
             try:
                 resp = await self.connect_flow(b, switch=True)
                 self.log(None, f"switch: connect {b} with switchCompany -> {resp.status_code} {resp.text[:100]}")
             except (AssertionError, httpx.HTTPError) as exc:
                 self.log(None, f"switch attempt {attempt + 1} failed: {str(exc)[:120]}")
             if await self._integration_realm() == (b, "connected"):
+                self.people.switched_at = at
                 break
             await asyncio.sleep(0.5)
         else:
@@ -349,7 +368,6 @@ class OpsPeople:
         # The admin maps again from B's directory: other people than A's mapping named (ids that exist in A too).
         customers = [e for e in await self._sandbox_entities("Customer") if e.get("Active") and not e.get("Job")]
         items = [e for e in await self._sandbox_entities("Item") if e.get("Active") and e.get("Type") == "Service"]
-        self.employee_qbo = "2"
         self.project_qbo = [str(customers[2]["Id"]), str(customers[3]["Id"])]
         self.item_qbo = [str(items[2]["Id"]), str(items[3]["Id"])]
         await self.put_mapping(broken=False)
@@ -359,21 +377,31 @@ class OpsPeople:
 
     # ------------------------------------------------------------------------------------ end of the day
 
-    async def webhooks_done(self, timeout: float) -> int:
-        """Wait until the company's webhook events are processed (or given up); returns how many are left."""
-        from qbo_integration.webhooks.models import WebhookEvent
+    async def webhooks_done(self, timeout: float) -> list[str]:
+        """Wait until the company's webhook events are processed (or given up). Returns the ones left: events
+        still pending with no job queued or running for them for 5 s are stranded (nothing would take them
+        until the company's next delivery), and waiting longer would not help."""
+        from qbo_integration.queue import QUEUE_NAME
+        from qbo_integration.webhooks.models import WebhookEvent as E
 
         deadline = time.monotonic() + timeout
-        left = 0
-        while time.monotonic() < deadline:
+        idle = 0
+        left: list[Any] = []
+        prefix = f"webhooks:{self.company_id}:"
+        while time.monotonic() < deadline and idle < 5:
             async with self.stack.sm() as s:
-                left = len((await s.execute(select(WebhookEvent.id).where(
-                    WebhookEvent.company_id == self.company_id,
-                    WebhookEvent.status.in_(("pending", "processing"))))).all())
+                left = list((await s.execute(select(E.status, E.attempts, E.error, E.entity, E.entity_id, E.realm_id,
+                                                    E.received_at).where(
+                    E.company_id == self.company_id, E.status.in_(("pending", "processing")))
+                    .order_by(E.received_at))).all())
             if not left:
-                return 0
+                return []
+            queued = [m for m in await self.stack.redis.zrange(QUEUE_NAME, 0, -1) if m.decode().startswith(prefix)]
+            running = await self.stack.redis.keys(f"arq:in-progress:{prefix}*")
+            idle = idle + 1 if not queued and not running else 0
             await asyncio.sleep(1.0)
-        return left
+        return [f"{e.entity} {e.entity_id} (realm {e.realm_id}) {e.status}, {e.attempts} attempts, received "
+                f"{e.received_at:%H:%M:%S}, error {e.error!r}" for e in left]
 
     async def reconcile(self, timeout: float) -> dict[str, Any] | None:
         """The admin's "Reconcile now", waited for: QBO's records read and compared with what was synced."""

@@ -37,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+import types
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -55,6 +56,7 @@ from ops_check import COUNTS, SeedResult, check  # noqa: E402
 from ops_company import OpsCompany  # noqa: E402
 from ops_plan import Step, plan  # noqa: E402
 
+from qbo_integration.queue import QUEUE_NAME  # noqa: E402
 from tests.private_redis import PrivateRedis  # noqa: E402
 from tests.proof import fast_worker  # noqa: E402
 
@@ -179,9 +181,12 @@ async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions) -
         state, enabled = await oc.connection_state()
         if state != "connected" or not enabled:  # a reconnect or live-sync step the Redis restart broke
             notes.append(f"seed {oc.seed}: ended {state}, live sync {enabled}: the admin fixes that first")
-            if state != "connected":
-                await oc.reconnect()
-            await oc.ensure_live()
+            try:
+                if state != "connected":
+                    await oc.reconnect()
+                await oc.ensure_live()
+            except AssertionError as exc:  # the check then shows what it cost
+                oc.problems.append(f"end of the day: {exc}")
     final_jobs = {oc.seed: await oc.sync_now([]) for oc in companies}
     return await _quiet(stack, companies, dis, [j for j in final_jobs.values() if j], notes)
 
@@ -205,7 +210,7 @@ async def _quiet(stack: Stack, companies: list[OpsCompany], dis: Disruptions, jo
                 if dead:
                     await oc.do(Step("requeue"))
                     requeues += 1
-        queued = await stack.redis.zcard("arq:queue")
+        queued = await stack.redis.zcard(QUEUE_NAME)  # deferred jobs too (a webhook job waiting a minute)
         quiet = quiet + 1 if not left and not open_jobs and not queued else 0
         if quiet >= 3:
             notes.append(f"settled; dead-letter requeues at the end: {requeues}")
@@ -217,16 +222,16 @@ async def _quiet(stack: Stack, companies: list[OpsCompany], dis: Disruptions, jo
 
 async def _drift_day_end(oc: OpsCompany) -> None:
     """The admin's end of the day for drift: webhooks worked off, a reconciliation, every open finding pushed."""
-    left = await oc.webhooks_done(WEBHOOK_TIMEOUT)
-    if left:
-        oc.people.notes.append(f"{left} webhook events still pending or processing after {WEBHOOK_TIMEOUT:.0f} s")
+    if left := await oc.webhooks_done(WEBHOOK_TIMEOUT):
+        oc.people.notes.append(f"{len(left)} webhook events left before the reconciliation: {left[:5]}")
     await oc.reconcile(SETTLE_TIMEOUT)
     pushed = await oc.push_open_findings()
     oc.log(None, f"end of the day: {pushed} open drift findings pushed")
 
 
 async def _run_batch(stack: Stack, client: httpx.AsyncClient, webhook_url: str, make_token: Any, redis: PrivateRedis,
-                     seeds: list[int], since: float, answers: Counter) -> tuple[list[SeedResult], list[str]]:
+                     seeds: list[int], since: float, answers: Counter,
+                     other_realms: list[Any]) -> tuple[list[SeedResult], list[str]]:
     t0 = time.monotonic()
     companies: list[OpsCompany] = []
     for seed in seeds:
@@ -262,7 +267,8 @@ async def _run_batch(stack: Stack, client: httpx.AsyncClient, webhook_url: str, 
     settled2, notes = await _quiet(stack, companies, dis, [], notes)
     for oc in companies:
         if left := await oc.webhooks_done(WEBHOOK_TIMEOUT):
-            oc.people.notes.append(f"{left} webhook events left after the pushes")
+            oc.people.left = len(left)
+            oc.people.notes.append(f"{len(left)} webhook events left at the check: {left[:5]}")
     print(f"  end of the day for drift (reconciliation, open findings pushed): {notes[-1]} at "
           f"{time.monotonic() - t0:.1f} s", flush=True)
     settled = settled and settled2
@@ -278,6 +284,12 @@ async def _run_batch(stack: Stack, client: httpx.AsyncClient, webhook_url: str, 
         notes.extend(f"seed {oc.seed} harness: {p}" for p in oc.problems)
         notes.extend(f"seed {oc.seed}: {n}" for n in oc.people.notes)
         answers.update(oc.people.answers)
+        answers.update(oc.people.tally)
+        if oc.people.left:
+            answers["webhook events left unprocessed at the check"] += oc.people.left
+            answers["seeds with webhook events left unprocessed"] += 1
+        if oc.realm_b:
+            other_realms.append(types.SimpleNamespace(realm_id=oc.realm_b))
     return results, notes
 
 
@@ -295,7 +307,8 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     results: list[SeedResult] = []
     notes: list[str] = []
     injected: Counter = Counter()
-    answers: Counter = Counter()  # the admin's answers from the API (drift resolutions, another company)
+    answers: Counter = Counter()  # the admin's answers (drift resolutions, another company), drift's tallies
+    other_realms: list[Any] = []  # the QuickBooks companies the seeds that switch moved to
     since = time.time()
     # The sandbox runs in its own process (Stack starts it): in this one it would share the GIL with the
     # API and the harness, and 20 companies' histories would crawl.
@@ -313,14 +326,14 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
         print(f"\noperations campaign: seeds {SEEDS[0]}..{SEEDS[-1]} ({len(SEEDS)}), batches of {BATCH}", flush=True)
         for start in range(0, len(SEEDS), BATCH):
             batch_results, batch_notes = await _run_batch(stack, client, webhook_url, make_token, ops_redis,
-                                                          SEEDS[start:start + BATCH], since, answers)
+                                                          SEEDS[start:start + BATCH], since, answers, other_realms)
             results += batch_results
             notes += batch_notes
-        for c in stack.companies:
+        for c in [*stack.companies, *other_realms]:
             for e in await stack.realm_log(c.realm_id, since):
                 if e.get("note"):
                     injected[e["note"]] += 1
-        http = await stack.http_stats(stack.companies, since)
+        http = await stack.http_stats([*stack.companies, *other_realms], since)
 
     total: Counter = Counter()
     print("\n== operations campaign: per seed (" + " / ".join(COUNTS) + ")")
@@ -330,7 +343,7 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     print("  total      : " + ", ".join(f"{k} {total[k]}" for k in COUNTS))
     print(f"  faults the sandbox injected: {dict(injected)}")
     print(f"  HTTP to QBO: {http}")
-    print(f"  the admin's answers: {dict(sorted(answers.items()))}")
+    print("  what people did, and what came of it:\n    " + "\n    ".join(f"{k}: {v}" for k, v in sorted(answers.items())))
     for n in notes:
         print(f"  {n}")
     bad = [r for r in results if not r.clean]
