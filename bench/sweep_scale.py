@@ -92,13 +92,13 @@ async def run(args: argparse.Namespace, ts: svc.TestServices) -> None:
             integration = (await s.execute(select(Integration).where(Integration.company_id == company_id))
                            ).scalar_one()
             s.expunge(integration)
-        incremental = "updated_since" in inspect.signature(sweep.reconcile_company).parameters
+        incremental = "updated_since" in inspect.signature(sweep.rederive_company).parameters
         for label, kw in (("full pass", {}), ("incremental pass (changes of the last 15 min)",
                                                {"updated_since": now - timedelta(minutes=15)} if incremental else None)):
             if kw is None:
                 rows.append((label, "n/a (this checkout has no incremental pass)"))
                 continue
-            ms, changed = await timed(sm, lambda s, kw=kw: sweep.reconcile_company(s, integration, now, **kw))
+            ms, changed = await timed(sm, lambda s, kw=kw: sweep.rederive_company(s, integration, now, **kw))
             if hasattr(sweep, "all_candidates"):
                 _, (ids, _) = await timed(sm, lambda s, kw=kw: (
                     sweep.changed_candidates(s, company_id, None, kw["updated_since"]) if kw

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -79,12 +81,179 @@ def _landed(row: Row, res: Result, now: datetime) -> None:
     outbox.clear_outstanding(row)
 
 
+class Outcome(StrEnum):
+    """What a round's result means for its row: one handler each (HANDLERS)."""
+
+    ADOPTED = "adopted"  # a look-up found the lost create: QBO holds it
+    NOT_YET_VISIBLE = "not_yet_visible"  # a look-up found nothing, but QBO may still be executing the create
+    NEVER_LANDED = "never_landed"  # a look-up found nothing, and the create can no longer land
+    NOTHING_TO_DO = "nothing_to_do"  # QBO already holds what Core wants
+    RECREATE = "recreate"  # the TimeActivity was deleted inside QBO: create it again
+    LANDED = "landed"  # a write of this round is known to have landed
+    FAILED = "failed"  # refused, not mapped, or unknown
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    record: dict[str, Any] | None = None  # ADOPTED: the record adopted
+
+
+def decide(res: Result, row: Row, taken: set[str], now: datetime) -> Decision:
+    """The meaning of one result for its (locked) row. `taken`: QBO ids other rows hold (an adopted one joins it)."""
+    w = res.work
+    if w.op == Op.SETTLE and res.error is None and w.mapping_error is None:
+        record = _adopt(res, taken)
+        if record is not None:
+            return Decision(Outcome.ADOPTED, record)
+        return Decision(Outcome.NOT_YET_VISIBLE if outcome.may_still_land(row, now) else Outcome.NEVER_LANDED)
+    if w.op == Op.NONE and w.mapping_error is None:
+        return Decision(Outcome.NOTHING_TO_DO)
+    if res.recreate:
+        return Decision(Outcome.RECREATE)
+    return Decision(Outcome.LANDED if res.ok else Outcome.FAILED)
+
+
+@dataclass
+class _Round:
+    """What the handlers share: the round's identity and what it collects."""
+
+    integration_id: uuid.UUID
+    company_id: uuid.UUID
+    job_id: uuid.UUID | None
+    now: datetime
+    summary: RoundSummary = field(default_factory=RoundSummary)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    def audit(self, row: Row, res: Result, status: str, *, qbo_id: str | None = None,
+              response: dict[str, Any] | None = None, message: str | None = None) -> None:
+        w = res.work
+        self.audits.append(dict(
+            integration_id=self.integration_id, company_id=self.company_id, action=ACTIONS[w.op], status=status,
+            timecard_id=row.timecard_id, worker_id=w.timecard.worker.id if w.timecard else None,
+            project_id=w.timecard.project.id if w.timecard else None, job_id=self.job_id,
+            qbo_id=qbo_id or res.qbo_id or w.claimed.qbo_id,
+            request_payload=w.lookup_body() if w.op == Op.SETTLE else w.payload,
+            response_payload=res.response if response is None else response,
+            error_message=message if status == "failure" else None))
+
+    def synced(self, row: Row, op: Op, version: int) -> None:
+        self.summary.synced += 1
+        self.summary.events.append(_event("timecard.synced", self.company_id, row.timecard_id, version, self.now,
+                                          operation=op, qboId=row.qbo_id))
+
+
+def _adopted(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    """The create had landed: adopt its record, then do what Core wants now."""
+    w, c = res.work, res.work.claimed
+    record = d.record or {}
+    sent_version = c.pending_version if c.pending_body else w.version
+    sent_fp = c.pending_fingerprint if c.pending_body else w.fingerprint
+    outcome.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version, sent_fp, rnd.now)
+    outbox.clear_outstanding(row)
+    outcome.success(row, c, version=w.version, fingerprint=w.fingerprint, wanted=w.desire, now=rnd.now)
+    rnd.audit(row, res, "success", qbo_id=row.qbo_id, response=record)
+    rnd.summary.written.append(Written(row.timecard_id))
+    rnd.summary.first_sync = True
+    SYNCS.labels(operation=Op.CREATE, outcome="adopted").inc()
+    rnd.synced(row, Op.CREATE, w.version)
+
+
+def _not_yet_visible(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    w = res.work
+    outcome.unseen(row, w.claimed, version=w.version, wanted=w.desire)
+
+
+def _never_landed(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    """The failed attempt goes on as a fresh create (or nothing)."""
+    w = res.work
+    outbox.clear_outstanding(row)
+    outcome.not_found(row, w.claimed, version=w.version, wanted=w.desire, now=rnd.now)
+
+
+def _nothing_to_do(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    w = res.work
+    outcome.success(row, w.claimed, version=w.version, fingerprint=w.fingerprint, wanted=w.desire, now=rnd.now)
+
+
+def _recreate(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    w = res.work
+    outcome.now_holds(row, None, None, None, None, rnd.now)
+    outbox.clear_outstanding(row)
+    outcome.success(row, w.claimed, version=w.version, fingerprint=w.fingerprint, wanted=w.desire, now=rnd.now)
+    rnd.audit(row, res, "failure", message="The TimeActivity was deleted inside QuickBooks; it is being re-created")
+    rnd.summary.written.append(Written(row.timecard_id, res.overridden))
+
+
+def _landed_write(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    w, c = res.work, res.work.claimed
+    _landed(row, res, rnd.now)
+    outcome.success(row, c, version=w.version, fingerprint=w.fingerprint, wanted=w.desire, now=rnd.now)
+    rnd.audit(row, res, "success")
+    rnd.summary.written.append(Written(row.timecard_id, res.overridden))
+    SYNCS.labels(operation=w.op, outcome="success").inc()
+    if w.op == Op.CREATE:
+        rnd.summary.first_sync = True
+        if c.approved_at:
+            APPROVE_TO_QBO.observe(max(0.0, (rnd.now - c.approved_at).total_seconds()))
+    rnd.synced(row, Op(w.op), w.version)
+
+
+def _failed(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
+    w, c = res.work, res.work.claimed
+    refused = w.refusal is not None
+    failure = lifecycle.classify(res.error, mapping=w.mapping_error is not None and not refused, refused=refused)
+    code: str | None
+    if w.refusal is not None:
+        code, message = w.refusal
+    elif w.mapping_error is not None:
+        message, code = w.mapping_error, "mapping"
+    else:
+        assert res.error is not None
+        message, code = policy.admin_message(res.error), res.error.code
+    # A resend of a request whose outcome was already unknown (its ledger entry at the claim) keeps that
+    # doubt: this attempt applied nothing, the earlier one may have.
+    doubted = outbox.outstanding_of(c) is not None
+    if w.recorded and not failure.maybe_committed and not doubted:
+        outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
+    elif w.recorded:
+        row.pending_unknown_at = rnd.now  # this job will not send it again (outcome.unknown_for_sure_at)
+    kind = failure.kind
+    state = outcome.failure(row, c, version=w.version, wanted=w.desire, now=rnd.now, kind=kind, message=message,
+                            code=code, not_before=policy.not_before(res.error, rnd.now))
+    summary = rnd.summary
+    if kind == Kind.WAIT:
+        summary.waiting += 1
+        summary.stop = True
+        SYNCS.labels(operation=w.op, outcome="waiting").inc()
+        return
+    rnd.audit(row, res, "failure", message=message)
+    summary.failed += 1
+    summary.errors.append({"timecardId": str(row.timecard_id), "operation": w.op, "kind": kind, "code": code,
+                           "message": message, "state": state,
+                           "nextAttemptAt": row.next_attempt_at.isoformat() if state == State.FAILED
+                           and kind == Kind.TRANSIENT else None})
+    SYNCS.labels(operation=w.op, outcome=state).inc()
+    if state == State.DEAD:
+        summary.dead += 1
+    if state == State.DEAD or kind in (Kind.VALIDATION, Kind.MAPPING):
+        summary.events.append(_event("timecard.sync_failed", rnd.company_id, row.timecard_id, w.version, rnd.now,
+                                     operation=w.op, error=message, state=state))
+
+
+HANDLERS: dict[Outcome, Callable[[_Round, Row, Result, Decision], None]] = {
+    Outcome.ADOPTED: _adopted, Outcome.NOT_YET_VISIBLE: _not_yet_visible, Outcome.NEVER_LANDED: _never_landed,
+    Outcome.NOTHING_TO_DO: _nothing_to_do, Outcome.RECREATE: _recreate, Outcome.LANDED: _landed_write,
+    Outcome.FAILED: _failed,
+}
+
+
 async def apply_results(
     session: AsyncSession, *, integration_id: uuid.UUID, company_id: uuid.UUID, job_id: uuid.UUID | None,
     results: list[Result], now: datetime,
 ) -> RoundSummary:
     """Write each result back, but only to rows this job still holds under its claim token."""
-    summary = RoundSummary()
+    rnd = _Round(integration_id, company_id, job_id, now)
     ids = [r.work.claimed.id for r in results]
     rows = {r.id: r for r in (await session.execute(
         select(Row).where(Row.id.in_(ids)).order_by(Row.timecard_id).with_for_update()  # outbox.LOCK_ORDER
@@ -93,116 +262,20 @@ async def apply_results(
         session.expunge(r)  # locked; written back below in one statement (outbox.write_back)
     taken = await _held_elsewhere(session, company_id, results)
     touched: list[Row] = []
-    audits: list[dict[str, Any]] = []
     reported: list[Row] = []
     for res in results:
         row = rows.get(res.work.claimed.id)
         if row is None or not outcome.holds_claim(row, res.work.claimed):
             continue  # another job took the row over: its facts win
         touched.append(row)
-        w = res.work
-        op, version, c = w.op, w.version, w.claimed
-        audit_status: str | None = None
-        message: str | None = None
-        code: str | None
-        qbo_id = res.qbo_id or c.qbo_id
-        response = res.response
-        if op == Op.SETTLE and res.error is None and w.mapping_error is None:
-            record = _adopt(res, taken)
-            if record is not None:  # the create had landed: adopt it, then do what Core wants now
-                sent_version = c.pending_version if c.pending_body else version
-                sent_fp = c.pending_fingerprint if c.pending_body else w.fingerprint
-                outcome.now_holds(row, str(record.get("Id")), str(record.get("SyncToken") or "0"), sent_version,
-                                 sent_fp, now)
-                outbox.clear_outstanding(row)
-                outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
-                qbo_id, response, audit_status = row.qbo_id, record, "success"
-                summary.written.append(Written(row.timecard_id))
-                summary.synced += 1
-                summary.first_sync = True
-                SYNCS.labels(operation=Op.CREATE, outcome="adopted").inc()
-                summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
-                                             operation=Op.CREATE, qboId=row.qbo_id))
-            elif outcome.may_still_land(row, now):  # not there yet: QBO may still be executing it
-                outcome.unseen(row, c, version=version, wanted=w.desire)
-            else:  # it never landed: the failed attempt goes on as a fresh create (or nothing)
-                outbox.clear_outstanding(row)
-                outcome.not_found(row, c, version=version, wanted=w.desire, now=now)
-        elif op == Op.NONE and w.mapping_error is None:
-            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
-        elif res.recreate:
-            outcome.now_holds(row, None, None, None, None, now)
-            outbox.clear_outstanding(row)
-            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
-            audit_status, message = "failure", "The TimeActivity was deleted inside QuickBooks; it is being re-created"
-            summary.written.append(Written(row.timecard_id, res.overridden))
-        elif res.ok:
-            _landed(row, res, now)
-            outcome.success(row, c, version=version, fingerprint=w.fingerprint, wanted=w.desire, now=now)
-            audit_status = "success"
-            summary.written.append(Written(row.timecard_id, res.overridden))
-            summary.synced += 1
-            SYNCS.labels(operation=op, outcome="success").inc()
-            if op == Op.CREATE:
-                summary.first_sync = True
-                if c.approved_at:
-                    APPROVE_TO_QBO.observe(max(0.0, (now - c.approved_at).total_seconds()))
-            summary.events.append(_event("timecard.synced", company_id, row.timecard_id, version, now,
-                                         operation=op, qboId=row.qbo_id))
-        else:
-            refused = w.refusal is not None
-            failure = lifecycle.classify(res.error, mapping=w.mapping_error is not None and not refused,
-                                         refused=refused)
-            if w.refusal is not None:
-                code, text = w.refusal
-            elif w.mapping_error is not None:
-                text, code = w.mapping_error, "mapping"
-            else:
-                assert res.error is not None
-                text, code = policy.admin_message(res.error), res.error.code
-            # A resend of a request whose outcome was already unknown (its ledger entry at the claim) keeps
-            # that doubt: this attempt applied nothing, the earlier one may have.
-            doubted = outbox.outstanding_of(w.claimed) is not None
-            if w.recorded and not failure.maybe_committed and not doubted:
-                outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
-            elif w.recorded:
-                row.pending_unknown_at = now  # this job will not send it again (outcome.unknown_for_sure_at)
-            kind = failure.kind
-            message = text
-            state = outcome.failure(row, c, version=version, wanted=w.desire, now=now, kind=kind,
-                                          message=message, code=code, not_before=policy.not_before(res.error, now))
-            if kind == Kind.WAIT:
-                summary.waiting += 1
-                summary.stop = True
-                SYNCS.labels(operation=op, outcome="waiting").inc()
-            else:
-                audit_status = "failure"
-                summary.failed += 1
-                summary.errors.append({"timecardId": str(row.timecard_id), "operation": op, "kind": kind,
-                                       "code": code, "message": message, "state": state,
-                                       "nextAttemptAt": row.next_attempt_at.isoformat() if state == State.FAILED
-                                       and kind == Kind.TRANSIENT else None})
-                SYNCS.labels(operation=op, outcome=state).inc()
-                if state == State.DEAD:
-                    summary.dead += 1
-                if state in (State.DEAD,) or kind in (Kind.VALIDATION, Kind.MAPPING):
-                    summary.events.append(_event("timecard.sync_failed", company_id, row.timecard_id, version, now,
-                                                 operation=op, error=message, state=state))
-        if audit_status is not None:
-            audits.append(dict(
-                integration_id=integration_id, company_id=company_id, action=ACTIONS[op],
-                status=audit_status, timecard_id=row.timecard_id,
-                worker_id=w.timecard.worker.id if w.timecard else None,
-                project_id=w.timecard.project.id if w.timecard else None, job_id=job_id,
-                qbo_id=qbo_id, request_payload=w.lookup_body() if op == Op.SETTLE else w.payload,
-                response_payload=response, error_message=message if audit_status == "failure" else None,
-            ))
-        if w.timecard is not None:
+        d = decide(res, row, taken, now)
+        HANDLERS[d.outcome](rnd, row, res, d)
+        if res.work.timecard is not None:
             reported.append(row)
     await outbox.write_back(session, touched)
-    await audit.record_many(session, audits)
+    await audit.record_many(session, rnd.audits)
     await core_status.report(session, reported)
-    return summary
+    return rnd.summary
 
 
 async def publish(redis: Any, events: list[tuple[str, dict[str, Any]]]) -> None:
