@@ -52,6 +52,7 @@ def _tid_of(ta: dict[str, Any]) -> uuid.UUID | None:
 async def check(oc: OpsCompany, *, full: bool = True, since: float = 0.0) -> SeedResult:
     from qbo_integration.core_platform.models import Timecard
     from qbo_integration.monitoring.models import AuditLogEntry as A
+    from qbo_integration.reconciliation.models import DriftFinding as F
     from qbo_integration.sync.models import SyncJob
     from qbo_integration.sync.models import TimecardSyncRecord as Row
 
@@ -69,6 +70,7 @@ async def check(oc: OpsCompany, *, full: bool = True, since: float = 0.0) -> See
             .group_by(A.job_id))).all())
         audited_tcs = set((await s.execute(select(A.timecard_id).where(
             A.company_id == oc.company_id, A.status == "failure"))).scalars())
+        findings = (await s.execute(select(F).where(F.company_id == oc.company_id).order_by(F.detected_at))).scalars().all()
     tas: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for ta in await stack.activities(oc.realm):
         if ta.get("status") == "Deleted":
@@ -117,12 +119,18 @@ async def check(oc: OpsCompany, *, full: bool = True, since: float = 0.0) -> See
             res.counts["audit_missing"] += 1
             problems.append(f"audit: row {row.state} ({row.last_error}) without a failure audit row")
         if problems:
-            outbox = (f"outbox {row.state}/{row.operation} qbo_id={row.qbo_id} v{row.timecard_version} "
-                      f"synced_v={row.synced_version} err={row.last_error_code}") if row else "no outbox row"
+            outbox = (f"outbox {row.state}/{row.operation} qbo_id={row.qbo_id} SyncToken {row.qbo_sync_token} "
+                      f"v{row.timecard_version} synced_v={row.synced_version} err={row.last_error_code}") \
+                if row else "no outbox row"
             core_s = f"core {tc.status} v{tc.version} {tc.sync_status}/{tc.qbo_id}" if tc else "deleted in Core"
-            tas_s = "; ".join(f"TA {ta['Id']} {ta.get('Description')} {timeactivity_hours(ta)} h" for ta in found)
+            tas_s = "; ".join(f"TA {ta['Id']} SyncToken {ta.get('SyncToken')} {ta.get('Description')} "
+                              f"{timeactivity_hours(ta)} h" for ta in found)
+            drift = "; ".join(f"{f.kind} TA {f.qbo_id} SyncToken {f.our_sync_token}->{f.qbo_sync_token} {f.source} "
+                              f"{f.detected_at:%H:%M:%S} {f.status} by {f.resolved_by}"
+                              for f in findings if f.timecard_id == tid)
             res.bad.append(f"seed {oc.seed} tc{i} {tid}: " + " | ".join(problems) + f"\n    {core_s}; {outbox}; "
-                           f"{tas_s or 'no TA'}\n    history:\n      " + "\n      ".join(oc.history.get(i, [])))
+                           f"{tas_s or 'no TA'}\n    drift findings: {drift or 'none'}"
+                           f"\n    history:\n      " + "\n      ".join(oc.history.get(i, [])))
     for job_id, failed in jobs:
         if audited.get(job_id, 0) < failed:
             res.counts["audit_missing"] += failed - audited.get(job_id, 0)

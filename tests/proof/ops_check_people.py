@@ -10,12 +10,15 @@ What the model demands, and what it cannot:
 - Every bookkeeper change found (`drift_missed`): a finding of the timecard on that record (any status,
   any source, in the realm the change was made in) that saw it: `deleted` for a delete; `deleted` or a
   QuickBooks SyncToken at least the edit's for an edit (one open finding per timecard is refreshed by later
-  changes). Not demanded when CrewFlow wrote that record after the change (an update or delete that
-  landed, or an update that found it deleted): the write supersedes the bookkeeper's version, and the
-  service records the version it replaced only when it saw it (a stale-SyncToken re-read or a re-create
-  with no write of ours in doubt; a delete over a bookkeeper's edit records nothing). Nor after the
-  company switched away from the realm (its webhook events are dropped, its findings archived). The end
-  of the day runs a reconciliation, so a webhook lost to a disconnect or an outage is no excuse.
+  changes). Not demanded when a request of the service naming that record reached QBO after the change
+  (the realm's request log, which records the ids a write names) and was applied (an update or delete
+  over an edit) or answered at all (over a delete: "not found" is how the service learns of it): that
+  write supersedes the bookkeeper's version, and the service records the version it replaced only when
+  it saw it (a stale-SyncToken re-read or a re-create, with no write of ours in doubt; a delete over a
+  bookkeeper's edit, or of a record already deleted, records nothing). Those are counted and listed
+  ("unseen: CrewFlow's write came after"). Nor after the company switched away from the realm (its
+  webhook events are dropped, its findings archived). The end of the day runs a reconciliation, so a
+  webhook lost to a disconnect, a killed worker or a Redis restart is no excuse.
 - No finding without a change (`drift_false`): a `changed` finding names the SyncToken of a bookkeeper's
   edit of that record; a `deleted` one a record the bookkeeper deleted.
 - No write names another realm's record (`foreign_ids`): every update or delete in a realm's request log

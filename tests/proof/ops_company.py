@@ -4,7 +4,9 @@ Everything goes through the same doors as in production: Core's tables plus a pu
 (approve, edit, unapprove, delete: what Core does), the service's HTTP API with an admin token
 (Sync Now, dead-letter requeue, mapping, disconnect/reconnect through the OAuth flow, dry run and
 live sync), and the sandbox's admin API (faults, 429 storms, expired tokens, request-id memory).
-Each step is recorded in a per-timecard history the checker prints for a bad timecard.
+What the bookkeeper and the admin do beside that (drift, books, the worker's employee, another QuickBooks
+company) is ops_people's. Each step is recorded in a per-timecard history the checker prints for a bad
+timecard.
 """
 
 from __future__ import annotations

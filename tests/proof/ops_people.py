@@ -232,8 +232,9 @@ class OpsPeople:
             self.people.pushed[i] = at
         elif r.status_code == 200 and action == "accept":
             out = r.json()
-            self.people.kept[i] = Kept(self.realm, i, out["qboId"], (out.get("qboView") or {}).get("SyncToken"),
-                                       out.get("qboView") or {}, before[0], before[1], at)
+            self.people.kept[i] = k = Kept(self.realm, i, out["qboId"], (out.get("qboView") or {}).get("SyncToken"),
+                                           out.get("qboView") or {}, before[0], before[1], at)
+            self.log(i, f"  kept: TA {k.qbo_id} at SyncToken {k.token}; Core v{k.core_version}, synced v{k.synced_version}")
         elif r.status_code not in (200, 409, 503):  # 409: resolved meanwhile, superseded, or refused as said
             self.problems.append(f"resolve {action} -> {r.status_code} {r.text[:200]}")
         return r.status_code

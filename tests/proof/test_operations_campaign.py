@@ -298,7 +298,7 @@ def _with_repaired(before: SeedResult, after: SeedResult) -> SeedResult:
     for k in ("duplicated", "orphaned"):
         if before.counts[k] > after.counts[k]:
             after.counts[k] = before.counts[k]
-            after.bad += [f"(before the reconciliation) {line}" for line in before.bad]
+            after.bad += [f"(before the reconciliation) {line}" for line in before.bad if f"{k}:" in line]
     return after
 
 

@@ -112,6 +112,7 @@ async def _dispatch(st, slot, method: str, parts: list[str], request: Request, r
 def _named_ids(parts: list[str], raw: bytes, batch_body: Any) -> list[str]:
     """The records a write names by Id ("TimeActivity/71"): an update or delete, alone or in a batch. Logged,
     so a test can tell which records of a realm a client wrote to (the body is not in the path)."""
+    bodies: list[tuple[str | None, Any]]
     if batch_body is not None:
         items = batch_body.get("BatchItemRequest") if isinstance(batch_body, dict) else None
         bodies = [(ops.entity_name(k), v) for it in items if isinstance(it, dict)
