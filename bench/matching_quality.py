@@ -6,7 +6,7 @@ true match of every record known. The CrewFlow side is written the way people wr
 nicknames (Bob for Robert), other case, middle initials, "Reyes, Jack" order, missing or personal
 emails, people who share a name, new hires with no QuickBooks record, jobs named without their parent
 and job names that recur under several parents. Every record gets the suggestions the console shows
-(mapping.suggest: suggest() per record, then hold_shared() over the list), and the top one is scored.
+(directory.matching, as the wizard uses it: suggest() per record, then hold_shared() over the list), and the top one is scored.
 
 Precision in a band = right top suggestions / top suggestions in that band. Recall at or above a band
 = right top suggestions at or above it / records that have a true match. "Accept suggestions >= 90 %"
@@ -23,15 +23,15 @@ import argparse
 import random
 import string
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qbo_integration.directory import matching as matcher
 from qbo_integration.directory.service import DirEntry
-from qbo_integration.mapping import suggest as matcher
 
-BULK_ACCEPT: float = getattr(matcher, "BULK_ACCEPT", 0.9)
-hold_shared: Callable[[list[list[Any]]], list[list[Any]]] = getattr(matcher, "hold_shared", lambda rows: rows)
+BULK_ACCEPT: float = matcher.BULK_ACCEPT
+hold_shared = matcher.hold_shared
 BANDS = [(0.95, 1.01, "95-100 %"), (0.90, 0.95, "90-94 %"), (0.80, 0.90, "80-89 %"), (0.70, 0.80, "70-79 %"),
          (0.0, 0.70, "< 70 %")]
 
@@ -175,7 +175,8 @@ def customers(rng: random.Random, n_projects: int) -> tuple[list[DirEntry], list
 
 
 def score(cases: Sequence[Case], candidates: Sequence[DirEntry], *, emails: bool) -> tuple[list[list[Any]], list[Any]]:
-    rows = hold_shared([matcher.suggest(c.name, c.email if emails else None, candidates) for c in cases])
+    indexed = matcher.pool(candidates)
+    rows = hold_shared([matcher.suggest(c.name, c.email if emails else None, indexed) for c in cases])
     return [[c.truth, r[0] if r else None] for c, r in zip(cases, rows, strict=True)], rows
 
 
@@ -215,8 +216,10 @@ def report(title: str, cases: Sequence[Case], candidates: Sequence[DirEntry], *,
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def messy_directory(description: str) -> tuple[int, list[DirEntry], list[Case], list[DirEntry], list[Case]]:
+    """The command line (--seed, --workers, --projects) and the directory it asks for: (seed, QuickBooks
+    employees, CrewFlow workers, QuickBooks customers, CrewFlow projects). bench/import_quality.py uses it too."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--workers", type=int, default=500)
     ap.add_argument("--projects", type=int, default=500)
@@ -224,7 +227,12 @@ def main() -> None:
     rng = random.Random(args.seed)
     emps, workers = people(rng, args.workers)
     custs, projects = customers(rng, args.projects)
-    print(f"matching quality, seed {args.seed}, bulk-accept threshold {BULK_ACCEPT:.0%}")
+    return args.seed, emps, workers, custs, projects
+
+
+def main() -> None:
+    seed, emps, workers, custs, projects = messy_directory(__doc__.split("\n")[0])
+    print(f"matching quality, seed {seed}, bulk-accept threshold {BULK_ACCEPT:.0%}")
     report("Workers -> Employees", workers, emps, emails=True)
     report("Projects -> Customers", projects, custs, emails=False)
 

@@ -194,12 +194,17 @@ async def connected_company(company, sessionmaker, settings, sandbox) -> Connect
     The Integration row is `connected` with encrypted tokens (access token valid for an hour), so
     `services.qbo.company(company.id, realm_id)` works against the sandbox straight away.
     """
+    created = (await sandbox.post("/_sandbox/realms", json={"sample": True})).json()
+    return await connect_realm(company, sessionmaker, settings, sandbox, created)
+
+
+async def connect_realm(company, sessionmaker, settings, sandbox, created: dict[str, Any]) -> ConnectedCompany:
+    """Connect `company` to the sandbox realm `created` (the answer of POST /_sandbox/realms)."""
     from datetime import UTC, datetime, timedelta
 
     from qbo_integration.connections.crypto import TokenCipher, aad_for
     from qbo_integration.connections.models import Integration
 
-    created = (await sandbox.post("/_sandbox/realms", json={"sample": True})).json()
     realm_id = created["realmId"]
     grant = await sandbox.post(f"/_sandbox/realms/{realm_id}/grants")
     assert grant.status_code == 200, grant.text

@@ -46,6 +46,11 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/directory/import"): {"json": {"companyId": C, "mode": "auto"}},
     ("GET", "/directory/import/{job_id}"): {"params": {"companyId": C}, "path": {"job_id": U}},
     ("GET", "/directory/orphans"): {"params": {"companyId": C}},
+    ("GET", "/directory/proposals"): {"params": {"companyId": C, "status": "open"}},
+    ("POST", "/directory/proposals/{proposal_id}/decision"): {"json": {"companyId": C, "decision": "link",
+                                                                       "crewflowId": U},
+                                                              "path": {"proposal_id": U}},
+    ("POST", "/directory/merge"): {"json": {"companyId": C, "entityType": "Employee", "fromId": U, "intoId": U}},
     ("GET", "/mapping"): {"params": {"companyId": C, "profileId": U}},
     ("PUT", "/mapping"): {"json": {"companyId": C, "mapping": {
         "profileName": "Main", "costCodeField": "ServiceItem",

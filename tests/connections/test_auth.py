@@ -80,6 +80,8 @@ VALID_BODY_EXTRAS: dict[str, dict] = {
     "/mapping": {"mapping": {}},
     "/sync-settings": {"syncStartDate": "2026-11-01"},
     "/resolve": {"action": "dismiss"},
+    "/decision": {"decision": "skip"},
+    "/directory/merge": {"entityType": "Employee", "fromId": str(uuid.uuid4()), "intoId": str(uuid.uuid4())},
 }
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from qbo_integration.core_platform.models import Project, User
 from qbo_integration.directory import import_flow
-from qbo_integration.directory.importer import normalise
+from qbo_integration.directory.matching import normalise
 from qbo_integration.directory.models import QboDirectoryRecord
 from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.monitoring.models import AuditLogEntry, SetupChecklist
@@ -53,7 +53,8 @@ async def test_first_import_then_repeat_then_incremental_via_cdc(sessionmaker, s
 
     first = await run(sessionmaker, services, queue, cc.company_id)
     assert first["status"] == "completed" and first["mode"] == "full"
-    assert first["users"] == {"created": len(active_emps) - 1, "updated": 1, "matchedByEmail": 1}
+    assert first["users"] == {"created": len(active_emps) - 1, "updated": 1, "matchedByEmail": 1, "matchedByName": 0,
+                              "proposed": 0}
     assert first["projects"]["created"] == len(active_custs)
     users, projects = await core_state(sessionmaker, cc.company_id)
     assert len(users) == len(active_emps)  # the existing user was updated, not duplicated
@@ -74,7 +75,9 @@ async def test_first_import_then_repeat_then_incremental_via_cdc(sessionmaker, s
         assert (job.kind, job.status, job.trigger) == ("directory_import", "completed", "connect")
         assert job.qbo_calls >= 5
         audit_rows = (await s.execute(select(AuditLogEntry).where(AuditLogEntry.job_id == job.id))).scalars().all()
-        assert [a.action for a in audit_rows] == ["directory_import"]
+        assert sorted(a.action for a in audit_rows) == ["directory_import", "directory_linked"]
+        linked = next(a for a in audit_rows if a.action == "directory_linked")  # the email match, audited
+        assert (linked.worker_id, linked.qbo_id, linked.request_payload["reason"]) == (existing.id, "1", "email")
         checklist = await s.get(SetupChecklist, cc.company_id)
         assert checklist is not None and checklist.directory_imported_at is not None
 
@@ -99,7 +102,7 @@ async def test_first_import_then_repeat_then_incremental_via_cdc(sessionmaker, s
     await sandbox.post(f"{admin}/Customer", json={"Id": victim["Id"], "Active": False})
     third = await run(sessionmaker, services, queue, cc.company_id)
     assert third["mode"] == "cdc"
-    assert third["users"] == {"created": 1, "updated": 1, "matchedByEmail": 0}
+    assert third["users"] == {"created": 1, "updated": 1, "matchedByEmail": 0, "matchedByName": 0, "proposed": 0}
     assert third["projects"]["updated"] == 1
     orphaned = {(o["entityType"], o["qboId"]) for o in third["newlyOrphaned"]}
     assert orphaned == {("Employee", "3"), ("Customer", victim["Id"])}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from qbo_integration.directory.matching import BULK_ACCEPT, hold_shared, name_key, suggest, variant_key
 from qbo_integration.directory.service import DirEntry
-from qbo_integration.mapping.suggest import BULK_ACCEPT, hold_shared, name_key, suggest, variant_key
 
 
 def emp(qbo_id: str, name: str, email: str | None = None, entity: str = "Employee") -> DirEntry:
@@ -48,3 +48,9 @@ def test_two_records_pointing_at_one_candidate_are_both_held():
                         suggest("Ann Oak", None, [emp("2", "Ann Oak")])])
     assert [r[0].reason for r in rows] == ["shared", "shared", "name"]
     assert rows[0][0].confidence < BULK_ACCEPT and rows[2][0].confidence >= BULK_ACCEPT
+
+
+def test_a_typo_that_sorts_a_word_elsewhere_is_still_similar():
+    # "walsh" sorts before "william" (Liam's formal name), "wylsh" after it: words in any order alone miss it
+    top = suggest("Liam Wylsh", None, [emp("1", "Liam Walsh"), emp("2", "Omar Khan")])
+    assert [(s.qbo_id, s.reason) for s in top] == [("1", "fuzzy")] and top[0].confidence < BULK_ACCEPT

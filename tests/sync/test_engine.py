@@ -12,6 +12,7 @@ from sqlalchemy import select
 from qbo_integration.core_platform.events import channel
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.sync import engine, intake, jobs, sweep
+from qbo_integration.sync.context import JobContext
 from tests.qbo.helpers import age_breaker
 from tests.sync import helpers as h
 
@@ -163,8 +164,8 @@ async def test_two_jobs_racing_on_one_company_push_each_timecard_once(ctx, live,
     more = [await _approve(ctx, sessionmaker, core, start=h.DENVER_DAY - timedelta(days=i + 1)) for i in range(24)]
     job_a = await jobs.start(sessionmaker, core.company_id, None, "test", clock())
     job_b = await jobs.start(sessionmaker, core.company_id, None, "test", clock())
-    await asyncio.gather(engine.CompanySync(ctx, core.company_id, job_a).run(),
-                         engine.CompanySync(other, core.company_id, job_b).run())
+    await asyncio.gather(engine.CompanySync(JobContext.of(ctx), core.company_id, job_a).run(),
+                         engine.CompanySync(JobContext.of(other), core.company_id, job_b).run())
     tas = await h.activities(sandbox, cc.realm_id)
     assert len(tas) == 48 and len({t["Id"] for t in tas}) == 48
     for tid in tids + more:

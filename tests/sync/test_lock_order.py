@@ -10,8 +10,8 @@ import random
 
 from sqlalchemy.exc import DBAPIError
 
+from qbo_integration.connections.service import get_integration
 from qbo_integration.sync import sweep
-from qbo_integration.sync.integrations import get_integration
 from tests.sync import helpers as h
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from qbo_integration.sync import engine, service, sweep
+from qbo_integration.sync.context import JobContext
 from tests.sync import helpers as h
 
 
@@ -92,10 +93,10 @@ async def test_a_sweep_lock_left_by_a_dead_worker_lapses_before_the_next_sweep(c
     the next nine sweeps skip; after a Redis restart they are all that wakes a company."""
     _, core = live
     ctx["settings"] = ctx["settings"].model_copy(update={"sync_sweep_minutes": 1})
-    assert sweep.lock_seconds(ctx) == 50
+    assert sweep.lock_seconds(JobContext.of(ctx)) == 50
     await sweep.sweep(ctx)  # takes and releases the lock
-    stale = ctx["redis"].lock(sweep.SWEEP_LOCK, timeout=sweep.lock_seconds(ctx))
+    stale = ctx["redis"].lock(sweep.SWEEP_LOCK, timeout=sweep.lock_seconds(JobContext.of(ctx)))
     assert await stale.acquire(blocking=False)  # a worker that will die holding it
     assert 0 < await ctx["redis"].ttl(sweep.SWEEP_LOCK) <= 50
     ctx["settings"] = ctx["settings"].model_copy(update={"sync_sweep_minutes": 15})
-    assert sweep.lock_seconds(ctx) == sweep.SWEEP_LOCK_SECONDS  # production: the job's timeout, 600 s
+    assert sweep.lock_seconds(JobContext.of(ctx)) == sweep.SWEEP_LOCK_SECONDS  # production: the job's timeout, 600 s

@@ -3,18 +3,19 @@ the grant ends (the earlier of the rolling and the hard expiry), once each, with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.models import Integration
 from qbo_integration.monitoring import notify, token_expiry
 
 
 async def alert_expiring(session: AsyncSession, public_base_url: str, *, now: datetime | None = None) -> int:
     """Queue the alerts due now; returns how many were queued (a repeat is suppressed). Never commits."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     horizon = now + timedelta(days=token_expiry.WARN_DAYS)
     rows = (await session.execute(
         select(Integration.company_id, Integration.refresh_token_expires_at, Integration.refresh_token_hard_expires_at)

@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.config import Settings
 from qbo_integration.connections import authorize, books, service, states
 from qbo_integration.connections.crypto import TokenCipher, TokenCipherError, aad_for
@@ -87,9 +88,6 @@ class Connected:
     company_name: str | None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def _qbo_reason(exc: QboError) -> str:
     return (exc.message or type(exc).__name__)[:300]
@@ -103,7 +101,7 @@ async def start_connect(session: AsyncSession, services: Services, *, company_id
     prov = await authorize.provider(services.settings, services.http)
     verifier = make_code_verifier() if prov.pkce else None
     state = await states.create_state(session, services.cipher, company_id=company_id, user_sub=user_sub,
-                                      now=now or _now(), code_verifier=verifier, allow_realm_switch=allow_realm_switch)
+                                      now=now or utc_now(), code_verifier=verifier, allow_realm_switch=allow_realm_switch)
     return authorize.authorize_url(services.settings, prov, state=state, code_verifier=verifier)
 
 
@@ -137,7 +135,7 @@ async def probe_company_info(services: Services, company_id: uuid.UUID, realm_id
         client = api.company(company_id, realm_id)
         info = await client.company_info()
         try:
-            rules = await books.read(client, _now())
+            rules = await books.read(client, utc_now())
         except QboError as exc:
             logger.warning("could not read the QuickBooks preferences at connect: %s", type(exc).__name__)
     finally:
@@ -174,7 +172,7 @@ async def begin_connect(
 ) -> PendingConnect:
     """The callback's first transaction: take the state (single use) and check the callback. No network
     call. The caller commits before `finish_connect`, so a replayed callback finds the state used."""
-    now = now or _now()
+    now = now or utc_now()
     taken = await states.take_state(session, state, now=now, company_id=caller_company, user_sub=caller_sub)
     company_id, actor = taken.company_id, taken.user_sub
     with log_context(company_id=company_id, realm_id=realm_id if realm_id and _REALM_RE.match(realm_id) else None):
@@ -284,7 +282,7 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
                             session, integration_id=row.id, company_id=company_id, old_realm=row.realm_id,
                             new_realm=realm_id, actor=actor)
                     service.store_connection(row, services.cipher, tokens, realm_id=realm_id,
-                                             company_name=company_name, user_sub=actor, now=now or _now())
+                                             company_name=company_name, user_sub=actor, now=now or utc_now())
                     if rules is not None:
                         await books.store_rules(session, row.id, company_id, rules)
             except IntegrityError:  # another company connected this realm meanwhile (unique index)

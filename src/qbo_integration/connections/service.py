@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.crypto import TokenCipher, aad_for
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.schemas import ConnectionOut
@@ -31,9 +32,6 @@ NOT_CONNECTED = "QuickBooks is not connected for this company"
 class NotConnected(Conflict):
     code = "not_connected"
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def get_integration(session: AsyncSession, company_id: uuid.UUID, *, for_update: bool = False) -> Integration | None:
@@ -147,7 +145,7 @@ def kept_hard_expiry(stored: datetime | None, told: datetime | None) -> datetime
 def store_connection(row: Integration, cipher: TokenCipher, tokens: TokenSet, *, realm_id: str,
                      company_name: str | None, user_sub: str, now: datetime | None = None) -> None:
     """Put a fresh grant on the row (tokens encrypted, bound to the row by the AAD)."""
-    now = now or _now()
+    now = now or utc_now()
     aad = aad_for(row.id)
     row.access_token_enc = cipher.encrypt(tokens.access_token, aad)
     row.refresh_token_enc = cipher.encrypt(tokens.refresh_token, aad)
@@ -175,7 +173,7 @@ def clear_connection(row: Integration, *, status: str, reason: str, now: datetim
     row.refresh_token_hard_expires_at = None
     row.connection_status = status
     row.connection_reason = reason[:1000]
-    row.connection_changed_at = now or _now()
+    row.connection_changed_at = now or utc_now()
     row.enabled = False
 
 
@@ -211,7 +209,7 @@ async def mark_lost(session: AsyncSession, company_id: uuid.UUID, reason: str, *
 
 async def record_test(session: AsyncSession, row: Integration, *, ok: bool, company_name: str | None,
                       error: str | None, actor: str | None, now: datetime | None = None) -> None:
-    row.last_test_at = now or _now()
+    row.last_test_at = now or utc_now()
     row.last_test_ok = ok
     if ok and company_name:
         row.qbo_company_name = company_name
@@ -229,7 +227,7 @@ async def queue_daily_for_connected(sessionmaker: Any, queue: Any, function: str
     firing twice in a day queues nothing new). Returns how many companies."""
     async with sessionmaker() as s:
         company_ids = await connected_company_ids(s)
-    day = datetime.now(UTC).date().isoformat()
+    day = utc_now().date().isoformat()
     for cid in company_ids:
         await queue.enqueue(function, str(cid), None, _job_id=f"{key}:{cid}:{day}")
     return len(company_ids)

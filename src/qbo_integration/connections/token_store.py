@@ -11,11 +11,11 @@ new grant) finds the row changed and stores nothing; only the connect flow makes
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.crypto import TokenCipher, aad_for
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import kept_hard_expiry
@@ -89,7 +89,7 @@ class DbTokenStore:
                 .values(
                     connection_status="lost",
                     connection_reason=reason[:1000],
-                    connection_changed_at=datetime.now(UTC),
+                    connection_changed_at=utc_now(),
                     access_token_enc=None,
                     refresh_token_enc=None,
                     access_token_expires_at=None,

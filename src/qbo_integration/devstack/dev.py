@@ -34,22 +34,28 @@ def _sandbox_directory(base_url: str) -> tuple[str | None, dict[str, Any]]:
                 body = c.get(f"/_sandbox/realms/{realm}/entities/{entity}").json()
                 return body.get("items", []) if isinstance(body, dict) else body
 
-            employees = [e for e in items("Employee") if e.get("Active", True)]
-            customers = [e for e in items("Customer") if e.get("Active", True) and not e.get("Job")]
-            services = [e for e in items("Item") if e.get("Type") == "Service"]
-        workers = [(e.get("DisplayName", "Worker"), (e.get("PrimaryEmailAddr") or {}).get("Address"))
-                   for e in employees[:6]]
-        # One worker spelled differently from QBO, so the mapping wizard has something to suggest.
-        if workers:
-            name, email = workers[-1]
-            workers[-1] = (name.upper(), None)
-        return realm, {
-            "workers": workers or None,
-            "projects": [c["DisplayName"] for c in customers[:4]] or None,
-            "cost_codes": [(f"{i + 1:02d}-100", s["Name"]) for i, s in enumerate(services[:4])] or None,
-        }
+            return realm, demo_directory(items("Employee"), items("Customer"), items("Item"))
     except Exception:  # noqa: BLE001 - fall back to the built-in demo names
         return None, {}
+
+
+def demo_directory(employees: list[dict], customers: list[dict], items: list[dict]) -> dict[str, Any]:
+    """The demo company's Core workers, projects and cost codes, taken from a realm's QBO records."""
+    employees = [e for e in employees if e.get("Active", True)]
+    customers = [e for e in customers if e.get("Active", True) and not e.get("Job")]
+    services = [e for e in items if e.get("Type") == "Service"]
+    workers = [(e.get("DisplayName", "Worker"), (e.get("PrimaryEmailAddr") or {}).get("Address"))
+               for e in employees[:6]]
+    # One worker spelled differently from QBO and without an email, as field crews often are: the mapping
+    # wizard has something to suggest, and the import must link him rather than make a second worker.
+    if workers:
+        name, email = workers[-1]
+        workers[-1] = (name.upper(), None)
+    return {
+        "workers": workers or None,
+        "projects": [c["DisplayName"] for c in customers[:4]] or None,
+        "cost_codes": [(f"{i + 1:02d}-100", s["Name"]) for i, s in enumerate(services[:4])] or None,
+    }
 
 
 def _migrate_and_seed(database_url: str, seed_kwargs: dict[str, Any]) -> str:

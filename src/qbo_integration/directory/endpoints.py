@@ -1,17 +1,28 @@
-"""Routes of the directory import: queue one, read its status. Routes only: the logic is in import_flow.py.
-Tagged `mapping`, as they were before the directory had its own package, so the API document is unchanged."""
+"""Routes of the directory import: queue one, read its status; its proposals (list, decide) and merging
+back a record it created by mistake. Routes only: the logic is in import_flow.py and decisions.py.
+Tagged `mapping`, as they were before the directory had its own package."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
+from qbo_integration.api.openapi_doc import ERROR_REF
 from qbo_integration.core_platform.gateway import require_company
-from qbo_integration.directory import import_flow
-from qbo_integration.directory.schemas import DirectoryImportIn, ImportJobOut
+from qbo_integration.directory import decisions, import_flow
+from qbo_integration.directory.schemas import (
+    DecisionIn,
+    DecisionOut,
+    DirectoryImportIn,
+    ImportJobOut,
+    MergeIn,
+    MergeOut,
+    ProposalOut,
+    ProposalsOut,
+)
 from qbo_integration.errors import NotFound
 from qbo_integration.sync.models import SyncJob
 
@@ -44,3 +55,44 @@ async def import_status(job_id: uuid.UUID, company_id: CompanyQ, principal: Prin
     if job is None:
         raise NotFound("Unknown directory import job for this company")
     return _job_out(job)
+
+
+def _errors(by_status: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": v, "content": {"application/json": {"schema": ERROR_REF}}}
+            for code, v in by_status.items()}
+
+
+@router.get("/directory/proposals", response_model=ProposalsOut, response_model_by_alias=True,
+            summary="What the import could not place for sure (link, create or skip each), and merges to offer")
+async def list_proposals(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
+                         state: Annotated[Literal["open", "all"], Query(alias="status")] = "open") -> ProposalsOut:
+    company_access(principal, company_id)
+    await require_company(session, company_id)
+    return ProposalsOut.model_validate(await decisions.list_proposals(session, company_id, open_only=state == "open"))
+
+
+@router.post("/directory/proposals/{proposal_id}/decision", response_model=DecisionOut, response_model_by_alias=True,
+             summary="Answer a proposal: link it to a CrewFlow record, create a new one, or skip it (admin)",
+             responses=_errors({404: "Unknown company, proposal or CrewFlow record",
+                                409: "Already answered differently; the QuickBooks record or the chosen CrewFlow "
+                                     "record is linked elsewhere or inactive"}))
+async def decide(proposal_id: uuid.UUID, body: DecisionIn, principal: PrincipalDep,
+                 session: SessionDep) -> DecisionOut:
+    company_access(principal, body.company_id, admin=True)
+    await require_company(session, body.company_id)
+    view, changed, message = await decisions.decide(session, body.company_id, proposal_id, body.decision,
+                                                    body.crewflow_id, actor=principal.sub)
+    return DecisionOut(proposal=ProposalOut.model_validate(view), changed=changed, message=message)
+
+
+@router.post("/directory/merge", response_model=MergeOut, response_model_by_alias=True,
+             summary="Merge back a record the import created twice: move its QuickBooks link, retire it (admin)",
+             responses=_errors({404: "Unknown company, or a worker or project that is not this company's",
+                                409: "The record to retire has timecards or no QuickBooks link; the one to keep is "
+                                     "inactive or linked to another QuickBooks record"}))
+async def merge(body: MergeIn, principal: PrincipalDep, session: SessionDep) -> MergeOut:
+    company_access(principal, body.company_id, admin=True)
+    await require_company(session, body.company_id)
+    view, changed, message = await decisions.merge(session, body.company_id, body.entity_type, body.from_id,
+                                                   body.into_id, actor=principal.sub)
+    return MergeOut.model_validate({**view, "changed": changed, "message": message})

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections import books as company_books
@@ -26,6 +26,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.directory import importer
 from qbo_integration.directory.importer import MappedKeys
+from qbo_integration.directory.lock import lock
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
@@ -39,6 +40,7 @@ from qbo_integration.sync.models import SyncJob
 logger = logging.getLogger(__name__)
 
 KIND = "directory_import"
+LINKED = "directory_linked"  # audit action: the import linked a QBO record to an existing CrewFlow record
 FUNCTION = IMPORT_DIRECTORY
 MAX_ATTEMPTS = 3
 RETRY_DELAY = timedelta(minutes=5)
@@ -75,11 +77,6 @@ async def last_cursor(session: AsyncSession, company_id: uuid.UUID, *, exclude: 
     return datetime.fromisoformat(raw) if raw else None
 
 
-async def _lock(session: AsyncSession, company_id: uuid.UUID) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"directory_import:{company_id}"})
-
-
 async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
                      company_id: uuid.UUID | str, job_id: uuid.UUID | str | None = None, *, mapped: MappedKeys,
                      trigger: str | None = None, now: Callable[[], datetime] = utc_now) -> dict[str, Any]:
@@ -95,7 +92,7 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
             fetched = await importer.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
             rules = await _read_books(client, now())
             async with sessionmaker() as s:
-                await _lock(s, cid)
+                await lock(s, cid)
                 counts = await importer.apply(s, cid, fetched, mapped)
                 job = await s.get(SyncJob, job_id_)
                 integ = await get_integration(s, cid)
@@ -108,6 +105,7 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
                 await audit.record(s, integration_id=integ.id, company_id=cid, action=KIND, status="success",
                                    job_id=job_id_, actor=f"system:{job.trigger}",
                                    response_payload={k: results[k] for k in ("mode", "users", "projects")})
+                await audit_links(s, integ.id, cid, counts.links, job_id=job_id_, actor=f"system:{job.trigger}")
                 await mark_step(s, cid, "directory_imported")
                 await commit_and_flush(s, queue)
             logger.info("directory import finished", extra={"fields": {"mode": fetched.mode,
@@ -119,6 +117,17 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
             if not isinstance(exc, QboError):
                 raise
             return {"status": "failed", "jobId": str(job_id_), "error": exc.message}
+
+
+async def audit_links(session: AsyncSession, integration_id: uuid.UUID, company_id: uuid.UUID,
+                      links: list[dict[str, Any]], *, job_id: uuid.UUID | None, actor: str) -> None:
+    """One audit row per QuickBooks record the import linked to an existing CrewFlow worker or project
+    (by email or by the matching rule), naming both and why."""
+    await audit.record_many(session, [
+        {"integration_id": integration_id, "company_id": company_id, "action": LINKED, "status": "success",
+         "job_id": job_id, "actor": actor, "qbo_id": link["qboId"], "request_payload": link,
+         **({"worker_id": uuid.UUID(link["crewflowId"])} if link["entityType"] == "Employee"
+            else {"project_id": uuid.UUID(link["crewflowId"])})} for link in links])
 
 
 async def refresh_books(session: AsyncSession, queue: JobQueue, integration_id: uuid.UUID, company_id: uuid.UUID,
@@ -259,8 +268,11 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
     if not records:
         return {"qboCalls": client.stats.calls, "records": 0}
     async with sessionmaker() as s:
-        await _lock(s, company_id)
+        await lock(s, company_id)
         counts = await importer.apply(s, company_id, importer.Fetched("webhook", records, complete=False), mapped)
+        integ = await get_integration(s, company_id)
+        if integ is not None:
+            await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")
         await commit_and_flush(s, queue)
     return {"qboCalls": client.stats.calls, "records": sum(len(v) for v in records.values()),
             **{k: v for k, v in counts.as_dict().items() if k in ("users", "projects")}}

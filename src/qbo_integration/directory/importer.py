@@ -7,9 +7,12 @@ profile's `vendorMapping`, never by the import. Customers and jobs are named as 
 CDC answer holds the renamed parent but not the jobs whose full name changed with it.
 
 Two halves: `fetch` talks to QBO (reads only) and `apply` writes our tables and Core's, in the
-caller's transaction. Matching: stored QBO id (external_ids.qbo), then employee email / customer
-name, normalised. Nothing is ever deleted: a record that goes inactive, is deleted or vanishes in QBO
-is marked in our copy, and `orphaned` when something in CrewFlow still points at it.
+caller's transaction. Matching: stored QBO id (external_ids.qbo), then employee email, then the matching
+rule the wizard's suggestions use, where exactly one CrewFlow record matches with bulk-accept confidence
+(directory.linking). A record that only might be someone is proposed to the admin (directory_proposals),
+never created; one that resembles nothing in CrewFlow is created (FR-3, FR-4). Nothing is ever deleted:
+a record that goes inactive, is deleted or vanishes in QBO is marked in our copy, and `orphaned` when
+something in CrewFlow still points at it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.directory_gateway import CoreProject, CoreUser, DirectoryGateway
+from qbo_integration.directory import proposal_store
+from qbo_integration.directory.linking import Candidate, Local, place
+from qbo_integration.directory.matching import normalise
 from qbo_integration.directory.models import QboDirectoryRecord
 from qbo_integration.directory.service import DirEntry
 from qbo_integration.qbo.client import CompanyClient
@@ -38,11 +44,6 @@ CDC_LOOKBACK = timedelta(days=30)
 CDC_SAFETY = timedelta(hours=1)  # switch to the query fallback a little before QBO would refuse
 CDC_MAX_OBJECTS = 1000  # one CDC answer holds at most this many: more may have been cut off
 CURSOR_OVERLAP = timedelta(minutes=2)  # clock skew between us and QBO; re-reading is harmless
-
-
-def normalise(text: str | None) -> str:
-    """casefold, trimmed, whitespace collapsed: the key for email / name matching."""
-    return " ".join((text or "").split()).casefold()
 
 
 @dataclass
@@ -116,10 +117,15 @@ class ImportCounts:
     users_created: int = 0
     users_updated: int = 0
     users_matched_by_email: int = 0
+    users_matched_by_name: int = 0
+    users_proposed: int = 0
     projects_created: int = 0
     projects_updated: int = 0
     projects_matched_by_name: int = 0
+    projects_proposed: int = 0
     newly_orphaned: list[dict[str, str]] = field(default_factory=list)
+    # every QBO record linked to an existing CrewFlow record by this import (the caller audits each)
+    links: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -133,9 +139,10 @@ class ImportCounts:
             per_entity.setdefault(entity, {})[what] = n
         return {"directory": per_entity,
                 "users": {"created": self.users_created, "updated": self.users_updated,
-                          "matchedByEmail": self.users_matched_by_email},
+                          "matchedByEmail": self.users_matched_by_email, "matchedByName": self.users_matched_by_name,
+                          "proposed": self.users_proposed},
                 "projects": {"created": self.projects_created, "updated": self.projects_updated,
-                             "matchedByName": self.projects_matched_by_name},
+                             "matchedByName": self.projects_matched_by_name, "proposed": self.projects_proposed},
                 "newlyOrphaned": self.newly_orphaned, "changed": self.changed}
 
 
@@ -161,6 +168,10 @@ class _Applier:
         self.changed_users: dict[uuid.UUID, CoreUser] = {}
         self.new_projects: list[CoreProject] = []
         self.changed_projects: dict[uuid.UUID, CoreProject] = {}
+        # QBO employees / customers no CrewFlow record is linked to: placed once every row is read
+        self.unplaced: dict[str, dict[str, DirEntry]] = {"Employee": {}, "Customer": {}}
+        self.new_proposals: list[dict[str, Any]] = []
+        self.settled: dict[tuple[str, str], uuid.UUID] = {}
 
     async def load(self) -> None:
         t = QboDirectoryRecord
@@ -177,11 +188,8 @@ class _Applier:
             if u.email and not u.external_ids.get("qbo"):
                 self.user_by_email.setdefault(normalise(u.email), u)
         self.project_by_qbo = {str(p.external_ids["qbo"]): p for p in self.projects if p.external_ids.get("qbo")}
-        self.project_by_name: dict[str, CoreProject] = {}
-        for p in self.projects:
-            if not p.external_ids.get("qbo"):
-                self.project_by_name.setdefault(normalise(p.name), p)
         self.profile_targets = await self.mapped(self.session, self.company_id)
+        self.proposal_states = await proposal_store.states(self.session, self.company_id)
 
     def linked(self, entity: str, qbo_id: str) -> bool:
         if entity == "Employee" and qbo_id in self.user_by_qbo:
@@ -197,36 +205,104 @@ class _Applier:
             u = self.user_by_email.pop(normalise(r.email), None)
             if u is not None:
                 self.counts.users_matched_by_email += 1
-                u.external_ids = {**u.external_ids, "qbo": r.qbo_id}
-                self.user_by_qbo[r.qbo_id] = u
-                self.changed_users[u.id] = u
+                self.link_user(u, r, "email", 1.0)
+                return
         if u is None:
-            u = CoreUser(uuid.uuid4(), r.name, r.email, True, {"qbo": r.qbo_id})
-            self.new_users.append(u)
-            self.user_by_qbo[r.qbo_id] = u
+            self.unplaced["Employee"][r.qbo_id] = r
             return
+        self.follow_user(u, r)
+
+    def follow_user(self, u: CoreUser, r: DirEntry) -> None:
+        """A linked user's name and email follow QuickBooks (FR-3)."""
         email = r.email or u.email  # QBO without an email never erases Core's
         if u.name != r.name or (u.email or None) != (email or None):
             u.name, u.email = r.name, email
             self.changed_users[u.id] = u
 
+    def link_user(self, u: CoreUser, r: DirEntry, reason: str, confidence: float) -> None:
+        self.note_link(r, u.id, u.name, reason, confidence)
+        u.external_ids = {**u.external_ids, "qbo": r.qbo_id}
+        self.user_by_qbo[r.qbo_id] = u
+        self.changed_users[u.id] = u
+        self.follow_user(u, r)
+
     def upsert_project(self, r: DirEntry) -> None:
         p = self.project_by_qbo.get(r.qbo_id)
         if p is None:
-            p = self.project_by_name.pop(normalise(r.display or r.name), None)
-            if p is not None:
-                self.counts.projects_matched_by_name += 1
-                p.external_ids = {**p.external_ids, "qbo": r.qbo_id}
-                self.project_by_qbo[r.qbo_id] = p
-                self.changed_projects[p.id] = p
-        if p is None:
-            p = CoreProject(uuid.uuid4(), r.display or r.name, "active", {"qbo": r.qbo_id})
-            self.new_projects.append(p)
-            self.project_by_qbo[r.qbo_id] = p
+            self.unplaced["Customer"][r.qbo_id] = r
             return
+        self.follow_project(p, r)
+
+    def follow_project(self, p: CoreProject, r: DirEntry) -> None:
         if p.name != (r.display or r.name):
             p.name = r.display or r.name
             self.changed_projects[p.id] = p
+
+    def link_project(self, p: CoreProject, r: DirEntry, reason: str, confidence: float) -> None:
+        self.note_link(r, p.id, p.name, reason, confidence)
+        p.external_ids = {**p.external_ids, "qbo": r.qbo_id}
+        self.project_by_qbo[r.qbo_id] = p
+        self.changed_projects[p.id] = p
+        self.follow_project(p, r)
+
+    def note_link(self, r: DirEntry, crewflow_id: uuid.UUID, crewflow_name: str, reason: str,
+                  confidence: float) -> None:
+        if self.proposal_states.get((r.entity_type, r.qbo_id)) == "open":  # answered by this link
+            self.settled[(r.entity_type, r.qbo_id)] = crewflow_id
+        self.counts.links.append({"entityType": r.entity_type, "qboId": r.qbo_id, "qboName": r.name,
+                                  "crewflowId": str(crewflow_id), "crewflowName": crewflow_name, "reason": reason,
+                                  "confidence": confidence})
+
+    def place_unplaced(self, entity: str) -> None:
+        """Link what the rule is sure of, propose what it is not, create what resembles nothing in CrewFlow.
+        A record the mapping profile points at, or whose proposal the admin decided, is left alone."""
+        unplaced = self.unplaced[entity]
+        waiting = {q for q in unplaced if (entity, q) not in self.profile_targets
+                   and self.proposal_states.get((entity, q), "open") == "open"}
+        if not waiting:
+            return
+        if entity == "Employee":
+            local = [Local(u.id, u.name, u.email) for u in self.users if u.active and not u.external_ids.get("qbo")]
+        else:
+            local = [Local(p.id, p.name) for p in self.projects if p.status == "active" and not p.external_ids.get("qbo")]
+        plan = place(local, self.usable(entity), waiting, use_email=entity == "Employee")
+        users = {u.id: u for u in self.users}
+        projects = {p.id: p for p in self.projects}
+        for q in sorted(waiting):
+            r = unplaced[q]
+            sure, maybe = plan.links.get(q), plan.proposals.get(q)
+            if sure is not None:
+                if entity == "Employee":
+                    self.counts.users_matched_by_name += 1
+                    self.link_user(users[sure.crewflow_id], r, sure.reason, sure.confidence)
+                else:
+                    self.counts.projects_matched_by_name += 1
+                    self.link_project(projects[sure.crewflow_id], r, sure.reason, sure.confidence)
+            elif maybe is not None or (entity, q) in self.proposal_states:
+                self.propose(r, maybe or [])
+            elif entity == "Employee":
+                u = CoreUser(uuid.uuid4(), r.name, r.email, True, {"qbo": q})
+                self.new_users.append(u)
+                self.user_by_qbo[q] = u
+            else:
+                p = CoreProject(uuid.uuid4(), r.display or r.name, "active", {"qbo": q})
+                self.new_projects.append(p)
+                self.project_by_qbo[q] = p
+
+    def propose(self, r: DirEntry, candidates: list[Candidate]) -> None:
+        self.new_proposals.append({"entity_type": r.entity_type, "qbo_id": r.qbo_id, "qbo_name": r.name,
+                                   "candidates": [c.as_json() for c in candidates]})
+        if r.entity_type == "Employee":
+            self.counts.users_proposed += 1
+        else:
+            self.counts.projects_proposed += 1
+
+    def usable(self, entity: str) -> list[DirEntry]:
+        """Our copy of the directory as this import leaves it: the wizard's candidates of this kind."""
+        rows = [(q, v) for (e, q), v in self.known.items() if e == entity]
+        rows += [(v["qbo_id"], v) for v in self.dir_inserts if v["entity_type"] == entity]
+        return [DirEntry(entity, q, str(v.get("name") or ""), v.get("email"), True, False, False)
+                for q, v in rows if v.get("active") and not v.get("deleted") and not v.get("orphaned")]
 
     # --- our copy
     def put_dir(self, values: dict[str, Any], key: tuple[str, str]) -> None:
@@ -309,6 +385,8 @@ class _Applier:
         await self.gw.update_users(list(self.changed_users.values()))
         await self.gw.create_projects(self.company_id, self.new_projects)
         await self.gw.update_projects(list(self.changed_projects.values()))
+        await proposal_store.upsert_open(self.session, self.company_id, self.new_proposals)
+        await proposal_store.settle_open(self.session, self.company_id, self.settled, by="system:import")
         self.counts.users_created = len(self.new_users)
         self.counts.users_updated = len(self.changed_users)
         self.counts.projects_created = len(self.new_projects)
@@ -331,5 +409,7 @@ async def apply(session: AsyncSession, company_id: uuid.UUID, fetched: Fetched, 
             ap.vanished(entity, {r.qbo_id for r in rows})
         if entity in NESTED:
             ap.rename_children(entity)
+    for entity in ("Employee", "Customer"):  # every name final (rename_children) before matching by name
+        ap.place_unplaced(entity)
     await ap.flush()
     return ap.counts

@@ -88,9 +88,14 @@ async def list_entries(session: AsyncSession, company_id: uuid.UUID, entity_type
 
 def company_records(company_id: uuid.UUID) -> Select[tuple[str, Any]]:
     """Our copy of the company's QBO directory as (ref, record): a switch to another realm archives it."""
-    ref = func.concat(QboDirectoryRecord.entity_type, ":", cast(QboDirectoryRecord.qbo_id, String))
-    return select(ref.label("ref"), func.to_jsonb(literal_column(QboDirectoryRecord.__tablename__)).label("record")
-                  ).where(QboDirectoryRecord.company_id == company_id)
+    return keyed_rows(QboDirectoryRecord, company_id)
+
+
+def keyed_rows(table: Any, company_id: uuid.UUID) -> Select[tuple[str, Any]]:
+    """A directory table's rows of the company as (ref "Entity:qboId", the row as JSON)."""
+    ref = func.concat(table.entity_type, ":", cast(table.qbo_id, String))
+    return select(ref.label("ref"), func.to_jsonb(literal_column(table.__tablename__)).label("record")
+                  ).where(table.company_id == company_id)
 
 
 async def delete_company_records(session: AsyncSession, company_id: uuid.UUID) -> int:

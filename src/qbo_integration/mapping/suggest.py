@@ -1,152 +1,27 @@
-"""Suggestions for unmapped CrewFlow records: exact email, normalised name, the same name spelled another
-way (nickname, "Last, First", middle initial, a job under its parent), then fuzzy name (rapidfuzz), with a
-confidence score. Pure functions plus one loader.
-
-A suggestion at or above BULK_ACCEPT may be accepted in bulk, so nothing that can be wrong gets there:
-a name that two candidates share, a candidate that two CrewFlow records both point at, and a name whose
-emails disagree are all held below it (bench/matching_quality.py measures this). A QBO record already
-linked to another CrewFlow record keeps its score but carries `linked_to`, which the console shows as a
-warning and bulk accept skips."""
+"""Suggestions for unmapped CrewFlow records: the likeliest QuickBooks records for every worker, project
+and cost code without a mapping, scored by the matching rule (directory.matching, which the directory
+import uses too). A QBO record already linked to another CrewFlow record keeps its score but carries
+`linked_to`, which the console shows as a warning and bulk accept skips."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import replace
 from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.directory import service as directory
-from qbo_integration.directory.importer import normalise
-from qbo_integration.directory.service import DirEntry
+from qbo_integration.directory.matching import (
+    BULK_ACCEPT,
+    MAX_SUGGESTIONS,
+    Suggestion,
+    hold_shared,
+    pool,
+    suggest,
+)
 from qbo_integration.mapping.profiles import active_config
-
-BULK_ACCEPT = 0.9  # "Accept suggestions ≥ 90 %" in the console
-FUZZY_MIN = 80  # rapidfuzz score (0-100) below which a name is not suggested
-FUZZY_CAP = 0.85  # a typo is never sure enough to accept in bulk
-UNSURE = 0.8  # where an exact-looking match is held when something contradicts it
-MAX_SUGGESTIONS = 3
-
-CONFIDENCE = {"email": 1.0, "name": 0.95, "variant": 0.9}
-
-# Common English short forms → the formal first name (both sides are reduced to the formal one).
-_NICKNAMES = {
-    "robert": "bob bobby rob robbie bert", "william": "bill billy will willy liam", "james": "jim jimmy jamie",
-    "michael": "mike mikey mick", "thomas": "tom tommy", "richard": "rick ricky rich dick", "david": "dave davey",
-    "daniel": "dan danny", "joseph": "joe joey", "christopher": "chris", "katherine": "kate katie kathy cathy",
-    "elizabeth": "liz lizzie beth betty", "jennifer": "jen jenny", "susan": "sue susie", "anthony": "tony",
-    "steven": "steve", "matthew": "matt", "nicholas": "nick nicky", "patrick": "pat", "samuel": "sam",
-    "alexander": "alex", "andrew": "andy drew", "edward": "ed eddie ted", "gregory": "greg", "john": "jack johnny",
-    "margaret": "maggie peggy meg", "rebecca": "becky", "deborah": "deb debbie", "benjamin": "ben benny",
-    "charles": "charlie chuck", "kenneth": "ken kenny", "timothy": "tim timmy", "jonathan": "jon",
-    "francisco": "paco", "jose": "pepe", "guillermo": "memo", "roberto": "beto",
-    "victoria": "vicky tori", "abigail": "abby", "patricia": "patty trish", "jessica": "jess jessie",
-    "raymond": "ray", "ronald": "ron ronnie", "donald": "don donnie", "lawrence": "larry", "gerald": "jerry",
-    "jeffrey": "jeff", "stephanie": "steph", "samantha": "sammy", "zachary": "zach zack", "joshua": "josh",
-}
-NICKNAMES = {nick: formal for formal, nicks in _NICKNAMES.items() for nick in nicks.split()}
-
-_PUNCT = re.compile(r"[^\w\s]")
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    qbo_id: str
-    name: str
-    email: str | None
-    confidence: float
-    reason: str  # email | name | variant | fuzzy (| ambiguous | shared | email differs when held back)
-    linked_to: str | None = None  # the CrewFlow record this QBO record is already linked to
-
-
-def _plain(text: str) -> str:
-    """casefolded, accents and punctuation gone, "&" → "and", whitespace collapsed."""
-    t = unicodedata.normalize("NFKD", text.replace("&", " and "))
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
-    return " ".join(_PUNCT.sub(" ", t).split()).casefold()
-
-
-@lru_cache(maxsize=65536)
-def name_key(name: str) -> str:
-    """The exact key: case, spacing and punctuation do not matter, nor "Reyes, Jack" order."""
-    if name.count(",") == 1:
-        last, first = name.split(",")
-        if first.strip() and last.strip():
-            name = f"{first} {last}"
-    return _plain(name)
-
-
-@lru_cache(maxsize=65536)
-def variant_key(name: str) -> str:
-    """The same person spelled another way: no middle initials, nicknames as the formal name."""
-    words = [w for w in name_key(name).split() if len(w) > 1]
-    if words:
-        words[0] = NICKNAMES.get(words[0], words[0])
-    return " ".join(words)
-
-
-def leaf(name: str) -> str:
-    """A QBO sub-customer is "Parent:Job"; CrewFlow often knows the job by its own name."""
-    return name.rsplit(":", 1)[-1]
-
-
-def suggest(name: str, email: str | None, candidates: Sequence[DirEntry], *,
-            limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
-    out: dict[str, Suggestion] = {}
-
-    def add(c: DirEntry, confidence: float, reason: str) -> None:
-        if c.qbo_id not in out:
-            out[c.qbo_id] = Suggestion(c.qbo_id, c.name, c.email, confidence, reason)
-
-    if email:
-        key = normalise(email)
-        for c in candidates:
-            if c.email and normalise(c.email) == key:
-                add(c, CONFIDENCE["email"], "email")
-    exact, variant = name_key(name), variant_key(name)
-    for level, keyf, want in (("name", name_key, exact), ("variant", variant_key, variant)):
-        if not want:
-            continue
-        for c in candidates:
-            if keyf(c.name) == want or (":" in c.name and keyf(leaf(c.name)) == want):
-                add(c, CONFIDENCE[level], level)
-    if len(out) < limit and exact:
-        rest = [c for c in candidates if c.qbo_id not in out]
-        best: dict[int, float] = {}
-        for keys in ([variant_key(c.name) for c in rest], [variant_key(leaf(c.name)) for c in rest]):
-            for _, score, idx in process.extract(variant or exact, keys, scorer=fuzz.token_sort_ratio,
-                                                 score_cutoff=FUZZY_MIN, limit=limit):
-                best[idx] = max(best.get(idx, 0.0), score)
-        for idx, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]:
-            add(rest[idx], round(min(score / 100 * 0.9, FUZZY_CAP), 2), "fuzzy")
-    ranked = sorted((_doubt(s, email) for s in out.values()), key=lambda s: -s.confidence)
-    sure = [s for s in ranked if s.confidence >= BULK_ACCEPT]
-    if len(sure) > 1 and not (sure[0].reason == "email" != sure[1].reason):  # two records answer: a person chooses
-        ranked = [replace(s, confidence=min(s.confidence, UNSURE), reason="ambiguous") if s in sure else s
-                  for s in ranked]
-    return ranked[:limit]
-
-
-def _doubt(s: Suggestion, email: str | None) -> Suggestion:
-    """A name match whose emails are both known and differ is probably a namesake."""
-    if s.reason != "email" and email and s.email and normalise(email) != normalise(s.email):
-        return replace(s, confidence=min(s.confidence, UNSURE - 0.1), reason="email differs")
-    return s
-
-
-def hold_shared(rows: list[list[Suggestion]]) -> list[list[Suggestion]]:
-    """Two CrewFlow records whose best guess is the same QBO record: at most one is right, so neither
-    best guess stays bulk-acceptable."""
-    tops = Counter(r[0].qbo_id for r in rows if r and r[0].confidence >= BULK_ACCEPT)
-    return [[replace(s, confidence=min(s.confidence, UNSURE), reason="shared") if i == 0 and tops[s.qbo_id] > 1
-             else s for i, s in enumerate(r)] for r in rows]
 
 
 def _s(s: Suggestion, id_key: str) -> dict[str, Any]:
@@ -163,10 +38,11 @@ async def suggestions(session: AsyncSession, company_id: uuid.UUID) -> dict[str,
     cfg = await active_config(session, company_id)
     gw = CoreGateway(session)
     usable = [e for e in await directory.list_entries(session, company_id) if e.usable]
-    emps = [e for e in usable if e.entity_type == "Employee"]
-    custs = [e for e in usable if e.entity_type == "Customer"]
+    emps = pool([e for e in usable if e.entity_type == "Employee"])
+    custs = pool([e for e in usable if e.entity_type == "Customer"])
     cc_entity = cfg.cost_code_entity
-    cc_targets = [e for e in usable if e.entity_type == cc_entity and (cc_entity != "Item" or e.item_type in (None, "Service"))]
+    cc_targets = pool([e for e in usable if e.entity_type == cc_entity
+                       and (cc_entity != "Item" or e.item_type in (None, "Service"))])
 
     all_workers = await gw.list_workers(company_id)
     emp_links = {str(cfg.employees.get(str(w.id)) or w.external_ids.get("qbo")): w.name for w in all_workers

@@ -13,8 +13,9 @@ from qbo_integration.db.base import Base, created_at_col, uuid_pk
 
 
 class RealmArchive(Base):
-    """One archived row: `kind` names its table (sync_record, mapping_profile, directory_record), `ref` its
-    key there (a timecard id, a profile id, "Entity:Id"), `record` the row as it was."""
+    """One archived row: `kind` names its table (sync_record, mapping_profile, directory_record,
+    directory_proposal), `ref` its key there (a timecard id, a profile id, "Entity:Id"), `record` the row as
+    it was."""
 
     __tablename__ = "realm_archive"
     __table_args__ = (Index("ix_realm_archive_company_realm", "company_id", "realm_id"),)

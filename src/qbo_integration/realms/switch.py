@@ -2,8 +2,8 @@
 
 A record id belongs to the realm that issued it. When the admin confirms the switch (the connect flow
 started with `switchCompany=true`), the callback calls `switch_realm` in the transaction that stores the
-new connection, before it is committed: the old realm's outbox rows, mapping profiles and directory copy
-are archived (`realm_archive`, kept for audit, never read by the sync) and removed, its open drift
+new connection, before it is committed: the old realm's outbox rows, mapping profiles, directory copy and
+the import's proposals are archived (`realm_archive`, kept for audit, never read by the sync) and removed, its open drift
 findings are archived, Core forgets the old QBO ids, and live sync is off. The approved timecards are then
 new creates in the new realm, sent once the admin has mapped, dry-run and enabled live sync again.
 Webhook events stored for the old realm are dropped when processed (webhooks check the realm).
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.directory import proposal_store
 from qbo_integration.directory import service as directory
 from qbo_integration.mapping import profiles
 from qbo_integration.monitoring import audit
@@ -31,9 +32,11 @@ ACTION = "quickbooks_company_switched"
 
 async def _archive(session: AsyncSession, company_id: uuid.UUID, realm_id: str, kind: str, rows: Select[Any]) -> int:
     sub = rows.subquery()
+    # include_defaults=False: the id's Python default would be one value for every row; the server's is per row
     result = await session.execute(insert(RealmArchive).from_select(
         ["company_id", "realm_id", "kind", "ref", "record"],
-        select(literal(company_id, UUID(as_uuid=True)), literal(realm_id), literal(kind), sub.c.ref, sub.c.record)))
+        select(literal(company_id, UUID(as_uuid=True)), literal(realm_id), literal(kind), sub.c.ref, sub.c.record),
+        include_defaults=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -47,10 +50,13 @@ async def switch_realm(session: AsyncSession, *, integration_id: uuid.UUID, comp
                                           profiles.company_profiles(company_id)),
         "directoryRecords": await _archive(session, company_id, old_realm, "directory_record",
                                            directory.company_records(company_id)),
+        "directoryProposals": await _archive(session, company_id, old_realm, "directory_proposal",
+                                             proposal_store.company_rows(company_id)),
     }
     await outbox.delete_company_rows(session, company_id)
     await profiles.delete_company_profiles(session, company_id)
     await directory.delete_company_records(session, company_id)
+    await proposal_store.delete_company_rows(session, company_id)
     counts["driftFindings"] = await findings.archive_open(session, company_id, actor="system:realm_switch")
     timecards, workers, projects = await CoreGateway(session).forget_realm(company_id)
     counts |= {"timecardsReset": timecards, "workersUnlinked": workers, "projectsUnlinked": projects}

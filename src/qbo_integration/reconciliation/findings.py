@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.service import get_integration
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.monitoring import audit
@@ -51,7 +51,7 @@ async def supersede(session: AsyncSession, company_id: uuid.UUID, written: Seque
     """CrewFlow's writes landed for these timecards: their open findings are moot (closed as superseded),
     and a bookkeeper's version a write overwrote with no finding open yet is recorded as one. Runs in the
     sync write-back's transaction (sync.written), so it never disagrees with the outbox."""
-    now = datetime.now(UTC)
+    now = utc_now()
     tids = sorted({w.timecard_id for w in written})
     closed = (await session.execute(
         update(DriftFinding)
@@ -120,7 +120,7 @@ async def resolve(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
                                              row.qbo_sync_token):
             raise Conflict("The timecard was synced again since this finding; look at the newest finding instead")
     row.status = {"push": "pushed", "accept": "accepted", "dismiss": "dismissed"}[action]
-    row.resolved_at, row.resolved_by = datetime.now(UTC), actor
+    row.resolved_at, row.resolved_by = utc_now(), actor
     integ = await get_integration(session, company_id)
     if integ is not None:
         await audit.record(session, integration_id=integ.id, company_id=company_id, action=f"drift_{row.status}",
@@ -133,6 +133,6 @@ async def archive_open(session: AsyncSession, company_id: uuid.UUID, *, actor: s
     """The company switched to another QuickBooks company: its open findings name the old realm's records."""
     result = await session.execute(
         update(DriftFinding).where(DriftFinding.company_id == company_id, DriftFinding.status == "open")
-        .values(status="archived", resolved_at=datetime.now(UTC), resolved_by=actor[:200])
+        .values(status="archived", resolved_at=utc_now(), resolved_by=actor[:200])
         .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]

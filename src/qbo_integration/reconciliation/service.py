@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.service import get_integration, require_connected
 from qbo_integration.errors import NotFound
 from qbo_integration.logs import log_context
@@ -77,7 +78,7 @@ async def latest_run(session: AsyncSession, company_id: uuid.UUID) -> Reconcilia
 
 async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID, run_id: uuid.UUID | None,
                  trigger: str, budget: Budget) -> tuple[uuid.UUID, str, datetime | None, datetime] | None:
-    now = datetime.now(UTC)
+    now = utc_now()
     async with sessionmaker() as s:
         integ = await get_integration(s, cid)
         run = await s.get(ReconciliationRun, run_id, with_for_update=True) if run_id else None
@@ -212,7 +213,7 @@ async def _finish(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID
                                    response_payload={"repair": f.repair, "runId": str(rid)})
         n = await known.refresh_from_core(s, cid, requeue)
         run.status = "failed" if error else "completed"
-        run.completed_at, run.error = datetime.now(UTC), error
+        run.completed_at, run.error = utc_now(), error
         run.qbo_reads, run.records_read, run.complete = reader.reads, len(reader.records), reader.complete
         run.counts = {k: sum(1 for f in findings if f.kind == k) for k in KINDS}
         run.findings = [f.as_dict() for f in findings][:1000]

@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration import logs
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.books import BookRules
+from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
-from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback, written
-from qbo_integration.sync.integrations import get_integration, is_connected
-from qbo_integration.sync.mapper import Mapper, mapper_of
+from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
+from qbo_integration.sync.context import JobContext
+from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, State
@@ -45,10 +46,6 @@ CLAIM_PER_ROUND = 300
 PAUSE_WAKE = timedelta(seconds=60)
 # A job retrying timecards the books refused reads the preferences again unless they are this fresh.
 BOOKS_FRESH = timedelta(seconds=60)
-
-
-def qbo_api(ctx: dict[str, Any]) -> QboApi:
-    return ctx.get("qbo") or ctx["services"].qbo
 
 
 async def prepare(session: AsyncSession, mapper: Mapper, company: CompanyView, claimed: list[outbox.Claimed],
@@ -129,17 +126,17 @@ class Taken:
 
 
 class CompanySync:
-    def __init__(self, ctx: dict[str, Any], company_id: uuid.UUID, job: SyncJob) -> None:
+    def __init__(self, ctx: JobContext, company_id: uuid.UUID, job: SyncJob) -> None:
         self.ctx = ctx
-        self.sm: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
-        self.redis = ctx["redis"]
-        self.clock = policy.clock_from(ctx)
-        self.api = qbo_api(ctx)
-        self.mapper = mapper_of(ctx)
-        self.on_written = written.hook_of(ctx)
+        self.sm: async_sessionmaker[AsyncSession] = ctx.sessionmaker
+        self.redis = ctx.redis
+        self.clock = ctx.clock
+        self.api: QboApi = ctx.qbo
+        self.mapper = ctx.mapper
+        self.on_written = ctx.on_written
         self.company_id = company_id
         self.job = job
-        self.worker = str(ctx.get("worker_name") or "worker")
+        self.worker = ctx.worker_name
         self.client: CompanyClient | None = None
         self.stop_reason: str | None = None
         self.continue_later = False
@@ -237,7 +234,7 @@ class CompanySync:
         if state.state == "open" and state.reopens_at and state.reopens_in:
             self.stop_reason = f"Circuit breaker open until {state.reopens_at.isoformat()}: timecards wait"
             wall = datetime.fromtimestamp(self.api.clock(), UTC)
-            await nudge.nudge_later(self.ctx["queue"], self.company_id, wall + timedelta(seconds=state.reopens_in),
+            await nudge.nudge_later(self.ctx.queue, self.company_id, wall + timedelta(seconds=state.reopens_in),
                                     wall)
             return True
         return False
@@ -339,20 +336,21 @@ class CompanySync:
                     Row.company_id == self.company_id, Row.state == State.PENDING, Row.next_attempt_at > now))).scalar()
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
         if at is not None and at > now:
-            await nudge.nudge_later(self.ctx["queue"], self.company_id, at, now)
+            await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)
 
 
-async def continue_later(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID) -> None:
+async def continue_later(ctx: JobContext, company_id: uuid.UUID, sync_job_id: uuid.UUID) -> None:
     """The budget is spent and rows are still due: the same sync_jobs row goes on in a new arq job."""
     logger.info("sync job continues in a new job", extra=logs.log_fields(job_id=sync_job_id))
-    await ctx["queue"].enqueue(nudge.FUNCTION, str(company_id), str(sync_job_id),
+    await ctx.queue.enqueue(nudge.FUNCTION, str(company_id), str(sync_job_id),
                                _job_id=f"sync:{company_id}:cont:{uuid.uuid4().hex}")
 
 
-async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_id: uuid.UUID | None = None,
-                           trigger: str = "event") -> dict[str, Any]:
+async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uuid.UUID,
+                           sync_job_id: uuid.UUID | None = None, trigger: str = "event") -> dict[str, Any]:
     """The arq job body. Returns a small summary (also stored on the sync_jobs row)."""
-    redis = ctx["redis"]
+    ctx = JobContext.of(job_ctx)
+    redis = ctx.redis
     await nudge.begin(redis, company_id)
     token = uuid.uuid4().hex
     if not await nudge.acquire(redis, company_id, token):
@@ -361,12 +359,12 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
         waited = 0.0
         while not await nudge.acquire(redis, company_id, token):
             if waited > LOCK_WAIT_SECONDS:
-                await jobs.finish(ctx["sessionmaker"], sync_job_id, policy.clock_from(ctx)(),
+                await jobs.finish(ctx.sessionmaker, sync_job_id, ctx.clock(),
                                   error="Another sync job of this company is still running; try again shortly")
                 return {"status": "failed"}
             await asyncio.sleep(0.2)
             waited += 0.2
-    job = await jobs.start(ctx["sessionmaker"], company_id, sync_job_id, trigger, policy.clock_from(ctx)())
+    job = await jobs.start(ctx.sessionmaker, company_id, sync_job_id, trigger, ctx.clock())
     if job is None:
         await nudge.release(redis, company_id, token)
         return {"status": "no_integration"}
@@ -375,8 +373,8 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
         sync.lock_token = token
         try:
             try:
-                await jobs.prepare_once(ctx["sessionmaker"], job, service.prepare_whole_company,
-                                        policy.clock_from(ctx)())
+                await jobs.prepare_once(ctx.sessionmaker, job, service.prepare_whole_company,
+                                        ctx.clock())
             except BaseException:
                 await nudge.release(redis, company_id, token)
                 raise
@@ -395,8 +393,8 @@ async def run_company_sync(ctx: dict[str, Any], company_id: uuid.UUID, sync_job_
             await sync.schedule_retries()
         except Exception as exc:
             logger.exception("sync job failed")
-            await jobs.finish(ctx["sessionmaker"], job.id, policy.clock_from(ctx)(), error=f"Sync job failed: {exc}")
+            await jobs.finish(ctx.sessionmaker, job.id, ctx.clock(), error=f"Sync job failed: {exc}")
             raise
-        status = await jobs.finish(ctx["sessionmaker"], job.id, policy.clock_from(ctx)(), note=sync.stop_reason,
+        status = await jobs.finish(ctx.sessionmaker, job.id, ctx.clock(), note=sync.stop_reason,
                                    failed=sync.stop_reason is not None and sync.client is None)
     return status

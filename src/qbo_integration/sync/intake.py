@@ -14,19 +14,21 @@ from typing import Any
 from sqlalchemy import select
 
 from qbo_integration import logs
+from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import core_status, nudge, outbox, policy
-from qbo_integration.sync.integrations import get_integration
+from qbo_integration.sync import core_status, nudge, outbox
+from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord
 from qbo_integration.sync.states import State
 
 logger = logging.getLogger(__name__)
 
 
-async def handle_event(ctx: dict[str, Any], event: CoreEvent) -> None:
-    now = policy.clock_from(ctx)()
-    async with ctx["sessionmaker"]() as session:
+async def handle_event(job_ctx: dict[str, Any] | JobContext, event: CoreEvent) -> None:
+    ctx = JobContext.of(job_ctx)
+    now = ctx.clock()
+    async with ctx.sessionmaker() as session:
         integration = await get_integration(session, event.company_id)
         if integration is None or not integration.enabled:
             logger.info("event for a company without live sync ignored", extra=logs.log_fields(event=event.event))
@@ -53,4 +55,4 @@ async def handle_event(ctx: dict[str, Any], event: CoreEvent) -> None:
         has_work = row is not None and row.state == State.PENDING
         await session.commit()
     if has_work:
-        await nudge.nudge(ctx["redis"], ctx["queue"], event.company_id)
+        await nudge.nudge(ctx.redis, ctx.queue, event.company_id)

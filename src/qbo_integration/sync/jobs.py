@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from qbo_integration.connections.service import get_integration
 from qbo_integration.monitoring.notify import timecards_dead_lettered
 from qbo_integration.monitoring.setup import mark_step
-from qbo_integration.sync.integrations import get_integration
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.writeback import RoundSummary
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync.models import TimecardSyncRecord
 from qbo_integration.sync.states import State
@@ -85,18 +86,18 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
     the engine then decides again what QBO needs (a reconciliation finding handed back)."""
     if not timecard_ids:
         return 0
+    from qbo_integration.connections.service import get_integration
     from qbo_integration.sync import sweep
-    from qbo_integration.sync.integrations import get_integration
 
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    await sweep.rederive_company(session, integration, datetime.now(UTC), timecard_ids)
+    await sweep.rederive_company(session, integration, utc_now(), timecard_ids)
     result = await session.execute(
         update(TimecardSyncRecord)
         .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id.in_(timecard_ids),
                TimecardSyncRecord.state.in_(SETTLED_STATES))
-        .values(state=State.PENDING, attempts=0, next_attempt_at=datetime.now(UTC))
+        .values(state=State.PENDING, attempts=0, next_attempt_at=utc_now())
         .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
 

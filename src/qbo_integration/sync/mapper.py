@@ -1,7 +1,7 @@
 """What the sync engine needs from the mapping: a timecard turned into a TimeActivity, and the company's
 books' rules applied to it. `sync` defines it here and imports nothing of `mapping`; the composition
 hands the engine mapping's implementation (`mapping.sync_mapper.MAPPER`) in the worker's context, as
-`ctx["mapper"]` or `ctx["services"].mapper`.
+the job context's `mapper` (sync/context.py).
 """
 
 from __future__ import annotations
@@ -55,7 +55,3 @@ class Mapper(Protocol):
                 day: str | None) -> tuple[str, str] | None:
         """QuickBooks refused a write for a rule of the books: (code, our message), else None."""
         ...
-
-
-def mapper_of(ctx: dict[str, Any]) -> Mapper:
-    return ctx.get("mapper") or ctx["services"].mapper

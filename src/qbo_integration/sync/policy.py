@@ -8,8 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from qbo_integration.qbo import ErrorAction, QboError
@@ -54,17 +53,7 @@ def other_realm_message(row_realm: str, connected: str) -> str:
 
 _NAMESPACE = uuid.UUID("6f0b7c1e-4a9d-5f2e-8b3c-0d1e2f3a4b5c")
 
-Clock = Callable[[], datetime]
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def clock_from(ctx: Any) -> Clock:
-    """The injectable clock: `ctx["clock"]` when tests set one, else the wall clock."""
-    clock = ctx.get("clock") if isinstance(ctx, dict) else None
-    return clock or utc_now
 
 
 def new_request_id() -> str:

@@ -7,19 +7,20 @@ Services never commit: the request (SessionDep) or job boundary does, and jobs a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
 from qbo_integration.sync import core_status, jobs, outbox, policy
-from qbo_integration.sync.integrations import get_integration, is_connected
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, State
@@ -27,9 +28,6 @@ from qbo_integration.sync.sweep import rederive_company
 
 FUNCTION = SYNC_COMPANY
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _live_integration(session: AsyncSession, company_id: uuid.UUID) -> Integration:
@@ -56,7 +54,7 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
         job_id = job.id
 
         async def unqueued(s: AsyncSession) -> None:
-            await jobs.fail_unqueued(s, job_id, _now())
+            await jobs.fail_unqueued(s, job_id, utc_now())
 
         queue.after_commit(session, FUNCTION, str(company_id), str(job.id), _job_id=f"sync:{company_id}:now:{job.id}",
                            _if_unqueued=unqueued)
@@ -84,7 +82,7 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
     """Sync Now: re-derive the outbox (all approved timecards, or the given ones), re-queue failed
     rows (and dead ones when ids are given), and queue a job whose progress `sync_status` reports.
     For the whole company that work grows with its history, so the job does it, not the request."""
-    now = now or _now()
+    now = now or utc_now()
     integration = await _live_integration(session, company_id)
     if timecard_ids:
         timecard_ids = list(dict.fromkeys(timecard_ids))
@@ -118,7 +116,7 @@ async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uui
     if integration is None:
         return 0
     n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
-                            timecard_ids=None, now=now or _now())
+                            timecard_ids=None, now=now or utc_now())
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, f"requeue-{reason}"[:30])
     return n
@@ -150,7 +148,7 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
     if not ids:
         return 0
     n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION,),
-                            timecard_ids=ids, now=now or _now())
+                            timecard_ids=ids, now=now or utc_now())
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-books")
     return n
@@ -164,7 +162,7 @@ async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.
     if integration is None:
         raise NotFound("This company has no QuickBooks integration")
     n = await _requeue_rows(session, company_id, states=(State.DEAD,), kinds=None, timecard_ids=timecard_ids,
-                            now=now or _now())
+                            now=now or utc_now())
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-dead")
     return n

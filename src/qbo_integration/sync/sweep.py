@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
 from qbo_integration.connections.models import Integration
+from qbo_integration.connections.service import get_integration, live_integrations
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import core_status, jobs, nudge, outbox, policy
-from qbo_integration.sync.integrations import get_integration, live_integrations
+from qbo_integration.sync import core_status, jobs, nudge, outbox
+from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, Wanted
 
@@ -125,18 +126,19 @@ SWEEP_LOCK = "qbo:sync:sweep-lock"
 SWEEP_LOCK_SECONDS = 600  # the cron job's timeout
 
 
-def lock_seconds(ctx: dict[str, Any]) -> int:
+def lock_seconds(ctx: JobContext) -> int:
     """The sweep lock's lifetime: the job's timeout, but short of the next sweep, so a lock whose
     worker died mid-sweep (SIGKILL, a crash on a Redis restart) never makes the next sweep skip. A
     Redis restart loses every queued job and nudge, and then the sweep is what wakes each company."""
-    settings = ctx.get("settings")
+    settings = ctx.settings
     minutes = int(getattr(settings, "sync_sweep_minutes", 15) or 15)
     return max(30, min(SWEEP_LOCK_SECONDS, minutes * 60 - 10))
 
 
-async def sweep(ctx: dict[str, Any]) -> dict[str, Any]:
+async def sweep(job_ctx: dict[str, Any] | JobContext) -> dict[str, Any]:
+    ctx = JobContext.of(job_ctx)
     """One sweep at a time across all workers: a second one (startup run, slow big backlog) skips."""
-    lock = ctx["redis"].lock(SWEEP_LOCK, timeout=lock_seconds(ctx))
+    lock = ctx.redis.lock(SWEEP_LOCK, timeout=lock_seconds(ctx))
     if not await lock.acquire(blocking=False):
         logger.info("sweep skipped: another worker is sweeping")
         return {"status": "skipped"}
@@ -198,10 +200,10 @@ async def remember_pass(redis: Any, company_id: uuid.UUID, p: CompanyPass) -> No
     await redis.expire(key, _MARK_TTL)
 
 
-async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
-    now = policy.clock_from(ctx)()
-    sm = ctx["sessionmaker"]
-    redis = ctx["redis"]
+async def _sweep(ctx: JobContext) -> dict[str, Any]:
+    now = ctx.clock()
+    sm = ctx.sessionmaker
+    redis = ctx.redis
     async with sm() as s:
         companies = [i.company_id for i in await live_integrations(s)]
         lost_jobs = await jobs.fail_unstarted(s, now)
@@ -226,7 +228,7 @@ async def _sweep(ctx: dict[str, Any]) -> dict[str, Any]:
             changed_total += done.changed
             full_passes += int(done.full)
             if due:
-                await nudge.nudge(ctx["redis"], ctx["queue"], company_id)
+                await nudge.nudge(ctx.redis, ctx.queue, company_id)
                 nudged += 1
             if done.changed:
                 logger.info("sweep found timecards the events missed", extra=logs.log_fields(count=done.changed))

@@ -3,7 +3,7 @@
 CrewFlow is the system of record for approved time: a write of ours that lands after a bookkeeper
 changed or deleted the record inside QBO supersedes their version. `reconciliation` closes the drift
 findings such a write makes moot and records the versions it overwrote; the composition hands its
-function over (`services.Services.on_written`, read from the worker's context like the mapper).
+function over (`services.Services.on_written`, the job context's `on_written`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,3 @@ class Written:
 
 class WrittenHook(Protocol):
     async def __call__(self, session: AsyncSession, company_id: uuid.UUID, written: Sequence[Written]) -> None: ...
-
-
-def hook_of(ctx: dict[str, Any]) -> WrittenHook | None:
-    hook = ctx.get("on_written")
-    if hook is None and ctx.get("services") is not None:
-        hook = getattr(ctx["services"], "on_written", None)
-    return hook

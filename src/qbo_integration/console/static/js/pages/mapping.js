@@ -7,6 +7,7 @@
 import { get, optional, post, put } from "../api.js";
 import { busy, details, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
 import { KINDS, VENDOR, acceptSuggestions, renderBoard, summary, unsavedCount } from "./mapping_board.js";
+import { loadProposals, proposalsSection } from "./proposals.js";
 
 function toState(mapping) {
   const state = { employees: new Map(), customers: new Map(), costCodes: new Map() };
@@ -44,7 +45,7 @@ function payload(model) {
 }
 
 async function load(companyId, profileId) {
-  const [records, mapping, profiles, suggestions, validation, samples, orphans] = await Promise.all([
+  const [records, mapping, profiles, suggestions, validation, samples, orphans, proposals] = await Promise.all([
     get("mapping/records", { companyId }),
     get("mapping", { companyId, profileId }),
     optional(get("mapping/profiles", { companyId }), []),
@@ -52,6 +53,7 @@ async function load(companyId, profileId) {
     optional(get("mapping/validation", { companyId }), { unmapped: [], inactive: [] }),
     optional(get("mapping/samples", { companyId }), null),
     optional(get("directory/orphans", { companyId }), { orphans: [], count: 0 }),
+    loadProposals(companyId),
   ]);
   // Subcontractors are matched on the Workers tab: the vendors join the employees there, labelled.
   records.qbo.Employee = [...(records.qbo.Employee || []), ...(records.qbo.Vendor || []).map((v) => ({
@@ -59,7 +61,7 @@ async function load(companyId, profileId) {
   const qboIndex = {};
   for (const [entity, list] of Object.entries(records.qbo)) qboIndex[entity] = Object.fromEntries(list.map((q) => [q.qboId, q]));
   const required = new Set((validation.unmapped || []).map((u) => `${u.type}:${u.crewflowId}`));
-  return { records, mapping, profiles, suggestions, validation, samples, orphans, qboIndex, required,
+  return { records, mapping, profiles, suggestions, validation, samples, orphans, proposals, qboIndex, required,
     state: toState(mapping), original: toState(mapping), costCodeField: mapping.costCodeField || "ServiceItem", tab: "workers", dirty: false };
 }
 
@@ -310,6 +312,9 @@ export async function render(root, { companyId, params }) {
     body.dataset.draws = String(Number(body.dataset.draws || 0) + 1); // tests wait for a reload's redraw
     const bulkAt = model.suggestions.bulkAcceptAt || 0.9;
     replace(body,
+      // the import's questions first; an answer reloads the records unless the board has unsaved matches
+      proposalsSection(companyId, model.proposals, model.records,
+        () => (unsavedCount(model) ? false : reload(model.mapping.profileId))),
       importPanel(companyId, model, importOut, () => reload(model.mapping.profileId)),
       profilePanel(companyId, model, reload, drawBoard),
       panel("3. Match records",
