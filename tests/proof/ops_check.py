@@ -94,14 +94,16 @@ async def check(oc: OpsCompany, *, full: bool = True, since: float = 0.0) -> See
                 res.counts["duplicated"] += len(found) - 1
                 problems.append(f"duplicated: {len(found)} TimeActivities")
             kept = kept_view(oc, i, tc.version)
-            want = content_of(kept) if kept is not None else {
-                "Description": tc.notes, "CustomerRef": customer_of.get(tc.project_id),
-                "ItemRef": item_of.get(tc.cost_code_id), "EmployeeRef": oc.employee_qbo, "hours": float(tc.total_hours)}
+            core_want = {"Description": tc.notes, "CustomerRef": customer_of.get(tc.project_id),
+                         "ItemRef": item_of.get(tc.cost_code_id), "EmployeeRef": oc.employee_qbo,
+                         "hours": float(tc.total_hours)}
+            wants = [core_want] if kept is None else [content_of(kept[1])] + ([core_want] if kept[0] == "either" else [])
             if len(found) == 1:
                 got = content_of(found[0])
-                if got != want:
+                if got not in wants:
                     res.counts["stale"] += 1
-                    problems.append(f"stale: QBO {got} vs {'the version the admin kept' if kept else 'Core'} {want}")
+                    problems.append(f"stale: QBO {got} vs {'the version the admin kept' if kept else 'Core'} "
+                                    f"{' or '.join(str(w) for w in wants)}")
             ids = {str(ta["Id"]) for ta in found}
             if tc.sync_status != "synced" or (len(found) == 1 and tc.qbo_id not in ids) or \
                     (len(found) != 1 and tc.qbo_id is not None and tc.qbo_id not in ids):

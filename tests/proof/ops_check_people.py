@@ -4,9 +4,10 @@ What the model demands, and what it cannot:
 
 - Content: QBO holds Core's approved content, except a version the admin kept (`accept` answered 200) when
   nothing changed it since: no later bookkeeper change of the timecard's entry (one made before the accept
-  but newer than the version accepted counts too), no later push, no switch of company, Core still at the
-  version it had when the admin accepted, and that version the one the outbox had synced (a Core edit
-  still on its way overwrites the kept version, as CrewFlow's edits do).
+  but newer than the version accepted counts too), no later push, no switch of company, Core's content
+  as it was when the admin accepted, and that content the one the outbox had synced (a Core edit still
+  on its way overwrites the kept version, as CrewFlow's edits do). Approvals change no content: after an
+  unapproval and a re-approval either version is right (the delete may have gone out or not).
 - Every bookkeeper change found (`drift_missed`): a finding of the timecard on that record (any status,
   any source, in the realm the change was made in) that saw it: `deleted` for a delete; `deleted` or a
   QuickBooks SyncToken at least the edit's for an edit (one open finding per timecard is refreshed by later
@@ -48,17 +49,19 @@ def content_of(ta: dict[str, Any]) -> dict[str, Any]:
             "ItemRef": _ref(ta, "ItemRef"), "EmployeeRef": _ref(ta, "EmployeeRef"), "hours": timeactivity_hours(ta)}
 
 
-def kept_view(oc: OpsCompany, card: int, core_version: int) -> dict[str, Any] | None:
-    """The version the admin kept for this timecard, if nothing changed it since; else None (Core's)."""
+def kept_view(oc: OpsCompany, card: int, core_version: int) -> tuple[str, dict[str, Any]] | None:
+    """The version the admin kept for this timecard if nothing changed it since: ("kept", view) when QBO must
+    hold it, ("either", view) when Core unapproved and approved it again since with the same content (the
+    delete may have gone out, and the entry come back with Core's content, or not); else None (Core's)."""
     k = oc.people.kept.get(card)
     if k is None or k.realm != oc.realm or (card in oc.people.pushed and oc.people.pushed[card] > k.at):
         return None
     changes = [c for c in oc.people.changes if c.card == card and c.realm == k.realm]
     if not changes or (changes[-1].kind, changes[-1].qbo_id, changes[-1].token) != ("edit", k.qbo_id, k.token):
         return None
-    if k.synced_version != k.core_version or core_version != k.core_version:
-        return None
-    return k.view
+    if k.synced is None or k.synced != k.content or oc.content_key(card) != k.content:
+        return None  # a Core edit on its way when the admin accepted, or one since: CrewFlow's is sent
+    return ("kept" if core_version == k.core_version else "either"), k.view
 
 
 def _realm_at(oc: OpsCompany, at: datetime) -> str:

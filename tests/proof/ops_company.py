@@ -59,6 +59,7 @@ class OpsCompany(OpsPeople, OpsAdmin):
     employee_qbo: str = "1"  # the worker's QuickBooks employee (Stack.add_company links it)
     realm_b: str | None = None  # the other QuickBooks company of a seed that switches
     realm_now: str | None = None  # realm_b once switched
+    contents: dict[int, dict[int, tuple]] = field(default_factory=dict)  # card -> Core version -> its content
 
     @property
     def seed(self) -> int:
@@ -108,6 +109,7 @@ class OpsCompany(OpsPeople, OpsAdmin):
                     "status": "submitted", "version": 1, "clock_in": self._clock_in(cp)})
             await s.execute(insert(Timecard), rows)
             await s.commit()
+        self.contents = {cp.index: {1: self.content_key(cp.index)} for cp in self.plan.cards}
         c.timecards.extend(self.cards)
         await self.people_setup()
         self.log(None, f"setup: {len(self.cards)} submitted timecards, projects -> Customer {self.project_qbo}, "
@@ -245,6 +247,11 @@ class OpsCompany(OpsPeople, OpsAdmin):
         except Exception:  # noqa: BLE001 - Redis is down: the event is lost, as pub/sub does; the sweep finds it
             self.log(self.cards.index(tid), f"  {event} v{version} NOT published (Redis down)")
 
+    def content_key(self, card: int) -> tuple:
+        """What a timecard's TimeActivity carries, as the plan has it now (approvals leave it as it was)."""
+        cp = self.plan.cards[card]
+        return cp.hours, cp.project, cp.cost_code, cp.notes_rev
+
     async def _core_update(self, tid: uuid.UUID, **values: Any) -> int | None:
         from qbo_integration.core_platform.models import Timecard
 
@@ -253,6 +260,9 @@ class OpsCompany(OpsPeople, OpsAdmin):
                                        .values(version=Timecard.version + 1, updated_at=datetime.now(UTC), **values)
                                        .returning(Timecard.version))).scalar_one_or_none()
             await s.commit()
+        if version is not None:
+            i = self.cards.index(tid)
+            self.contents.setdefault(i, {})[version] = self.content_key(i)
         return version
 
     async def _approve(self, step: Step) -> None:
@@ -276,6 +286,8 @@ class OpsCompany(OpsPeople, OpsAdmin):
             await s.commit()
         for i, tid in zip(step.args["cards"], tids, strict=True):
             self.log(i, f"approve (with {len(tids) - 1} others) -> v{got.get(tid)}")
+            if got.get(tid) is not None:
+                self.contents.setdefault(i, {})[got[tid]] = self.content_key(i)
         for tid in tids:
             if tid in got:
                 await self._publish("timecard.approved", tid, got[tid])

@@ -53,7 +53,8 @@ class Kept:
     token: str | None
     view: dict[str, Any]
     core_version: int  # Core's version when the admin accepted
-    synced_version: int | None  # the version the outbox had synced then
+    content: tuple | None  # Core's content then (ops_company.content_key)
+    synced: tuple | None  # the content of the version the outbox had synced then (None: not known)
     at: datetime
 
 
@@ -87,6 +88,7 @@ class OpsPeople:
     realm_now: str | None
     webhook_url: str | None
     employee_qbo: str
+    contents: dict[int, dict[int, tuple]]
     bench: Any
     project_qbo: list[str]
     item_qbo: list[str]
@@ -232,9 +234,11 @@ class OpsPeople:
             self.people.pushed[i] = at
         elif r.status_code == 200 and action == "accept":
             out = r.json()
+            seen = self.contents.get(i, {})
             self.people.kept[i] = k = Kept(self.realm, i, out["qboId"], (out.get("qboView") or {}).get("SyncToken"),
-                                           out.get("qboView") or {}, before[0], before[1], at)
-            self.log(i, f"  kept: TA {k.qbo_id} at SyncToken {k.token}; Core v{k.core_version}, synced v{k.synced_version}")
+                                           out.get("qboView") or {}, before[0], seen.get(before[0]),
+                                           seen.get(before[1]) if before[1] is not None else None, at)
+            self.log(i, f"  kept: TA {k.qbo_id} at SyncToken {k.token}; Core v{before[0]}, synced v{before[1]}")
         elif r.status_code not in (200, 409, 503):  # 409: resolved meanwhile, superseded, or refused as said
             self.problems.append(f"resolve {action} -> {r.status_code} {r.text[:200]}")
         return r.status_code
@@ -314,6 +318,13 @@ class OpsPeople:
 
         async with self.stack.sm() as s:
             name, email = (await s.execute(select(User.name, User.email).where(User.id == self.bench.worker_id))).one()
+        same = [e for e in await self._sandbox_entities("Employee", realm)
+                if str((e.get("PrimaryEmailAddr") or {}).get("Address", "")).lower() == str(email).lower()]
+        if same:  # the worker is already on that company's payroll (rehired if inactive): the admin maps them
+            if not same[0].get("Active"):
+                (await self.stack.http.post(f"/_sandbox/realms/{realm}/entities/Employee",
+                                            json={"Id": same[0]["Id"], "Active": True})).raise_for_status()
+            return str(same[0]["Id"])
         first, _, last = str(name).partition(" ")
         r = await self.stack.http.post(f"/_sandbox/realms/{realm}/entities/Employee", json={
             "GivenName": first, "FamilyName": last, "DisplayName": name, "PrintOnCheckName": name, "Active": True,
@@ -340,7 +351,8 @@ class OpsPeople:
         self.log(None, f"switch: connect {b} without switchCompany -> {refused.status_code} {code}")
         self.people.answers[f"connect other realm {refused.status_code} {code}"] += 1
         # The worker works for the other company too: its employee there has the worker's email, which the
-        # directory import matches (else it creates a CrewFlow user of its own for that employee).
+        # directory import matches (else it creates a CrewFlow user of its own for that employee, and mapping
+        # the worker to it answers 409 duplicate_employee).
         self.employee_qbo = await self._hire_worker(b)
         if (refused.status_code, code) != (409, "other_realm") or (await self._integration_realm())[0] != old:
             self.problems.append(f"connecting realm {b} without switchCompany -> {refused.status_code} {refused.text[:200]}")

@@ -118,8 +118,11 @@ async def ops_api(stack: Stack, database_url: str) -> AsyncIterator[tuple[httpx.
         hooks = LiveApi(lambda: create_app(settings), bind_free_socket()).start()
         app = create_app(settings)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app),
-                                         base_url="http://testserver", timeout=120) as client:
+            # An exception in the app is a 500 to the admin (who tries again), as behind a real server; each
+            # is recorded (server_errors) and fails the campaign.
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False),
+                                         base_url="http://testserver", timeout=120,
+                                         event_hooks={"response": [_record_server_error]}) as client:
                 yield client, f"{hooks.base_url}{API_PREFIX}/webhooks"
     finally:
         if hooks is not None:
@@ -131,6 +134,14 @@ async def ops_api(stack: Stack, database_url: str) -> AsyncIterator[tuple[httpx.
 
 
 WORKER_EXITED = "WORKER EXITED"
+server_errors: list[str] = []  # the API's 5xx answers other than a 503 (an outage it names)
+
+
+async def _record_server_error(response: httpx.Response) -> None:
+    if response.status_code >= 500 and response.status_code != 503:
+        await response.aread()
+        server_errors.append(f"{response.request.method} {response.request.url.path} -> {response.status_code} "
+                             f"{response.text[:200]}")
 
 
 class Disruptions:
@@ -308,6 +319,7 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     notes: list[str] = []
     injected: Counter = Counter()
     answers: Counter = Counter()  # the admin's answers (drift resolutions, another company), drift's tallies
+    server_errors.clear()
     other_realms: list[Any] = []  # the QuickBooks companies the seeds that switch moved to
     since = time.time()
     # The sandbox runs in its own process (Stack starts it): in this one it would share the GIL with the
@@ -346,6 +358,8 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     print("  what people did, and what came of it:\n    " + "\n    ".join(f"{k}: {v}" for k, v in sorted(answers.items())))
     for n in notes:
         print(f"  {n}")
+    for e in server_errors:
+        print(f"  API SERVER ERROR: {e}")
     bad = [r for r in results if not r.clean]
     detail = "\n".join(line for r in bad for line in r.bad)
     if bad:
@@ -354,6 +368,7 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
     assert not bad and "UNSETTLED" not in notes, (
         f"{len(bad)} of {len(results)} seeds broke exactly-once: " + ", ".join(f"{k} {total[k]}" for k in COUNTS)
         + f"\nreplay: OPS_CAMPAIGN_SEEDS={replay} pytest tests/proof/test_operations_campaign.py -s\n" + detail[:20000])
+    assert not server_errors, f"the API answered {len(server_errors)} server errors: {server_errors[:10]}"
     # Workers survive Redis restarts (worker/outage.py): one that exited on its own is a bug.
     assert not [n for n in notes if n.startswith(WORKER_EXITED)], "a worker exited during the campaign"
     assert injected.get("commit-then-drop", 0) > 0, f"no commit-then-drop happened: {dict(injected)}"
