@@ -12,10 +12,12 @@ in its own process with QBO-like latency, and real `qbo-integration worker` subp
         await stack.wait_synced(total, timeout=120)
         rec = await stack.reconcile(companies)
 
-The pieces live in procs.py, stores.py, stack.py and report.py; this module re-exports them.
+The pieces live in procs.py, stores.py, stack.py (with sandbox_admin.py, core_data.py, readback.py) and
+report.py; this module re-exports them.
 """
 from __future__ import annotations
 
+from core_data import BASE_DAY, DEFAULT_TZ, BenchCompany, bench_tag  # noqa: F401
 from procs import (  # noqa: F401
     BIN,
     CLI,
@@ -29,6 +31,7 @@ from procs import (  # noqa: F401
     stop_process,
     wait_port,
 )
+from readback import Reconciliation, timeactivity_hours  # noqa: F401
 from report import (  # noqa: F401
     arg_parser,
     log,
@@ -39,17 +42,8 @@ from report import (  # noqa: F401
     run,
     synced_rate,
 )
-from stack import (  # noqa: F401
-    BASE_DAY,
-    DEFAULT_TZ,
-    QBO_LATENCY,
-    BenchCompany,
-    Reconciliation,
-    Stack,
-    bench_tag,
-    env_for,
-    timeactivity_hours,
-)
+from sandbox_admin import QBO_LATENCY  # noqa: F401
+from stack import Stack, env_for  # noqa: F401
 from stores import (  # noqa: F401
     CLAIM_TTL,
     PG_ADMIN_URL,

@@ -1,7 +1,10 @@
 """`qbo-integration worker` that counts the SQL statements it sends to PostgreSQL (for the benches).
 
 Every execution counts once per parameter set (an executemany of 300 rows is 300 statements on the
-server, as pg_stat_statements would count it); `round_trips` counts calls into the driver. The
+server, as pg_stat_statements would count it); `round_trips` counts calls into the driver;
+`compiled` counts statements SQLAlchemy compiled because its cache did not have them (the first use
+of each shape, or a statement with no cache key: `uncacheable`), and `sql_texts` the distinct SQL
+strings sent (asyncpg prepares each one on every connection, keeping 100 per connection). The
 totals are written to $STATEMENT_COUNT_FILE as JSON twice a second and at exit; a `{pid}` in the
 path is replaced by the process id (several workers, one file each).
 
@@ -23,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.engine.interfaces import CacheStats  # noqa: E402
 
 COUNTS: Counter = Counter()
+_TEXTS: set[str] = set()
 _LOCK = threading.Lock()
 
 
@@ -41,8 +46,17 @@ def _count(conn, cursor, statement, parameters, context, executemany):  # type: 
         COUNTS["statements"] += n
         COUNTS["round_trips"] += 1
         COUNTS[_verb(statement)] += n
+        _TEXTS.add(statement)
+        COUNTS["sql_texts"] = len(_TEXTS)
+        compiled = context.compiled is not None and context.cache_hit in (CacheStats.CACHE_MISS,
+                                                                          CacheStats.NO_CACHE_KEY)
+        if compiled:
+            COUNTS["compiled"] += 1
+            COUNTS["uncacheable"] += context.cache_hit is CacheStats.NO_CACHE_KEY
         if os.environ.get("STATEMENT_SHAPES"):
             COUNTS[f"{statement[:70]}|{executemany}|{type(parameters).__name__}"] += 1
+            if compiled:
+                COUNTS[f"compiled {context.cache_hit.name}|{statement[:120]}"] += 1
 
 
 def _dump() -> None:

@@ -69,6 +69,8 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/live-sync"): {"json": {"companyId": C, "enabled": False}},
     ("GET", "/console/overview"): {"params": {"companyId": C}},
     ("GET", "/console/names"): {"params": {"companyId": C, "timecardId": U}},
+    ("GET", "/console/timecards"): {"params": {"companyId": C, "q": "Rita"}},
+    ("GET", "/console/zones"): {"params": {"companyId": C}},
     ("GET", "/drift"): {"params": {"companyId": C}},
     ("POST", "/drift/{finding_id}/resolve"): {"json": {"companyId": C, "action": "accept"},
                                               "path": {"finding_id": U}},

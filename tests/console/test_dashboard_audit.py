@@ -57,7 +57,7 @@ async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connecte
     await sign_in(probe, live, make_token(connected_company.company_id), "dashboard")
     await page.wait_for_selector("#health-status")
     assert await page.get_attribute("#health-status", "data-status") == "degraded"
-    assert "1 timecard(s) dead-lettered" in await page.text_content("#health-status")
+    assert "1 timecard(s) could not be sent after several tries" in await page.inner_text("#health-status")
     assert await page.text_content("#errors-24h .tile-value") == "3"
     assert await page.get_attribute("#breaker", "data-state") == "closed"
 
@@ -72,7 +72,7 @@ async def test_dashboard_errors_dead_letters_and_audit_log(probe, live, connecte
     assert await page.text_content("#error-message") == DEAD_ERROR
 
     # Re-queue the dead letter.
-    await page.click("#requeue-all")
+    await page.click("#dead-letters .requeue")
     await page.wait_for_selector("#dead-out .msg-ok")
     assert "1 timecard(s) queued again" in await page.text_content("#dead-out")
     await page.wait_for_function("document.querySelector('#dead-count .tile-value').textContent === '0'")
@@ -203,7 +203,7 @@ async def test_dashboard_drift_reconciliation_and_reconnect(probe, live, connect
     await page.wait_for_selector("#drift table")
     assert await page.text_content("#drift-count .tile-value") == "2"
     status = await page.text_content("#health-status")
-    assert "2 TimeActivities were changed or deleted inside QuickBooks" in status
+    assert "2 time entries were changed or deleted inside QuickBooks" in status
     assert "The QuickBooks connection expires on" in status
     assert await page.locator("#drift tbody tr").count() == 2
     deleted_row = page.locator(f"#drift tr[data-finding-id='{deleted_id}']")

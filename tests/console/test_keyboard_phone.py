@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.console.conftest import WIDTHS
+from tests.console.first_hour import each_page
 from tests.console.flows import script_errors, sign_in, wait_for_text
 from tests.mapping.factories import add_project, add_record, add_timecard, add_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(1800)]
 
-PAGES = (("setup", "#checklist"), ("connect", "#test-connection"), ("mapping", "#crew-list"),
-         ("test", "#run-dry-run"), ("dashboard", "#recent-runs"), ("audit", "#audit-table table"))
 
 
 async def _seed(sessionmaker, cc) -> dict:
@@ -40,37 +39,21 @@ async def _seed(sessionmaker, cc) -> dict:
     return {"unlinked": workers[150].id}
 
 
-async def _no_sideways_scroll(page) -> tuple[int, int, list[str]]:
-    """The page's width, the window's, and the deepest elements that stick out (for the failure message)."""
-    return await page.evaluate("""() => {
-      const w = window.innerWidth;
-      const out = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1
-        && ![...e.children].some(c => c.getBoundingClientRect().right > w + 1))
-        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
-      return [document.documentElement.scrollWidth, w, out];
-    }""")
-
-
 @pytest.mark.parametrize("viewport", WIDTHS)
 async def test_keyboard_phone_and_200_workers(viewport, probe_at, live, connected_company, make_token, sessionmaker):
     ids = await _seed(sessionmaker, connected_company)
     probe = await probe_at(viewport)
     page = probe.page
     await sign_in(probe, live, make_token(connected_company.company_id), "setup")
-    for name, ready in PAGES:
-        await page.goto(live.console(name))
-        await page.wait_for_selector(ready)
+    # docs/console.md shows the screenshots (page-*, copied to docs/console/)
+    async for name in each_page(probe, live, "page"):
         if name == "audit":
             await page.click("#audit-table tr.entry")  # the open row, with its long payload, must fit too
-        # docs/console.md shows these (copied to docs/console/); the mapping page is 200 rows long
-        await probe.shot(f"page-{name}-{viewport['width']}", full_page=name != "mapping")
-        scroll, width, wide = await _no_sideways_scroll(page)
-        assert scroll <= width, f"{name}: the page is {scroll} px wide in a {width} px window: {wide}"
         # Only status messages are live regions: not <main>, not the page.
         live_regions = await page.eval_on_selector_all(
             "[aria-live], [role=status], [role=alert]",
             "els => els.filter(e => !e.classList.contains('msg') && e.id !== 'token-who' && e.id !== 'unsaved-count'"
-            " && e.id !== 'banner').map(e => e.tagName + '#' + e.id)")
+            " && e.id !== 'banner' && e.id !== 'announcer').map(e => e.tagName + '#' + e.id)")
         assert live_regions == [], f"{name}: {live_regions}"
 
     # ---- the mapping page with 200 workers

@@ -35,8 +35,8 @@ async def test_linked_record_warning_bulk_skip_and_confirmed_duplicate(viewport,
     assert "Already linked to Tom Bennett" in await page.text_content(f"{row} .suggest .conflict")
 
     await page.click("#accept-suggestions")
-    await wait_for_text(page, "#save-out", "Skipped 1")
-    out = await page.text_content("#save-out")
+    await wait_for_text(page, "#accept-out", "Skipped 1")
+    out = await page.text_content("#accept-out")
     assert "Accepted 1 suggestion(s)" in out and "TOM BENNETT" in out
     await page.wait_for_selector(f".crew-row[data-id='{ann.id}'] .chip[data-qbo-id='2']")
     assert await page.locator(f"{row} .chip").count() == 0

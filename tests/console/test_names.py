@@ -42,7 +42,7 @@ async def test_overview_and_names_over_http(client, connected_company, auth_head
     [synced] = body["recentlySynced"]
     assert synced["label"] == "Rita Rivets · Depot Roof · 2026-11-02 · 7.5 h"
     assert synced["qboId"] == "4242" and synced["syncedAt"] == "2026-11-04T00:00:00Z"
-    assert synced["qboUrl"].endswith(f"/_sandbox/realms/{connected_company.realm_id}/entities/TimeActivity#4242")
+    assert synced["qboUrl"].endswith(f"/_sandbox/realms/{connected_company.realm_id}/entities/TimeActivity/4242")
 
     r = await client.get(NAMES, params={"companyId": str(cid), "timecardId": [str(ids["timecard"]), str(uuid.uuid4())],
                                         "workerId": [str(ids["worker"]), str(ids["other"])],
@@ -88,7 +88,7 @@ async def test_names_in_the_header_dashboard_and_audit(viewport, probe_at, live,
     item = page.locator(f"#recently-synced li[data-timecard-id='{ids['timecard']}']")
     assert "Rita Rivets · Depot Roof · 2026-11-02 · 7.5 h" in await item.text_content()
     href = await item.locator("a").get_attribute("href")
-    assert href and href.endswith("/entities/TimeActivity#4242")
+    assert href and href.endswith("/entities/TimeActivity/4242")
 
     await page.goto(live.console("audit"))
     await page.wait_for_selector("#audit-table tr.entry, #audit-out .msg, #view > .msg-error")

@@ -58,6 +58,10 @@ def test_dev_starts_everything_on_embedded_servers_and_ctrl_c_stops_it_all(tmp_p
         token = re.search(r"admin token\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
         company = re.search(r"company\s+([0-9a-f-]{36})", banner).group(1)  # type: ignore[union-attr]
         assert token and company
+        # the one-click sign-in: the console's address with the token in its fragment
+        link = re.search(r"open\s+(\S+)", banner).group(1)  # type: ignore[union-attr]
+        assert link == f"http://127.0.0.1:{port}/console/#token={token}"
+        assert "<title>" in httpx.get(link, timeout=10).text
         embedded_pids = [p.pid for p in _processes_mentioning(str(workdir))]
         assert embedded_pids, "expected embedded postgres/redis processes under the workdir"
         # The banner names every process it started, the embedded servers included.

@@ -1,5 +1,5 @@
 """The whole story: sandbox faults open a company's breaker; the admin hears once, gets a CSV, health says failed;
-QBO recovers; health says healthy and a "resumed" email arrives. Real SMTP, real S3-compatible server, real worker."""
+QBO recovers; health drops the breaker from its reasons and a "resumed" email arrives. Real SMTP, real S3-compatible server, real worker."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
 
 from qbo_integration.connections.service import integration_id
+from qbo_integration.health.service import LIVE_SYNC_OFF
 from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.qbo import QboApi
 from qbo_integration.qbo.errors import QboError
@@ -131,7 +132,8 @@ async def test_breaker_open_alert_csv_health_then_resume(
         assert (await api.breaker_state(company_id)).state == "closed"
         await run_worker(ctx, settings.redis_url)
         h = (await client.get(f"{P}/health", headers=auth_headers, params={"companyId": str(company_id)})).json()
-        assert h["status"] == "healthy", h["reasons"]
+        # the breaker closed: nothing is wrong but the fixture's live sync, which is off
+        assert h["status"] == "degraded" and h["reasons"] == [LIVE_SYNC_OFF], h["reasons"]
         assert smtp.inbox.subjects()[2:] == ["QuickBooks sync resumed"]
         assert "QuickBooks is answering again" in smtp.inbox.messages[2].get_payload(decode=True).decode()
 

@@ -30,11 +30,12 @@ class FakeQbo:
         return self.usage
 
 
-async def make_integration(sessionmaker, company_id, *, connection_status="connected") -> uuid.UUID:
+async def make_integration(sessionmaker, company_id, *, connection_status="connected", enabled=True) -> uuid.UUID:
     iid = uuid.uuid4()
     async with sessionmaker() as s:
         s.add(Integration(id=iid, company_id=company_id, realm_id="9130357766900001", connection_status=connection_status,
-                          connection_changed_at=NOW - timedelta(days=1), qbo_company_name="Sandbox Co"))
+                          connection_changed_at=NOW - timedelta(days=1), qbo_company_name="Sandbox Co",
+                          enabled=enabled))
         await s.commit()
     return iid
 
@@ -103,6 +104,14 @@ async def test_status_rules(sessionmaker, company, records, qbo, last_run, expec
         await s.commit()
     h = await check(sessionmaker, company.id, qbo)
     assert h["status"] == expect and any(reason in r for r in h["reasons"]), h["reasons"]
+
+
+async def test_live_sync_off_is_degraded_and_says_so(sessionmaker, company):
+    """Issue 29: after a disconnect and reconnect live sync is off, and the dashboard said "Healthy"."""
+    await make_integration(sessionmaker, company.id, enabled=False)
+    h = await check(sessionmaker, company.id)
+    assert h["status"] == "degraded" and h["connection"]["liveSyncEnabled"] is False
+    assert h["reasons"] == [health.LIVE_SYNC_OFF] and h["reasons"][0].startswith("Live sync is off")
 
 
 async def test_old_backlog_is_degraded_and_lost_connection_failed(sessionmaker, company):

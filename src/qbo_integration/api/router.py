@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from qbo_integration.connections import endpoints as connections_endpoints
 from qbo_integration.console import names as console_names
+from qbo_integration.console import zones as console_zones
 from qbo_integration.directory import endpoints as directory_endpoints
 from qbo_integration.exports import endpoints as exports_endpoints
 from qbo_integration.health import endpoints as health_endpoints
@@ -31,4 +32,5 @@ def build_integrations_router() -> APIRouter:
     router.include_router(webhooks_endpoints.router)
     router.include_router(reconciliation_endpoints.router)
     router.include_router(console_names.router)
+    router.include_router(console_zones.router)
     return router

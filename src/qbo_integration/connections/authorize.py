@@ -34,10 +34,6 @@ class Provider:
 _cache: dict[str, tuple[float, Provider]] = {}
 
 
-def clear_discovery_cache() -> None:
-    _cache.clear()
-
-
 async def provider(settings: Settings, http: httpx.AsyncClient, *,
                    clock: Callable[[], float] = time.monotonic) -> Provider:
     default = Provider(settings.qbo_authorize_url, pkce=False)

@@ -1,9 +1,11 @@
 """Names for the ids the console would otherwise show: the company (header), workers, projects and
-timecards ("worker · project · date · hours", the date in the company's time zone), and the timecards
-last synced with a link to their record in QuickBooks. Read-only."""
+timecards ("worker · project · date · hours", the date in the company's time zone), timecards found by
+name (the audit log's filter), and the timecards last synced with a link to their record in QuickBooks.
+Read-only."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 
 from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.inputs import STORABLE
 from qbo_integration.config import INTUIT_API_BASE, INTUIT_SANDBOX_API_BASE, Settings
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway
@@ -42,7 +45,7 @@ def timecard_words(tc: TimecardView, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def qbo_link(settings: Settings, realm_id: str | None, qbo_id: str) -> str | None:
-    """Where an admin sees the TimeActivity: QuickBooks' own app, or the built-in sandbox's record list."""
+    """Where an admin sees that one TimeActivity: QuickBooks' own page of it, or the built-in sandbox's."""
     base = settings.qbo_api_base_url.rstrip("/")
     if base == INTUIT_API_BASE.rstrip("/"):
         return f"https://app.qbo.intuit.com/app/timeactivity?txnId={qbo_id}"
@@ -51,7 +54,7 @@ def qbo_link(settings: Settings, realm_id: str | None, qbo_id: str) -> str | Non
     if not realm_id:
         return None
     u = urlsplit(base)
-    return f"{u.scheme}://{u.netloc}/_sandbox/realms/{realm_id}/entities/TimeActivity#{qbo_id}"
+    return f"{u.scheme}://{u.netloc}/_sandbox/realms/{realm_id}/entities/TimeActivity/{qbo_id}"
 
 
 async def _company(gw: CoreGateway, company_id: uuid.UUID) -> CompanyView:
@@ -93,3 +96,22 @@ async def names(company_id: CompanyQ, principal: PrincipalDep, session: SessionD
     return {"timecards": {str(k): timecard_words(v, zone) for k, v in cards.items() if v.company_id == company_id},
             "workers": {str(i): workers[str(i)] for i in worker_id if str(i) in workers},
             "projects": {str(i): projects[str(i)] for i in project_id if str(i) in projects}}
+
+
+# A label typed back ("Rita Rivets · Depot Roof · 2026-11-02 · 7.5 h"): its hours are no search words.
+_NOT_WORDS = re.compile(r"^(·|h|\d+(\.\d+)?)$")
+
+
+@router.get("/console/timecards", summary="The company's timecards whose worker, project or date fit the words "
+            "(at most 200, the latest first)")
+async def find_timecards(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
+                         q: Annotated[str, Query(max_length=200), STORABLE] = "") -> dict[str, Any]:
+    company_access(principal, company_id)
+    gw = CoreGateway(session)
+    company = await _company(gw, company_id)
+    words = " ".join(w for w in re.split(r"[\s·]+", q) if w and not _NOT_WORDS.match(w))
+    ids = await gw.find_timecard_ids(company_id, words, company.zone.key, MAX_IDS + 1)
+    cards = await gw.get_timecards(ids[:MAX_IDS])
+    return {"timecards": [{"id": str(i), "label": timecard_words(cards[i], company.zone)["label"]}
+                          for i in ids[:MAX_IDS] if i in cards],
+            "more": len(ids) > MAX_IDS}

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.models import Company, CostCode, Project, Timecard, User
@@ -87,7 +86,3 @@ async def seed_demo_company(
                 status="approved", approved_at=clock_out.astimezone(UTC) + timedelta(hours=2), version=1,
             ))
     return DEMO_COMPANY_ID
-
-
-async def demo_company_exists(session: AsyncSession) -> bool:
-    return (await session.execute(select(Company.id).where(Company.id == DEMO_COMPANY_ID))).first() is not None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -221,12 +221,26 @@ class CoreGateway:
         return [_cost_code(r) for r in rows]
 
     async def recently_synced(self, company_id: uuid.UUID, limit: int) -> list[tuple[uuid.UUID, datetime | None]]:
-        """(timecard id, qbo_synced_at) of the company's timecards last written to QBO, newest first."""
+        """(timecard id, qbo_synced_at) of the company's timecards last written to QBO, newest first; those
+        written in one batch (the same instant) by their work, the latest clock-in first."""
         rows = await self.session.execute(
             select(Timecard.id, Timecard.qbo_synced_at)
             .where(Timecard.company_id == company_id, Timecard.sync_status == "synced", Timecard.qbo_id.is_not(None))
-            .order_by(Timecard.qbo_synced_at.desc().nulls_last(), Timecard.id).limit(limit))
+            .order_by(Timecard.qbo_synced_at.desc().nulls_last(), Timecard.clock_in.desc(), Timecard.id).limit(limit))
         return [(r[0], r[1]) for r in rows.all()]
+
+    async def find_timecard_ids(self, company_id: uuid.UUID, text: str, zone: str, limit: int) -> list[uuid.UUID]:
+        """The company's timecards (any status) whose worker, project or local date (YYYY-MM-DD in `zone`)
+        holds every word of `text`, the latest clock-in first, limited in SQL."""
+        day = func.to_char(func.timezone(zone, Timecard.clock_in), "YYYY-MM-DD")
+        stmt = (select(Timecard.id).join(User, User.id == Timecard.worker_id)
+                .join(Project, Project.id == Timecard.project_id).where(Timecard.company_id == company_id))
+        for word in text.split():
+            like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(User.name.ilike(like, escape="\\"), Project.name.ilike(like, escape="\\"),
+                                  day.like(like, escape="\\")))
+        stmt = stmt.order_by(Timecard.clock_in.desc(), Timecard.id).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
 
 
 async def require_company(session: AsyncSession, company_id: uuid.UUID) -> CompanyView:

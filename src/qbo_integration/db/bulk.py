@@ -9,24 +9,28 @@ and a multi-row INSERT's `VALUES` list is compiled anew too (docs/benchmarks.md)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, cast, column, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, Insert, insert
 from sqlalchemy.sql.dml import Update
-from sqlalchemy.types import TypeEngine
 
 
-def _element(t: TypeEngine[Any]) -> TypeEngine[Any]:
-    # A JSON column's None is SQL NULL, as for every other column (not JSON 'null').
-    return JSONB(none_as_null=True) if isinstance(t, JSON) else t
+@functools.cache
+def _array(table: Any, name: str) -> ARRAY[Any]:
+    """The array type that carries a column: one dimension (a JSON array value is one element, not a
+    nested SQL array), and a JSON column's None is SQL NULL as for every other column (not JSON 'null').
+    One object a column, so its cache key is worked out once, not on every statement."""
+    t = table.c[name].type
+    return ARRAY(JSONB(none_as_null=True) if isinstance(t, JSON) else t, dimensions=1)
 
 
 def _rows_as_arrays(table: Any, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Any:
     """`unnest(CAST(:bulk_a AS type[]), …) AS anon(a, …)`: the rows as a table, one array parameter a column."""
-    arrays = [cast(bindparam(f"bulk_{n}", [r[n] for r in rows], type_=ARRAY(_element(table.c[n].type))),
-                   ARRAY(_element(table.c[n].type))) for n in names]
+    arrays = [cast(bindparam(f"bulk_{n}", [r[n] for r in rows], type_=_array(table, n)), _array(table, n))
+              for n in names]
     return func.unnest(*arrays).table_valued(*[column(n, table.c[n].type) for n in names]).render_derived()
 
 

@@ -80,6 +80,35 @@ def _migrate_and_seed(database_url: str, seed_kwargs: dict[str, Any]) -> str:
     return asyncio.run(seed())
 
 
+def sign_in_link(api_base: str, token: str) -> str:
+    """The console signs in from the link's fragment (#token=...), which browsers never send to a server."""
+    return f"{api_base}/console/#token={token}"
+
+
+def banner(*, api_base: str, sandbox_base: str, realm: str | None, database_url: str, redis_url: str,
+           notes: list[str], started: list[tuple[str, int]], company_id: str, token: str) -> str:
+    """What `qbo-integration dev` prints once everything answers: where to look, first the one-click sign-in."""
+    return "\n".join([
+        "",
+        "qbo-integration dev is up",
+        f"  open         {sign_in_link(api_base, token)}",
+        "               (the console, signed in as the demo company's admin: open it in your browser)",
+        f"  console      {api_base}/console/",
+        f"  API          {api_base}{API_PREFIX}/...   (OpenAPI docs: {api_base}/docs)",
+        f"  ready        {api_base}/ready      metrics {api_base}/metrics",
+        f"  QBO sandbox  {sandbox_base}   (sample realm {realm or '-'}, admin API {sandbox_base}/_sandbox/realms)",
+        f"  database     {database_url}",
+        f"  redis        {redis_url}",
+        f"  services     {'; '.join(notes) or 'configured/local PostgreSQL and Redis'}",
+        f"  pids         dev {os.getpid()}, children {' '.join(str(pid) for _, pid in started)}",
+        f"  processes    {', '.join(f'{what} {pid}' for what, pid in started)}; the QBO sandbox runs in dev {os.getpid()}",
+        f"  company      {company_id} (Summit Ridge Construction)",
+        f"  admin token  {token}",
+        "Ctrl-C stops everything.",
+        "",
+    ])
+
+
 def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 300) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -165,26 +194,8 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
             return 1
         settings = Settings(QBOI_ENV="dev")  # type: ignore[call-arg]
         token = mint_token(settings, company_id=__import__("uuid").UUID(company_id), role="admin")
-        print(
-            "\n".join([
-                "",
-                "qbo-integration dev is up",
-                f"  console      {api_base}/console/",
-                f"  API          {api_base}{API_PREFIX}/...   (OpenAPI docs: {api_base}/docs)",
-                f"  ready        {api_base}/ready      metrics {api_base}/metrics",
-                f"  QBO sandbox  {sb}   (sample realm {realm or '-'}, admin API {sb}/_sandbox/realms)",
-                f"  database     {database_url}",
-                f"  redis        {redis_url}",
-                f"  services     {'; '.join(embedded.notes) or 'configured/local PostgreSQL and Redis'}",
-                f"  pids         dev {os.getpid()}, children {' '.join(str(pid) for _, pid in started)}",
-                f"  processes    {', '.join(f'{what} {pid}' for what, pid in started)}; the QBO sandbox runs in dev {os.getpid()}",
-                f"  company      {company_id} (Summit Ridge Construction)",
-                f"  admin token  {token}",
-                "Ctrl-C stops everything.",
-                "",
-            ]),
-            flush=True,
-        )
+        print(banner(api_base=api_base, sandbox_base=sb, realm=realm, database_url=database_url, redis_url=redis_url,
+                     notes=embedded.notes, started=started, company_id=company_id, token=token), flush=True)
         while not stopping:
             if any(p.poll() is not None for p in procs):
                 print("error: a child process exited; stopping", file=sys.stderr)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
@@ -30,27 +28,13 @@ from qbo_integration.exports.storage import PREFIX, ExportStorage
 from qbo_integration.metrics import EXPORTS
 from qbo_integration.monitoring import audit, notify
 from qbo_integration.queue import DELIVER_ALERTS, JobQueue, commit_and_flush
-from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.sync import outbox
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/integrations/quickbooks"
 LINK_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 _CHUNK = 5000
-
-
-async def _in_qbo(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    found: set[uuid.UUID] = set()
-    for i in range(0, len(ids), _CHUNK):
-        chunk = list(ids[i:i + _CHUNK])
-        rows = await session.execute(
-            select(TimecardSyncRecord.timecard_id).where(
-                TimecardSyncRecord.timecard_id.in_(chunk),
-                or_(TimecardSyncRecord.state == "synced", TimecardSyncRecord.qbo_id.is_not(None)),
-            )
-        )
-        found.update(rows.scalars())
-    return found
 
 
 async def unsynced_timecards(session: AsyncSession, company: CompanyView, *, start: date | None = None,
@@ -62,7 +46,7 @@ async def unsynced_timecards(session: AsyncSession, company: CompanyView, *, sta
     else:
         ids = await gw.timecard_ids_in_range(
             company.id, lo or datetime(1970, 1, 1, tzinfo=UTC), hi or datetime(9999, 1, 1, tzinfo=UTC))
-    in_qbo = await _in_qbo(session, ids) if ids else set()
+    in_qbo = await outbox.in_qbo(session, ids) if ids else set()
     wanted = [i for i in ids if i not in in_qbo]
     views: dict[uuid.UUID, TimecardView] = {}
     for i in range(0, len(wanted), _CHUNK):

@@ -7,7 +7,8 @@ computation a second, not one a request (bench/api_load.py).
 Status rules (also in docs/operations.md):
   failed   - QuickBooks is not connected (never connected, disconnected, or the connection was lost),
              or the circuit breaker is open or half-open (QBO calls are paused).
-  degraded - connected and the breaker closed, but: timecards are dead-lettered, or need a human
+  degraded - connected and the breaker closed, but: live sync is off (nothing is sent until an admin turns
+             it on), or timecards are dead-lettered, or need a human
              (failed for mapping/validation), or the breaker has recent consecutive failures, or the
              oldest due pending timecard has waited more than 30 minutes, or the most recent finished
              timecard sync run failed, or rate-limit usage is at 90 % or more, or Core holds a company
@@ -45,6 +46,7 @@ T = TypeVar("T")
 ERROR_COUNT_CAP = health_query.ERROR_COUNT_CAP
 BACKLOG_AGE = timedelta(minutes=30)
 RATE_WARN_PERCENT = 90.0
+LIVE_SYNC_OFF = "Live sync is off: approved timecards wait until an admin turns it on (Test mode)"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
                                "lost": "The QuickBooks connection was lost; reconnect"}.get(conn_status, conn_status))
     if breaker is not None and breaker.state in ("open", "half_open"):
         failed_reasons.append("QuickBooks calls are paused (circuit breaker open)")
+    if conn_status == "connected" and not integration.get("enabled"):
+        degraded_reasons.append(LIVE_SYNC_OFF)
     dead = snap.dead
     if dead:
         degraded_reasons.append(f"{dead} timecard(s) dead-lettered after all retries")

@@ -26,9 +26,6 @@ def configure(cooldown: timedelta) -> None:
     _cooldown = cooldown
 
 
-def default_cooldown() -> timedelta:
-    return _cooldown
-
 # Kinds in use (free text is allowed; these are what the service itself raises).
 BREAKER_OPEN = "breaker_open"
 BREAKER_CLOSED = "breaker_closed"

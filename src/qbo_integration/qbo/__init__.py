@@ -34,6 +34,8 @@ from .models import (
 )
 from .oauth import QboOAuth, code_challenge_s256, make_code_verifier
 from .observer import NullObserver, Observer
+from .resolution import Cause, Remedy, Resolution
+from .retry import RetryPolicy
 from .tokens import MemoryTokenStore, TokenManager, TokenStore
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "BreakerOpenError",
     "BreakerState",
     "CallStats",
+    "Cause",
     "Class",
     "CompanyBreaker",
     "CompanyClient",
@@ -66,7 +69,10 @@ __all__ = [
     "QboOAuth",
     "RateLimitedError",
     "RealmLimiter",
+    "Remedy",
+    "Resolution",
     "RetryConfig",
+    "RetryPolicy",
     "StaleObjectError",
     "TimeActivity",
     "TokenExpiredError",

@@ -16,12 +16,7 @@ import httpx
 from .batch import run_batch, safe_request_id
 from .breaker import BreakerState, CompanyBreaker
 from .config import QboConfig
-from .errors import (
-    NotFoundError,
-    TransientError,
-    ValidationError,
-    error_from_fault,
-)
+from .errors import QboError, TransientError, error_from_fault
 from .faults import parse_fault_dict
 from .http import RequestLoop
 from .limits import RealmLimiter
@@ -40,6 +35,7 @@ from .models import (
 )
 from .oauth import QboOAuth
 from .observer import NullObserver, hook
+from .resolution import READ_BY_ID
 from .tokens import TokenManager, TokenStore
 
 _PAGING_RE = re.compile(r"\b(STARTPOSITION|MAXRESULTS)\b", re.I)
@@ -238,18 +234,11 @@ class CompanyClient:
     async def get_time_activity(self, id: str) -> TimeActivity:
         try:
             data = await self._call("GET", f"timeactivity/{id}")
-        except ValidationError as exc:
-            if exc.code == "610":  # on a read by id, "Object Not Found" means exactly that
-                raise NotFoundError(
-                    exc.message,
-                    code=exc.code,
-                    detail=exc.detail,
-                    element=exc.element,
-                    intuit_tid=exc.intuit_tid,
-                    status=exc.status,
-                    errors=exc.errors,
-                ) from None
-            raise
+        except QboError as exc:
+            read = exc.resolved_by(READ_BY_ID)  # by id, "Object Not Found" means exactly that
+            if read is exc:
+                raise
+            raise read from None
         return TimeActivity.model_validate(data["TimeActivity"])
 
     async def create_time_activity(

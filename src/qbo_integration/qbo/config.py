@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .retry import RetryPolicy
+
 INTUIT_PRODUCTION_API = "https://quickbooks.api.intuit.com"
 INTUIT_SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com"
 INTUIT_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
@@ -40,12 +42,9 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
-class RetryConfig:
-    max_tries: int = 3
-    backoff_base: float = 0.5
-    backoff_cap: float = 8.0
-    retry_after_cap: float = 10.0  # honour Retry-After up to this, else raise for the job queue
-    default_throttle_wait: float = 60.0  # what Intuit advises after a 429 without Retry-After
+class RetryConfig(RetryPolicy):
+    """The request loop's policy: 3 tries with backoff, plus how it rides out 429s and re-sends writes."""
+
     max_throttled_waits: int = 5  # 429s waited out inside one call (they spend no try); then raised
     # A write whose earlier attempt may have landed (timeout, lost answer, 5xx) is sent again under
     # its requestid only this soon after that attempt went out. How long QBO remembers a requestid is

@@ -1,43 +1,32 @@
-"""One error family for everything QBO answers, each error carrying the action it calls for.
+"""One error family for everything QBO answers, each error carrying its `Resolution`.
 
 QBO sends faults in three shapes (qbo-wire.md): the normal `{"Fault": {"Error": [...]}}`, the
 gateway's lower-case `{"fault": {"error": [...]}}`, and XML `<Fault><Error code=..>` even when JSON
-was asked for. OAuth endpoints answer `{"error": "invalid_grant"}`. faults.py reads all of them; they
-are classified here, once, into an `ErrorAction` (the Airbyte `ErrorResolution` idea).
+was asked for. OAuth endpoints answer `{"error": "invalid_grant"}`. faults.py reads all of them;
+resolution.py's table decides, once, what each means; here they become errors.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from .faults import FaultItem, ParsedFault, parse_fault, parse_retry_after
-
-
-class ErrorAction(StrEnum):
-    RETRY = "retry"  # network, timeout, 5xx, 10000: try again (now, then on the job schedule)
-    RATE_LIMITED = "rate_limited"  # 429 / 3001 / ThrottleExceeded: wait `retry_after`
-    REFRESH = "refresh"  # 401 / 3200: refresh the access token once, retry
-    STALE = "stale"  # 5010: re-read the SyncToken, re-apply, retry once
-    NOT_FOUND = "not_found"
-    VALIDATION = "validation"  # a human must fix data or mapping; not retried
-    CONNECTION_LOST = "connection_lost"  # invalid_grant: the company must reconnect
-    BREAKER_OPEN = "breaker_open"  # our own circuit breaker refused the call
-
-
-#: Actions that mean "QBO (or the road to it) is unwell": they count towards opening the breaker.
-#: A 429 is not among them: it is QBO pacing us, answered by waiting (http.py), not by opening.
-BREAKER_ACTIONS = frozenset({ErrorAction.RETRY})
-#: Actions a job queue should schedule again.
-RETRYABLE_ACTIONS = frozenset({ErrorAction.RETRY, ErrorAction.RATE_LIMITED, ErrorAction.BREAKER_OPEN})
+from .resolution import (
+    BY_ACTION,
+    RESOLUTIONS,
+    Answer,
+    ErrorAction,
+    Resolution,
+    Table,
+    resolve,
+)
 
 
 class QboError(Exception):
     """Base of every error raised by the QBO client. Never carries a token or secret."""
-
-    default_action = ErrorAction.RETRY
 
     def __init__(
         self,
@@ -52,30 +41,55 @@ class QboError(Exception):
         status: int | None = None,
         fault_type: str | None = None,
         errors: tuple[FaultItem, ...] = (),
+        resolution: Resolution | None = None,
+        answer: Answer | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.action = action or self.default_action
-        self.code = code
-        self.detail = detail
-        self.element = element
-        self.intuit_tid = intuit_tid
-        self.retry_after = retry_after
-        self.status = status
-        self.fault_type = fault_type
-        self.errors = errors
+        self.action = action or (resolution.action if resolution else _default_action(type(self)))
+        # the first fault item's code, detail and element; the whole fault; Intuit's trace id; when to ask again
+        self.code, self.detail, self.element = code, detail, element
+        self.status, self.fault_type, self.errors = status, fault_type, errors
+        self.intuit_tid, self.retry_after = intuit_tid, retry_after
+        # What QBO said, and what the table made of it (for an error raised by hand: read from its fields).
+        self.answer = answer or Answer(status, ParsedFault(fault_type, errors or (FaultItem(code, message, detail),)))
+        self._answered = resolution
         # Could QBO have applied the request this error ends? The request loop sets it from its
         # attempts: False when none was sent or every answer was a refusal (4xx, 429); True when
         # one timed out, lost its answer or got a 5xx. True (the safe guess) for errors built elsewhere.
         self.may_have_landed = True
 
     @property
+    def answered(self) -> Resolution:
+        """What this error's one answer means on its own (the request loop's input); callers want `resolution`."""
+        if self._answered is None:
+            found = resolve(self.answer, RESOLUTIONS)  # raised by hand: its action stands
+            self._answered = found if found.action == self.action else BY_ACTION[self.action]
+        return self._answered
+
+    @property
+    def resolution(self) -> Resolution:
+        """What the call this error ends came to: the answer's resolution, with whether any attempt may have landed."""
+        return replace(self.answered, may_have_landed=self.may_have_landed)
+
+    def resolved_by(self, table: Table) -> QboError:
+        """This error as `table` (the defaults merged with a caller's keys) reads it: itself where the merge
+        changes nothing for its answer, else a new error of the class the table calls for, with the same
+        facts (new, so `may_have_landed` starts True, as for any error built outside the request loop)."""
+        found = resolve(self.answer, table)
+        if found == resolve(self.answer, RESOLUTIONS):
+            return self
+        return error_for(found, self.message, code=self.code, detail=self.detail, element=self.element,
+                         intuit_tid=self.intuit_tid, retry_after=self.retry_after, status=self.status,
+                         fault_type=self.fault_type, errors=self.errors, answer=self.answer)
+
+    @property
     def retryable(self) -> bool:
-        return self.action in RETRYABLE_ACTIONS
+        return self.answered.retryable
 
     @property
     def counts_for_breaker(self) -> bool:
-        return self.action in BREAKER_ACTIONS
+        return self.answered.counts_for_breaker
 
     def __str__(self) -> str:
         parts = [f"[{self.action}]"]
@@ -108,11 +122,12 @@ class QboError(Exception):
 
 
 class TransientError(QboError):
-    default_action = ErrorAction.RETRY
+    """QBO failed or could not be reached (network, timeout, 5xx, 10000): tried again, at once and then on
+    the job's schedule."""
 
 
 class RateLimitedError(QboError):
-    default_action = ErrorAction.RATE_LIMITED
+    """QBO paces the realm (429, 3001, ThrottleExceeded): wait `retry_after`; no attempt is spent."""
 
 
 class LocalRateLimitedError(RateLimitedError):
@@ -125,29 +140,30 @@ class LocalRateLimitedError(RateLimitedError):
 
 
 class TokenExpiredError(QboError):
-    default_action = ErrorAction.REFRESH
+    """401 / 3200: the access token is refreshed once and the request sent again."""
 
 
 class StaleObjectError(QboError):
-    default_action = ErrorAction.STALE
+    """5010: someone changed the record meanwhile; re-read its SyncToken, re-apply, try once more."""
 
 
 class NotFoundError(QboError):
-    default_action = ErrorAction.NOT_FOUND
+    """No such record (404; 610 on a read by id)."""
 
 
 class ValidationError(QboError):
-    default_action = ErrorAction.VALIDATION
+    """QBO refused the data, or the company's books refuse it: a person must fix it; not retried."""
 
 
 class ConnectionLostError(QboError):
-    default_action = ErrorAction.CONNECTION_LOST
+    """invalid_grant, or no tokens stored: the company must reconnect."""
 
 
 class BreakerOpenError(QboError):
-    default_action = ErrorAction.BREAKER_OPEN
+    """Our circuit breaker refused the call: nothing was sent."""
 
 
+#: The class each action raises (and the action an error raised by hand without one takes).
 _CLASS_BY_ACTION: dict[ErrorAction, type[QboError]] = {
     ErrorAction.RETRY: TransientError,
     ErrorAction.RATE_LIMITED: RateLimitedError,
@@ -158,55 +174,20 @@ _CLASS_BY_ACTION: dict[ErrorAction, type[QboError]] = {
     ErrorAction.CONNECTION_LOST: ConnectionLostError,
     ErrorAction.BREAKER_OPEN: BreakerOpenError,
 }
+_ACTION_OF_CLASS = {cls: action for action, cls in _CLASS_BY_ACTION.items()} | {QboError: ErrorAction.RETRY}
+
+
+def _default_action(cls: type[QboError]) -> ErrorAction:
+    return next(_ACTION_OF_CLASS[c] for c in cls.__mro__ if c in _ACTION_OF_CLASS)
 
 
 def make_error(action: ErrorAction, message: str, **kw: Any) -> QboError:
     return _CLASS_BY_ACTION[action](message, action=action, **kw)
 
 
-# OAuth errors that no retry will fix.
-_VALIDATION_OAUTH = {
-    "invalid_client",
-    "unauthorized_client",
-    "invalid_request",
-    "unsupported_grant_type",
-    "invalid_scope",
-    "access_denied",
-}
-
-
-def classify(status: int | None, fault: ParsedFault | None) -> ErrorAction:
-    """The one decision table (qbo-wire.md, 'Errors')."""
-    fault = fault or ParsedFault()
-    if fault.oauth_error:
-        if fault.oauth_error == "invalid_grant":
-            return ErrorAction.CONNECTION_LOST
-        if status is not None and status >= 500:
-            return ErrorAction.RETRY
-        if status == 429:
-            return ErrorAction.RATE_LIMITED
-        if fault.oauth_error in _VALIDATION_OAUTH:
-            return ErrorAction.VALIDATION
-    codes = {i.code for i in fault.items if i.code}
-    text = " ".join(f"{i.message or ''} {i.detail or ''}" for i in fault.items)
-    ftype = (fault.fault_type or "").lower()
-    if status == 429 or "3001" in codes or "ThrottleExceeded" in text:
-        return ErrorAction.RATE_LIMITED
-    if status == 401 or "3200" in codes:
-        return ErrorAction.REFRESH
-    if "account period closed" in text.lower():
-        # The company's closing date refuses it (reported as 6210, and also seen with code 5010, which
-        # would otherwise read as a stale SyncToken): no retry or re-read changes that.
-        return ErrorAction.VALIDATION
-    if "5010" in codes:
-        return ErrorAction.STALE
-    if status is not None and (status >= 500 or status == 408):
-        return ErrorAction.RETRY
-    if "10000" in codes or ftype == "systemfault":
-        return ErrorAction.RETRY
-    if status == 404:
-        return ErrorAction.NOT_FOUND
-    return ErrorAction.VALIDATION
+def error_for(resolution: Resolution, message: str, **facts: Any) -> QboError:
+    """The error class `resolution` calls for."""
+    return _CLASS_BY_ACTION[resolution.action](message, resolution=resolution, **facts)
 
 
 def error_from_fault(
@@ -218,8 +199,9 @@ def error_from_fault(
     default_throttle_wait: float = 60.0,
     fallback_message: str | None = None,
 ) -> QboError:
-    action = classify(status, fault)
     fault = fault or ParsedFault()
+    answer = Answer(status, fault)
+    resolution = resolve(answer)
     first = fault.items[0] if fault.items else FaultItem()
     if fault.oauth_error:
         message = f"OAuth error {fault.oauth_error}"
@@ -229,10 +211,10 @@ def error_from_fault(
         message = first.message or fallback_message or (f"HTTP {status}" if status else "QBO error")
         detail = first.detail
         code = first.code  # type: ignore[assignment]
-    if action == ErrorAction.RATE_LIMITED and retry_after is None:
+    if resolution.action == ErrorAction.RATE_LIMITED and retry_after is None:
         retry_after = default_throttle_wait
-    return make_error(
-        action,
+    return error_for(
+        resolution,
         message,
         code=code,
         detail=detail,
@@ -242,11 +224,12 @@ def error_from_fault(
         status=status,
         fault_type=fault.fault_type,
         errors=fault.items,
+        answer=answer,
     )
 
 
 def error_from_response(response: httpx.Response, *, default_throttle_wait: float = 60.0) -> QboError:
-    """Classify a non-2xx answer (any of the three fault shapes, or none)."""
+    """A non-2xx answer (any of the three fault shapes, or none), resolved."""
     fault = parse_fault(response.content)
     return error_from_fault(
         fault,
@@ -259,6 +242,7 @@ def error_from_response(response: httpx.Response, *, default_throttle_wait: floa
 
 
 def error_from_exception(exc: BaseException) -> QboError:
-    """Network trouble: timeouts, refused connections, broken streams. Always RETRY."""
-    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
-    return TransientError(f"{kind}: {type(exc).__name__}")
+    """Network trouble: timeouts, refused connections, broken streams."""
+    answer = Answer(exception=type(exc))
+    resolution = resolve(answer)
+    return error_for(resolution, f"{resolution.cause}: {type(exc).__name__}", answer=answer)

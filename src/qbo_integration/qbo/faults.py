@@ -2,7 +2,7 @@
 
 The normal `{"Fault": {"Error": [...]}}`, the gateway's lower-case `{"fault": {"error": [...]}}`, XML
 `<Fault><Error code=..>` (sent even when JSON was asked for), and the OAuth endpoints'
-`{"error": "invalid_grant"}`. What a fault means is errors.classify's job.
+`{"error": "invalid_grant"}`. What a fault means is for resolution.py's table to say.
 """
 
 from __future__ import annotations

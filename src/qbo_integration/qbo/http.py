@@ -5,7 +5,8 @@ Per logical call: at most `max_tries` attempts (3). Each attempt passes the shar
 `requestid` — the very same value on every retry, so QBO answers a repeated create with the
 original record. Between attempts: capped exponential backoff with jitter. A 401/3200 triggers one
 forced token refresh and one more attempt (not counted among the tries). Everything else is
-raised, classified, at once.
+raised, resolved (resolution.py), at once. What to do after each attempt is decided in attempts.py,
+without I/O; this module does it.
 
 A write whose attempt may have landed (a timeout, a lost answer, a 5xx) is sent again only within
 `resend_window` of that attempt: QBO forgets request ids after an undocumented time, and a re-send
@@ -35,15 +36,18 @@ from typing import Any
 
 import httpx
 
-from .config import QboConfig
-from .errors import (
-    ErrorAction,
-    LocalRateLimitedError,
-    QboError,
-    RateLimitedError,
-    error_from_exception,
-    error_from_response,
+from .attempts import (
+    Attempts,
+    Outcome,
+    PauseRealm,
+    RefreshToken,
+    Retry,
+    most_attempts,
+    next_action,
+    send_refusal,
 )
+from .config import QboConfig
+from .errors import QboError, RateLimitedError, error_from_exception, error_from_response
 from .limits import RealmLimiter
 from .models import CallStats
 from .observer import NullObserver, hook
@@ -67,7 +71,6 @@ def writes_sent_by(deadline: float | None) -> Iterator[None]:
         _SEND_BY.reset(token)
 
 
-
 class RequestLoop:
     def __init__(
         self,
@@ -88,12 +91,6 @@ class RequestLoop:
         self.rng = rng or random.Random()
         self._on_call = hook(observer or NullObserver(), "on_call")
 
-    def backoff(self, attempt: int) -> float:
-        """Capped exponential backoff with 'equal jitter': half fixed, half random."""
-        r = self.config.retry
-        ceiling = min(r.backoff_cap, r.backoff_base * (2 ** (attempt - 1)))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
     async def send(
         self,
         method: str,
@@ -110,86 +107,73 @@ class RequestLoop:
         batch: bool = False,
         stats: Sequence[CallStats] = (),
     ) -> httpx.Response:
-        retry = self.config.retry
+        policy = self.config.retry
         query = dict(params or {})
         query["minorversion"] = str(self.config.minor_version)
         if request_id is not None:
             query["requestid"] = request_id
-        attempt = 0
-        throttled = 0
-        refused: str | None = None
-        refreshed = False
-        maybe_landed: tuple[float, QboError] | None = None  # (when, error) of the first such attempt
+        attempts = Attempts()
+        refused: str | None = None  # the access token QBO refused, for the one forced refresh
         try:
-            while True:
+            for _ in range(most_attempts(policy)):
                 access = await token(refused)
                 refused = None
                 headers = {"Authorization": f"Bearer {access}", "Accept": "application/json"}
                 if json is not None or content is not None:
                     headers["Content-Type"] = content_type or "application/json"
-                attempt += 1
-                err: QboError
                 async with self.limiter.admit(realm_id, items, batch=batch):
                     sent_at = self.clock()
-                    if request_id is not None and maybe_landed is not None \
-                            and sent_at - maybe_landed[0] > retry.resend_window:
-                        raise maybe_landed[1]  # QBO may have forgotten the requestid: leave it unknown
-                    send_by = _SEND_BY.get()
-                    if request_id is not None and send_by is not None and sent_at > send_by:
-                        if maybe_landed is not None:
-                            raise maybe_landed[1]
-                        raise LocalRateLimitedError("The time to send this write ran out; it was not sent",
-                                                    code="send_window", retry_after=0.0)
-                    for s in stats:
-                        s.calls += 1
-                        if batch:
-                            s.batches += 1
-                            s.batch_items += items
-                    unsent = False
-                    try:
-                        resp = await self.client.request(
-                            method, url, params=query, json=json, content=content, headers=headers
-                        )
-                    except httpx.HTTPError as exc:
-                        resp = None
-                        err = error_from_exception(exc)
-                        unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-                await self._on_call(resp.status_code if resp is not None else None)
-                if resp is not None:
-                    if resp.status_code < 300:
-                        return resp
-                    err = error_from_response(resp, default_throttle_wait=retry.default_throttle_wait)
-                if maybe_landed is None and (resp.status_code >= 500 if resp is not None else not unsent):
-                    maybe_landed = (sent_at, err)
-                if err.action == ErrorAction.REFRESH and not refreshed:
-                    refreshed = True
+                    refusal = send_refusal(attempts, sent_at, _SEND_BY.get(), write=request_id is not None,
+                                           policy=policy)
+                    if refusal is not None:
+                        raise refusal
+                    _count_send(stats, items, batch)
+                    answer = await self._request(method, url, query, json, content, headers)
+                await self._on_call(answer.status_code if isinstance(answer, httpx.Response) else None)
+                if isinstance(answer, httpx.Response):
+                    if answer.status_code < 300:
+                        return answer
+                    answer = error_from_response(answer, default_throttle_wait=policy.default_throttle_wait)
+                outcome = Outcome(answer, sent_at, self.rng.random())
+                attempts = attempts.saw(outcome)
+                action = next_action(attempts, outcome, policy)
+                attempts = attempts.after(action)
+                if isinstance(action, RefreshToken):
                     refused = access
-                    attempt -= 1  # the refresh retry is extra, not one of the tries
-                    continue
-                if err.action == ErrorAction.RATE_LIMITED:
+                elif isinstance(action, PauseRealm):
                     for s in stats:
                         s.throttled += 1
-                    attempt -= 1  # pacing, not a failed try
-                    throttled += 1
-                    pause = err.retry_after if err.retry_after is not None else retry.default_throttle_wait
-                    await self.limiter.penalize(realm_id, pause)
-                    if pause > retry.retry_after_cap or throttled > retry.max_throttled_waits:
-                        raise _paused(err, pause)  # too long to wait inside a call: the job queue waits
-                    await self.sleep(pause)
-                    continue
-                if err.action != ErrorAction.RETRY or attempt >= retry.max_tries:
-                    raise err
-                delay = self.backoff(attempt)
-                if err.retry_after is not None:  # a 5xx with Retry-After
-                    if err.retry_after > retry.retry_after_cap:
-                        raise err
-                    delay = max(delay, err.retry_after)
-                for s in stats:
-                    s.retries += 1
-                await self.sleep(delay)
+                    await self.limiter.penalize(realm_id, action.seconds)
+                    if not action.wait:  # too long to wait inside a call: the job queue waits
+                        raise _paused(answer, action.seconds)
+                    await self.sleep(action.seconds)
+                elif isinstance(action, Retry):
+                    for s in stats:
+                        s.retries += 1
+                    await self.sleep(action.after)
+                else:
+                    raise action.error
+            raise AssertionError("next_action raises once the call's attempts are spent")
         except QboError as exc:  # whatever ends the call: could any of its attempts have landed?
-            exc.may_have_landed = maybe_landed is not None
+            exc.may_have_landed = attempts.doubt is not None
             raise
+
+    async def _request(self, method: str, url: str, query: dict[str, str], json: Any, content: str | bytes | None,
+                       headers: dict[str, str]) -> httpx.Response | QboError:
+        """One attempt: QBO's answer, or the network trouble that stood in for it."""
+        try:
+            return await self.client.request(method, url, params=query, json=json, content=content, headers=headers)
+        except httpx.HTTPError as exc:
+            return error_from_exception(exc)
+
+
+def _count_send(stats: Sequence[CallStats], items: int, batch: bool) -> None:
+    for s in stats:
+        s.calls += 1
+        if batch:
+            s.batches += 1
+            s.batch_items += items
+
 
 def _paused(err: QboError, pause: float) -> RateLimitedError:
     """QBO's 429 as the realm's pause: code "paused" (the realm waits, nothing failed); QBO's own

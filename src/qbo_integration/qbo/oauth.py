@@ -54,7 +54,7 @@ def code_challenge_s256(verifier: str) -> str:
 
 
 def _raise_for_token_error(resp: httpx.Response) -> httpx.Response:
-    """authlib compliance hook: classify any non-2xx before authlib parses it."""
+    """authlib compliance hook: resolve any non-2xx before authlib parses it."""
     if resp.status_code >= 300:
         raise error_from_response(resp)
     return resp
@@ -146,7 +146,7 @@ class QboOAuth:
             return await coro
         except QboError:
             raise
-        except OAuthError as exc:  # a 2xx carrying {"error": ...}: unusual, classify it the same way
+        except OAuthError as exc:  # a 2xx carrying {"error": ...}: unusual, resolve it the same way
             from .errors import error_from_fault
             from .faults import ParsedFault
 

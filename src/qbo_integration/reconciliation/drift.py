@@ -84,10 +84,3 @@ async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.Known
                            response_payload={"kind": kind.value, "qboSyncToken": token,
                                              "ourSyncToken": ours.sync_token})
     return kind
-
-
-async def open_count(session: AsyncSession, company_id: uuid.UUID) -> int:
-    from sqlalchemy import func
-
-    return int((await session.execute(select(func.count()).select_from(DriftFinding).where(
-        DriftFinding.company_id == company_id, DriftFinding.status == "open"))).scalar_one())

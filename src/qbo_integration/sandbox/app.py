@@ -6,7 +6,7 @@ import time
 
 from fastapi import FastAPI
 
-from . import admin, api_routes, oauth, webhook_routes
+from . import admin, api_routes, oauth, record_page, webhook_routes
 from .config import SandboxConfig
 from .responses import new_tid
 from .state import SandboxState
@@ -44,6 +44,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(api_routes.router)
     app.include_router(admin.router)
+    app.include_router(record_page.router)
     app.include_router(webhook_routes.router)
     app.add_middleware(IntuitHeaders)
     return app

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
@@ -30,8 +29,7 @@ from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender,
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
-from qbo_integration.sync.models import TimecardSyncRecord as Row
-from qbo_integration.sync.states import Op, State
+from qbo_integration.sync.states import Op
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +104,8 @@ async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
 
 async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Claimed]) -> None:
     """Give back rows this round still holds (a round cut short); their ledger entries stay."""
-    tokens = {c.claim_token for c in claimed}
     async with sm() as s:
-        await s.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == State.IN_FLIGHT,
-                                          Row.claim_token.in_(tokens))
-                        .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None)
-                        .execution_options(synchronize_session=False))
+        await outbox.unclaim(s, claimed)
         await s.commit()
 
 
@@ -206,9 +200,7 @@ class CompanySync:
         """Timecards the books refused were queued again (Sync Now, retry): decide on today's preferences,
         not on the copy that refused them (the books may have reopened since)."""
         async with self.sm() as s:
-            due = (await s.execute(select(exists().where(
-                Row.company_id == self.company_id, Row.state == State.PENDING,
-                Row.last_error_code.in_(policy.BOOKS_CODES))))).scalar()
+            due = await outbox.has_pending_with_codes(s, self.company_id, policy.BOOKS_CODES)
             rules = await company_books.get_rules(s, self.company_id) if due else None
         if rules is not None and (rules.read_at is None or self.clock() - rules.read_at >= BOOKS_FRESH):
             await self._read_books()
@@ -332,8 +324,7 @@ class CompanySync:
             if at is not None and at <= now and self.paused:
                 # The job left with rows still due (the rows the paused round never claimed): wake it when
                 # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
-                ends = (await s.execute(select(func.min(Row.next_attempt_at)).where(
-                    Row.company_id == self.company_id, Row.state == State.PENDING, Row.next_attempt_at > now))).scalar()
+                ends = await outbox.first_pending_after(s, self.company_id, now)
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)

@@ -11,15 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from qbo_integration import logs
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import core_status, nudge, outbox
 from qbo_integration.sync.context import JobContext
-from qbo_integration.sync.models import TimecardSyncRecord
 from qbo_integration.sync.states import State
 
 logger = logging.getLogger(__name__)
@@ -33,9 +30,7 @@ async def handle_event(job_ctx: dict[str, Any] | JobContext, event: CoreEvent) -
         if integration is None or not integration.enabled:
             logger.info("event for a company without live sync ignored", extra=logs.log_fields(event=event.event))
             return
-        held = (await session.execute(
-            select(TimecardSyncRecord.timecard_version).where(TimecardSyncRecord.timecard_id == event.timecard_id)
-        )).scalar_one_or_none()
+        held = await outbox.held_version(session, event.timecard_id)
         if held is not None and event.version < held:
             logger.info("stale event ignored", extra=logs.log_fields(event=event.event, version=event.version,
                                                                      held=held))

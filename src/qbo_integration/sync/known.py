@@ -6,22 +6,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync.models import TimecardSyncRecord
+from qbo_integration.sync import outbox
 from qbo_integration.sync.states import State
 
 # States in which no job holds the row. A row is settled (what QBO holds is what we last wrote, or someone
 # else's) only in one of them AND with no ledger entry: a failed row retrying a write whose answer was lost
 # may have changed QBO already, and the echo of that write is not drift.
 SETTLED_STATES = (State.SYNCED, State.FAILED, State.DEAD)
-
-
-def _settled():  # noqa: ANN202 - a SQL expression
-    return and_(TimecardSyncRecord.state.in_(SETTLED_STATES), TimecardSyncRecord.pending_op.is_(None))
 
 
 def is_settled(state: str, pending_op: str | None) -> bool:
@@ -37,10 +32,7 @@ class KnownRecord:
 
 
 async def by_qbo_id(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -> KnownRecord | None:
-    row = (await session.execute(
-        select(TimecardSyncRecord.timecard_id, TimecardSyncRecord.qbo_sync_token, TimecardSyncRecord.state,
-               TimecardSyncRecord.pending_op)
-        .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.qbo_id == qbo_id).limit(1))).first()
+    row = await outbox.row_naming(session, company_id, qbo_id)
     if row is None:
         return None
     return KnownRecord(row.timecard_id, qbo_id, row.qbo_sync_token, is_settled(row.state, row.pending_op))
@@ -50,12 +42,11 @@ async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timeca
                             expected_token: str | None, qbo_token: str) -> bool:
     """The admin keeps QBO's edited version: our next write starts from its SyncToken, and a webhook
     echo of it is no longer drift. False when the row moved on since the finding (nothing changed)."""
-    result = await session.execute(
-        update(TimecardSyncRecord)
-        .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id == timecard_id,
-               TimecardSyncRecord.qbo_sync_token == expected_token, _settled())
-        .values(qbo_sync_token=qbo_token).execution_options(synchronize_session=False))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    rows = await outbox.lock_rows(session, company_id, timecard_ids=[timecard_id])
+    if not rows or not is_settled(rows[0].state, rows[0].pending_op) or rows[0].qbo_sync_token != expected_token:
+        return False
+    rows[0].qbo_sync_token = qbo_token
+    return True
 
 
 @dataclass(frozen=True)
@@ -73,10 +64,7 @@ class OwnedRecord:
 async def owned_records(session: AsyncSession, company_id: uuid.UUID) -> list[OwnedRecord]:
     """Our rows that name a QBO record; `wanted` comes from Core as it is now (approved or not)."""
     approved = {tid for tid, _, _ in await CoreGateway(session).approved_timecard_versions(company_id)}
-    rows = await session.execute(
-        select(TimecardSyncRecord.timecard_id, TimecardSyncRecord.qbo_id, TimecardSyncRecord.qbo_sync_token,
-               TimecardSyncRecord.state, TimecardSyncRecord.pending_op, TimecardSyncRecord.synced_at)
-        .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.qbo_id.is_not(None)))
+    rows = await outbox.rows_naming_records(session, company_id)
     return [OwnedRecord(r.timecard_id, r.qbo_id, r.qbo_sync_token, is_settled(r.state, r.pending_op),
                         r.timecard_id in approved, r.synced_at) for r in rows]
 
@@ -93,13 +81,11 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
     if integration is None:
         return 0
     await sweep.rederive_company(session, integration, utc_now(), timecard_ids)
-    result = await session.execute(
-        update(TimecardSyncRecord)
-        .where(TimecardSyncRecord.company_id == company_id, TimecardSyncRecord.timecard_id.in_(timecard_ids),
-               TimecardSyncRecord.state.in_(SETTLED_STATES))
-        .values(state=State.PENDING, attempts=0, next_attempt_at=utc_now())
-        .execution_options(synchronize_session=False))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    now = utc_now()
+    rows = await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids, states=SETTLED_STATES)
+    for row in rows:
+        row.state, row.attempts, row.next_attempt_at = State.PENDING, 0, now
+    return len(rows)
 
 
 async def disown_qbo_content(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID, *,
@@ -109,10 +95,8 @@ async def disown_qbo_content(session: AsyncSession, company_id: uuid.UUID, timec
     of that update (QBO answers it "not found"): nothing is created while QBO holds a record of the timecard.
     False when the row moved on since the finding (another record, another SyncToken: CrewFlow wrote since),
     or a write of ours is outstanding."""
-    row = (await session.execute(
-        select(TimecardSyncRecord).where(TimecardSyncRecord.company_id == company_id,
-                                         TimecardSyncRecord.timecard_id == timecard_id)
-        .with_for_update())).scalar_one_or_none()
+    rows = await outbox.lock_rows(session, company_id, timecard_ids=[timecard_id])
+    row = rows[0] if rows else None
     if row is None or not is_settled(row.state, row.pending_op) or row.qbo_id != expected_qbo_id \
             or row.qbo_sync_token != expected_token:
         return False

@@ -1,4 +1,6 @@
-"""The outbox: one TimecardSyncRecord per timecard, and every state change it may go through.
+"""The outbox: one TimecardSyncRecord per timecard, every state change it may go through, and its
+repository: the only code in sync/ that runs SQL on the outbox and ledger rows (stats.py builds health's
+read-only counting statements). Several rows are always locked in timecard_id order (`lock_rows`).
 
 A row says what QBO should hold for a timecard (`operation` + `timecard_version`) and how far we
 got (`state`, `qbo_id`, `synced_version`). Intake, the sweep and Sync Now only *want* things
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, delete, func, literal_column, or_, select, update
+from sqlalchemy import Select, String, and_, cast, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,6 +110,61 @@ async def lock_row(session: AsyncSession, timecard_id: uuid.UUID) -> Row | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def lock_rows(session: AsyncSession, company_id: uuid.UUID | None = None, *,
+                    ids: list[uuid.UUID] | None = None, timecard_ids: list[uuid.UUID] | None = None,
+                    states: tuple[State, ...] | None = None, kinds: tuple[Kind, ...] | None = None) -> list[Row]:
+    """Lock the rows matching every given condition, always in LOCK_ORDER."""
+    stmt = select(Row).order_by(Row.timecard_id).with_for_update()
+    if company_id is not None:
+        stmt = stmt.where(Row.company_id == company_id)
+    if ids is not None:
+        stmt = stmt.where(Row.id.in_(ids))
+    if timecard_ids is not None:
+        stmt = stmt.where(Row.timecard_id.in_(timecard_ids))
+    if states is not None:
+        stmt = stmt.where(Row.state.in_(states))
+    if kinds is not None:
+        stmt = stmt.where(Row.error_kind.in_(kinds))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def row_naming(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -> Any:
+    """(timecard_id, qbo_sync_token, state, pending_op) of the row that holds this QBO record, if any."""
+    return (await session.execute(
+        select(Row.timecard_id, Row.qbo_sync_token, Row.state, Row.pending_op)
+        .where(Row.company_id == company_id, Row.qbo_id == qbo_id).limit(1))).first()
+
+
+async def rows_naming_records(session: AsyncSession, company_id: uuid.UUID) -> list[Any]:
+    """(timecard_id, qbo_id, qbo_sync_token, state, pending_op, synced_at) of every row naming a QBO record."""
+    return list((await session.execute(
+        select(Row.timecard_id, Row.qbo_id, Row.qbo_sync_token, Row.state, Row.pending_op, Row.synced_at)
+        .where(Row.company_id == company_id, Row.qbo_id.is_not(None)))).all())
+
+
+async def in_qbo(session: AsyncSession, timecard_ids: list[uuid.UUID], chunk: int = 5000) -> set[uuid.UUID]:
+    """Which of these timecards QBO holds (or held: synced, or a record id kept): the fallback CSV leaves them out."""
+    found: set[uuid.UUID] = set()
+    for i in range(0, len(timecard_ids), chunk):
+        rows = await session.execute(select(Row.timecard_id).where(
+            Row.timecard_id.in_(timecard_ids[i:i + chunk]), or_(Row.state == State.SYNCED, Row.qbo_id.is_not(None))))
+        found.update(rows.scalars())
+    return found
+
+
+async def held_version(session: AsyncSession, timecard_id: uuid.UUID) -> int | None:
+    """The timecard version the row holds (an event older than it is stale)."""
+    return (await session.execute(select(Row.timecard_version).where(Row.timecard_id == timecard_id))
+            ).scalar_one_or_none()
+
+
+async def rows_of(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """(timecard_version, operation, qbo_id) of these timecards' rows, by timecard id, unlocked."""
+    rows = await session.execute(select(Row.timecard_id, Row.timecard_version, Row.operation, Row.qbo_id)
+                                 .where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids)))
+    return {r.timecard_id: r for r in rows}
+
+
 async def upsert_for_timecard(
     session: AsyncSession,
     company: CompanyView,
@@ -194,8 +251,13 @@ def claimed_of(r: Any) -> Claimed:
                    r.pending_request_id, r.pending_fingerprint, r.pending_version, r.pending_body, r.realm_id)
 
 
+def _retryable():  # noqa: ANN202 - a SQL expression
+    """A row a job may send when due: pending, or failed transiently (its retry is scheduled)."""
+    return or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
+
+
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
-    retryable = or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
+    retryable = _retryable()
     return and_(
         Row.company_id == company_id,
         or_(
@@ -282,9 +344,65 @@ def clear_outstanding(row: Row) -> None:
     row.pending_since = row.pending_unknown_at = None
 
 
+async def unclaim(session: AsyncSession, claimed: list[Claimed]) -> None:
+    """Give back rows a round still holds (cut short); their ledger entries stay."""
+    tokens = {c.claim_token for c in claimed}
+    await session.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == State.IN_FLIGHT,
+                                            Row.claim_token.in_(tokens))
+                          .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None)
+                          .execution_options(synchronize_session=False))
+
+
+async def qbo_ids_held(session: AsyncSession, company_id: uuid.UUID, qbo_ids: set[str]) -> set[str]:
+    """Which of these QBO ids the company's rows hold."""
+    if not qbo_ids:
+        return set()
+    stmt = select(Row.qbo_id).where(Row.company_id == company_id, Row.qbo_id.in_(qbo_ids))
+    return {q for q in (await session.execute(stmt)).scalars() if q}
+
+
+async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> bool:
+    return bool((await session.execute(select(exists().where(due_condition(company_id, now))))).scalar())
+
+
+async def has_pending_with_codes(session: AsyncSession, company_id: uuid.UUID, codes: tuple[str, ...]) -> bool:
+    """A pending row whose last failure had one of these codes (re-queued after the books refused it)."""
+    return bool((await session.execute(select(exists().where(
+        Row.company_id == company_id, Row.state == State.PENDING, Row.last_error_code.in_(codes))))).scalar())
+
+
+async def first_pending_after(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> datetime | None:
+    """When the earliest row that is pending but not yet due falls due."""
+    return (await session.execute(select(func.min(Row.next_attempt_at)).where(
+        Row.company_id == company_id, Row.state == State.PENDING, Row.next_attempt_at > now))).scalar()
+
+
+async def count_waiting(session: AsyncSession, company_id: uuid.UUID) -> int:
+    """Rows pending or in flight."""
+    return int((await session.execute(select(func.count()).where(
+        Row.company_id == company_id, Row.state.in_((State.PENDING, State.IN_FLIGHT))))).scalar_one())
+
+
+async def dead_rows(session: AsyncSession, company_id: uuid.UUID, limit: int) -> list[Row]:
+    stmt = (select(Row).where(Row.company_id == company_id, Row.state == State.DEAD)
+            .order_by(Row.updated_at.desc()).limit(limit))
+    return list((await session.execute(stmt)).scalars())
+
+
+def refused_by_books(company_id: uuid.UUID, codes: tuple[str, ...]) -> Select[uuid.UUID]:
+    """Timecards whose rows the company's books refused with one of these codes (a statement: the caller
+    narrows it by date through core_platform.joins before it runs here, in `timecard_ids`)."""
+    return select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
+                                         Row.error_kind == Kind.VALIDATION, Row.last_error_code.in_(codes))
+
+
+async def timecard_ids(session: AsyncSession, stmt: Select[uuid.UUID]) -> list[uuid.UUID]:
+    return list((await session.execute(stmt)).scalars())
+
+
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
     """The earliest scheduled retry of this company (to nudge a job then)."""
-    retryable = or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
+    retryable = _retryable()
     stmt = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, retryable)
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -159,54 +160,56 @@ async def _gone(client: CompanyClient, qbo_id: str) -> bool:
     return False
 
 
-async def _update(client: CompanyClient, w: Work) -> Result:
+async def _write_record(client: CompanyClient, w: Work, write: Callable[[str, str], Awaitable[Result]],
+                        gone: Callable[[QboError, Overridden | None], Result]) -> Result:
+    """An update or delete of the record QBO holds for the row, `write(sync_token, request_id)`. A stale
+    SyncToken (5010) is re-read and the write re-applied once under a new id (QBO answered the first: it is
+    spent); a 610 for the record itself (gone inside QBO) is answered by `gone`. With no write of ours in
+    doubt, a version QBO holds that is not ours is a bookkeeper's: the result says it was overridden."""
     c = w.claimed
-    assert c.qbo_id and w.payload is not None
-    body = {**w.payload, "Id": c.qbo_id, "SyncToken": c.sync_token or "0"}
-    rid = w.request_id or policy.new_request_id()
-    # With no write of ours in doubt, a version QBO holds that is not ours is a bookkeeper's: it is overridden.
+    assert c.qbo_id
+    token, rid = c.sync_token or "0", w.request_id or policy.new_request_id()
     ours_settled = outstanding_of(c) is None
     overridden: Overridden | None = None
     for attempt in (1, 2):
         try:
-            ta = await client.update_time_activity(body, rid)
-            return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo(), overridden=overridden)
+            res = await write(token, rid)
+            res.overridden = overridden
+            return res
         except QboError as exc:
             if exc.action == ErrorAction.STALE and attempt == 1:
-                current = await client.get_time_activity(c.qbo_id)  # 5010: re-read, re-apply once
-                body["SyncToken"] = current.SyncToken or "0"
-                rid = policy.new_request_id()  # QBO answered the first id: it is spent
+                current = await client.get_time_activity(c.qbo_id)
+                token, rid = current.SyncToken or "0", policy.new_request_id()
                 if ours_settled:
                     overridden = Overridden(c.qbo_id, c.sync_token, current.to_qbo())
                 continue
             if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
                     and await _gone(client, c.qbo_id):
-                return Result(w, recreate=True, error=exc,
-                              overridden=Overridden(c.qbo_id, c.sync_token, None) if ours_settled else None)
+                return gone(exc, Overridden(c.qbo_id, c.sync_token, None) if ours_settled else None)
             raise
     raise AssertionError("unreachable")
+
+
+async def _update(client: CompanyClient, w: Work) -> Result:
+    assert w.payload is not None
+
+    async def write(token: str, rid: str) -> Result:
+        ta = await client.update_time_activity({**(w.payload or {}), "Id": w.claimed.qbo_id, "SyncToken": token}, rid)
+        return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo())
+
+    # Deleted inside QBO: the record is created again (the write-back queues the create).
+    return await _write_record(client, w, write, lambda exc, over: Result(w, recreate=True, error=exc, overridden=over))
 
 
 async def _delete(client: CompanyClient, w: Work) -> Result:
-    c = w.claimed
-    assert c.qbo_id
-    token = c.sync_token or "0"
-    rid = w.request_id or policy.new_request_id()
-    for attempt in (1, 2):
-        try:
-            data = await client.delete_time_activity(c.qbo_id, token, rid)
-            return Result(w, response=data)
-        except QboError as exc:
-            if exc.action == ErrorAction.STALE and attempt == 1:
-                current = await client.get_time_activity(c.qbo_id)
-                token = current.SyncToken or "0"
-                rid = policy.new_request_id()
-                continue
-            if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
-                    and await _gone(client, c.qbo_id):
-                return Result(w, response={"Id": c.qbo_id, "status": "Deleted"})  # already gone: done
-            raise
-    raise AssertionError("unreachable")
+    qbo_id = w.claimed.qbo_id
+    assert qbo_id
+
+    async def write(token: str, rid: str) -> Result:
+        return Result(w, response=await client.delete_time_activity(qbo_id, token, rid))
+
+    # Already deleted inside QBO: what Core wants, done.
+    return await _write_record(client, w, write, lambda exc, over: Result(w, response={"Id": qbo_id, "status": "Deleted"}))
 
 
 def _same_value(sent: Any, held: Any, key: str) -> bool:

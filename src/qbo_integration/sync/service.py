@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.clock import utc_now
@@ -65,13 +65,8 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
 async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[State, ...],
                         kinds: tuple[Kind, ...] | None, timecard_ids: list[uuid.UUID] | None,
                         now: datetime) -> int:
-    stmt = (select(Row).where(Row.company_id == company_id, Row.state.in_(states))
-            .order_by(Row.timecard_id).with_for_update())  # outbox.LOCK_ORDER
-    if kinds is not None:
-        stmt = stmt.where(Row.error_kind.in_(kinds))
-    if timecard_ids is not None:
-        stmt = stmt.where(Row.timecard_id.in_(timecard_ids))
-    requeued = [row for row in (await session.execute(stmt)).scalars() if outbox.requeue(row, now)]
+    locked = await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids, states=states, kinds=kinds)
+    requeued = [row for row in locked if outbox.requeue(row, now)]
     await core_status.report(session, requeued)
     return len(requeued)
 
@@ -133,18 +128,14 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
         return 0
     codes = [c for c, lifted in ((policy.CLASS_TRACKING_OFF, class_tracking),
                                  (policy.LOCATION_TRACKING_OFF, department_tracking)) if lifted]
-    stmt = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
-                                         Row.error_kind == Kind.VALIDATION)
-    closed = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
-                                           Row.error_kind == Kind.VALIDATION,
-                                           Row.last_error_code == policy.BOOKS_CLOSED)
-    ids = list((await session.execute(stmt.where(Row.last_error_code.in_(codes)))).scalars()) if codes else []
+    ids = await outbox.timecard_ids(session, outbox.refused_by_books(company_id, tuple(codes))) if codes else []
+    closed = outbox.refused_by_books(company_id, (policy.BOOKS_CLOSED,))
     if close_date is None:
-        ids += list((await session.execute(closed)).scalars())
+        ids += await outbox.timecard_ids(session, closed)
     else:
         company = await CoreGateway(session).get_company(company_id)
-        ids += list((await session.execute(joins.dated_after(
-            closed, Row.timecard_id, company.timezone if company else "UTC", close_date))).scalars())
+        ids += await outbox.timecard_ids(session, joins.dated_after(
+            closed, Row.timecard_id, company.timezone if company else "UTC", close_date))
     if not ids:
         return 0
     n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION,),
@@ -169,9 +160,7 @@ async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.
 
 
 async def dead_letters(session: AsyncSession, company_id: uuid.UUID, limit: int = 500) -> list[Row]:
-    stmt = (select(Row).where(Row.company_id == company_id, Row.state == State.DEAD)
-            .order_by(Row.updated_at.desc()).limit(limit))
-    return list((await session.execute(stmt)).scalars())
+    return await outbox.dead_rows(session, company_id, limit)
 
 
 async def job_for_company(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob:
@@ -206,7 +195,6 @@ async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid
     tz = company.timezone if company else "UTC"
     unqueued = int((await session.execute(
         unqueued_approved(company_id, integration.sync_start_date, tz))).scalar_one())
-    waiting = int((await session.execute(select(func.count()).where(
-        Row.company_id == company_id, Row.state.in_((State.PENDING, State.IN_FLIGHT))))).scalar_one())
+    waiting = await outbox.count_waiting(session, company_id)
     await request_sync(session, queue, company_id, trigger="live_sync", now=now)
     return unqueued + waiting

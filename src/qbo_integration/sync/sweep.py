@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
@@ -59,9 +59,7 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
     changed = await CoreGateway(session).timecards_changed_since(company_id, updated_since)
     if not changed:
         return [], set()
-    rows = {r.timecard_id: r for r in (await session.execute(
-        select(Row.timecard_id, Row.timecard_version, Row.operation, Row.qbo_id)
-        .where(Row.company_id == company_id, Row.timecard_id.in_([c.id for c in changed])))).all()}
+    rows = await outbox.rows_of(session, company_id, [c.id for c in changed])
     floor = datetime.combine(start, time.min, UTC) if start is not None else None
     out, without_row = [], set()
     for c in changed:
@@ -116,10 +114,6 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
                 if tc is not None:
                     await core_status.report(session, [row])
     return changed
-
-
-async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> bool:
-    return bool((await session.execute(select(exists().where(outbox.due_condition(company_id, now))))).scalar())
 
 
 SWEEP_LOCK = "qbo:sync:sweep-lock"
@@ -219,7 +213,7 @@ async def _sweep(ctx: JobContext) -> dict[str, Any]:
                     if integration is None:
                         continue
                     done = await sweep_company(s, redis, integration, now)
-                    due = done.changed > 0 or await has_due(s, company_id, now)
+                    due = done.changed > 0 or await outbox.has_due(s, company_id, now)
                     await s.commit()
                 await remember_pass(redis, company_id, done)
             except Exception:  # noqa: BLE001 - one company's trouble must not stop the others

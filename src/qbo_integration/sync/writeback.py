@@ -13,7 +13,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.events import channel as events_channel
@@ -55,11 +54,7 @@ def _event(name: str, company_id: uuid.UUID, timecard_id: uuid.UUID, version: in
 
 async def _held_elsewhere(session: AsyncSession, company_id: uuid.UUID, results: list[Result]) -> set[str]:
     """QBO ids among this round's look-up matches that other timecards already hold."""
-    ids = {str(r.get("Id")) for res in results for r in res.found or []}
-    if not ids:
-        return set()
-    stmt = select(Row.qbo_id).where(Row.company_id == company_id, Row.qbo_id.in_(ids))
-    return {q for q in (await session.execute(stmt)).scalars() if q}
+    return await outbox.qbo_ids_held(session, company_id, {str(r.get("Id")) for res in results for r in res.found or []})
 
 
 def _adopt(res: Result, taken: set[str]) -> dict[str, Any] | None:
@@ -255,9 +250,7 @@ async def apply_results(
     """Write each result back, but only to rows this job still holds under its claim token."""
     rnd = _Round(integration_id, company_id, job_id, now)
     ids = [r.work.claimed.id for r in results]
-    rows = {r.id: r for r in (await session.execute(
-        select(Row).where(Row.id.in_(ids)).order_by(Row.timecard_id).with_for_update()  # outbox.LOCK_ORDER
-    )).scalars()} if ids else {}
+    rows = {r.id: r for r in await outbox.lock_rows(session, ids=ids)} if ids else {}
     for r in rows.values():
         session.expunge(r)  # locked; written back below in one statement (outbox.write_back)
     taken = await _held_elsewhere(session, company_id, results)

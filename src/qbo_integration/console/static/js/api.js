@@ -1,9 +1,10 @@
-// The one way the console talks to the API: JSON over fetch with the bearer token from sessionStorage.
-// Errors in the API's format {"error": {"code", "message", "details"?, "requestId"}} become ApiError
-// with a sentence an admin can read (error.words).
+// The one way the console talks to the API: JSON over fetch with the bearer token kept in localStorage
+// until it expires (every tab of the browser shares it). Errors in the API's format {"error": {"code",
+// "message", "details"?, "requestId"}} become ApiError with a sentence an admin can read (error.words).
 
 export const PREFIX = "/api/v1/integrations/quickbooks";
 const TOKEN_KEY = "qboConsole.token";
+const NO_EXPIRY_HOURS = 8; // a token without an exp claim is kept this long
 
 export class ApiError extends Error {
   constructor({ status, code, message, details, requestId, path }) {
@@ -52,13 +53,42 @@ function plainProblem(field, problem) {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
+let expiredAt = null; // when a stored token was dropped for being out of date: the header says so
+
+/** The stored token, or "" (none, or it expired: then it is removed and tokenExpired() says when). */
 export function getToken() {
-  return sessionStorage.getItem(TOKEN_KEY) || "";
+  let kept = null;
+  try {
+    kept = JSON.parse(localStorage.getItem(TOKEN_KEY) || "null");
+  } catch { /* not ours */ }
+  if (!kept || typeof kept.token !== "string") return "";
+  if (kept.expiresAt && kept.expiresAt <= Date.now()) {
+    localStorage.removeItem(TOKEN_KEY);
+    expiredAt = kept.expiresAt;
+    return "";
+  }
+  return kept.token;
+}
+
+export function tokenExpired() {
+  return expiredAt;
 }
 
 export function setToken(token) {
-  if (token) sessionStorage.setItem(TOKEN_KEY, token.trim());
-  else sessionStorage.removeItem(TOKEN_KEY);
+  expiredAt = null;
+  if (!token) {
+    localStorage.removeItem(TOKEN_KEY);
+    return;
+  }
+  const value = token.trim();
+  const c = claims(value);
+  const expiresAt = c && c.exp ? c.exp * 1000 : Date.now() + NO_EXPIRY_HOURS * 3600 * 1000;
+  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: value, expiresAt }));
+}
+
+/** Another tab signed in or out: `onChange()` runs here too. */
+export function watchToken(onChange) {
+  window.addEventListener("storage", (ev) => { if (ev.key === TOKEN_KEY || ev.key === null) onChange(); });
 }
 
 /** The token's claims (not verified here: the API verifies every call). */

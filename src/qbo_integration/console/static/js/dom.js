@@ -31,12 +31,32 @@ export function replace(el, ...children) {
 
 /** A message box: kind is "error", "ok", "warn" or "info". Errors may be ApiError (their words are shown). */
 export function message(kind, what, extra) {
-  const text = what && what.words ? what.words : what && what.message ? what.message : String(what);
+  const text = what instanceof Node ? what : what && what.words ? what.words : what && what.message ? what.message
+    : String(what);
   return h("div", { class: `msg msg-${kind}`, role: kind === "error" ? "alert" : "status" }, text, extra);
 }
 
 export function errorBox(err) {
   return message("error", err);
+}
+
+/** The outcome of a click, shown in `out` (next to the control) and read out by screen readers (#announcer,
+ * the page's one polite live region): `msg` is a message() or any element. */
+export function feedback(out, ...msgs) {
+  replace(out, ...msgs);
+  announce(msgs.filter(Boolean).map((m) => m.textContent.trim()).join(" "));
+  const r = out.getBoundingClientRect();
+  if (r.height && (r.top < 0 || r.bottom > window.innerHeight)) out.scrollIntoView({ block: "nearest" });
+  return out;
+}
+
+/** Words for screen readers only (the visible change is elsewhere, e.g. a row now matched). */
+export function announce(text) {
+  const announcer = document.getElementById("announcer");
+  if (!announcer) return;
+  announcer.textContent = "";
+  // set in a later task: the same words twice in a row are announced again
+  setTimeout(() => { announcer.textContent = text; }, 50);
 }
 
 /** Disable a button while an action runs; show the outcome in `out` (an element) if given. */
@@ -109,6 +129,27 @@ export function details(summary, ...children) {
   return h("details", { class: "raw" }, h("summary", {}, summary), ...children);
 }
 
+/** Ids, payloads and internal names, for those who want them: closed by default. */
+export function technical(...children) {
+  return h("details", { class: "raw technical" }, h("summary", {}, "Technical details"), ...children);
+}
+
+/** A table that becomes stacked rows on a phone: each cell carries its column's heading, which only a
+ * phone shows (CSS ::before, so the cell's own text stays the same). */
+export function table(attrs, headings, rows) {
+  const out = h("table", { ...attrs, class: `table stack${attrs.class ? ` ${attrs.class}` : ""}` },
+    h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows));
+  for (const tr of out.tBodies[0].rows) {
+    [...tr.cells].forEach((td, i) => {
+      if (!headings[i] || td.hasAttribute("colspan")) return;
+      td.dataset.label = headings[i];
+      if (td.textContent.trim() === "—") td.classList.add("empty"); // a phone skips what says nothing
+    });
+  }
+  return out;
+}
+
 /** A titled panel section. */
 export function panel(title, ...children) {
   return h("section", { class: "panel" }, title ? h("h2", {}, title) : null, ...children);
@@ -120,6 +161,8 @@ export function needToken() {
 }
 
 // ---- focus across re-renders: pages rebuild their DOM (a pick, a refresh); the keyboard user stays put.
+// An element found by its place under an ancestor must be the same kind of control (class and label): when
+// a row's "Accept" is replaced by the "×" that undoes it, the focus goes to the row, not to the "×".
 function ownKey(el) {
   if (el.id) return `#${CSS.escape(el.id)}`;
   const data = Object.entries(el.dataset || {});
@@ -127,6 +170,8 @@ function ownKey(el) {
   const attr = (k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return el.tagName.toLowerCase() + data.map(([k, v]) => `[data-${attr(k)}="${CSS.escape(v)}"]`).join("");
 }
+
+const kindOf = (el) => `${el.className}|${el.getAttribute("aria-label") || ""}`;
 
 /** How to find "the same" element after a re-render, or null when nothing worth keeping has focus. */
 export function focusKey(el = document.activeElement) {
@@ -137,7 +182,7 @@ export function focusKey(el = document.activeElement) {
     const key = ownKey(a);
     if (key) {
       const tag = el.tagName.toLowerCase();
-      return { anc: key, tag, idx: [...a.querySelectorAll(tag)].indexOf(el) };
+      return { anc: key, tag, idx: [...a.querySelectorAll(tag)].indexOf(el), kind: kindOf(el) };
     }
   }
   return null;
@@ -149,7 +194,11 @@ export function restoreFocus(key) {
   if (key.own) el = document.querySelector(key.own);
   else {
     const a = document.querySelector(key.anc);
-    el = a ? a.querySelectorAll(key.tag)[key.idx] : null;
+    if (a) {
+      const all = [...a.querySelectorAll(key.tag)];
+      el = all[key.idx] && kindOf(all[key.idx]) === key.kind ? all[key.idx]
+        : all.find((e) => kindOf(e) === key.kind) || (a.tabIndex >= 0 ? a : null);
+    }
   }
   if (!el) return;
   el.focus({ preventScroll: true });

@@ -1,7 +1,10 @@
 // Boot: the token bar, the hash router (#/page?query), and one module per page.
 // A page module exports render(root, ctx) and may return a cleanup function (timers).
+// Signing in: paste a token, "Use dev token", or open the console from a link whose fragment carries one
+// (#token=<jwt>, how `qbo-integration dev` and CrewFlow hand it over: a fragment never reaches a server).
+// The token is kept until it expires and shared by every tab of the browser.
 
-import { claims, companyId, devToken, getToken, setToken } from "./api.js";
+import { claims, companyId, devToken, getToken, setToken, tokenExpired, watchToken } from "./api.js";
 import { h, message, replace, setZone } from "./dom.js";
 import { overview } from "./names.js";
 import * as audit from "./pages/audit.js";
@@ -47,12 +50,19 @@ function showBanner(content) {
   banner.hidden = false;
 }
 
+const PAGE_NAMES = { setup: "Setup", connect: "Connect", mapping: "Mapping", test: "Test mode", dashboard: "Dashboard",
+  audit: "Audit log" };
+
 function refreshWho() {
   const who = document.getElementById("token-who");
   const c = claims();
+  const topbar = document.getElementById("topbar");
+  topbar.classList.toggle("has-token", Boolean(getToken()));
+  topbar.classList.toggle("signed-in", Boolean(getToken() && company && company.id === companyId()));
   if (!getToken()) {
-    who.textContent = "Not signed in";
-    who.className = "who who-none";
+    const expired = tokenExpired();
+    who.textContent = expired ? "Your sign-in expired: sign in again" : "Not signed in";
+    who.className = expired ? "who who-bad" : "who who-none";
   } else if (!c) {
     who.textContent = "Token is not a JWT";
     who.className = "who who-bad";
@@ -80,8 +90,14 @@ async function loadCompany() {
   refreshWho();
 }
 
+function closeMenu() {
+  document.getElementById("topbar").classList.remove("open", "switching");
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", "false");
+}
+
 async function route() {
   const seq = ++renderSeq;
+  closeMenu();
   if (typeof cleanup === "function") cleanup();
   cleanup = null;
   const { page, params } = parseHash();
@@ -92,6 +108,8 @@ async function route() {
     if (active) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
+  const here = PAGE_NAMES[page.startsWith("connect") || page === "reconnect" ? "connect" : page];
+  document.getElementById("menu-toggle").textContent = here ? `☰ ${here}` : "☰ Menu";
   const view = document.getElementById("view");
   await companyReady;
   if (seq !== renderSeq) return; // a newer navigation took over while the company loaded
@@ -118,9 +136,37 @@ export function navigate(hash) {
   else window.location.hash = hash;
 }
 
+/** A sign-in link (#token=<jwt>[&page=<page>]): keep the token, and take it out of the address bar and history. */
+function signInFromLink() {
+  const m = /^#token=([^&]+)(?:&page=([a-z-]+))?$/.exec(window.location.hash);
+  if (!m) return false;
+  const token = decodeURIComponent(m[1]);
+  if (claims(token)) setToken(token);
+  window.history.replaceState(null, "", `${window.location.pathname}${window.location.search}#/${m[2] || "setup"}`);
+  return true;
+}
+
+function signedInAgain() {
+  refreshWho();
+  companyReady = loadCompany();
+  route();
+}
+
 async function boot() {
+  signInFromLink();
   const form = document.getElementById("token-form");
   const input = document.getElementById("token-input");
+  const topbar = document.getElementById("topbar");
+  const toggle = document.getElementById("menu-toggle");
+  toggle.addEventListener("click", () => {
+    const open = !topbar.classList.contains("open");
+    topbar.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  document.getElementById("token-switch").addEventListener("click", () => {
+    topbar.classList.add("switching");
+    input.focus();
+  });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const value = input.value.trim();
@@ -160,7 +206,10 @@ async function boot() {
   });
   refreshWho();
   companyReady = loadCompany();
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", () => { if (signInFromLink()) signedInAgain(); else route(); });
+  watchToken(signedInAgain); // signed in or out in another tab
+  // Back to a page kept in the browser's back-forward cache: draw it from the current state, not as it was left.
+  window.addEventListener("pageshow", (ev) => { if (ev.persisted) route(); });
   route();
   if (await devToken()) devButton.hidden = false;
 }

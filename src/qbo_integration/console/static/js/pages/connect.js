@@ -27,16 +27,21 @@ const REASONS = {
   test_failed: "Connected, but the first test call to QuickBooks failed.",
 };
 
-function stepper(current) {
-  const steps = ["Connect", "Authorize at QuickBooks", "Confirmed"];
+const EXPIRY_WARN_DAYS = 30; // as the dashboard: Reconnect is offered from here, not beside a fresh connection
+
+/** The three steps; `current` is the step in progress (4: all done). `failed` marks step 2 as not approved. */
+function stepper(current, { failed = false } = {}) {
+  const steps = ["Start", "Approve at QuickBooks", "Connected"];
   return h(
     "ol",
-    { class: "stepper", "aria-label": "Connection steps" },
+    { class: "stepper", id: "stepper", "aria-label": "Connection steps" },
     steps.map((label, i) => {
       const n = i + 1;
-      const state = n < current ? "done" : n === current ? "current" : "todo";
-      return h("li", { class: `step step-${state}`, "aria-current": n === current ? "step" : null },
-        h("span", { class: "step-n" }, n < current ? "✓" : String(n)), label);
+      const didFail = failed && n === 2;
+      const state = didFail ? "failed" : n < current ? "done" : n === current ? "current" : "todo";
+      return h("li", { class: `step step-${state}`, "aria-current": n === current ? "step" : null, dataset: { state } },
+        h("span", { class: "step-n" }, didFail ? "✗" : n < current ? "✓" : String(n)),
+        didFail ? `${label}: not approved` : label);
     }),
   );
 }
@@ -60,6 +65,8 @@ async function startConnect(companyId, out, button, path = "connect", extra = {}
     const query = path === "reconnect" ? { format: "json" } : { companyId, format: "json", ...extra };
     const { authorizeUrl } = await busy(button, () => get(path, query));
     replace(out, message("info", "Step 2: taking you to QuickBooks to approve the connection…"));
+    // Back from QuickBooks' page lands on a fresh step 1, not on this page's earlier outcome.
+    window.history.replaceState(null, "", `${window.location.pathname}${window.location.search}#/${path}`);
     window.location.assign(authorizeUrl);
   } catch (err) {
     replace(out, errorBox(err));
@@ -133,7 +140,9 @@ function connectedView(root, companyId, conn, { justConnected, realmId }, rerend
           ? `${dateTime(conn.lastTestAt)} — ${conn.lastTestOk ? "passed" : "failed"}` : "never"),
         h("dt", {}, "Live sync"), h("dd", {}, conn.syncEnabled ? "on" : "off (enable it in Test mode)"),
         conn.refreshTokenExpiresAt ? [h("dt", {}, "Connection expires"), h("dd", { id: "connection-expires" },
-          dateTime(conn.refreshTokenExpiresAt), " ", h("a", { href: "#/reconnect" }, "Reconnect"))] : null,
+          dateTime(conn.refreshTokenExpiresAt),
+          Date.parse(conn.refreshTokenExpiresAt) - Date.now() <= EXPIRY_WARN_DAYS * 86400000
+            ? [" ", h("a", { href: "#/reconnect" }, "Reconnect")] : null)] : null,
       ),
       h("div", { class: "actions" }, testButton,
         h("a", { class: "button primary", href: "#/mapping" }, "Next: map your records →")),
@@ -191,8 +200,8 @@ export async function render(root, { page, params, companyId }) {
   }, failed ? "Try again" : "Connect to QuickBooks");
   replace(root,
     h("h1", {}, "Connect QuickBooks"),
-    stepper(failed ? 2 : 1),
-    failed ? message("error", `The connection did not complete: ${REASONS[reason] || reason || "unknown reason"}`) : null,
+    stepper(failed ? 2 : 1, { failed }),
+    failed ? message("error", `QuickBooks is not connected: ${REASONS[reason] || reason || "the connection did not complete"}`) : null,
     panel("Step 1: connect",
       h("p", {}, "Status: ", h("strong", { id: "connection-status" }, statusWords(conn)),
         conn.reason ? ` (${conn.reason})` : ""),

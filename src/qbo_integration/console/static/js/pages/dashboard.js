@@ -1,19 +1,45 @@
-// Health dashboard: status colour, counters, rate-limit usage, breaker (with reset), recent activity,
-// recent errors (click one: its message and timecard; a timecard refused because QuickBooks' books are
-// closed offers its two ways out: the CSV, or a retry once the books reopen), dead letters (re-queue), Sync Now.
-// Drift: synced time entries changed or deleted inside QuickBooks (send ours again / keep QuickBooks' /
-// dismiss each) and Run reconciliation. The connection's expiry, with Reconnect inside 30 days.
-// Refreshes every REFRESH_SECONDS (30 s; ?refresh=N overrides) without reloading the page.
+// Health dashboard in plain words: how it stands (a headline and its reasons), what was sent, what is
+// waiting and what needs your attention, recent activity, recent problems (click one: its message and
+// timecard; a timecard refused because QuickBooks' books are closed offers its two ways out: the CSV, or a
+// retry once the books reopen), timecards that could not be sent (try again), Sync Now with its progress
+// next to it. Drift: synced time entries changed or deleted inside QuickBooks (send ours again / keep
+// QuickBooks' / dismiss each) and Run reconciliation. The connection's expiry, with Reconnect inside 30
+// days. The technical view (rate limit, circuit breaker, dead letters, job kinds, the health rules' own
+// words) is behind "Technical details". Refreshes every REFRESH_SECONDS (30 s; ?refresh=N overrides).
 
 import { download, get, optional, post } from "../api.js";
 import { REFRESH_SECONDS } from "../config.js";
-import { ago, busy, clock, dateTime, details, errorBox, h, keepFocus, message, needToken, panel, pretty, replace } from "../dom.js";
+import { ago, busy, clock, dateTime, errorBox, feedback, h, keepFocus, message, needToken, panel, pretty, replace, table,
+  technical } from "../dom.js";
 import { overview, timecardLabel, timecardNames } from "../names.js";
-import { ACTION_WORDS } from "./audit.js";
+import { loadZoneNote } from "../zones.js";
+import { actionWords } from "./audit.js";
 
-const actionWords = (a) => ACTION_WORDS[a] || (a || "sync").replace(/_/g, " ");
+const STATUS_WORDS = { healthy: "All good", degraded: "Needs your attention", failed: "Not sending to QuickBooks" };
 
-const STATUS_WORDS = { healthy: "Healthy", degraded: "Degraded", failed: "Failed" };
+// The health rules' reasons (health/service.py), in an office admin's words; the originals stay in the
+// technical details. A reason not listed here is shown as the service wrote it.
+const REASON_WORDS = [
+  [/^(\d+) timecard\(s\) dead-lettered/, (m) => `${m[1]} timecard(s) could not be sent after several tries: `
+    + "see “Needs your attention” below."],
+  [/^(\d+) timecard\(s\) need a mapping or data fix/, (m) => `${m[1]} timecard(s) need a fix in the mapping or `
+    + "in CrewFlow before they can be sent: see “Recent problems”."],
+  [/circuit breaker open/, () => "QuickBooks is not answering: sending is paused and starts again by itself."],
+  [/^(\d+) consecutive failed QuickBooks call/, (m) => `QuickBooks refused the last ${m[1]} request(s): `
+    + "sending is tried again."],
+  [/^Rate limit usage at/, () => "QuickBooks is busy with this company's requests: sending slows down for a while."],
+  [/^(\d+) TimeActivit(y was|ies were) changed or deleted inside QuickBooks/, (m) => `${m[1]} time `
+    + `entr${m[2] === "y was" ? "y was" : "ies were"} changed or deleted inside QuickBooks after they were sent: `
+    + "see “Changed in QuickBooks” below."],
+];
+
+export function reasonWords(reason) {
+  for (const [re, words] of REASON_WORDS) {
+    const m = re.exec(reason);
+    if (m) return words(m);
+  }
+  return reason;
+}
 
 function tile(id, label, value, extra) {
   return h("div", { class: "tile", id }, h("div", { class: "tile-label" }, label),
@@ -26,30 +52,50 @@ function statusBlock(hl) {
     h("span", { class: "dot", "aria-hidden": "true" }),
     h("strong", {}, STATUS_WORDS[hl.status] || hl.status),
     h("span", { class: "status-sub" },
-      conn.status === "connected" ? ` · connected to ${conn.companyName || conn.realmId}` : ` · ${conn.status}`,
+      conn.status === "connected" ? ` · connected to ${conn.companyName || "QuickBooks"}` : " · QuickBooks not connected",
       ` · live sync ${conn.liveSyncEnabled ? "on" : "off"}`),
     hl.reasons && hl.reasons.length
-      ? h("ul", { class: "reasons" }, hl.reasons.map((r) => h("li", {}, r))) : null,
+      ? h("ul", { class: "reasons" }, hl.reasons.map((r) => h("li", {}, reasonWords(r)))) : null,
   );
 }
 
 function tiles(hl) {
-  const rate = Number(hl.rateLimitUsage || 0);
+  const attention = (hl.deadLettered ?? 0) + (hl.failedTimecards ?? 0);
   return h("div", { class: "tiles" },
-    tile("last-sync", "Last sync", ago(hl.lastSync), hl.lastSync ? dateTime(hl.lastSync) : "no sync yet"),
-    tile("synced-today", "Synced today", String(hl.syncedToday), "timecards"),
-    tile("errors-24h", "Errors (24 h)", `${hl.errorsLast24h}${hl.errorsLast24hCapped ? "+" : ""}`),
-    tile("pending", "Pending", String(hl.pendingTimecards), "timecards waiting"),
-    tile("rate-limit", "Rate-limit usage", `${rate.toFixed(0)}%`,
-      h("div", { class: `meter ${rate >= 90 ? "meter-error" : rate >= 70 ? "meter-warn" : "meter-ok"}` },
-        h("span", { style: `width:${Math.min(100, rate)}%` }))),
-    tile("dead-count", "Dead-lettered", String(hl.deadLettered ?? 0), `${hl.failedTimecards ?? 0} need a fix`),
+    tile("last-sync", "Last sent", ago(hl.lastSync), hl.lastSync ? dateTime(hl.lastSync) : "nothing sent yet"),
+    tile("synced-today", "Sent today", String(hl.syncedToday), "timecards in QuickBooks"),
+    tile("pending", "Waiting", String(hl.pendingTimecards), "timecards to send"),
+    tile("attention-count", "Needs your attention", String(attention),
+      attention ? h("button", { class: "link", onclick: () => document.getElementById("attention")?.scrollIntoView() },
+        "see below") : "nothing"),
     tile("drift-count", "Changed in QuickBooks", String(hl.openDriftFindings ?? 0),
       hl.openDriftFindings
         ? h("button", { class: "link", id: "drift-review", onclick: () => document.getElementById("drift")?.scrollIntoView() },
           "review below")
         : "none to review"),
     expiryTile(hl.connection || {}),
+  );
+}
+
+/** What only the technically minded need: the service's own words and counters. */
+function technicalBlock(hl, companyId, breakerOut, refresh) {
+  const rate = Number(hl.rateLimitUsage || 0);
+  return technical(
+    h("div", { class: "tiles" },
+      tile("errors-24h", "Errors (24 h)", `${hl.errorsLast24h}${hl.errorsLast24hCapped ? "+" : ""}`),
+      tile("dead-count", "Dead-lettered", String(hl.deadLettered ?? 0), `${hl.failedTimecards ?? 0} failed for mapping or data`),
+      tile("retrying", "Retrying", String(hl.retryingTimecards ?? 0)),
+      tile("rate-limit", "Rate-limit usage", `${rate.toFixed(0)}%`,
+        h("div", { class: `meter ${rate >= 90 ? "meter-error" : rate >= 70 ? "meter-warn" : "meter-ok"}`,
+          role: "meter", "aria-label": "Rate-limit usage", "aria-valuemin": "0", "aria-valuemax": "100",
+          "aria-valuenow": String(Math.min(100, Math.round(rate))) },
+        h("span", { style: `width:${Math.min(100, rate)}%` }))),
+      tile("qbo-reads", "QuickBooks reads this month", String(hl.qboReadsThisMonth ?? 0))),
+    h("h3", {}, "Circuit breaker"), breakerBlock(hl, companyId, breakerOut, refresh),
+    hl.reasons && hl.reasons.length ? [h("h3", {}, "Health rules that fired"),
+      h("ul", { id: "health-reasons-raw" }, hl.reasons.map((r) => h("li", {}, r)))] : null,
+    (hl.recentRuns || []).length ? [h("h3", {}, "Recent jobs"), h("ul", { id: "recent-runs-raw" }, hl.recentRuns.map((r) =>
+      h("li", {}, `${r.kind} (${r.trigger}) ${r.status}: ${r.synced}/${r.total} synced, ${r.failed} failed`)))] : null,
   );
 }
 
@@ -82,21 +128,21 @@ function driftBlock(drift, names, companyId, out, refresh) {
   if (!drift.items.length) {
     return h("div", { id: "drift" }, h("p", { class: "muted" }, "Nothing synced was changed or deleted inside QuickBooks."), out);
   }
+  const foundBy = { reconciliation: "comparing with QuickBooks", webhook: "QuickBooks' own notice" };
   return h("div", { id: "drift" },
-    h("table", { class: "table" },
-      h("thead", {}, h("tr", {}, ["Timecard", "What happened", "Found", "QuickBooks id", ""].map((t) => h("th", {}, t)))),
-      h("tbody", {}, drift.items.map((f) => h("tr", { dataset: { findingId: f.id, kind: f.kind } },
+    table({}, ["Timecard", "What happened", "Found", "QuickBooks record", ""],
+      drift.items.map((f) => h("tr", { dataset: { findingId: f.id, kind: f.kind } },
         h("td", {}, timecardLabel(names, f.timecardId)),
-        h("td", {}, `${DRIFT_WORDS[f.kind] || f.kind} (found by ${f.source})`),
+        h("td", {}, `${DRIFT_WORDS[f.kind] || f.kind} (found by ${foundBy[f.source] || f.source})`),
         h("td", {}, ago(f.detectedAt)),
-        h("td", {}, f.qboId),
+        h("td", {}, `#${f.qboId}`),
         h("td", { class: "row-actions" },
           h("button", { class: "drift-push", onclick: (ev) => act(ev.currentTarget, f, "push") }, "Send CrewFlow's version"),
           f.kind === "changed"
             ? h("button", { class: "drift-accept", onclick: (ev) => act(ev.currentTarget, f, "accept") }, "Keep QuickBooks' version")
             : null,
           h("button", { class: "drift-dismiss", onclick: (ev) => act(ev.currentTarget, f, "dismiss") }, "Dismiss")),
-      )))),
+      ))),
     out,
   );
 }
@@ -130,19 +176,34 @@ function breakerBlock(hl, companyId, out, refresh) {
   );
 }
 
+const RUN_WORDS = {
+  sync_now: "Sync Now", live_sync: "Live sync turned on", drift_push: "CrewFlow's version sent again",
+  event: "Approved timecards sent", sweep: "Waiting timecards sent",
+  connect: "First directory import, after connecting", cron: "Directory refreshed from QuickBooks (scheduled)",
+  admin: "Directory import", retry: "Directory import, tried again",
+};
+
+/** One job of the recent activity, in words: "Sync Now: 3 of 3 timecards sent". */
+export function runWords(r) {
+  const what = r.kind === "directory_import" ? RUN_WORDS[r.trigger] || "Directory import"
+    : r.kind === "dry_run" ? "Dry run" : RUN_WORDS[r.trigger] || "Sending timecards";
+  if (r.status === "pending") return `${what}: waiting to start`;
+  if (r.status === "running") return `${what}: running`;
+  if (r.status === "failed") return `${what}: did not finish`;
+  if (r.kind !== "timecards" && r.kind) return `${what}: done`;
+  if (!r.total) return `${what}: nothing needed sending`;
+  return `${what}: ${r.synced} of ${r.total} timecard(s) sent${r.failed ? `, ${r.failed} need your attention` : ""}`;
+}
+
 function runsBlock(hl) {
   const runs = hl.recentRuns || [];
-  if (!runs.length) return h("p", { class: "muted", id: "recent-runs" }, "No sync activity yet.");
+  if (!runs.length) return h("p", { class: "muted", id: "recent-runs" }, "Nothing has happened yet.");
   return h("ul", { class: "activity", id: "recent-runs" }, runs.map((r) => {
     const ok = r.status === "completed" && !r.failed;
     const icon = r.status === "completed" ? (r.failed ? "!" : "✓") : r.status === "failed" ? "✗" : "…";
-    const what = r.kind === "timecards" || !r.kind
-      ? `${r.synced} synced${r.failed ? `, ${r.failed} failed` : ""} of ${r.total}`
-      : `${r.kind.replace(/_/g, " ")}`;
     return h("li", { class: ok ? "ok" : r.status === "failed" || r.failed ? "bad" : "" },
       h("span", { class: "icon", "aria-hidden": "true" }, icon),
-      h("span", { class: "when" }, ago(r.completedAt || r.startedAt || r.createdAt)),
-      ` ${r.status} — ${what} (${r.trigger})`);
+      h("span", { class: "when" }, ago(r.completedAt || r.startedAt || r.createdAt)), ` ${runWords(r)}`);
   }));
 }
 
@@ -171,8 +232,8 @@ function closedBooksActions(item, companyId) {
     id: "closed-books-retry",
     onclick: async (ev) => {
       try {
-        const res = await busy(ev.currentTarget, () => post("sync-now", { companyId, timecardIds: [item.timecardId] }));
-        replace(out, message("info", `Queued again (job ${res.jobId.slice(0, 8)}…): QuickBooks' closing date is `
+        await busy(ev.currentTarget, () => post("sync-now", { companyId, timecardIds: [item.timecardId] }));
+        replace(out, message("info", "Queued again: QuickBooks' closing date is "
           + "read again first, and the timecard fails again only if its date is still closed."));
       } catch (err) {
         replace(out, errorBox(err));
@@ -195,13 +256,13 @@ function errorDetail(detail, item, companyId) {
       h("dt", {}, "Timecard"), h("dd", { id: "error-timecard", dataset: { timecardId: item.timecardId || "" } },
         item.timecardLabel || item.timecardId || "—"),
       item.when ? [h("dt", {}, "When"), h("dd", {}, dateTime(item.when))] : null,
-      item.action ? [h("dt", {}, "What"), h("dd", {}, actionWords(item.action))] : null,
-      item.qboId ? [h("dt", {}, "QuickBooks id"), h("dd", {}, item.qboId)] : null,
-      item.attempts ? [h("dt", {}, "Attempts"), h("dd", {}, String(item.attempts))] : null,
+      item.action ? [h("dt", {}, "What"), h("dd", {}, actionWords(item.action, "failure"))] : null,
+      item.qboId ? [h("dt", {}, "QuickBooks record"), h("dd", {}, `#${item.qboId}`)] : null,
+      item.attempts ? [h("dt", {}, "Tries"), h("dd", {}, String(item.attempts))] : null,
     ),
     closedBooksActions(item, companyId),
     item.timecardId ? h("p", {}, h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "This timecard's audit history →")) : null,
-    item.payload ? details("Details: what was sent", pretty(item.payload)) : null,
+    item.payload ? technical(h("p", { class: "muted" }, "What was sent:"), pretty(item.payload)) : null,
   );
   detail.hidden = false;
   detail.focus();
@@ -212,47 +273,67 @@ function errorsBlock(errors, detail, companyId) {
   return h("ul", { class: "errors", id: "recent-errors" }, errors.map((e) =>
     h("li", {},
       h("button", { class: "link error-item", onclick: () => errorDetail(detail, e, companyId) },
-        h("span", { class: "when" }, ago(e.when)), " ", actionWords(e.action), ": ",
-        (e.message || "").slice(0, 90)))));
+        h("span", { class: "when" }, ago(e.when)), " ", actionWords(e.action, "failure"),
+        e.message ? `: ${e.message.slice(0, 90)}` : ""))));
 }
 
 function syncedBlock(synced) {
   if (!synced.length) return h("p", { class: "muted", id: "recently-synced" }, "No timecard has been sent to QuickBooks yet.");
   return h("ul", { class: "activity", id: "recently-synced" }, synced.map((t) => h("li", { dataset: { timecardId: t.timecardId } },
-    h("span", { class: "when" }, ago(t.syncedAt)), " ", t.label, " → ",
-    t.qboUrl ? h("a", { href: t.qboUrl, target: "_blank", rel: "noopener" }, `QuickBooks time activity ${t.qboId}`)
-      : `QuickBooks time activity ${t.qboId}`)));
+    h("span", { class: "icon", "aria-hidden": "true" }, "✓"), t.label,
+    h("span", { class: "when" }, ` · sent ${ago(t.syncedAt)}`), " ",
+    t.qboUrl ? h("a", { href: t.qboUrl, target: "_blank", rel: "noopener", "aria-label": `Open in QuickBooks: ${t.label}` },
+      "Open in QuickBooks") : null)));
 }
 
-function deadBlock(dead, names, companyId, detail, out, refresh) {
+function attentionBlock(dead, hl, names, companyId, detail, out, refresh) {
   const requeue = async (button, ids) => {
     try {
       const res = await busy(button, () => post("dead-letters/requeue", { companyId, timecardIds: ids }));
-      replace(out, message("ok", `${res.requeued} timecard(s) queued again.`));
+      replace(out, message("ok", `${res.requeued} timecard(s) queued again: they are sent within a minute; `
+        + "watch “Recently sent”."));
       refresh();
     } catch (err) {
       replace(out, errorBox(err));
     }
   };
-  if (!dead.items.length) return h("div", { id: "dead-letters" }, h("p", { class: "muted" }, "No dead letters."), out);
+  const fixes = hl.failedTimecards ?? 0;
+  const fixLine = fixes ? h("p", { id: "needs-fix" }, `${fixes} timecard(s) need a fix in the mapping or in CrewFlow: `
+    + "open one under “Recent problems” to see what, then ", h("a", { href: "#/mapping" }, "fix the mapping"), ".") : null;
+  if (!dead.items.length) {
+    return h("div", { id: "dead-letters" }, fixLine || h("p", { class: "muted" }, "Nothing needs your attention."), out);
+  }
   return h("div", { id: "dead-letters" },
-    h("table", { class: "table" },
-      h("thead", {}, h("tr", {}, ["Timecard", "Error", "Attempts", "Updated", ""].map((t) => h("th", {}, t)))),
-      h("tbody", {}, dead.items.map((d) => h("tr", {},
-        h("td", {}, h("button", {
-          class: "link error-item",
-          onclick: () => errorDetail(detail, { message: d.error, timecardId: d.timecardId, attempts: d.attempts,
-            qboId: d.qboId, when: d.updatedAt, action: d.operation, timecardLabel: timecardLabel(names, d.timecardId) },
-          companyId),
-        }, timecardLabel(names, d.timecardId))),
-        h("td", {}, d.error || d.errorCode || "—"),
-        h("td", {}, String(d.attempts)),
-        h("td", {}, ago(d.updatedAt)),
-        h("td", {}, h("button", { onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Re-queue")),
-      )))),
-    h("button", { id: "requeue-all", onclick: (ev) => requeue(ev.currentTarget, null) }, `Re-queue all ${dead.count}`),
-    out,
-  );
+    h("p", {}, "QuickBooks did not take these timecards after several tries. Open one to see why; try again once it is fixed."),
+    h("ul", { class: "errors" }, dead.items.map((d) => h("li", {},
+      h("button", {
+        class: "link error-item",
+        onclick: () => errorDetail(detail, { message: d.error, timecardId: d.timecardId, attempts: d.attempts,
+          qboId: d.qboId, when: d.updatedAt, action: d.operation === "delete" ? "delete_timecard" : "sync_timecard",
+          timecardLabel: timecardLabel(names, d.timecardId) }, companyId),
+      }, timecardLabel(names, d.timecardId)),
+      h("span", { class: "when" }, ` · ${d.attempts} tries, last ${ago(d.updatedAt)}: `), d.error || "QuickBooks refused it",
+      " ", h("button", { class: "requeue", onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Try again")))),
+    dead.count > 1 ? h("button", { id: "requeue-all", onclick: (ev) => requeue(ev.currentTarget, null) }, `Try all ${dead.count} again`)
+      : null,
+    fixLine, out);
+}
+
+/** Sync Now's job in words: [kind, sentence] (never "Sync pending: 0 synced, 0 failed (0%)"). */
+export function syncWords(st) {
+  const r = st.results || { synced: 0, failed: 0, errors: [] };
+  if (st.status === "pending") return ["info", "Sync started: waiting for its turn (usually a few seconds)…"];
+  if (st.status === "running") {
+    return ["info", st.total ? `Sending to QuickBooks: ${r.synced + r.failed} of ${st.total} timecard(s) done…`
+      : "Checking which timecards need sending…"];
+  }
+  if (st.status === "failed") {
+    const why = st.note || (r.errors[0] && (r.errors[0].message || r.errors[0])) || "see “Recent problems” below";
+    return ["error", `The sync did not finish: ${why}. Press Sync now again in a few minutes.`];
+  }
+  if (!r.synced && !r.failed) return ["ok", "Done: nothing needed sending; every approved timecard is already in QuickBooks."];
+  return [r.failed ? "warn" : "ok", `Done: ${r.synced} timecard(s) sent to QuickBooks`
+    + (r.failed ? `; ${r.failed} could not be sent: see “Needs your attention” below.` : ": see “Recently sent” below.")];
 }
 
 export async function render(root, { companyId }) {
@@ -264,14 +345,17 @@ export async function render(root, { companyId }) {
   const head = h("div", { class: "dash-head" });
   const body = h("div", { id: "dash-body" });
   const detail = h("aside", { class: "panel detail", id: "error-detail", tabindex: "-1", hidden: true });
-  const syncOut = h("div", { class: "out", id: "sync-out" });
+  const syncOut = h("div", { class: "out inline-out", id: "sync-out" }); // in the row of Sync now, under it
   const stamp = h("span", { class: "muted", id: "refreshed-at" });
   const breakerOut = h("div", { class: "out", id: "breaker-out" });
   const deadOut = h("div", { class: "out", id: "dead-out" });
   const driftOut = h("div", { class: "out", id: "drift-out" });
   const reconcileOut = h("div", { class: "out", id: "reconcile-out" });
+  const zoneBox = h("div", { id: "zone-box" });
   let timer = null;
   let stopped = false;
+  let techOpen = false; // the technical details stay open across refreshes once opened
+  let syncing = null; // the Sync Now job being followed
 
   const refresh = async () => {
     try {
@@ -289,22 +373,29 @@ export async function render(root, { companyId }) {
         message: l.errorMessage, timecardId: l.timecardId, when: l.createdAt, action: l.action, qboId: l.qboId,
         payload: l.requestPayload, timecardLabel: l.timecardId ? timecardLabel(names, l.timecardId) : null,
       }));
+      const tech = technicalBlock(hl, companyId, breakerOut, refresh);
+      tech.id = "technical";
+      tech.open = techOpen;
+      tech.addEventListener("toggle", () => { techOpen = tech.open; });
+      const attention = panel("Needs your attention", attentionBlock(dead, hl, names, companyId, detail, deadOut, refresh));
+      attention.id = "attention";
       keepFocus(() => {
-      replace(head, statusBlock(hl));
-      replace(body,
-        tiles(hl),
-        h("div", { class: "cols" },
-          panel("Recent activity", runsBlock(hl)),
-          panel("Recent errors", errorsBlock(errors, detail, companyId)),
-        ),
-        panel("Recently synced", syncedBlock(over.recentlySynced || [])),
-        h("div", { class: "cols" },
-          panel("Circuit breaker", breakerBlock(hl, companyId, breakerOut, refresh)),
-          panel(`Dead letters (${dead.count})`, deadBlock(dead, names, companyId, detail, deadOut, refresh)),
-        ),
-        panel(`Changed in QuickBooks (${drift.items.length})`, driftBlock(drift, names, companyId, driftOut, refresh)),
-      );
+        replace(head, statusBlock(hl));
+        replace(body,
+          tiles(hl),
+          h("div", { class: "cols" },
+            panel("Recent activity", runsBlock(hl)),
+            panel("Recent problems", errorsBlock(errors, detail, companyId)),
+          ),
+          panel("Recently sent to QuickBooks", syncedBlock(over.recentlySynced || [])),
+          attention,
+          panel(`Changed in QuickBooks (${drift.items.length})`, driftBlock(drift, names, companyId, driftOut, refresh)),
+          panel(null, tech),
+        );
       });
+      const running = (hl.recentRuns || []).find((r) => r.kind === "timecards" && r.trigger === "sync_now"
+        && (r.status === "pending" || r.status === "running"));
+      if (running && !syncing) follow(running.id); // a Sync Now started before this page opened
       stamp.textContent = `Updated ${clock()} · refreshes every ${REFRESH_SECONDS} s`;
       root.dataset.refreshedAt = String(Date.now());
     } catch (err) {
@@ -312,22 +403,36 @@ export async function render(root, { companyId }) {
     }
   };
 
-  const pollJob = async (jobId) => {
-    for (let i = 0; i < 120 && !stopped; i++) {
-      let st;
-      try {
-        st = await get(`sync-status/${jobId}`);
-      } catch (err) {
-        replace(syncOut, errorBox(err));
-        return;
+  // Sync Now stays disabled while its job runs; its progress and outcome show next to it.
+  const follow = async (jobId) => {
+    syncing = jobId;
+    syncNow.disabled = true;
+    syncNow.textContent = "Syncing…";
+    try {
+      for (let i = 0; !stopped; i++) {
+        let st;
+        try {
+          st = await get(`sync-status/${jobId}`);
+        } catch (err) {
+          feedback(syncOut, errorBox(err));
+          return;
+        }
+        const [kind, words] = syncWords(st);
+        const done = st.status === "completed" || st.status === "failed";
+        if (done || syncOut.textContent !== words) {
+          if (done) feedback(syncOut, message(kind, words));
+          else replace(syncOut, message(kind, words));
+        }
+        if (done) {
+          refresh();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, i < 60 ? 1000 : 5000));
       }
-      const words = `Sync ${st.status}: ${st.results.synced} synced, ${st.results.failed} failed (${st.progress}%)`;
-      replace(syncOut, message(st.status === "failed" ? "error" : st.status === "completed" ? "ok" : "info", words));
-      if (st.status === "completed" || st.status === "failed") {
-        refresh();
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      syncing = null;
+      syncNow.disabled = false;
+      syncNow.textContent = "Sync now";
     }
   };
 
@@ -360,7 +465,7 @@ export async function render(root, { companyId }) {
     onclick: async (ev) => {
       try {
         const run = await busy(ev.currentTarget, () => post("reconciliation", { companyId }));
-        replace(reconcileOut, message("info", `Reconciliation queued (run ${run.runId.slice(0, 8)}…).`));
+        replace(reconcileOut, message("info", "Reconciliation queued: it compares what CrewFlow sent with what QuickBooks holds…"));
         pollRun(run.runId);
       } catch (err) {
         replace(reconcileOut, errorBox(err));
@@ -370,27 +475,33 @@ export async function render(root, { companyId }) {
 
   const syncNow = h("button", {
     class: "primary", id: "sync-now",
-    onclick: async (ev) => {
+    onclick: async () => {
+      if (syncing) return;
+      syncing = "starting"; // a refresh meanwhile must not follow the new job a second time
+      syncNow.disabled = true;
       try {
-        const res = await busy(ev.currentTarget, () => post("sync-now", { companyId }));
-        replace(syncOut, message("info", `${res.message} (job ${res.jobId.slice(0, 8)}…)`));
-        pollJob(res.jobId);
+        const res = await post("sync-now", { companyId });
+        feedback(syncOut, message("info", "Sync started: waiting for its turn (usually a few seconds)…"));
+        follow(res.jobId);
       } catch (err) {
-        replace(syncOut, errorBox(err));
+        syncing = null;
+        syncNow.disabled = false;
+        feedback(syncOut, errorBox(err));
       }
     },
   }, "Sync now");
 
   root.append(
     head,
+    zoneBox,
     h("div", { class: "actions" }, syncNow, reconcileNow,
       h("button", { id: "refresh", onclick: () => refresh() }, "Refresh"),
-      h("a", { class: "button", href: "#/audit" }, "View logs"), stamp),
-    syncOut,
+      h("a", { class: "button", href: "#/audit" }, "View logs"), stamp, syncOut),
     reconcileOut,
     h("div", { class: "dash-grid" }, body, detail),
   );
   await refresh();
+  loadZoneNote(companyId).then((note) => { if (note && !stopped) replace(zoneBox, note); });
   timer = setInterval(refresh, REFRESH_SECONDS * 1000);
   return () => {
     stopped = true;

@@ -5,8 +5,11 @@
 // listed with the employees, their ids prefixed "v:" in the board's state (saved as vendorMapping).
 
 import { get, optional, post, put } from "../api.js";
-import { busy, details, errorBox, h, message, needToken, panel, pretty, replace } from "../dom.js";
+import { ago, busy, dateTime, details, errorBox, feedback, h, keepFocus, message, needToken, panel, replace } from "../dom.js";
+import { previewTable } from "../preview.js";
+import { loadZoneNote } from "../zones.js";
 import { KINDS, VENDOR, acceptSuggestions, renderBoard, summary, unsavedCount } from "./mapping_board.js";
+import { dropDraft, keepDraft, restoreDraft } from "./mapping_draft.js";
 import { loadProposals, proposalsSection } from "./proposals.js";
 
 function toState(mapping) {
@@ -55,6 +58,8 @@ async function load(companyId, profileId) {
     optional(get("directory/orphans", { companyId }), { orphans: [], count: 0 }),
     loadProposals(companyId),
   ]);
+  // What the directory holds, counted before the vendors join the employees (the import counts them apart).
+  const directoryCounts = Object.fromEntries(Object.entries(records.qbo).map(([e, l]) => [e, l.length]));
   // Subcontractors are matched on the Workers tab: the vendors join the employees there, labelled.
   records.qbo.Employee = [...(records.qbo.Employee || []), ...(records.qbo.Vendor || []).map((v) => ({
     ...v, qboId: `${VENDOR}${v.qboId}`, name: `${v.name} · Vendor (subcontractor)`, vendor: true }))];
@@ -62,18 +67,29 @@ async function load(companyId, profileId) {
   for (const [entity, list] of Object.entries(records.qbo)) qboIndex[entity] = Object.fromEntries(list.map((q) => [q.qboId, q]));
   const required = new Set((validation.unmapped || []).map((u) => `${u.type}:${u.crewflowId}`));
   return { records, mapping, profiles, suggestions, validation, samples, orphans, proposals, qboIndex, required,
+    directoryCounts,
     state: toState(mapping), original: toState(mapping), costCodeField: mapping.costCodeField || "ServiceItem", tab: "workers", dirty: false };
 }
 
 /** "Import done" in words, from the job's results: {mode, directory: {Entity: {created, updated, unchanged}},
  * users: {created, updated, matchedByEmail}, projects: {created, updated, matchedByName}, newlyOrphaned}. */
+const ENTITY_WORDS = { Employee: ["employee", "employees"], Vendor: ["vendor", "vendors"],
+  Customer: ["customer or job", "customers and jobs"], Item: ["product or service", "products and services"],
+  Class: ["class", "classes"], Department: ["location", "locations"] };
+
+/** "25 employees", "1 class": a count of QuickBooks records in words. */
+export function entityCount(n, entity) {
+  const [one, many] = ENTITY_WORDS[entity] || [entity, entity];
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function importWords(results) {
   const r = results || {};
   const n = (v) => Number(v) || 0;
   const entities = Object.entries(r.directory || {}).map(([entity, c]) => {
     const total = n(c.created) + n(c.updated) + n(c.unchanged);
     const changes = [n(c.created) && `${n(c.created)} new`, n(c.updated) && `${n(c.updated)} updated`].filter(Boolean);
-    return `${total} ${entity}${changes.length ? ` (${changes.join(", ")})` : ""}`;
+    return `${entityCount(total, entity)}${changes.length ? ` (${changes.join(", ")})` : ""}`;
   });
   const crew = [];
   const u = r.users || {};
@@ -94,7 +110,10 @@ export function importWords(results) {
 
 // `out` is created once by render(): a finished import reloads (and redraws) the whole wizard.
 function importPanel(companyId, model, out, reload) {
-  const counts = Object.entries(model.records.qbo).filter(([, l]) => l.length).map(([e, l]) => `${l.length} ${e}`);
+  // Only service items can carry hours, so fewer items are listed to match than the import reads.
+  const words = { Item: (n) => `${n} service item${n === 1 ? "" : "s"}` };
+  const counts = Object.entries(model.directoryCounts).filter(([, n]) => n)
+    .map(([e, n]) => (words[e] ? words[e](n) : entityCount(n, e)));
   const poll = async (jobId) => {
     for (let i = 0; i < 120; i++) {
       const job = await get(`directory/import/${jobId}`, { companyId });
@@ -122,7 +141,7 @@ function importPanel(companyId, model, out, reload) {
     },
   }, counts.length ? "Import again" : "Import from QuickBooks");
   return panel("1. QuickBooks directory",
-    h("p", { id: "directory-counts" }, counts.length ? `Imported: ${counts.join(", ")}.` : "Nothing imported yet."),
+    h("p", { id: "directory-counts" }, counts.length ? `Ready to match from QuickBooks: ${counts.join(", ")}.` : "Nothing imported yet."),
     model.orphans.count ? message("warn", `${model.orphans.count} QuickBooks record(s) went inactive or disappeared while CrewFlow still uses them: `
       + model.orphans.orphans.map((o) => o.name).join(", ")) : null,
     h("div", { class: "actions" }, button), out);
@@ -204,18 +223,50 @@ function ratesPanel(model, changed) {
           (v) => perRow(m.costRates.workers, "crewflowWorkerId", w.id, v)))))))));
 }
 
+const SAMPLE_FIELDS = { Employee: "Employee", Customer: "Customer or job", ServiceItem: "Service item", Class: "Class",
+  Location: "Location", StartTime: "Start time", EndTime: "End time", TxnDate: "Date", BreakMinutes: "Break",
+  BillableStatus: "Billable", Description: "Description" };
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** A CrewFlow sample in words: instants in the company's zone. */
+function crewflowSample(v, field) {
+  if (v === null || v === undefined || v === "") return "—";
+  if (typeof v === "object") return v.name || v.code || "—";
+  if (typeof v === "boolean") return v ? "Yes" : "No";
+  if (field === "Break") return `${v} min`;
+  if (typeof v === "string" && ISO_INSTANT.test(v)) {
+    const when = dateTime(v);
+    return field === "Clock in (date)" ? when.replace(/,? \d{1,2}:\d{2}.*$/, "") : when;
+  }
+  return String(v);
+}
+
+/** A QuickBooks sample in words: times as QuickBooks holds them (with their offset), dates as dates. */
+function qboSample(v, field) {
+  if (v === null || v === undefined || v === "") return "—";
+  if (typeof v === "object") return v.name || v.code || "—";
+  if (field === "BillableStatus") return v === "Billable" ? "Billable" : "Not billable";
+  if (field === "BreakMinutes") return `${v} min`;
+  if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    return new Date(`${v}T12:00:00Z`).toLocaleDateString("en-US", { timeZone: "UTC", year: "numeric", month: "short", day: "numeric" });
+  }
+  const m = typeof v === "string" && /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2}).*([+-]\d{2}:\d{2})$/.exec(v);
+  if (m) return `${Number(m[1]) % 12 || 12}:${m[2]} ${Number(m[1]) < 12 ? "AM" : "PM"} (UTC${m[3].replace("-", "−")})`;
+  return typeof v === "string" && ISO_INSTANT.test(v) ? dateTime(v) : String(v);
+}
+
 function samplesPanel(model) {
   if (!model.samples) return panel("4. Sample data", message("info", "Sample data is not available on this server yet."));
-  const show = (v) => (v && typeof v === "object" ? v.name || v.code || JSON.stringify(v) : v === null || v === undefined ? "—" : String(v));
   return panel("4. Sample data from both systems",
-    h("table", { class: "table fixed-fields", id: "samples" },
-      h("thead", {}, h("tr", {}, ["CrewFlow field", "", "QuickBooks field", "CrewFlow samples", "QuickBooks samples"].map((t) => h("th", {}, t)))),
+    h("p", { class: "muted" }, "A few real records from each side, to check what goes where. Times are in your company's time zone."),
+    h("div", { class: "table-wrap" }, h("table", { class: "table fixed-fields", id: "samples" },
+      h("thead", {}, h("tr", {}, ["In CrewFlow", "", "In QuickBooks", "CrewFlow samples", "QuickBooks samples"].map((t) => h("th", {}, t)))),
       h("tbody", {}, model.samples.fields.map((f) => h("tr", { class: f.required ? "required" : "" },
         h("td", {}, f.crewflowField, f.required ? h("span", { class: "req" }, " required") : null),
         h("td", {}, "→"),
-        h("td", {}, f.qboField),
-        h("td", {}, (f.crewflow || []).map(show).join(", ") || "—"),
-        h("td", {}, (f.qbo || []).map(show).join(", ") || "—"))))));
+        h("td", { title: `QuickBooks field ${f.qboField}` }, SAMPLE_FIELDS[f.qboField] || f.qboField),
+        h("td", {}, (f.crewflow || []).map((v) => crewflowSample(v, f.crewflowField)).join("; ") || "—"),
+        h("td", {}, (f.qbo || []).map((v) => qboSample(v, f.qboField)).join("; ") || "—")))))));
 }
 
 function testPanel(companyId, model) {
@@ -227,12 +278,12 @@ function testPanel(companyId, model) {
   const run = async (ev) => {
     try {
       const res = await busy(ev.currentTarget, () => post("test-mapping", { companyId, timecardId: select.value }));
-      replace(out,
-        res.valid ? message("ok", "This timecard maps cleanly: this is exactly what would be sent.")
+      feedback(out,
+        res.valid ? message("ok", "This timecard maps cleanly: this is what would be sent. Next: a dry run in Test mode.")
           : message("error", `${res.errors.length} problem(s) to fix before this timecard can sync:`),
         res.errors.length ? h("ul", { class: "errors-list", id: "test-mapping-errors" }, res.errors.map((e) =>
-          h("li", {}, h("strong", {}, e.field), `: ${e.message} `, h("em", {}, `Fix: ${e.fix}`)))) : null,
-        res.preview ? details("Details: exactly what would be sent to QuickBooks", pretty(res.preview)) : null);
+          h("li", {}, `${e.message} `, h("em", {}, `Fix: ${e.fix}`), " ", h("small", { class: "muted" }, `(${e.field})`)))) : null,
+        res.preview ? previewTable(res.preview, model.qboIndex, { id: "test-mapping-preview" }) : null);
     } catch (err) {
       replace(out, errorBox(err));
     }
@@ -252,19 +303,40 @@ export async function render(root, { companyId, params }) {
   }
   let model;
   const body = h("div", { id: "mapping-body" });
-  root.append(body);
+  const zoneBox = h("div", { id: "zone-box" });
+  const draftOut = h("div", { class: "out", id: "draft-out" }); // at the top: a reload or Back lands there
+  root.append(zoneBox, draftOut, body);
+  loadZoneNote(companyId).then((note) => { if (note && root.isConnected) replace(zoneBox, note); });
+  // Outcomes show where the click was: Accept's beside it, Save's in the Save bar (always on screen).
+  const saveOut = h("div", { class: "out", id: "save-out" });
+  const acceptOut = h("div", { class: "out", id: "accept-out" });
+  const importOut = h("div", { class: "out", id: "import-out" });
   const reload = async (profileId) => {
     try {
       const tab = model ? model.tab : "workers";
       model = await load(companyId, profileId || undefined);
       model.tab = tab;
-      draw();
+      const restored = restoreDraft(companyId, model);
+      keepFocus(draw);
+      replace(draftOut);
+      if (restored) {
+        const n = unsavedCount(model);
+        feedback(draftOut, message("warn", h("span", { id: "draft-restored" },
+          `${n} unsaved change(s) from ${restored.savedAt ? ago(new Date(restored.savedAt).toISOString()) : "earlier"} `
+          + "were kept for you (not saved yet): Save mapping to keep them, or ",
+          h("button", {
+            type: "button", class: "link", id: "discard-draft",
+            onclick: () => {
+              dropDraft(companyId, model.mapping.profileId);
+              reload(model.mapping.profileId).then(() => feedback(draftOut,
+                message("info", "Unsaved changes discarded: this is the saved mapping.")));
+            },
+          }, "discard them"), ".")));
+      }
     } catch (err) {
       replace(body, errorBox(err));
     }
   };
-  const saveOut = h("div", { class: "out", id: "save-out" });
-  const importOut = h("div", { class: "out", id: "import-out" });
   const boardRoot = h("div", { id: "board" });
   const summaryLine = h("div", { id: "mapping-summary" });
   const unsaved = h("span", { id: "unsaved-count", role: "status" });
@@ -273,12 +345,16 @@ export async function render(root, { companyId, params }) {
   const drawSummary = () => {
     const c = summary(model);
     const missing = c.workers.missing + c.projects.missing + c.costCodes.missing;
+    const n = unsavedCount(model);
+    // "Every record is mapped" in green only once it is saved: beside unsaved changes it would pass for done.
     replace(summaryLine, missing
       ? message("warn", `${missing} required mapping(s) missing: highlighted below (approved timecards are waiting on them).`)
-      : message("ok", "Every record with approved timecards is mapped."));
-    const n = unsavedCount(model);
+      : n ? message("info", `Every record with approved timecards is matched, but ${n} change(s) are not saved yet: `
+        + "Save mapping (at the bottom of the screen) to keep them.")
+        : message("ok", "Every record with approved timecards is mapped."));
     saveBar.classList.toggle("dirty", n > 0);
     replace(unsaved, n ? `${n} unsaved change(s)` : "No unsaved changes");
+    keepDraft(companyId, model);
   };
   const changed = () => {
     model.dirty = true;
@@ -290,17 +366,23 @@ export async function render(root, { companyId, params }) {
     replace(testRoot, testPanel(companyId, model));
   };
   const save = async (ev, confirmDuplicates = false) => {
+    const button = ev.currentTarget;
     try {
-      const res = await busy(ev.currentTarget, () => put("mapping", { companyId, mapping: payload(model), confirmDuplicates }));
+      const res = await busy(button, () => put("mapping", { companyId, mapping: payload(model), confirmDuplicates }));
+      dropDraft(companyId, model.mapping.profileId);
+      replace(acceptOut);
+      replace(draftOut);
       await reload(res.profileId);
-      replace(saveOut, message("ok", `Saved (revision ${res.revision})${res.requeued ? `; ${res.requeued} failed timecard(s) queued again` : ""}.`),
-        (res.warnings || []).map((w) => message("warn", w)));
+      feedback(saveOut, message("ok", h("span", {},
+        `Saved (revision ${res.revision})${res.requeued ? `; ${res.requeued} failed timecard(s) queued again` : ""}. Next: `,
+        h("a", { href: "#/test" }, "run a dry run in Test mode"), ".")),
+      ...(res.warnings || []).map((w) => message("warn", w)));
     } catch (err) {
       if (err.code !== "duplicate_employee") {
-        replace(saveOut, errorBox(err));
+        feedback(saveOut, errorBox(err));
         return;
       }
-      replace(saveOut, h("div", { class: "msg msg-warn", role: "alert", id: "duplicate-warning" },
+      feedback(saveOut, h("div", { class: "msg msg-warn", id: "duplicate-warning" },
         h("p", {}, "Not saved: two workers would put their hours on one QuickBooks employee."),
         h("ul", {}, (err.details || []).map((d) => h("li", {}, `${d.employeeName}: ${d.workers.map((w) => w.name).join(" and ")}`))),
         h("p", {}, "Match one of them to someone else, or keep it on purpose (this is recorded in the audit log)."),
@@ -325,15 +407,18 @@ export async function render(root, { companyId, params }) {
             onclick: () => {
               const { accepted, skipped } = acceptSuggestions(model, bulkAt);
               const pct = `${Math.round(bulkAt * 100)}%`;
-              replace(saveOut, message("info", accepted ? `Accepted ${accepted} suggestion(s) of ${pct} or more: review, then save.` : `No suggestion of ${pct} or more left to accept.`),
-                skipped.length ? message("warn", `Skipped ${skipped.length} because their QuickBooks record is already matched to someone else: ${skipped.join(", ")}. Match them by hand.`) : null);
               if (accepted) changed();
+              feedback(acceptOut, message(accepted ? "ok" : "info", accepted
+                ? `Accepted ${accepted} suggestion(s) of ${pct} or more (not saved yet). Next: review the matches below, `
+                  + "then Save mapping at the bottom of the screen."
+                : `No suggestion of ${pct} or more left to accept: match the remaining rows by hand.`),
+              skipped.length ? message("warn", `Skipped ${skipped.length} because their QuickBooks record is already matched to someone else: ${skipped.join(", ")}. Match them by hand.`) : null);
             },
-          }, `Accept suggestions ≥ ${Math.round(bulkAt * 100)}%`)),
+          }, `Accept suggestions ≥ ${Math.round(bulkAt * 100)}%`),
+          acceptOut),
         boardRoot,
-        saveOut,
         (replace(saveBar, unsaved, h("button", { id: "save-mapping", class: "primary", onclick: save }, "Save mapping"),
-          h("a", { class: "button", href: "#/test" }, "Next: test mode →")), saveBar)),
+          h("a", { class: "button", href: "#/test" }, "Next: test mode →"), saveOut), saveBar)),
       ratesPanel(model, () => { model.dirty = true; drawSummary(); }),
       samplesPanel(model),
       testRoot);

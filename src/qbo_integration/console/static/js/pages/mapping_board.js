@@ -3,7 +3,7 @@
 // button on every row, or Enter on a QuickBooks record (pick it up) then Enter on a row (drop it).
 // Required rows (approved timecards waiting on them) are highlighted; suggestions show their confidence.
 
-import { h, keepFocus, replace } from "../dom.js";
+import { announce, h, keepFocus, replace } from "../dom.js";
 
 const DRAG_TYPE = "application/x-qbo-record";
 /** The prefix of a vendor's (subcontractor's) id on the Workers tab, where vendors join the employees. */
@@ -148,7 +148,8 @@ function crewRow(model, kind, r, assign, unassign) {
       ? h("span", { class: "chip", dataset: { qboId: current.qboId } }, qboName(model, entity, current.qboId),
         current.source === "import" ? h("small", {}, "(linked by import)") : null,
         current.source !== "import"
-          ? h("button", { type: "button", "aria-label": `Remove the match of ${r.name}`, onclick: () => unassign(kind, r.id) }, "×")
+          ? h("button", { type: "button", class: "unmatch", "aria-label": `Remove the match of ${r.name}`,
+            onclick: () => { unassign(kind, r.id); announce(`${r.name} is no longer matched (not saved yet).`); } }, "×")
           : null)
       : h("span", { class: "muted" }, `Drop ${article(ENTITY_NOUN[entity])} ${ENTITY_NOUN[entity]} here`),
     alsoOn ? h("span", { class: "conflict" }, `Warning: ${alsoOn} is matched to this ${ENTITY_NOUN[entity]} too.`) : null,
@@ -156,10 +157,14 @@ function crewRow(model, kind, r, assign, unassign) {
       h("span", { class: `conf ${confidenceClass(sugg.confidence)}` }, `${Math.round(sugg.confidence * 100)}%`),
       ` (${REASON_WORDS[sugg.reason] || sugg.reason})`,
       suggTaken ? h("span", { class: "conflict" }, `Already linked to ${suggTaken}: accepting it would give two records one ${ENTITY_NOUN[entity]}.`) : null,
-      h("button", { type: "button", class: "accept", onclick: () => assign(kind, r.id, sugg[k.qid(model)]) }, "Accept"))
+      // The focus then stays on this row (dom.js restoreFocus), never on the "×" that takes the Accept's place.
+      h("button", { type: "button", class: "accept", "aria-label": `Accept ${sugg.name} for ${r.name}`, onclick: () => {
+        assign(kind, r.id, sugg[k.qid(model)]);
+        announce(`${r.name} matched to ${sugg.name} (not saved yet).`);
+      } }, "Accept"))
       : null),
   h("div", { class: "keyboard" }, select,
-    h("button", { type: "button", onclick: () => select.value && assign(kind, r.id, select.value) }, "Match")),
+    h("button", { type: "button", class: "match", onclick: () => select.value && assign(kind, r.id, select.value) }, "Match")),
   );
   li.addEventListener("dragover", (ev) => {
     if ([...ev.dataTransfer.types].includes(DRAG_TYPE) || [...ev.dataTransfer.types].includes("text/plain")) {

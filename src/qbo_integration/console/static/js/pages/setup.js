@@ -1,6 +1,7 @@
-// Setup checklist: each step with when it was done, and the time elapsed against the 48-hour target.
+// Setup checklist: each step with when it was first done and, for the steps that can be undone
+// (connected, live sync on), how it stands now; and the time elapsed against the 48-hour target.
 
-import { get } from "../api.js";
+import { get, optional } from "../api.js";
 import { SETUP_DEADLINE_HOURS } from "../config.js";
 import { dateTime, duration, errorBox, h, message, needToken, panel, replace } from "../dom.js";
 
@@ -35,12 +36,30 @@ export function clock(s) {
     words = `${duration(elapsed)} elapsed of ${hours} h — ${duration(s.remainingSeconds ?? deadlineSeconds - elapsed)} left.`;
     kind = pct >= 75 ? "warn" : "info";
   }
+  const used = `${pct}% of the ${hours}-hour setup time used`;
   return h("div", { class: "sla", id: "setup-clock" },
     message(kind, words),
+    h("div", { class: "setup-clock-label", id: "setup-clock-label" },
+      h("span", {}, `${hours}-hour setup clock`), h("span", {}, s.startedAt ? used : "not started")),
     h("div", { class: `meter meter-${kind}`, role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
-      "aria-valuenow": String(pct), "aria-label": "Share of the setup time used" },
+      "aria-valuenow": String(pct), "aria-valuetext": used, "aria-labelledby": "setup-clock-label" },
     h("span", { style: `width:${pct}%` })),
   );
+}
+
+/** How a step that can be undone stands now: {ok, words}, or null for a step that stays done. */
+export function stepNow(step, conn) {
+  if (!conn) return null;
+  if (step === "connected") {
+    return conn.status === "connected"
+      ? { ok: true, words: `Now: connected${conn.companyName ? ` to ${conn.companyName}` : ""}` }
+      : { ok: false, words: `Now: ${conn.status === "lost" ? "the connection was lost" : "not connected"}: connect again` };
+  }
+  if (step === "live_sync_enabled") {
+    return conn.syncEnabled ? { ok: true, words: "Now: on" }
+      : { ok: false, words: "Now: off: nothing is sent to QuickBooks until you turn it on in Test mode" };
+  }
+  return null;
 }
 
 export async function render(root, { companyId }) {
@@ -50,22 +69,29 @@ export async function render(root, { companyId }) {
     return;
   }
   let s;
+  let conn;
   try {
-    s = await get("setup", { companyId });
+    [s, conn] = await Promise.all([get("setup", { companyId }), optional(get("connection", { companyId }), null)]);
   } catch (err) {
     root.append(errorBox(err));
     return;
   }
+  const now = Object.fromEntries(s.steps.map((st) => [st.step, st.done ? stepNow(st.step, conn) : null]));
   const done = s.steps.filter((st) => st.done).length;
+  const lapsed = s.steps.filter((st) => now[st.step] && !now[st.step].ok).length;
   root.append(
     clock(s),
-    panel(`${done} of ${s.steps.length} steps done`,
-      h("ol", { class: "checklist", id: "checklist" }, s.steps.map((st) =>
-        h("li", { class: st.done ? "done" : "todo", dataset: { step: st.step } },
-          h("span", { class: "tick", "aria-hidden": "true" }, st.done ? "✓" : "○"),
+    panel(`${done} of ${s.steps.length} steps done${lapsed ? ` · ${lapsed} no longer so: see below` : ""}`,
+      h("ol", { class: "checklist", id: "checklist" }, s.steps.map((st) => {
+        const state = now[st.step];
+        const cls = !st.done ? "todo" : state && !state.ok ? "done lapsed" : "done";
+        return h("li", { class: cls, dataset: { step: st.step } },
+          h("span", { class: "tick", "aria-hidden": "true" }, !st.done ? "○" : state && !state.ok ? "!" : "✓"),
           h("a", { href: STEP_LINKS[st.step] || "#/setup" }, st.label),
-          h("span", { class: "when" }, st.done ? dateTime(st.doneAt) : "to do"),
-        ))),
+          state ? h("span", { class: `now ${state.ok ? "muted" : "pill pill-warn"}` }, state.words) : null,
+          h("span", { class: "when" }, st.done ? `first done ${dateTime(st.doneAt)}` : "to do"),
+        );
+      })),
       s.startedAt ? h("p", { class: "muted" }, `Started ${dateTime(s.startedAt)}; target ${dateTime(s.deadlineAt)}.`) : null,
     ),
   );

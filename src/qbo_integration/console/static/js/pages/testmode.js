@@ -1,9 +1,12 @@
-// Test mode: a dry run over a date range (nothing is written to QuickBooks), per-timecard results,
-// and the switch that enables live sync once a dry run passed with the active profile.
+// Test mode: a dry run over a date range (nothing is written to QuickBooks), per-timecard results with
+// what would be sent as a table in words, and the switch that enables live sync: it is not offered as
+// clickable until a dry run passes on this page.
 
-import { get, post } from "../api.js";
-import { busy, errorBox, h, isoDate, message, needToken, panel, pretty, replace } from "../dom.js";
+import { get, optional, post } from "../api.js";
+import { busy, errorBox, feedback, h, isoDate, message, needToken, panel, replace, table } from "../dom.js";
 import { timecardLabel, timecardNames } from "../names.js";
+import { previewTable } from "../preview.js";
+import { loadZoneNote } from "../zones.js";
 
 const OPERATION_WORDS = {
   create: "new in QuickBooks", update: "changed since it synced: QuickBooks will be updated",
@@ -11,32 +14,49 @@ const OPERATION_WORDS = {
   delete: "would be removed from QuickBooks", skip: "nothing to send",
 };
 
-function resultsTable(res, labels) {
-  return h("table", { class: "table results", id: "dry-run-results" },
-    h("thead", {}, h("tr", {}, ["Timecard", "Result", "Operation", "Problems", ""].map((t) => h("th", {}, t)))),
-    h("tbody", {}, res.timecards.map((t) => {
-      const preview = h("tr", { class: "details", hidden: true }, h("td", { colspan: "5" }, t.preview ? pretty(t.preview) : "No payload (fix the problems first)."));
+/** {Employee: {qboId: {name}}, ...} from the imported directory: the preview's records by name. */
+async function directoryNames(companyId) {
+  const records = await optional(get("mapping/records", { companyId }), { qbo: {} }).catch(() => ({ qbo: {} }));
+  const out = {};
+  for (const [entity, list] of Object.entries(records.qbo || {})) out[entity] = Object.fromEntries(list.map((q) => [q.qboId, q]));
+  return out;
+}
+
+function resultsTable(res, labels, names) {
+  return table({ class: "results", id: "dry-run-results" }, ["Timecard", "Result", "What would happen", "Problems", ""],
+    res.timecards.map((t) => {
+      const preview = h("tr", { class: "details", hidden: true }, h("td", { colspan: "5" },
+        t.preview ? previewTable(t.preview, names) : "Nothing would be sent: fix the problems first."));
       return [
         h("tr", { class: t.valid ? "pass" : "fail", dataset: { timecardId: t.timecardId } },
           h("td", { class: "timecard-name" }, timecardLabel(labels, t.timecardId)),
           h("td", {}, h("span", { class: `pill ${t.valid ? "pill-ok" : "pill-error"}` }, t.valid ? "ready" : "problem")),
           h("td", {}, OPERATION_WORDS[t.operation] || t.operation),
           h("td", {}, t.errors.length ? h("ul", { class: "errors-list" }, t.errors.map((e) =>
-            h("li", {}, h("strong", {}, e.field), `: ${e.message} `, h("em", {}, `Fix: ${e.fix}`)))) : "—"),
-          h("td", {}, h("button", { class: "link", "aria-expanded": "false", onclick: (ev) => { preview.hidden = !preview.hidden; ev.currentTarget.setAttribute("aria-expanded", String(!preview.hidden)); } }, "Details"))),
+            h("li", {}, `${e.message} `, h("em", {}, `Fix: ${e.fix}`)))) : "—"),
+          h("td", {}, h("button", {
+            class: "link", "aria-expanded": "false",
+            onclick: (ev) => {
+              preview.hidden = !preview.hidden;
+              ev.currentTarget.setAttribute("aria-expanded", String(!preview.hidden));
+              ev.currentTarget.textContent = preview.hidden ? "What would be sent" : "Hide";
+            },
+          }, "What would be sent"))),
         preview,
       ];
-    })));
+    }));
 }
 
 function liveBlock(companyId, enabled, passed, out, rerender) {
   const toggle = (value) => async (ev) => {
     try {
       const res = await busy(ev.currentTarget, () => post("live-sync", { companyId, enabled: value }));
-      replace(out, message(res.enabled ? "ok" : "info", res.message));
+      feedback(out, message(res.enabled ? "ok" : "info", res.enabled
+        ? `${res.message}. Next: watch them arrive on the dashboard.` : res.message),
+      res.enabled ? h("p", {}, h("a", { class: "button", href: "#/dashboard" }, "Open the dashboard →")) : null);
       rerender();
     } catch (err) {
-      replace(out, errorBox(err));
+      feedback(out, errorBox(err));
     }
   };
   return h("div", { id: "live-sync" },
@@ -45,8 +65,10 @@ function liveBlock(companyId, enabled, passed, out, rerender) {
       : ": nothing is sent to QuickBooks until you enable it."),
     enabled
       ? h("button", { id: "disable-live", onclick: toggle(false) }, "Turn live sync off")
-      : h("button", { id: "enable-live", class: "primary", onclick: toggle(true) }, "Enable live sync"),
-    !enabled && !passed ? h("p", { class: "muted" }, "Live sync can be enabled once a dry run passes with the active profile.") : null);
+      : h("button", { id: "enable-live", class: passed ? "primary" : "", disabled: !passed,
+        "aria-describedby": passed ? null : "enable-live-why", onclick: toggle(true) }, "Enable live sync"),
+    !enabled && !passed ? h("p", { class: "muted", id: "enable-live-why" },
+      "Run a dry run first (step 1 above): live sync can be enabled once one passes.") : null);
 }
 
 export async function render(root, { companyId }) {
@@ -63,7 +85,6 @@ export async function render(root, { companyId }) {
   const results = h("div");
   const live = h("div");
   let passed = false;
-  let labels = {};
 
   const drawLive = async () => {
     try {
@@ -87,17 +108,21 @@ export async function render(root, { companyId }) {
       replace(liveOut); // an earlier "run a dry run first" no longer applies
       const conn = await get("connection", { companyId }).catch(() => ({}));
       const words = conn.syncEnabled ? res.message.replace(/ ?You can enable live sync\.?/, " Live sync is already on.") : res.message;
-      labels = await timecardNames(companyId, res.timecards.map((t) => t.timecardId));
+      const [labels, names] = await Promise.all([
+        timecardNames(companyId, res.timecards.map((t) => t.timecardId)), directoryNames(companyId)]);
       // The verdict and the rows appear together: a message over an empty table would tell half the story.
-      replace(out, message(res.passed ? "ok" : "error",
-        `${words} — ${res.timecardsValid} of ${res.timecardsChecked} timecard(s) ready.`));
-      if (res.timecards.length) replace(results, resultsTable(res, labels));
+      feedback(out, message(res.passed ? "ok" : "error",
+        `${words} — ${res.timecardsValid} of ${res.timecardsChecked} timecard(s) ready.`
+        + (res.passed && !conn.syncEnabled ? " Next: enable live sync (step 2 below)." : "")));
+      if (res.timecards.length) replace(results, resultsTable(res, labels, names));
       drawLive();
     } catch (err) {
       replace(out, errorBox(err));
     }
   };
+  const zoneBox = h("div", { id: "zone-box" });
   root.append(
+    zoneBox,
     panel("1. Dry run",
       h("p", {}, "Runs the real sync for approved timecards in the range, checking every reference against QuickBooks, ",
         "without writing anything."),
@@ -109,4 +134,5 @@ export async function render(root, { companyId }) {
     panel("2. Go live", live, liveOut),
   );
   await drawLive();
+  loadZoneNote(companyId).then((note) => { if (note && root.isConnected) replace(zoneBox, note); });
 }

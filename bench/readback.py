@@ -1,5 +1,5 @@
-"""What a bench run reads back (StackResults, a part of Stack): outbox states, synced times, the
-sandbox's request log, and the reconciliation of QBO's TimeActivities against Core's timecards."""
+"""What a bench run reads back: outbox states, synced times, the sandbox's request log, and the
+reconciliation of QBO's TimeActivities against Core's timecards."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from core_data import BenchCompany
+from sandbox_admin import SandboxAdmin
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-if TYPE_CHECKING:
-    from stack import BenchCompany
 
 
 @dataclass
@@ -50,16 +49,12 @@ def timeactivity_hours(ta: dict[str, Any]) -> float | None:
     return None
 
 
-class StackResults:
-    """Read-backs of a Stack: it provides `sm`, `realm_log` and `activities`."""
+@dataclass(frozen=True)
+class Readback:
+    """Reads the run's database and the sandbox; changes nothing."""
 
     sm: async_sessionmaker[AsyncSession]
-
-    async def realm_log(self, realm: str, since: float = 0) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    async def activities(self, realm: str) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    sandbox: SandboxAdmin
 
     async def state_counts(self, companies: Sequence[BenchCompany] | None = None) -> dict[str, int]:
         from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -102,7 +97,7 @@ class StackResults:
         stats = {"requests": 0, "write_requests": 0, "batch_requests": 0, "items": 0, "throttled": 0,
                  "status_429": 0, "errors": 0}
         for c in companies:
-            for e in await self.realm_log(c.realm_id, since):
+            for e in await self.sandbox.realm_log(c.realm_id, since):
                 stats["requests"] += 1
                 path = e.get("path", "")
                 if "/timeactivity" in path or path.endswith("/batch"):
@@ -129,7 +124,7 @@ class StackResults:
                                         .where(Timecard.company_id == c.company_id))).all()
             approved = {tid: float(h) for tid, h, st in rows if st == "approved"}
             found: dict[uuid.UUID, list[dict[str, Any]]] = {}
-            for ta in await self.activities(c.realm_id):
+            for ta in await self.sandbox.activities(c.realm_id):
                 desc = str(ta.get("Description") or "")
                 if not desc.startswith("bench "):
                     continue  # the sample company's own activities
