@@ -20,16 +20,32 @@ API = "/api/v1/integrations/quickbooks"
 HOURLY_RATE = 45  # billable time needs an HourlyRate in QBO (the sandbox enforces it)
 
 
-class OpsAdmin:
+class OpsState:
+    """What OpsCompany holds that its bases (OpsAdmin, OpsPeople, OpsSwitch) read and write."""
+
     stack: Any
     api: httpx.AsyncClient
     headers: dict[str, str]
     cards: list[uuid.UUID]
     sync_jobs: list[str]
+    plan: Any
+    people: Any  # ops_people.People
+    bench: Any
+    realm_b: str | None
+    realm_now: str | None
+    webhook_url: str | None
+    employee_qbo: str
+    project_qbo: list[str]
+    item_qbo: list[str]
+    contents: dict[int, dict[int, tuple]]
     company_id: uuid.UUID
     realm: str
-    realm_now: str | None
     seed: int
+    memory_set: bool
+    problems: list[str]
+
+
+class OpsAdmin(OpsState):
 
     async def sync_now(self, ids: list[uuid.UUID], cards: list[int] | None = None) -> str | None:
         from qbo_integration.core_platform.models import Timecard

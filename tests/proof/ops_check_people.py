@@ -86,7 +86,8 @@ def _crewflow_wrote(log: list[dict[str, Any]], c: BkChange) -> dict[str, Any] | 
     for e in log:
         if ref not in (e.get("ids") or []) or e.get("note") in NOT_APPLIED or e.get("status") == 429:
             continue
-        applied = e.get("status") == 200 or e.get("note") in ("commit-then-drop", "late-commit")
+        # commit-then-drop: QBO may have applied it (its answer was lost); the service's outcome is unknown too
+        applied = e.get("status") == 200 or e.get("note") == "commit-then-drop"
         if (e["ts"] > at or (e.get("note") == "late-commit" and e["ts"] > at - LATE)) and \
                 (applied or c.kind == "delete"):
             return e

@@ -25,6 +25,7 @@ from common import BASE_DAY, BenchCompany, Stack
 from ops_admin import API, HOURLY_RATE, OpsAdmin
 from ops_people import PEOPLE_STEPS, OpsPeople, People
 from ops_plan import CardPlan, Plan, Step
+from ops_switch import OpsSwitch
 from sqlalchemy import delete, insert, update
 
 BREAK_MINUTES = 30
@@ -36,7 +37,7 @@ def notes_for(tid: uuid.UUID, rev: int) -> str:
 
 
 @dataclass
-class OpsCompany(OpsPeople, OpsAdmin):
+class OpsCompany(OpsPeople, OpsSwitch, OpsAdmin):
     stack: Stack
     api: httpx.AsyncClient
     plan: Plan

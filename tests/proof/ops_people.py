@@ -1,8 +1,8 @@
 """What people do beside Core in an ops-campaign company (ops_plan.people): a bookkeeper editing and deleting
 synced time entries inside QuickBooks and deactivating the worker's employee (through the sandbox's admin
 API, as a QuickBooks user would: no API limits, no faults, a webhook for each change), and the admin
-resolving drift findings, closing and reopening the books, and switching to another QuickBooks company
-(through the service's HTTP API). A base of OpsCompany, beside OpsAdmin.
+resolving drift findings and closing and reopening the books (through the service's HTTP API); switching
+to another QuickBooks company is ops_switch's. A base of OpsCompany, beside OpsSwitch and OpsAdmin.
 
 `People` is what the checker (ops_check_people) needs to judge the outcome: every bookkeeper change, the
 versions the admin kept, the pushes, the switch.
@@ -20,11 +20,9 @@ from typing import Any
 
 import httpx
 from common import BASE_DAY
-from ops_admin import API
+from ops_admin import API, OpsState
 from ops_plan import Step
 from sqlalchemy import select
-
-from tests.connections import flow
 
 PEOPLE_STEPS = ("bk_edit", "bk_delete", "resolve", "books_close", "books_open", "emp_break", "emp_fix", "switch")
 WEBHOOK_VERIFIER = "dev-only-webhook-verifier"  # Settings' default in dev and test, as the dev stack wires it
@@ -77,51 +75,17 @@ def _card_date(index: int) -> date:
     return (BASE_DAY + timedelta(days=index // 3)).date()
 
 
-class OpsPeople:
-    stack: Any
-    api: httpx.AsyncClient
-    headers: dict[str, str]
-    cards: list[uuid.UUID]
-    plan: Any
-    people: People
-    realm_b: str | None
-    realm_now: str | None
-    webhook_url: str | None
-    employee_qbo: str
-    contents: dict[int, dict[int, tuple]]
-    bench: Any
-    project_qbo: list[str]
-    item_qbo: list[str]
-    company_id: uuid.UUID
-    realm: str
-    seed: int
-    memory_set: bool
-    problems: list[str]
-
+class OpsPeople(OpsState):
     # ------------------------------------------------------------------------------------ setup
 
     async def people_setup(self) -> None:
-        """Webhooks for the company's realm; for a seed that switches, realm B: its own time entries (not
-        ours, whose ids collide with the ones we create in A) and people other than A's mapping names."""
+        """Webhooks for the company's realm (and the other company's, for a seed that switches)."""
         self.people.own[self.realm] = await self._own_entries(self.realm)
         await self._subscribe(self.realm)
-        if not any(s.kind == "switch" for s in self.plan.steps):
-            return
-        r = await self.stack.http.post("/_sandbox/realms", json={"sample": True,
-                                                                 "companyName": f"Other Books {self.seed}"})
-        r.raise_for_status()
-        b = str(r.json()["realmId"])
-        (await self.stack.http.put(f"/_sandbox/realms/{b}/limits", json={"callsPerSecond": 1000})).raise_for_status()
-        employee = (await self._sandbox_entities("Employee", b))[0]
-        customer = next(c for c in await self._sandbox_entities("Customer", b) if c.get("Active") and not c.get("Job"))
-        for n in range(3 + self.seed % 6):  # B's own time entries: ids 1.. like ours in A
-            (await self.stack.http.post(f"/_sandbox/realms/{b}/entities/TimeActivity", json={
-                "TxnDate": (BASE_DAY + timedelta(days=n)).date().isoformat(), "NameOf": "Employee",
-                "EmployeeRef": {"value": employee["Id"]}, "CustomerRef": {"value": customer["Id"]},
-                "Hours": 2, "Minutes": 0, "Description": f"Other Books' own entry {n}"})).raise_for_status()
-        self.people.own[b] = await self._own_entries(b)
-        await self._subscribe(b)
-        self.realm_b = b
+        if any(s.kind == "switch" for s in self.plan.steps):
+            self.realm_b = await self.other_company()
+            self.people.own[self.realm_b] = await self._own_entries(self.realm_b)
+            await self._subscribe(self.realm_b)
 
     async def _own_entries(self, realm: str) -> dict[str, str]:
         r = await self.stack.http.get(f"/_sandbox/realms/{realm}/entities/TimeActivity",
@@ -298,95 +262,6 @@ class OpsPeople:
         await self._set_employee(True)
         self.log(None, f"bookkeeper makes employee {self.employee_qbo} active again; the admin: {step.args['how']}")
         await self._after_fix(step.args["how"])
-
-    # ------------------------------------------------------------------------------------ another company
-
-    async def connect_flow(self, realm: str, *, switch: bool = False) -> httpx.Response:
-        """The OAuth connect flow to `realm` as the admin's browser runs it; `switch`: "Switch QuickBooks
-        company" confirmed. The consent form's decision is posted as the browser would (the campaign's
-        sandbox runs with --auto-approve, whose GET would pick its default realm rather than this one)."""
-        params = {"companyId": str(self.company_id), "format": "json", **({"switchCompany": "true"} if switch else {})}
-        started = await self.api.get(f"{API}/connect", params=params, headers=self.headers)
-        assert started.status_code == 200, started.text
-        form = {**flow.query_of(started.json()["authorizeUrl"]), "decision": "approve", "realmId": realm}
-        decided = await self.stack.http.post("/connect/oauth2/decision", data=form)
-        assert decided.status_code == 302, decided.text
-        return await flow.callback(self.api, flow.query_of(decided.headers["location"]), headers=self.headers)
-
-    async def _hire_worker(self, realm: str) -> str:
-        from qbo_integration.core_platform.models import User
-
-        async with self.stack.sm() as s:
-            name, email = (await s.execute(select(User.name, User.email).where(User.id == self.bench.worker_id))).one()
-        same = [e for e in await self._sandbox_entities("Employee", realm)
-                if str((e.get("PrimaryEmailAddr") or {}).get("Address", "")).lower() == str(email).lower()]
-        if same:  # the worker is already on that company's payroll (rehired if inactive): the admin maps them
-            if not same[0].get("Active"):
-                (await self.stack.http.post(f"/_sandbox/realms/{realm}/entities/Employee",
-                                            json={"Id": same[0]["Id"], "Active": True})).raise_for_status()
-            return str(same[0]["Id"])
-        first, _, last = str(name).partition(" ")
-        r = await self.stack.http.post(f"/_sandbox/realms/{realm}/entities/Employee", json={
-            "GivenName": first, "FamilyName": last, "DisplayName": name, "PrintOnCheckName": name, "Active": True,
-            "BillableTime": False, "PrimaryEmailAddr": {"Address": email}})
-        r.raise_for_status()
-        return str(r.json()["Id"])
-
-    async def _integration_realm(self) -> tuple[str | None, str]:
-        from qbo_integration.connections.models import Integration
-
-        async with self.stack.sm() as s:
-            row = (await s.execute(select(Integration.realm_id, Integration.connection_status)
-                                   .where(Integration.company_id == self.company_id))).one()
-        return row[0], str(row[1])
-
-    async def _switch(self, step: Step) -> None:
-        assert self.realm_b is not None
-        old, b = self.realm, self.realm_b
-        r = await self.api.request("DELETE", f"{API}/disconnect", params={"companyId": str(self.company_id)},
-                                   headers=self.headers)
-        self.log(None, f"switch: disconnect -> {r.status_code}")
-        refused = await self.connect_flow(b)  # the other company without "switch": refused, nothing changed
-        code = refused.json().get("error", {}).get("code") if refused.status_code != 200 else None
-        self.log(None, f"switch: connect {b} without switchCompany -> {refused.status_code} {code}")
-        self.people.answers[f"connect other realm {refused.status_code} {code}"] += 1
-        # The worker works for the other company too: its employee there has the worker's email, which the
-        # directory import matches (else it creates a CrewFlow user of its own for that employee, and mapping
-        # the worker to it answers 409 duplicate_employee).
-        self.employee_qbo = await self._hire_worker(b)
-        if (refused.status_code, code) != (409, "other_realm") or (await self._integration_realm())[0] != old:
-            self.problems.append(f"connecting realm {b} without switchCompany -> {refused.status_code} {refused.text[:200]}")
-        for attempt in range(6):
-            at = datetime.now(UTC)
-            try:
-                resp = await self.connect_flow(b, switch=True)
-                self.log(None, f"switch: connect {b} with switchCompany -> {resp.status_code} {resp.text[:100]}")
-            except (AssertionError, httpx.HTTPError) as exc:
-                self.log(None, f"switch attempt {attempt + 1} failed: {str(exc)[:120]}")
-            if await self._integration_realm() == (b, "connected"):
-                self.people.switched_at = at
-                break
-            await asyncio.sleep(0.5)
-        else:
-            self.people.switch_failed = True
-            raise AssertionError(f"seed {self.seed}: could not switch to realm {b}")
-        self.realm_now = b
-        await self.stack.http.delete(f"/_sandbox/realms/{old}/faults")
-        await self.set_faults(**self.plan.faults)  # the new company's QuickBooks fails like the old one's
-        if self.memory_set:
-            await self.stack.http.put(f"/_sandbox/realms/{b}/request-ids",
-                                      json={"memorySeconds": self.plan.memory_seconds})
-        if not await self.import_again(300):
-            raise AssertionError(f"seed {self.seed}: realm {b}'s directory could not be imported")
-        # The admin maps again from B's directory: other people than A's mapping named (ids that exist in A too).
-        customers = [e for e in await self._sandbox_entities("Customer") if e.get("Active") and not e.get("Job")]
-        items = [e for e in await self._sandbox_entities("Item") if e.get("Active") and e.get("Type") == "Service"]
-        self.project_qbo = [str(customers[2]["Id"]), str(customers[3]["Id"])]
-        self.item_qbo = [str(items[2]["Id"]), str(items[3]["Id"])]
-        await self.put_mapping(broken=False)
-        await self.ensure_live()
-        self.log(None, f"switched to realm {b}: worker -> Employee {self.employee_qbo}, projects -> Customer "
-                       f"{self.project_qbo}, cost codes -> Item {self.item_qbo}")
 
     # ------------------------------------------------------------------------------------ end of the day
 
