@@ -15,7 +15,7 @@ from qbo_integration.api import openapi_doc, system
 from qbo_integration.api.body_limit import BodyLimitMiddleware
 from qbo_integration.api.errors import install_error_handlers
 from qbo_integration.api.middleware import RequestIdMiddleware
-from qbo_integration.api.router import build_integrations_router
+from qbo_integration.api.router import WEBHOOKS_PATH, build_integrations_router
 from qbo_integration.config import Settings, get_settings
 from qbo_integration.db.session import make_engine, make_sessionmaker
 from qbo_integration.heap import freeze_startup_heap
@@ -55,14 +55,19 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
 
     logs.configure_logging(settings.log_level)
     init_sentry(settings, component="api")
+    docs = settings.docs_enabled  # production: off unless API_DOCS_ENABLED=true (openapi.yaml is the contract)
     app = FastAPI(
         title="qbo-integration",
         version="0.1.0",
         summary="CrewFlow <-> QuickBooks Online integration API",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes,  # the webhook's is lower
+                       per_path={WEBHOOKS_PATH: min(settings.webhook_max_body_bytes, settings.max_request_body_bytes)})
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: the 413 carries the request id too
     install_error_handlers(app)
     openapi_doc.install(app)

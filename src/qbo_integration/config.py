@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     # clients"). Four workers at 15 use 60, leaving room for the API processes.
     worker_db_connections: int = Field(15, ge=1, le=200, alias="WORKER_DB_CONNECTIONS")
 
+    # GET /metrics names every company (breaker series): with METRICS_TOKEN set, only a scrape sending
+    # `Authorization: Bearer <METRICS_TOKEN>` reads it; without one it is open in dev/test and refused
+    # in production.
+    metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN")
+    # /docs, /redoc and /openapi.json: served in dev/test; in production only with API_DOCS_ENABLED=true.
+    api_docs_enabled: bool | None = Field(None, alias="API_DOCS_ENABLED")
+
     sentry_dsn: str | None = Field(None, alias="SENTRY_DSN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
@@ -161,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env in ("dev", "test")
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs_enabled if self.api_docs_enabled is not None else self.is_dev
 
     def check_secrets(self) -> None:
         """Raise ConfigError naming the first placeholder secret, unless in dev/test mode."""

@@ -8,7 +8,9 @@ redactor (`redact`): values under a secret-sounding key are replaced, and bearer
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from qbo_integration.config import Settings
@@ -91,3 +93,17 @@ def init_sentry(settings: Settings, *, component: str, transport: Any = None) ->
         traces_sample_rate=0.0,
         transport=transport,
     )
+
+
+@contextlib.contextmanager
+def request_scope(request_id: str) -> Iterator[None]:
+    """Sentry events sent while handling one request carry its id as the tag `request_id` (a scope of
+    the request's own, so the tag never leaks into another request's events). Nothing without Sentry."""
+    import sentry_sdk
+
+    if not sentry_sdk.get_client().is_active():
+        yield
+        return
+    with sentry_sdk.isolation_scope() as scope:
+        scope.set_tag("request_id", request_id)
+        yield

@@ -128,7 +128,7 @@ async def test_other_companies_ids_answer_exactly_like_unknown_ids(client, conne
                                                                    sessionmaker):
     from qbo_integration.core_platform.models import Company
     from qbo_integration.sync.models import SyncJob
-    from tests.sync import helpers as h
+    from tests.support import sync as h
 
     cid = str(connected_company.company_id)
     async with sessionmaker() as s:

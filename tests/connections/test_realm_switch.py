@@ -15,7 +15,7 @@ from qbo_integration.sync import engine, intake
 from qbo_integration.sync.models import TimecardSyncRecord
 from tests.connections import flow
 from tests.connections.flow import API
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _synced_in_a(ctx, sessionmaker, core, sandbox, realm: str):

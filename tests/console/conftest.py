@@ -121,7 +121,7 @@ async def probe_at(browser) -> AsyncIterator[Any]:
     contexts: list[Any] = []
 
     async def _open(viewport: dict[str, int]) -> PageProbe:
-        context = await browser.new_context(viewport=viewport, accept_downloads=True)
+        context = await browser.new_context(viewport=viewport, accept_downloads=True, bypass_csp=True)
         contexts.append(context)
         context.set_default_timeout(STEP_TIMEOUT_MS)
         page = await context.new_page()
@@ -140,8 +140,12 @@ async def probe_at(browser) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def probe(browser) -> AsyncIterator[PageProbe]:
-    """A fresh browser context (empty sessionStorage) at laptop width; script errors are collected."""
-    context = await browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    """A fresh browser context (empty sessionStorage) at laptop width; script errors are collected.
+
+    The console's Content-Security-Policy is bypassed here: Playwright evaluates a string predicate
+    (wait_for_function) with eval inside the page, which that policy forbids. test_csp.py drives the
+    console under its policy."""
+    context = await browser.new_context(viewport=LAPTOP, accept_downloads=True, bypass_csp=True)
     context.set_default_timeout(STEP_TIMEOUT_MS)
     page = await context.new_page()
     p = PageProbe(page=page)

@@ -12,6 +12,7 @@ httpx's ASGI transport with its lifespan, and schemathesis validates every answe
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import uuid
@@ -134,4 +135,81 @@ async def test_every_integration_route_needs_a_token(client: httpx.AsyncClient, 
             if response.status_code != 401:
                 wrong.append(f"{op.method.upper()} {op.path} [{bad}] -> {response.status_code} {response.text[:200]}")
     assert checked > 0
+    assert not wrong, "\n".join(wrong[:30])
+
+
+# ---------------------------------------------------------------- signed webhook deliveries
+WEBHOOKS = "/api/v1/integrations/quickbooks/webhooks"
+WEBHOOK_ANSWERS = {200, 400, 413}  # stored, refused as malformed, too large: never a 5xx
+
+
+def _deliveries(realm: str) -> Any:
+    """Both of Intuit's formats with every value sometimes hostile: NUL, lone surrogates, huge numbers,
+    NaN, odd types, times no calendar has, realms nobody connected; and JSON that is neither format."""
+    hostile_text = st.one_of(st.text(max_size=30), st.sampled_from(["", "\x00", "a\x00b", "\ud800", "x\udfff",
+                                                                     "9" * 250, " ", "\u202e"]))
+    value = st.one_of(hostile_text, st.integers(min_value=-(10**40), max_value=10**40), st.none(), st.booleans(),
+                      st.floats(allow_nan=True, allow_infinity=True), st.lists(st.integers(), max_size=2),
+                      st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+    ids = st.from_regex(r"\A[0-9]{1,12}\Z")
+
+    def mostly(valid: Any) -> Any:  # a valid value four times in five: deliveries get past the parser
+        return st.integers(0, 4).flatmap(lambda n: value if n == 4 else valid)  # (hypothesis favours 0)
+
+    realm_ = mostly(st.sampled_from([realm, realm, "999000111"]))
+    time_ = st.one_of(st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                                       "2026-12-01T10:00:00Z", "2026-12-01T10:00:00", "2026-13-45T99:00:00Z"]), value)
+    types = [f"qbo.{e}.{o}.v1" for e in ("timeactivity", "employee", "customer", "vendor", "item", "class",
+                                         "department", "invoice") for o in ("created", "updated", "deleted", "merged")]
+    cloudevent = st.fixed_dictionaries(
+        {"specversion": st.just("1.0"), "type": mostly(st.sampled_from(types)), "id": mostly(st.uuids().map(str)),
+         "intuitentityid": mostly(ids), "intuitaccountid": realm_},
+        optional={"time": time_, "data": value})
+    entity = st.fixed_dictionaries({"name": st.one_of(st.sampled_from(["Employee", "TimeActivity", "Customer",
+                                                                       "Invoice"]), value),
+                                    "id": mostly(ids), "operation": st.one_of(st.sampled_from(["Create", "Update",
+                                                                                          "Delete", "Merge"]), value),
+                                    "lastUpdated": time_})
+    legacy = st.fixed_dictionaries({"eventNotifications": st.lists(st.fixed_dictionaries(
+        {"realmId": realm_, "dataChangeEvent": mostly(st.fixed_dictionaries(
+            {"entities": st.lists(mostly(entity), max_size=4)}))}), max_size=3)})
+    return mostly(st.one_of(st.lists(mostly(cloudevent), min_size=1, max_size=4), legacy))
+
+
+def _delivery_cases(realm: str, n: int) -> list[bytes]:
+    out: list[bytes] = []
+
+    @settings(max_examples=n, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(_deliveries(realm))
+    def collect(doc: Any) -> None:
+        out.append(json.dumps(doc).encode())  # ensure_ascii: surrogates and NUL travel as \u escapes; NaN as NaN
+
+    collect()
+    return out
+
+
+@pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "900")))
+async def test_fuzz_signed_webhook_deliveries_never_5xx(client: httpx.AsyncClient, connected_company, settings,
+                                                        sessionmaker) -> None:
+    """The receiver's real path behind the signature: whatever a signed body holds, it is stored or refused."""
+    from sqlalchemy import func, select
+
+    from qbo_integration.webhooks.models import WebhookEvent
+    from qbo_integration.webhooks.signature import sign
+
+    verifier = settings.webhook_verifier()
+    settings.webhook_rate_per_minute = 1_000_000  # the fuzzer is one signed sender sending fast
+    wrong: list[str] = []
+    answers: dict[int, int] = {}
+    bodies = _delivery_cases(connected_company.realm_id, MAX_EXAMPLES * 20)
+    for body in bodies:
+        r = await client.post(WEBHOOKS, content=body, headers={"content-type": "application/json",
+                                                               "intuit-signature": sign(body, verifier)})
+        answers[r.status_code] = answers.get(r.status_code, 0) + 1
+        if r.status_code not in WEBHOOK_ANSWERS or r.headers.get("content-type") != "application/json":
+            wrong.append(f"{body[:300]!r} -> {r.status_code} {r.text[:300]!r}")
+    async with sessionmaker() as s:
+        stored = (await s.execute(select(func.count()).select_from(WebhookEvent))).scalar_one()
+    print(f"\nfuzzed {len(bodies)} signed deliveries: answers {answers}, {stored} events stored")
+    assert answers.get(200, 0) > 0 and answers.get(400, 0) > 0, answers
     assert not wrong, "\n".join(wrong[:30])

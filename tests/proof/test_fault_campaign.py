@@ -2,8 +2,12 @@
 
 The sandbox injects 5xx (20 %), timeouts, commit-then-drop (5 %), late commits (2 %: applied after the
 client gave up), a 429 storm and an expired token;
-the campaign SIGKILLs a worker while it holds claimed rows and restarts it, and restarts Redis (a
-private redis-server, never the shared one). Afterwards the sandbox is reconciled against Core:
+the campaign SIGKILLs a worker while it holds claimed rows and restarts it, restarts Redis (a
+private redis-server, never the shared one), and stops PostgreSQL for a few seconds then starts it
+again (a private server, never the shared one on :5432: the whole run's database lives on it). While
+PostgreSQL is down an API (the app in this process) must answer 503, never 500; afterwards it, the
+workers and their event listeners go on by themselves: the last wave of approvals is published only
+after the restart. Afterwards the sandbox is reconciled against Core:
 every approved timecard exactly once in QBO with the right hours, none extra, and every failure
 the jobs counted has its audit row. Lost / duplicated / mismatched must all be 0.
 
@@ -15,19 +19,23 @@ schedule, reclaim delay, job lock and breaker open time scaled from minutes to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import PYTHON, BenchCompany, Stack  # noqa: E402
 
+from tests.private_postgres import PrivatePostgres  # noqa: E402
 from tests.private_redis import PrivateRedis  # noqa: E402
 
 SIZE = int(os.environ.get("FAULT_CAMPAIGN_SIZE", "300"))
@@ -44,6 +52,9 @@ FAULTS = {"error500Rate": 0.1, "error503Rate": 0.1, "timeoutRate": 0.02, "timeou
 # At full size the first seconds go to claiming big backlogs: a 4 s storm could pass with no call in it.
 STORM_SECONDS = 4 if SIZE <= 1000 else 15
 WAVES = 15  # approvals arrive in this many waves, one a second (events), while the faults happen
+POSTGRES_AT = WAVES + 3  # s after the start: all waves but the last are out (Core writes to the same server)
+POSTGRES_DOWN = 5.0  # seconds PostgreSQL stays stopped
+P = "/api/v1/integrations/quickbooks"
 CAMPAIGN_ENV = {
     "SYNC_SWEEP_MINUTES": "1",  # the sweep finds the events lost while Redis was down
     "QBO_TIMEOUT_SECONDS": "2",  # the sandbox's "timeouts" sleep 3 s: our client gives up first
@@ -62,6 +73,28 @@ def private_redis(tmp_path: Path):
     r.stop()
 
 
+@pytest.fixture
+def private_pg(tmp_path: Path):
+    pg = PrivatePostgres(tmp_path, "campaign")
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
+async def api(private_pg: PrivatePostgres, private_redis: PrivateRedis, sandbox_server):
+    """The API (this process), on the campaign's PostgreSQL and Redis: probed while PostgreSQL is down."""
+    from qbo_integration.app import create_app
+    from qbo_integration.config import Settings
+
+    base = sandbox_server.base_url
+    app = create_app(Settings(QBOI_ENV="test", DATABASE_URL=private_pg.url, REDIS_URL=private_redis.url,  # type: ignore[call-arg]
+                              QBO_API_BASE_URL=base, QBO_TOKEN_URL=f"{base}/oauth2/v1/tokens/bearer",
+                              QBO_DISCOVERY_URL=""))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False), base_url="http://t") as c:
+        yield c
+
+
 async def _faults(stack: Stack, companies: list[BenchCompany], **extra: Any) -> None:
     for c in companies:
         await stack.set_faults(c.realm_id, **FAULTS, seed=c.index + 1, **extra)
@@ -70,13 +103,19 @@ async def _faults(stack: Stack, companies: list[BenchCompany], **extra: Any) -> 
 class Campaign:
     """The disruptions, each fired once when the sync has progressed far enough."""
 
-    def __init__(self, stack: Stack, companies: list[BenchCompany], redis: PrivateRedis) -> None:
+    def __init__(self, stack: Stack, companies: list[BenchCompany], redis: PrivateRedis, pg: PrivatePostgres,
+                 api: httpx.AsyncClient) -> None:
         self.stack = stack
         self.companies = companies
         self.redis = redis
+        self.pg = pg
+        self.api = api
         self.done: dict[str, float] = {}
         self.worker_restarts = 0
         self.t0 = time.monotonic()
+        self.postgres_back = asyncio.Event()
+        self.api_down: dict[str, list[int]] = {}  # request -> statuses while PostgreSQL was down
+        self.api_after: list[int] = []  # statuses until the API answered as before
 
     def log(self, key: str, what: str) -> None:
         self.done[key] = round(time.monotonic() - self.t0, 1)
@@ -103,6 +142,8 @@ class Campaign:
         if "redis" not in self.done and t >= 10:
             await asyncio.to_thread(self.redis.restart)
             self.log("redis", "Redis restarted (all of its data lost)")
+        if "postgres" not in self.done and "redis" in self.done and t >= POSTGRES_AT:
+            await self.restart_postgres(counts)
         for w in list(self.stack.workers):  # a worker that exited on its own fails the campaign (restarted to go on)
             if w.proc.poll() is not None:
                 self.stack.workers.remove(w)
@@ -111,10 +152,51 @@ class Campaign:
                 self.log(f"exit-{w.pid}", f"worker pid {w.pid} had exited ({w.proc.returncode}); restarted")
 
 
+    def _requests(self) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        from qbo_integration.api.auth import mint_token
+        from qbo_integration.config import Settings
+
+        c = self.companies[0]
+        auth = {"Authorization": "Bearer " + mint_token(Settings(QBOI_ENV="test"), company_id=c.company_id,  # type: ignore[call-arg]
+                                                        role="admin")}
+        return {"GET connection": ("GET", f"{P}/connection", {"params": {"companyId": str(c.company_id)},
+                                                              "headers": auth}),
+                "POST sync-now": ("POST", f"{P}/sync-now", {"json": {"companyId": str(c.company_id)}, "headers": auth}),
+                "GET ready": ("GET", "/ready", {})}
+
+    async def _ask(self) -> dict[str, int]:
+        return {name: (await self.api.request(method, url, **kw)).status_code
+                for name, (method, url, kw) in self._requests().items()}
+
+    async def restart_postgres(self, counts: dict[str, int]) -> None:
+        """Stop PostgreSQL, ask the API while it is down, start it again, ask until it answers as before."""
+        await asyncio.to_thread(self.pg.stop, "fast")
+        self.log("postgres-down", f"PostgreSQL stopped with {counts.get('in_flight', 0)} rows in flight")
+        try:
+            end = time.monotonic() + POSTGRES_DOWN
+            while time.monotonic() < end:
+                for name, status in (await self._ask()).items():
+                    self.api_down.setdefault(name, []).append(status)
+                await asyncio.sleep(0.5)
+        finally:
+            await asyncio.to_thread(self.pg.start)
+        await self.stack.engine.dispose()  # this process's own pool: its connections died with the server
+        self.log("postgres", f"PostgreSQL started again; the API answered {self.api_down} while it was down")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            answers = await self._ask()
+            self.api_after += list(answers.values())
+            if answers == {"GET connection": 200, "POST sync-now": 202, "GET ready": 200}:
+                break
+            await asyncio.sleep(0.5)
+        self.log("api-back", f"the API answers as before ({len(self.api_after)} requests after the start)")
+        self.postgres_back.set()
+
+
 @pytest.mark.timeout(int(os.environ.get("FAULT_CAMPAIGN_TEST_TIMEOUT", "1800")))
-async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, sandbox_server,
-                                                  private_redis: PrivateRedis) -> None:
-    async with Stack.open("campaign", sandbox_url=sandbox_server.base_url, database_url=test_services.database_url,
+async def test_fault_campaign_no_loss_no_duplicate(sandbox_server, private_redis: PrivateRedis,
+                                                  private_pg: PrivatePostgres, api: httpx.AsyncClient) -> None:
+    async with Stack.open("campaign", sandbox_url=sandbox_server.base_url, database_url=private_pg.url,
                           redis_url=private_redis.url) as stack:
         stack.worker_argv = [PYTHON, "-m", "tests.proof.fast_worker"]
         stack.worker_env_extra = dict(CAMPAIGN_ENV)
@@ -125,14 +207,18 @@ async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, 
         stack.start_workers(2)
         await stack.workers_ready()
         since = time.time()
-        campaign = Campaign(stack, companies, private_redis)
+        campaign = Campaign(stack, companies, private_redis, private_pg, api)
         print(f"\nfault campaign: {SIZE} timecards, {COMPANIES} companies, 2 workers", flush=True)
-        campaign.log("start", f"approvals start: {WAVES} waves, one a second, each timecard.approved published")
+        campaign.log("start", f"approvals start: {WAVES - 1} waves, one a second, each timecard.approved published; "
+                              "the last one after PostgreSQL's restart")
         unpublished = 0
 
         async def approve_in_waves() -> None:
             nonlocal unpublished
             for wave in range(WAVES):
+                if wave == WAVES - 1:  # Core's last approvals come after the restart: listeners must be back
+                    await campaign.postgres_back.wait()
+                    campaign.log("last-wave", "the last wave of approvals published")
                 for c in companies:
                     ids = c.timecards[wave::WAVES]
                     if ids:
@@ -143,7 +229,10 @@ async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, 
         try:
             finished = await stack.wait_synced(companies, SIZE, DEADLINE, interval=0.5, on_tick=campaign.step)
         finally:
-            await waves
+            if not campaign.postgres_back.is_set():  # ended before the restart: the last wave never goes out
+                waves.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waves
         campaign.log("end", "all synced" if finished else "deadline reached")
         for c in companies:  # stop injecting before the sandbox is read back
             await stack.http.delete(f"/_sandbox/realms/{c.realm_id}/faults")
@@ -190,6 +279,8 @@ async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, 
         print(f"  {'slowest write in the sandbox':28} {slowest_write / 1000:.1f} s (late commits included)")
         print(f"  {'disruptions (s after start)':28} {campaign.done}")
         print(f"  {'events lost (Redis down)':28} {unpublished}")
+        print(f"  {'API, PostgreSQL down':28} {campaign.api_down}")
+        print(f"  {'API, PostgreSQL back':28} {campaign.api_after}")
         print(f"  {'audit rows':28} {dict(sorted((f'{a}/{s}', n) for (a, s), n in audit.items()))}")
         print(f"  {'failures: jobs vs audit':28} {failed_by_jobs} vs {audit_failures}")
         if rec.examples:
@@ -198,7 +289,11 @@ async def test_fault_campaign_no_loss_no_duplicate(test_services, sessionmaker, 
         assert finished, f"not every timecard synced within {DEADLINE}s: {counts}"
         assert (rec.lost, rec.duplicated, rec.mismatched, rec.extra) == (0, 0, 0, 0), rec.examples
         assert rec.present == SIZE
-        assert {"kill", "redis", "storm", "expire"} <= set(campaign.done), campaign.done
+        assert {"kill", "redis", "postgres", "storm", "expire", "last-wave"} <= set(campaign.done), campaign.done
+        # While PostgreSQL was down the API said so (503, Retry-After), never a 500; then it answered as before.
+        assert campaign.api_down and all(set(v) == {503} for v in campaign.api_down.values()), campaign.api_down
+        assert campaign.api_after[-3:] == [200, 202, 200] and set(campaign.api_after) <= {200, 202, 503}, \
+            campaign.api_after
         assert notes.get("error500", 0) + notes.get("error503", 0) > 0, "the sandbox injected no 5xx"
         assert notes.get("commit-then-drop", 0) > 0, "no commit-then-drop happened"
         assert notes.get("storm", 0) > 0, "no 429 storm answer was seen"

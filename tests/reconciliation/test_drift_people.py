@@ -15,7 +15,7 @@ from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 DRIFT = "/api/v1/integrations/quickbooks/drift"
 

@@ -13,7 +13,7 @@ from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.reconciliation import service
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 BUDGET = service.Budget(window_days=400, max_reads=50)
 RECON = "/api/v1/integrations/quickbooks/reconciliation"

@@ -9,7 +9,7 @@ import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from qbo_integration.exports.service import unsynced_timecards
 from qbo_integration.mapping.models import MappingProfile
 from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.sync import engine, intake, service
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 CLOSED = ("QuickBooks books are closed through 2026-03-31: this timecard (2026-03-02) cannot be sent. "
           "Export it as CSV, or sync it once the books reopen.")

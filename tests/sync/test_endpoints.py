@@ -11,7 +11,7 @@ from qbo_integration.core_platform.models import Company
 from qbo_integration.sync import intake, tasks
 from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
 from qbo_integration.worker.queue import QUEUE_NAME
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 P = "/api/v1/integrations/quickbooks"
 

@@ -14,7 +14,7 @@ from qbo_integration.monitoring.models import AuditLogEntry
 from qbo_integration.sync import engine, intake, jobs, sweep
 from qbo_integration.sync.context import JobContext
 from tests.qbo.helpers import age_breaker
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _sync(ctx, core) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from qbo_integration.sync import engine, intake, service
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _approve_batch(ctx, sessionmaker, core, n: int) -> list:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from qbo_integration.sync import jobs
 from qbo_integration.sync.writeback import RoundSummary
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 

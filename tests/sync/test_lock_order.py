@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from qbo_integration.connections.service import get_integration
 from qbo_integration.sync import sweep
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def test_reconciles_in_any_order_at_once_never_deadlock(live, sessionmaker):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from qbo_integration.sync import jobs, sweep, tasks
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 P = "/api/v1/integrations/quickbooks"
 

@@ -11,7 +11,7 @@ from qbo_integration.sync import intake, outbox, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind
 from qbo_integration.worker.queue import QUEUE_NAME
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _queued(arq_redis) -> int:

@@ -13,7 +13,7 @@ from qbo_integration.directory import import_flow
 from qbo_integration.mapping.models import MappingProfile
 from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.sync import engine, intake, sweep
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 API = "/api/v1/integrations/quickbooks"
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.sync import engine, intake, sender
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _approve_days(ctx, sessionmaker, core, n: int) -> list[uuid.UUID]:

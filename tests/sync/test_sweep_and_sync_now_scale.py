@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from qbo_integration.sync import engine, service, sweep
 from qbo_integration.sync.context import JobContext
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _backdate(sessionmaker, tid: uuid.UUID, days: int = 1) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from qbo_integration.queue import QUEUE_NAME
 from qbo_integration.sync import engine, intake
 from qbo_integration.sync.states import Kind
-from tests.sync import helpers as h
+from tests.support import sync as h
 
 
 async def _approve(ctx, sessionmaker, core):

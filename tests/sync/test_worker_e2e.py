@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from qbo_integration.core_platform.events import channel
 from qbo_integration.sync.models import TimecardSyncRecord
-from tests.sync import helpers as h
+from tests.support import sync as h
 from tests.sync.worker_harness import running_worker
 
 

@@ -19,11 +19,13 @@ from qbo_integration.worker.queue import QUEUE_NAME, JobQueue
 
 
 @contextlib.asynccontextmanager
-async def running_worker(redis_url: str, ctx: dict[str, Any], *, listen: bool = True) -> AsyncIterator[Worker]:
+async def running_worker(redis_url: str, ctx: dict[str, Any], *, listen: bool = True,
+                         functions: list[Any] | None = None, max_jobs: int = 20) -> AsyncIterator[Worker]:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     ctx = {**ctx, "redis": pool, "queue": JobQueue(pool)}
-    worker = Worker(functions=sync_tasks.FUNCTIONS, queue_name=QUEUE_NAME, redis_pool=pool, ctx=ctx, burst=False,
-                    poll_delay=0.02, max_jobs=20, handle_signals=False, keep_result=60, job_timeout=120)
+    worker = Worker(functions=functions or sync_tasks.FUNCTIONS, queue_name=QUEUE_NAME, redis_pool=pool, ctx=ctx,
+                    burst=False, poll_delay=0.02, max_jobs=max_jobs, handle_signals=False, keep_result=60,
+                    job_timeout=120)
     listener = EventListener(pool, functools.partial(registry.dispatch_event, worker.ctx))
     tasks = [asyncio.create_task(worker.async_run())]
     if listen:

@@ -11,7 +11,7 @@ from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
 from qbo_integration.webhooks import reactions
-from tests.sync import helpers as h
+from tests.support import sync as h
 from tests.webhooks.test_sandbox_delivery import URL, _wait_for
 
 
@@ -80,7 +80,7 @@ async def test_webhook_shows_drift_within_seconds(ctx, live, sessionmaker, sandb
                            json={"Id": qbo_id, "Description": "changed by the bookkeeper"})
 
         async def processed():
-            out = await reactions.process(sessionmaker, api, queue, cc.company_id)
+            out = await reactions.process(sessionmaker, api, queue, ctx["redis"], cc.company_id)
             return out if out["events"] else None
 
         result = await _wait_for(processed, timeout=60)

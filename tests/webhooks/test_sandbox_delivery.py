@@ -49,7 +49,7 @@ async def subscribed(sandbox, imported):
     await sandbox.delete(f"/_sandbox/realms/{imported.realm_id}/webhook")
 
 
-async def test_a_bookkeepers_rename_reaches_core_through_a_webhook(settings, sessionmaker, services, queue, imported,
+async def test_a_bookkeepers_rename_reaches_core_through_a_webhook(settings, sessionmaker, services, queue, redis, imported,
                                                                     sandbox, live_api, subscribed):
     cid, realm = imported.company_id, imported.realm_id
     await subscribed(f"{live_api.base_url}{URL}", settings.webhook_verifier())
@@ -59,7 +59,7 @@ async def test_a_bookkeepers_rename_reaches_core_through_a_webhook(settings, ses
 
     events = await _wait_for(lambda: _events(sessionmaker, cid))
     assert [(e.entity, e.entity_id, e.operation) for e in events] == [("Employee", "2", "Update")]
-    result = await reactions.process(sessionmaker, services.qbo, queue, cid)
+    result = await reactions.process(sessionmaker, services.qbo, queue, redis, cid)
     assert result["events"] == 1 and result["records"] == 1, result
     assert await _user_named(sessionmaker, cid, "2") == "Renamed Bookkeeper"
     assert [e.status for e in await _events(sessionmaker, cid)] == ["done"]
@@ -67,7 +67,7 @@ async def test_a_bookkeepers_rename_reaches_core_through_a_webhook(settings, ses
     assert [c["path"].rsplit("/", 1)[-1] for c in calls] == ["query"], calls  # one record re-read, no full import
 
 
-async def test_duplicated_and_reordered_deliveries_store_each_event_once(settings, sessionmaker, services, queue,
+async def test_duplicated_and_reordered_deliveries_store_each_event_once(settings, sessionmaker, services, queue, redis,
                                                                          imported, sandbox, live_api, subscribed):
     cid, realm = imported.company_id, imported.realm_id
     await subscribed(f"{live_api.base_url}{URL}", settings.webhook_verifier(), duplicateRate=1.0, reorder=True)
@@ -80,7 +80,7 @@ async def test_duplicated_and_reordered_deliveries_store_each_event_once(setting
         ("Customer", "1", "Delete"), ("Employee", "2", "Update"), ("Employee", "3", "Update")]
     deliveries = (await sandbox.get("/_sandbox/webhooks/deliveries")).json()["items"]
     assert sum(1 for d in deliveries if d.get("status") == 200) >= 2  # every body went twice
-    await reactions.process(sessionmaker, services.qbo, queue, cid)
+    await reactions.process(sessionmaker, services.qbo, queue, redis, cid)
     assert await _user_named(sessionmaker, cid, "2") == "First Rename"
     assert await _user_named(sessionmaker, cid, "3") == "Other Rename"
 

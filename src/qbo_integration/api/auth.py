@@ -20,6 +20,7 @@ from qbo_integration.errors import Forbidden, Unauthenticated
 
 ROLES = ("admin", "supervisor", "field_worker")
 SUB_MAX = 200  # the audit log's actor column
+LATEST_EXP = 253402300800  # 10000-01-01T00:00:00Z: an exp at or past it is no time a token can expire at
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,11 @@ async def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
         raise Unauthenticated("Bearer token is for another audience") from exc
     except jwt.InvalidIssuerError as exc:
         raise Unauthenticated("Bearer token has the wrong issuer") from exc
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, OverflowError) as exc:  # OverflowError: a time claim PyJWT's int() cannot hold
         raise Unauthenticated("Bearer token is invalid") from exc
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not exp < LATEST_EXP:
+        raise Unauthenticated("Bearer token has an exp claim past any date (it must be before the year 10000)")
     try:
         company_id = uuid.UUID(str(claims.get("company_id")))
     except ValueError as exc:
@@ -132,7 +136,7 @@ async def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
     sub = str(claims["sub"])
     if not sub or len(sub) > SUB_MAX or unstorable_text_problem(sub):
         raise Unauthenticated(f"Bearer token has no valid sub claim (1-{SUB_MAX} characters of text)")
-    return Principal(sub=sub, company_id=company_id, role=role), float(claims["exp"])
+    return Principal(sub=sub, company_id=company_id, role=role), float(exp)
 
 
 def check_company_access(principal: Principal, company_id: uuid.UUID, *, admin: bool) -> None:

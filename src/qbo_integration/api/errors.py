@@ -26,11 +26,18 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404
                422: "invalid_input", 429: "rate_limited", 503: "unavailable"}
 
 
-def error_body(request: Request, code: str, message: str, details: Any = None) -> dict[str, Any]:
-    err: dict[str, Any] = {"code": code, "message": message, "requestId": getattr(request.state, "request_id", None)}
+def error_payload(code: str, message: str, request_id: str | None, details: Any = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message, "requestId": request_id}
     if details is not None:
         err["details"] = details
     return {"error": err}
+
+
+def error_body(request: Request, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return error_payload(code, message, getattr(request.state, "request_id", None), details)
+
+
+INTERNAL_ERROR = ("internal_error", "Internal server error")
 
 
 def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -80,12 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the connection died under the request
             return _unavailable(request, "the database", exc)
-        raise exc  # any other database error is a bug: on to the 500 below, as before
-
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return JSONResponse(error_body(request, "internal_error", "Internal server error"), 500)
+        raise exc  # any other database error is a bug: a 500 from RequestIdMiddleware, as any unhandled error
 
 
 def _unavailable(request: Request, service: str, exc: Exception) -> JSONResponse:

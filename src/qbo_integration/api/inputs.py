@@ -11,21 +11,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from qbo_integration.untrusted import unstorable_text_problem
+
 # Wide enough for any timecard, audit row or export anyone asks for; narrow enough that a day (or a
 # timezone offset) added to either end stays a valid date and instant.
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2099, 12, 31)
-
-
-def unstorable_text_problem(value: str) -> str | None:
-    """Why PostgreSQL cannot store this text (a NUL character, or a lone UTF-16 surrogate), or None."""
-    if "\x00" in value:
-        return "must not contain NUL (\\u0000) characters"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode text (it contains a lone surrogate such as \\ud800)"
-    return None
 
 
 def _storable(value: str) -> str:

@@ -17,6 +17,7 @@ from qbo_integration.sync import endpoints as sync_endpoints
 from qbo_integration.webhooks import endpoints as webhooks_endpoints
 
 PREFIX = "/api/v1/integrations/quickbooks"
+WEBHOOKS_PATH = f"{PREFIX}{webhooks_endpoints.PATH}"
 
 
 def build_integrations_router() -> APIRouter:

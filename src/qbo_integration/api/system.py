@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from qbo_integration.config import Settings
+from qbo_integration.errors import Forbidden, Unauthenticated
 
 router = APIRouter(tags=["system"])
 logger = logging.getLogger(__name__)
@@ -50,11 +54,28 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": checks})
 
 
+def check_scraper(settings: Settings, authorization: str | None) -> None:
+    """With METRICS_TOKEN, only its bearer reads the metrics; without, only dev/test do (they name companies)."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if not token:
+        if settings.is_dev:
+            return
+        raise Forbidden("/metrics is off in production until METRICS_TOKEN is set (then scrape with "
+                        "Authorization: Bearer <METRICS_TOKEN>)")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthenticated("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
+
+
 @router.get("/metrics", summary="Prometheus metrics of this API process (plus DB/queue gauges)",
-            response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+            response_class=Response,
+            responses={200: {"content": {"text/plain": {}}},
+                       401: {"description": "METRICS_TOKEN is set and the request did not send it as a bearer"},
+                       403: {"description": "Production without METRICS_TOKEN: metrics are off"}})
 async def metrics(request: Request) -> Response:
     from qbo_integration.health import scrape
 
+    check_scraper(request.app.state.settings, request.headers.get("authorization"))
     state = request.app.state
     await scrape.refresh(getattr(state, "sessionmaker", None), getattr(state, "queue", None),
                          getattr(state, "redis", None))

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,7 @@ def run_dev(*, host: str, port: int, sandbox_port: int, workers: int, workdir: s
             print("error: the API did not become ready; see the logs above", file=sys.stderr)
             return 1
         settings = Settings(QBOI_ENV="dev")  # type: ignore[call-arg]
-        token = mint_token(settings, company_id=__import__("uuid").UUID(company_id), role="admin")
+        token = mint_token(settings, company_id=uuid.UUID(company_id), role="admin")
         print(banner(api_base=api_base, sandbox_base=sb, realm=realm, database_url=database_url, redis_url=redis_url,
                      notes=embedded.notes, started=started, company_id=company_id, token=token), flush=True)
         while not stopping:

@@ -66,7 +66,7 @@ def _errors(by_status: dict[int, str]) -> dict[int | str, dict[str, Any]]:
             summary="What the import could not place for sure (link, create or skip each), and merges to offer")
 async def list_proposals(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
                          state: Annotated[Literal["open", "all"], Query(alias="status")] = "open") -> ProposalsOut:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # candidates' emails: README, "Roles"
     await require_company(session, company_id)
     return ProposalsOut.model_validate(await decisions.list_proposals(session, company_id, open_only=state == "open"))
 

@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -36,6 +36,7 @@ from qbo_integration.directory.models import QboDirectoryRecord
 from qbo_integration.directory.service import DirEntry
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.models import QboEntity
+from qbo_integration.untrusted import storable_json, storable_text
 
 ENTITIES = ("Employee", "Vendor", "Customer", "Item", "Class", "Department")
 PEOPLE = ("Employee", "Vendor")  # named by DisplayName; the others by FullyQualifiedName
@@ -79,9 +80,15 @@ async def fetch(client: CompanyClient, *, cursor: datetime | None, now: datetime
 # ---------------------------------------------------------------------------------------- normalise
 def _parse_time(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        return parsed.astimezone(UTC) if parsed is not None and parsed.tzinfo else parsed
+    except (ValueError, OverflowError):  # OverflowError: before year 1 in UTC (0001-01-01T00:00+14:00)
         return None
+
+
+def _text(value: Any, limit: int) -> str:
+    """QBO's text as a column can hold it: QuickBooks' data is untrusted (a NUL, a lone surrogate, too long)."""
+    return storable_text(str(value), limit)
 
 
 def to_row(entity: str, e: QboEntity) -> DirEntry:
@@ -94,13 +101,14 @@ def to_row(entity: str, e: QboEntity) -> DirEntry:
         name = data.get("FullyQualifiedName") or (display if entity == "Customer" else data.get("Name")) or ""
     email = (data.get("PrimaryEmailAddr") or {}).get("Address") if entity in PEOPLE else None
     parent = (data.get("ParentRef") or {}).get("value")
+    item_type = data.get("Type") if entity == "Item" else None
     return DirEntry(
-        entity_type=entity, qbo_id=str(data.get("Id")), name=str(name)[:300],
-        email=str(email).strip()[:320] if email else None, active=data.get("Active") is not False,
-        deleted=e.deleted, parent_qbo_id=str(parent) if parent else None,
-        item_type=data.get("Type") if entity == "Item" else None,
-        qbo_updated_at=_parse_time((data.get("MetaData") or {}).get("LastUpdatedTime")), raw=data,
-        display=str(display)[:300],
+        entity_type=entity, qbo_id=_text(data.get("Id"), 64), name=_text(name, 300),
+        email=_text(str(email).strip(), 320) if email else None, active=data.get("Active") is not False,
+        deleted=e.deleted, parent_qbo_id=_text(parent, 64) if parent else None,
+        item_type=_text(item_type, 30) if item_type is not None else None,
+        qbo_updated_at=_parse_time((data.get("MetaData") or {}).get("LastUpdatedTime")), raw=storable_json(data),
+        display=_text(display, 300),
     )
 
 

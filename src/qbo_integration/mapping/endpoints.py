@@ -48,7 +48,7 @@ async def list_orphans(company_id: CompanyQ, principal: PrincipalDep, session: S
 @router.get("/mapping", response_model=MappingOut, response_model_by_alias=True)
 async def get_mapping(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
                       profile_id: Annotated[uuid.UUID | None, Query(alias="profileId")] = None) -> MappingOut:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # pay rates or emails: README, "Roles"
     return await service.get_mapping(session, company_id, profile_id)
 
 
@@ -81,7 +81,7 @@ async def activate_profile(profile_id: uuid.UUID, body: CompanyBody, principal: 
 
 @router.get("/mapping/suggestions")
 async def get_suggestions(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # pay rates or emails: README, "Roles"
     await require_company(session, company_id)
     return await suggest.suggestions(session, company_id)
 
@@ -95,7 +95,7 @@ async def get_validation(company_id: CompanyQ, principal: PrincipalDep, session:
 
 @router.get("/mapping/samples")
 async def get_samples(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # pay rates or emails: README, "Roles"
     await require_company(session, company_id)
     return await reports.samples(session, company_id)
 
@@ -123,5 +123,5 @@ async def live_sync(body: LiveSyncIn, principal: PrincipalDep, session: SessionD
 @router.get("/mapping/records", summary="Both sides of the mapping wizard in full, and recent timecards to test")
 async def mapping_records(company_id: Annotated[uuid.UUID, Query(alias="companyId")], principal: PrincipalDep,
                           session: SessionDep) -> dict[str, Any]:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # pay rates or emails: README, "Roles"
     return await records.mapping_records(session, company_id)

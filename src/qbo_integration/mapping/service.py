@@ -16,6 +16,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import WorkerView
+from qbo_integration.db.locks import hold_until_commit
 from qbo_integration.directory import service as directory
 from qbo_integration.directory.service import ENTITY_LABELS
 from qbo_integration.errors import Conflict, InvalidInput, NotFound
@@ -37,6 +38,12 @@ from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.queue import JobQueue
 from qbo_integration.sync.service import requeue_failed
+
+
+async def _one_writer(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """Profile writes of a company one at a time: a double-clicked first save or two activations at once
+    would otherwise both pass their checks and meet the unique indexes (one name, one active profile)."""
+    await hold_until_commit(session, f"mapping_profiles:{company_id}")
 
 
 async def require_integration(session: AsyncSession, company_id: uuid.UUID) -> Integration:
@@ -243,6 +250,7 @@ async def _check_shared(session: AsyncSession, company_id: uuid.UUID, old: dict[
 async def save_mapping(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, m: MappingConfigIn, *,
                        actor: str, confirm_duplicates: bool = False) -> MappingSaved:
     await require_company(session, company_id)
+    await _one_writer(session, company_id)
     integ = await require_integration(session, company_id)
     if m.profile_id is not None:
         p = await get_profile(session, company_id, m.profile_id)
@@ -289,6 +297,7 @@ async def profiles(session: AsyncSession, company_id: uuid.UUID) -> list[Profile
 
 async def create_profile(session: AsyncSession, body: ProfileCreate, *, actor: str) -> ProfileOut:
     await require_company(session, body.company_id)
+    await _one_writer(session, body.company_id)
     integ = await require_integration(session, body.company_id)
     await _unique_name(session, body.company_id, body.profile_name, None)
     config: dict[str, Any] = {}
@@ -314,6 +323,7 @@ async def create_profile(session: AsyncSession, body: ProfileCreate, *, actor: s
 async def activate_profile(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, profile_id: uuid.UUID, *,
                            actor: str) -> ProfileOut:
     await require_company(session, company_id)
+    await _one_writer(session, company_id)
     integ = await require_integration(session, company_id)
     p = await get_profile(session, company_id, profile_id)
     if p is None:

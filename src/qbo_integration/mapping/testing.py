@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import Integration
-from qbo_integration.connections.service import require_connected
+from qbo_integration.connections.service import NOT_CONNECTED, NotConnected, require_connected
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.directory import service as directory
@@ -35,6 +35,7 @@ from qbo_integration.mapping.timeactivity import FieldError, company_zone, txn_d
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo.errors import ConnectionLostError
 from qbo_integration.queue import JobQueue
 from qbo_integration.sync import service as sync_service
 
@@ -68,6 +69,8 @@ def _qbo_errors(refs: ResolvedRefs, tc: TimecardView, found: dict[tuple[str, str
 async def _check_qbo(qbo: QboApi, integ: Integration, keys: set[tuple[str, str]]) -> dict[tuple[str, str], refcheck.QboRef]:
     try:
         return await refcheck.check(qbo.company(integ.company_id, str(integ.realm_id)), keys)
+    except ConnectionLostError:  # disconnected (or the grant revoked) while this request ran: as if before it
+        raise NotConnected(NOT_CONNECTED) from None
     except QboError as exc:
         raise ServiceUnavailable(f"Could not check the references with QuickBooks: {exc.message}",
                                  code="qbo_unavailable") from None

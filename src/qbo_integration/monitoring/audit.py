@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.db.bulk import insert_from_values
 from qbo_integration.monitoring.models import AuditLogEntry
+from qbo_integration.untrusted import storable_json, storable_text
 
 _SECRET_KEY = re.compile(r"(token|secret|password|authorization|^code$|code_verifier|state|assertion|cookie)", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 _MAX_TEXT = 2000
+_QBO_ID_MAX = 64  # integration_audit_log.qbo_id
 
 
 def redact(value: Any) -> Any:
@@ -29,7 +31,7 @@ def redact(value: Any) -> Any:
 def redact_text(message: str | None) -> str | None:
     if message is None:
         return None
-    return _BEARER.sub(r"\1[redacted]", message)[:_MAX_TEXT]
+    return storable_text(_BEARER.sub(r"\1[redacted]", message), _MAX_TEXT)
 
 
 def _values(*, integration_id: uuid.UUID, company_id: uuid.UUID, action: str, status: str,
@@ -41,8 +43,10 @@ def _values(*, integration_id: uuid.UUID, company_id: uuid.UUID, action: str, st
         raise ValueError(f"audit status must be success or failure, not {status!r}")
     return {"id": uuid.uuid4(), "integration_id": integration_id, "company_id": company_id, "action": action,
             "status": status, "timecard_id": timecard_id, "worker_id": worker_id, "project_id": project_id,
-            "job_id": job_id, "qbo_id": qbo_id, "actor": actor, "request_payload": redact(request_payload),
-            "response_payload": redact(response_payload), "error_message": redact_text(error_message)}
+            # a row may quote what QuickBooks sent (an Id, a message, a record): stored whatever it holds
+            "job_id": job_id, "qbo_id": storable_text(qbo_id, _QBO_ID_MAX) if qbo_id is not None else None,
+            "actor": actor, "request_payload": storable_json(redact(request_payload)),
+            "response_payload": storable_json(redact(response_payload)), "error_message": redact_text(error_message)}
 
 
 async def record(

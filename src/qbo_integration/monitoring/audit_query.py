@@ -61,18 +61,22 @@ def recent_failures(company_id: uuid.UUID, since: datetime, cap: int) -> Select[
             .limit(cap))
 
 
-def entry_dict(e: AuditLogEntry) -> dict[str, Any]:
+def entry_dict(e: AuditLogEntry, *, payloads: bool = True) -> dict[str, Any]:
+    """One row as the API shows it; without `payloads` (a non-admin's view) the request and response
+    bodies are left out: they hold TimeActivity rates and people's emails (README, "Roles")."""
     return {
         "id": str(e.id), "createdAt": e.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "action": e.action, "status": e.status, "timecardId": str(e.timecard_id) if e.timecard_id else None,
         "qboId": e.qbo_id, "workerId": str(e.worker_id) if e.worker_id else None,
         "projectId": str(e.project_id) if e.project_id else None, "jobId": str(e.job_id) if e.job_id else None,
-        "actor": e.actor, "errorMessage": e.error_message, "requestPayload": e.request_payload,
-        "responsePayload": e.response_payload,
+        "actor": e.actor, "errorMessage": e.error_message,
+        "requestPayload": e.request_payload if payloads else None,
+        "responsePayload": e.response_payload if payloads else None,
     }
 
 
-async def page(session: AsyncSession, f: AuditFilter, timezone: str, *, page_no: int, limit: int) -> dict[str, Any]:
+async def page(session: AsyncSession, f: AuditFilter, timezone: str, *, page_no: int, limit: int,
+               payloads: bool = True) -> dict[str, Any]:
     conds = _where(f, timezone)
     total = int((await session.execute(select(func.count()).select_from(AuditLogEntry).where(*conds))).scalar_one())
     rows = (await session.execute(
@@ -80,7 +84,7 @@ async def page(session: AsyncSession, f: AuditFilter, timezone: str, *, page_no:
         .order_by(AuditLogEntry.created_at.desc(), AuditLogEntry.id.desc())
         .offset((page_no - 1) * limit).limit(limit)
     )).scalars().all()
-    return {"logs": [entry_dict(r) for r in rows],
+    return {"logs": [entry_dict(r, payloads=payloads) for r in rows],
             "pagination": {"page": page_no, "limit": limit, "total": total,
                            "totalPages": (total + limit - 1) // limit}}
 

@@ -28,7 +28,8 @@ async def audit_log(q: Annotated[AuditLogQuery, Query()], principal: PrincipalDe
                     session: SessionDep) -> dict[str, Any]:
     company_access(principal, q.company_id)
     company = await require_company(session, q.company_id)
-    return await audit_query.page(session, _filter(q), company.timezone, page_no=q.page, limit=q.limit)
+    return await audit_query.page(session, _filter(q), company.timezone, page_no=q.page, limit=q.limit,
+                                  payloads=principal.is_admin)
 
 
 @router.get("/audit-log.csv", summary="The audit log as CSV, same filters (streamed)",

@@ -20,8 +20,10 @@ from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.errors import NotFoundError
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
+from qbo_integration.untrusted import storable_json, storable_text
 
 ACTION = "qbo_drift_detected"
+TOKEN_MAX = 32  # drift_findings.qbo_sync_token
 
 
 class Outcome(StrEnum):
@@ -59,8 +61,9 @@ async def check(sessionmaker: async_sessionmaker[AsyncSession], client: CompanyC
 
 async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.KnownRecord, view: dict[str, Any] | None,
                  *, source: str) -> Outcome:
-    """Open (or refresh) the one open finding of this timecard, audited; an accepted version stays quiet."""
-    token = str(view.get("SyncToken")) if view is not None else None
+    """Open (or refresh) the one open finding of this timecard, audited; an accepted version stays quiet.
+    QBO's record is stored as data it could hold anything in (a NUL typed into a description)."""
+    token = storable_text(str(view.get("SyncToken")), TOKEN_MAX) if view is not None else None
     kind = Outcome.DELETED if view is None else Outcome.CHANGED
     rows = (await session.execute(select(DriftFinding).where(DriftFinding.timecard_id == ours.timecard_id)
                                   .order_by(DriftFinding.detected_at.desc()))).scalars().all()
@@ -74,7 +77,7 @@ async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.Known
                                qbo_id=ours.qbo_id, source=source)
         session.add(current)
     current.kind, current.our_sync_token, current.qbo_sync_token, current.qbo_view = (
-        kind.value, ours.sync_token, token, view)
+        kind.value, ours.sync_token, token, storable_json(view))
     integ = await get_integration(session, company_id)
     if integ is not None:
         what = "deleted in QuickBooks" if view is None else "changed in QuickBooks by someone else"

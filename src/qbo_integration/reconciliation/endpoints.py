@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
+from qbo_integration.csv_cells import neutralise
 from qbo_integration.errors import NotFound
 from qbo_integration.reconciliation import findings, service
 
@@ -89,8 +90,8 @@ async def report_csv(run_id: uuid.UUID, company_id: CompanyQuery, principal: Pri
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["kind", "qbo_id", "timecard_id", "message", "repair"])
-    for f in run.findings or []:
-        writer.writerow([f.get("kind"), f.get("qboId"), f.get("timecardId"), f.get("message"), f.get("repair")])
+    for f in run.findings or []:  # cells a spreadsheet would run as formulas are shown as typed
+        writer.writerow([neutralise(f.get(k)) for k in ("kind", "qboId", "timecardId", "message", "repair")])
     return Response(buf.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="reconciliation-{run_id}.csv"'})
 
@@ -140,7 +141,7 @@ def _finding_out(row: Any) -> DriftFindingOut:
 async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep,
                          status: Literal["open", "resolved"] = Query(
                              "open", description="open findings, or the resolved ones (newest first)")) -> DriftListOut:
-    company_access(principal, company_id)
+    company_access(principal, company_id, admin=True)  # QuickBooks' record: pay rates (README, "Roles")
     rows = await (findings.open_findings if status == "open" else findings.resolved_findings)(session, company_id)
     return DriftListOut(items=[_finding_out(r) for r in rows])
 

@@ -153,7 +153,12 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue
         except QboError as exc:
             await _finish(sessionmaker, cid, rid, reader, [], error=f"QuickBooks: {exc.message}")
             return {"status": "failed", "runId": str(rid), "error": exc.message}
-        requeued = await _finish(sessionmaker, cid, rid, reader, findings)
+        try:
+            requeued = await _finish(sessionmaker, cid, rid, reader, findings)
+        except Exception:  # the run must not stay `running` (and block nothing, but mislead) for ever
+            logger.exception("reconciliation could not record its findings")
+            await _finish(sessionmaker, cid, rid, reader, [], error="the findings could not be recorded")
+            raise
         if requeued:
             await nudge(redis, queue, cid)
         counts = {k: sum(1 for f in findings if f.kind == k) for k in KINDS}

@@ -12,7 +12,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+from qbo_integration.untrusted import unstorable_text_problem
 
 # Entities Intuit notifies about that we act on; others are acknowledged and ignored.
 ENTITIES = {e.lower(): e for e in ("TimeActivity", "Employee", "Customer", "Vendor", "Item", "Class", "Department")}
@@ -22,6 +24,9 @@ OPERATIONS = {"create": "Create", "created": "Create", "update": "Update", "upda
 _CE_TYPE = re.compile(r"^qbo\.([a-z]+)\.([a-z]+)\.v\d+$")
 MAX_EVENTS = 5000  # one delivery; more is refused as malformed
 MAX_TEXT = 200
+# An event's time outside these years is no time at all (a clock or a forger's, not Intuit's): it would
+# only mislead the "late delivery" check, and some (year 1 at +14:00) are not even an instant in UTC.
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class MalformedDelivery(ValueError):
@@ -42,19 +47,26 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise MalformedDelivery(f"{what} must be a string")
     out = str(value).strip()
-    if not out or len(out) > MAX_TEXT or "\x00" in out:
+    if not out or len(out) > MAX_TEXT:
         raise MalformedDelivery(f"{what} must be 1 to {MAX_TEXT} characters")
+    problem = unstorable_text_problem(out)
+    if problem:
+        raise MalformedDelivery(f"{what} {problem}")
     return out
 
 
 def _time(value: object) -> datetime | None:
+    """The event's time in UTC, or None when it is missing, unreadable, without a zone or implausible."""
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        utc = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else None
+    return utc if EARLIEST <= utc < LATEST else None
 
 
 def parse(body: bytes) -> list[ChangeEvent]:
@@ -114,7 +126,8 @@ def _legacy(notifications: object) -> list[ChangeEvent]:
             entity, operation = ENTITIES.get(name.lower()), OPERATIONS.get(op_text.lower())
             if entity is None or operation is None:
                 continue
-            stamp = ent.get("lastUpdated")
-            digest = hashlib.sha256(f"{realm}|{entity}|{entity_id}|{operation}|{stamp}".encode()).hexdigest()[:40]
+            stamp = ent.get("lastUpdated")  # not checked: any value keeps a redelivery's digest the same
+            key = f"{realm}|{entity}|{entity_id}|{operation}|{stamp}".encode("utf-8", "surrogatepass")
+            digest = hashlib.sha256(key).hexdigest()[:40]
             out.append(ChangeEvent(f"legacy:{digest}", realm, entity, entity_id, operation, _time(stamp)))
     return out

@@ -1,0 +1,1 @@
+from tests.sync.conftest import api, arq_redis, clock, ctx, live  # noqa: F401
