@@ -20,15 +20,32 @@ API = "/api/v1/integrations/quickbooks"
 HOURLY_RATE = 45  # billable time needs an HourlyRate in QBO (the sandbox enforces it)
 
 
-class OpsAdmin:
+class OpsState:
+    """What OpsCompany holds that its bases (OpsAdmin, OpsPeople, OpsSwitch) read and write."""
+
     stack: Any
     api: httpx.AsyncClient
     headers: dict[str, str]
     cards: list[uuid.UUID]
     sync_jobs: list[str]
+    plan: Any
+    people: Any  # ops_people.People
+    bench: Any
+    realm_b: str | None
+    realm_now: str | None
+    webhook_url: str | None
+    employee_qbo: str
+    project_qbo: list[str]
+    item_qbo: list[str]
+    contents: dict[int, dict[int, tuple]]
     company_id: uuid.UUID
     realm: str
     seed: int
+    memory_set: bool
+    problems: list[str]
+
+
+class OpsAdmin(OpsState):
 
     async def sync_now(self, ids: list[uuid.UUID], cards: list[int] | None = None) -> str | None:
         from qbo_integration.core_platform.models import Timecard
@@ -57,9 +74,15 @@ class OpsAdmin:
 
     async def put_mapping(self, *, broken: bool) -> None:
         m = self._cost_code_map(broken=broken)
-        body = {"companyId": str(self.company_id), "mapping": {
+        mapping: dict[str, Any] = {
             "costCodeField": "ServiceItem", "hourlyRates": {"default": HOURLY_RATE},  # QBO bills billable time at a rate
-            "costCodeMapping": [{"crewflowCostCodeId": k, "qboServiceItemId": v} for k, v in m.items()]}}
+            "costCodeMapping": [{"crewflowCostCodeId": k, "qboServiceItemId": v} for k, v in m.items()]}
+        if self.realm_now:  # switched company: Core forgot the old one's links, so the admin maps people too
+            mapping["employeeMapping"] = [{"crewflowWorkerId": str(self.bench.worker_id),
+                                           "qboEmployeeId": self.employee_qbo}]
+            mapping["customerMapping"] = [{"crewflowProjectId": str(p), "qboCustomerId": q}
+                                          for p, q in zip(self.projects, self.project_qbo, strict=True)]
+        body = {"companyId": str(self.company_id), "mapping": mapping}
         for _ in range(5):
             r = await self.api.put(f"{API}/mapping", json=body, headers=self.headers)
             if r.status_code == 200:
@@ -113,6 +136,11 @@ class OpsAdmin:
                 return
             if dr.status_code == 200 and "No approved timecards" in dr.text:
                 await self._approve_one_for_dry_run()
+            elif dr.status_code == 200 and "books are closed" in dr.text and self.people.closed_through is None:
+                # Issue 28 (6): the dry run reads the books' preferences as the last import stored them, so
+                # after the books reopened it still refuses until "Import again" reads them afresh.
+                self.people.notes.append("dry run refused for books closed after they reopened: Import again")
+                await self.import_again(240)
             await asyncio.sleep(0.3 * (attempt + 1))
         raise AssertionError(f"seed {self.seed}: could not turn live sync back on")
 

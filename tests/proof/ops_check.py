@@ -5,6 +5,11 @@ For every timecard the campaign created:
   description); Core says `synced` with that TimeActivity's id.   -> else lost / duplicated / stale / status
 - not approved (or deleted): no TimeActivity; Core shows no QBO id and not `synced`.  -> else orphaned / status
 And the audit log: every failure a sync job counted has its audit row (per job).   -> else audit_missing
+
+"Its current content" is Core's, except where the admin kept QuickBooks' version of the entry (a drift
+finding accepted) and nothing changed it since (ops_check_people.kept_view). With `full`, what people did is
+judged too (ops_check_people): every bookkeeper change found, no finding without one, and no write to a realm
+naming a record the service did not create there.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common import timeactivity_hours
+from ops_check_people import content_of, drift_problems, foreign_problems, kept_view, realm_logs
 from ops_company import OpsCompany
 from sqlalchemy import func, select
 
-COUNTS = ("lost", "duplicated", "orphaned", "stale", "status_mismatch", "audit_missing")
+COUNTS = ("lost", "duplicated", "orphaned", "stale", "status_mismatch", "audit_missing", "drift_missed",
+          "drift_false", "foreign_ids", "switch_failed")
 
 
 @dataclass
@@ -32,11 +39,6 @@ class SeedResult:
         return not any(self.counts[k] for k in COUNTS)
 
 
-def _ref(ta: dict[str, Any], key: str) -> str | None:
-    v = ta.get(key)
-    return str(v.get("value")) if isinstance(v, dict) and v.get("value") is not None else None
-
-
 def _tid_of(ta: dict[str, Any]) -> uuid.UUID | None:
     parts = str(ta.get("Description") or "").split()
     if len(parts) >= 2 and parts[0] == "ops":
@@ -47,9 +49,10 @@ def _tid_of(ta: dict[str, Any]) -> uuid.UUID | None:
     return None
 
 
-async def check(oc: OpsCompany) -> SeedResult:
+async def check(oc: OpsCompany, *, full: bool = True, since: float = 0.0) -> SeedResult:
     from qbo_integration.core_platform.models import Timecard
     from qbo_integration.monitoring.models import AuditLogEntry as A
+    from qbo_integration.reconciliation.models import DriftFinding as F
     from qbo_integration.sync.models import SyncJob
     from qbo_integration.sync.models import TimecardSyncRecord as Row
 
@@ -67,10 +70,9 @@ async def check(oc: OpsCompany) -> SeedResult:
             .group_by(A.job_id))).all())
         audited_tcs = set((await s.execute(select(A.timecard_id).where(
             A.company_id == oc.company_id, A.status == "failure"))).scalars())
+        findings = (await s.execute(select(F).where(F.company_id == oc.company_id).order_by(F.detected_at))).scalars().all()
     tas: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    r = await stack.http.get(f"/_sandbox/realms/{oc.realm}/entities/TimeActivity")
-    r.raise_for_status()
-    for ta in r.json()["items"]:
+    for ta in await stack.activities(oc.realm):
         if ta.get("status") == "Deleted":
             continue
         tid = _tid_of(ta)
@@ -91,15 +93,17 @@ async def check(oc: OpsCompany) -> SeedResult:
             elif len(found) > 1:
                 res.counts["duplicated"] += len(found) - 1
                 problems.append(f"duplicated: {len(found)} TimeActivities")
-            want = {"Description": tc.notes, "CustomerRef": customer_of.get(tc.project_id),
-                    "ItemRef": item_of.get(tc.cost_code_id), "hours": float(tc.total_hours)}
+            kept = kept_view(oc, i, tc.version)
+            core_want = {"Description": tc.notes, "CustomerRef": customer_of.get(tc.project_id),
+                         "ItemRef": item_of.get(tc.cost_code_id), "EmployeeRef": oc.employee_qbo,
+                         "hours": float(tc.total_hours)}
+            wants = [core_want] if kept is None else [content_of(kept[1])] + ([core_want] if kept[0] == "either" else [])
             if len(found) == 1:
-                ta = found[0]
-                got = {"Description": ta.get("Description"), "CustomerRef": _ref(ta, "CustomerRef"),
-                       "ItemRef": _ref(ta, "ItemRef"), "hours": timeactivity_hours(ta)}
-                if got != want:
+                got = content_of(found[0])
+                if got not in wants:
                     res.counts["stale"] += 1
-                    problems.append(f"stale: QBO {got} vs Core {want}")
+                    problems.append(f"stale: QBO {got} vs {'the version the admin kept' if kept else 'Core'} "
+                                    f"{' or '.join(str(w) for w in wants)}")
             ids = {str(ta["Id"]) for ta in found}
             if tc.sync_status != "synced" or (len(found) == 1 and tc.qbo_id not in ids) or \
                     (len(found) != 1 and tc.qbo_id is not None and tc.qbo_id not in ids):
@@ -117,17 +121,32 @@ async def check(oc: OpsCompany) -> SeedResult:
             res.counts["audit_missing"] += 1
             problems.append(f"audit: row {row.state} ({row.last_error}) without a failure audit row")
         if problems:
-            outbox = (f"outbox {row.state}/{row.operation} qbo_id={row.qbo_id} v{row.timecard_version} "
-                      f"synced_v={row.synced_version} err={row.last_error_code}") if row else "no outbox row"
+            outbox = (f"outbox {row.state}/{row.operation} qbo_id={row.qbo_id} SyncToken {row.qbo_sync_token} "
+                      f"v{row.timecard_version} synced_v={row.synced_version} err={row.last_error_code}") \
+                if row else "no outbox row"
             core_s = f"core {tc.status} v{tc.version} {tc.sync_status}/{tc.qbo_id}" if tc else "deleted in Core"
-            tas_s = "; ".join(f"TA {ta['Id']} {ta.get('Description')} {timeactivity_hours(ta)} h" for ta in found)
+            tas_s = "; ".join(f"TA {ta['Id']} SyncToken {ta.get('SyncToken')} {ta.get('Description')} "
+                              f"{timeactivity_hours(ta)} h" for ta in found)
+            drift = "; ".join(f"{f.kind} TA {f.qbo_id} SyncToken {f.our_sync_token}->{f.qbo_sync_token} {f.source} "
+                              f"{f.detected_at:%H:%M:%S} {f.status} by {f.resolved_by}"
+                              for f in findings if f.timecard_id == tid)
             res.bad.append(f"seed {oc.seed} tc{i} {tid}: " + " | ".join(problems) + f"\n    {core_s}; {outbox}; "
-                           f"{tas_s or 'no TA'}\n    history:\n      " + "\n      ".join(oc.history.get(i, [])))
+                           f"{tas_s or 'no TA'}\n    drift findings: {drift or 'none'}"
+                           f"\n    history:\n      " + "\n      ".join(oc.history.get(i, [])))
     for job_id, failed in jobs:
         if audited.get(job_id, 0) < failed:
             res.counts["audit_missing"] += failed - audited.get(job_id, 0)
             res.bad.append(f"seed {oc.seed}: sync job {job_id} counted {failed} failures, "
                            f"{audited.get(job_id, 0)} failure audit rows")
+    if full and oc.people.switch_failed:
+        res.counts["switch_failed"] += 1
+        res.bad.append(f"seed {oc.seed} switch_failed: the admin could not switch to realm {oc.realm_b}: "
+                       + "; ".join(line for line in oc.history.get(None, []) if "switch" in line))
+    if full:
+        logs = await realm_logs(oc, since)
+        for kind, line in await drift_problems(oc, logs) + await foreign_problems(oc, logs):
+            res.counts[kind] += 1
+            res.bad.append(f"seed {oc.seed} {kind}: {line}")
     if res.bad:
         res.bad.append(f"seed {oc.seed} company-wide steps:\n      " + "\n      ".join(oc.history.get(None, [])))
     return res

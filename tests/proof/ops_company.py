@@ -4,7 +4,9 @@ Everything goes through the same doors as in production: Core's tables plus a pu
 (approve, edit, unapprove, delete: what Core does), the service's HTTP API with an admin token
 (Sync Now, dead-letter requeue, mapping, disconnect/reconnect through the OAuth flow, dry run and
 live sync), and the sandbox's admin API (faults, 429 storms, expired tokens, request-id memory).
-Each step is recorded in a per-timecard history the checker prints for a bad timecard.
+What the bookkeeper and the admin do beside that (drift, books, the worker's employee, another QuickBooks
+company) is ops_people's. Each step is recorded in a per-timecard history the checker prints for a bad
+timecard.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 import httpx
 from common import BASE_DAY, BenchCompany, Stack
 from ops_admin import API, HOURLY_RATE, OpsAdmin
+from ops_people import PEOPLE_STEPS, OpsPeople, People
 from ops_plan import CardPlan, Plan, Step
+from ops_switch import OpsSwitch
 from sqlalchemy import delete, insert, update
 
 BREAK_MINUTES = 30
@@ -33,7 +37,7 @@ def notes_for(tid: uuid.UUID, rev: int) -> str:
 
 
 @dataclass
-class OpsCompany(OpsAdmin):
+class OpsCompany(OpsPeople, OpsSwitch, OpsAdmin):
     stack: Stack
     api: httpx.AsyncClient
     plan: Plan
@@ -51,6 +55,12 @@ class OpsCompany(OpsAdmin):
     memory_set: bool = False
     bursts: list[asyncio.Task] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # where the history's time went, per step kind
+    webhook_url: str | None = None  # where the sandbox delivers the realms' change notifications
+    people: People = field(default_factory=People)  # what the bookkeeper and the admin did (ops_people)
+    employee_qbo: str = "1"  # the worker's QuickBooks employee (Stack.add_company links it)
+    realm_b: str | None = None  # the other QuickBooks company of a seed that switches
+    realm_now: str | None = None  # realm_b once switched
+    contents: dict[int, dict[int, tuple]] = field(default_factory=dict)  # card -> Core version -> its content
 
     @property
     def seed(self) -> int:
@@ -62,7 +72,7 @@ class OpsCompany(OpsAdmin):
 
     @property
     def realm(self) -> str:
-        return self.bench.realm_id
+        return self.realm_now or self.bench.realm_id
 
     def log(self, card: int | None, what: str) -> None:
         self.history.setdefault(card, []).append(f"{time.monotonic() - self.t0:6.1f}s {what}")
@@ -100,9 +110,11 @@ class OpsCompany(OpsAdmin):
                     "status": "submitted", "version": 1, "clock_in": self._clock_in(cp)})
             await s.execute(insert(Timecard), rows)
             await s.commit()
+        self.contents = {cp.index: {1: self.content_key(cp.index)} for cp in self.plan.cards}
         c.timecards.extend(self.cards)
+        await self.people_setup()
         self.log(None, f"setup: {len(self.cards)} submitted timecards, projects -> Customer {self.project_qbo}, "
-                       f"cost codes -> Item {self.item_qbo}")
+                       f"cost codes -> Item {self.item_qbo}" + (f"; realm B {self.realm_b}" if self.realm_b else ""))
 
     async def import_directory(self, timeout: float) -> None:
         """The mapping API checks ids against our copy of the QBO directory: import it once, before faults."""
@@ -207,6 +219,8 @@ class OpsCompany(OpsAdmin):
             self.log(None, f"live sync off -> {r.status_code}")
         elif k == "live_on":
             await self.ensure_live()
+        elif k in PEOPLE_STEPS:
+            await self.do_people(step)
         else:
             raise ValueError(f"unknown step {k}")
 
@@ -234,6 +248,11 @@ class OpsCompany(OpsAdmin):
         except Exception:  # noqa: BLE001 - Redis is down: the event is lost, as pub/sub does; the sweep finds it
             self.log(self.cards.index(tid), f"  {event} v{version} NOT published (Redis down)")
 
+    def content_key(self, card: int) -> tuple:
+        """What a timecard's TimeActivity carries, as the plan has it now (approvals leave it as it was)."""
+        cp = self.plan.cards[card]
+        return cp.hours, cp.project, cp.cost_code, cp.notes_rev
+
     async def _core_update(self, tid: uuid.UUID, **values: Any) -> int | None:
         from qbo_integration.core_platform.models import Timecard
 
@@ -242,6 +261,9 @@ class OpsCompany(OpsAdmin):
                                        .values(version=Timecard.version + 1, updated_at=datetime.now(UTC), **values)
                                        .returning(Timecard.version))).scalar_one_or_none()
             await s.commit()
+        if version is not None:
+            i = self.cards.index(tid)
+            self.contents.setdefault(i, {})[version] = self.content_key(i)
         return version
 
     async def _approve(self, step: Step) -> None:
@@ -265,6 +287,8 @@ class OpsCompany(OpsAdmin):
             await s.commit()
         for i, tid in zip(step.args["cards"], tids, strict=True):
             self.log(i, f"approve (with {len(tids) - 1} others) -> v{got.get(tid)}")
+            if got.get(tid) is not None:
+                self.contents.setdefault(i, {})[got[tid]] = self.content_key(i)
         for tid in tids:
             if tid in got:
                 await self._publish("timecard.approved", tid, got[tid])

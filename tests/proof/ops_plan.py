@@ -150,4 +150,75 @@ def plan(seed: int, *, cards: int | None = None, steps: int | None = None) -> Pl
         out.extend(marks.get(pos, []))
         if pos < len(ops):
             out.append(ops[pos])
-    return Plan(seed, card_plans, faults, memory, out)
+    return Plan(seed, card_plans, faults, memory, people(seed, out))
+
+
+# Intervals in which the admin runs a dry run (reconnect, live sync on): books closed or a worker's employee
+# inactive would fail it, so the new intervals keep out of these.
+DRY_RUN_SPANS = (("disconnect", "reconnect"), ("live_off", "live_on"))
+PEOPLE_PAIRS = (("books_close", "books_open"), ("emp_break", "emp_fix"))
+
+
+def _span(steps: list[Step], begin: str, end: str) -> tuple[int, int] | None:
+    s = next((i for i, st in enumerate(steps) if st.kind == begin), None)
+    e = next((i for i, st in enumerate(steps) if st.kind == end), None)
+    return (s, e) if s is not None and e is not None else None
+
+
+def people(seed: int, out: list[Step]) -> list[Step]:
+    """What people do beside Core and the admin's intervals: a bookkeeper editing and deleting synced time
+    entries inside QuickBooks and deactivating a worker's employee, the admin resolving drift findings,
+    closing and reopening the books, switching to another QuickBooks company. Drawn apart and inserted
+    between the steps of `out`, so adding them left every seed's earlier history as it was.
+
+    An inserted interval [p1, p2) begins before out[p1] and ends before out[p2]."""
+    rng = random.Random(f"ops-campaign-people:{seed}")
+    n = len(out)
+    busy = [sp for b, e in DRY_RUN_SPANS if (sp := _span(out, b, e))]
+    every = [sp for b, e in ADMIN_PAIRS if (sp := _span(out, b, e))]
+    inserts: dict[int, list[Step]] = {}
+    taken: list[tuple[int, int]] = []  # the new intervals, as [p1, p2)
+
+    def free(p1: int, p2: int, spans: list[tuple[int, int]]) -> bool:
+        return all(p2 <= s or p1 > e for s, e in spans) and all(p2 <= a or p1 >= b for a, b in taken)
+
+    for (begin, end), chance in zip(PEOPLE_PAIRS, (0.6, 0.6), strict=True):
+        if rng.random() >= chance:
+            continue
+        for _ in range(50):
+            length = rng.randint(2, 6)
+            p1 = rng.randint(1, max(1, n - length))
+            if free(p1, p1 + length, busy):
+                taken.append((p1, p1 + length))
+                args = {"days": rng.randint(0, 2)} if begin == "books_close" else {}
+                how = rng.choice(["import", "sync_now"] if begin == "books_close" else ["import", "sync_now", "none"])
+                inserts.setdefault(p1, []).append(Step(begin, args=args, pause=round(rng.uniform(0.2, 1.0), 3)))
+                inserts.setdefault(p1 + length, []).append(Step(end, args={"how": how},
+                                                                pause=round(rng.uniform(0.5, 1.5), 3)))
+                break
+    if rng.random() < 0.35:  # the admin moves the company to another QuickBooks company
+        for _ in range(50):
+            p = rng.randint(n // 3, max(n // 3, 2 * n // 3))
+            if all(p <= s or p > e for s, e in every) and all(p < a or p > b for a, b in taken):
+                inserts.setdefault(p, []).append(Step("switch", pause=round(rng.uniform(0.5, 1.5), 3)))
+                break
+    first_bk = n
+    for kind, count in (("bk_edit", rng.randint(2, 4)), ("bk_delete", rng.choice([0, 1, 1, 2]))):
+        for _ in range(count):
+            p = rng.randint(n // 4, n)
+            first_bk = min(first_bk, p)
+            args: dict[str, Any] = {"pick": round(rng.random(), 4)}
+            if kind == "bk_edit":
+                args["what"] = rng.choice(["notes", "break", "both"])
+            inserts.setdefault(p, []).append(Step(kind, args=args, pause=round(rng.uniform(0.5, 2.0), 3)))
+    for _ in range(rng.randint(2, 4)):
+        p = rng.randint(min(first_bk + 1, n), n)
+        action = rng.choices(["push", "accept", "dismiss"], [0.45, 0.35, 0.2])[0]
+        inserts.setdefault(p, []).append(Step("resolve", args={"pick": round(rng.random(), 4), "action": action},
+                                              pause=round(rng.uniform(0.5, 2.0), 3)))
+    merged: list[Step] = []
+    for pos in range(n + 1):
+        merged.extend(inserts.get(pos, []))
+        if pos < n:
+            merged.append(out[pos])
+    return merged

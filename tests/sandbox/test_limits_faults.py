@@ -193,3 +193,19 @@ async def test_log_records_writes_and_items(company):
     assert set(log[-1]) >= {"ts", "method", "path", "status", "write", "items", "throttled"}
     later = await company.admin("GET", "/log", params={"since": log[-1]["ts"] + 0.0001})
     assert later.json() == []
+
+
+async def test_log_names_the_records_a_write_names(company):
+    """Which records of the realm a client updated or deleted (their ids are in the body, not the path)."""
+    ta = (await company.post("/timeactivity", time_activity())).json()["TimeActivity"]
+    await company.post("/timeactivity", {**time_activity(Hours=7), "Id": ta["Id"], "SyncToken": "0"},
+                       operation="update")
+    await company.post("/timeactivity", {"Id": "999", "SyncToken": "0"}, operation="delete")  # no such record
+    await company.post("/batch", {"BatchItemRequest": [
+        {"bId": "1", "operation": "delete", "TimeActivity": {"Id": ta["Id"], "SyncToken": "1"}},
+        {"bId": "2", "operation": "create", "TimeActivity": time_activity()}]})
+    await company.get(f"/timeactivity/{ta['Id']}")  # a read: in its path, as ever
+    log = await company.log()
+    assert [(e["status"], e["ids"]) for e in log[-5:]] == [
+        (200, []), (200, [f"TimeActivity/{ta['Id']}"]), (400, ["TimeActivity/999"]),
+        (200, [f"TimeActivity/{ta['Id']}"]), (400, [])]

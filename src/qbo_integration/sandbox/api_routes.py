@@ -109,6 +109,23 @@ async def _dispatch(st, slot, method: str, parts: list[str], request: Request, r
     raise QboFault("4", "Unsupported Operation", f"Operation {method} {'/'.join(parts)} is not supported.")
 
 
+def _named_ids(parts: list[str], raw: bytes, batch_body: Any) -> list[str]:
+    """The records a write names by Id ("TimeActivity/71"): an update or delete, alone or in a batch. Logged,
+    so a test can tell which records of a realm a client wrote to (the body is not in the path)."""
+    bodies: list[tuple[str | None, Any]]
+    if batch_body is not None:
+        items = batch_body.get("BatchItemRequest") if isinstance(batch_body, dict) else None
+        bodies = [(ops.entity_name(k), v) for it in items if isinstance(it, dict)
+                  for k, v in it.items() if isinstance(v, dict)] if isinstance(items, list) else []
+    else:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        bodies = [(ops.entity_name(parts[0]) if parts else None, body)]
+    return [f"{entity}/{b['Id']}" for entity, b in bodies if entity and isinstance(b, dict) and b.get("Id")]
+
+
 def _answer(st, payload: dict) -> tuple[int, bytes]:
     payload["time"] = st.clock.stamp()
     return 200, dumps(payload)
@@ -131,17 +148,18 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
     method, parts = request.method, [p for p in rest.split("/") if p]
     raw = await request.body() if method == "POST" else b""
     write, items, is_batch, batch_body = _classify(method, parts, raw)
+    named = _named_ids(parts, raw, batch_body) if write else []
     now = st.clock.now()
     faults = slot.faults
     injected = faults.before(now) if faults.active else None
     if injected == "storm":
-        _log(st, slot, request, 429, write, items, throttled=True, note="storm")
+        _log(st, slot, request, 429, write, items, throttled=True, note="storm", ids=named)
         return throttle_response(st.clock)
     if injected == "down":
-        _log(st, slot, request, 503, write, items, note="down")
+        _log(st, slot, request, 503, write, items, note="down", ids=named)
         return fault_response(st.clock, system_error(503))
     if not slot.limits.acquire(now, items, is_batch):
-        _log(st, slot, request, 429, write, items, throttled=True)
+        _log(st, slot, request, 429, write, items, throttled=True, ids=named)
         return throttle_response(st.clock)
     status, note = 500, None
     started = time.monotonic()
@@ -187,11 +205,13 @@ async def v3(realm_id: str, rest: str, request: Request) -> Response:
         return Response(body, status_code=status, media_type=JSON)
     finally:
         slot.limits.release()
-        _log(st, slot, request, status, write, items, note=note, ts=now, ms=(time.monotonic() - started) * 1000)
+        _log(st, slot, request, status, write, items, note=note, ts=now, ms=(time.monotonic() - started) * 1000,
+             ids=named)
 
 
 def _log(st, slot, request: Request, status: int, write: bool, items: int, throttled: bool = False,
-         note: str | None = None, ts: float | None = None, ms: float | None = None) -> None:
+         note: str | None = None, ts: float | None = None, ms: float | None = None,
+         ids: list[str] | None = None) -> None:
     if slot is None:
         return
     q = request.query_params
@@ -199,5 +219,5 @@ def _log(st, slot, request: Request, status: int, write: bool, items: int, throt
         "ts": st.clock.now() if ts is None else ts, "method": request.method, "path": request.url.path, "status": status,
         "write": write, "items": items, "throttled": throttled, "minorversion": minor_version(
             q.get("minorversion")), "minorversionSent": q.get("minorversion"), "requestid": q.get("requestid"),
-        "note": note, "ms": None if ms is None else round(ms, 1),
+        "note": note, "ms": None if ms is None else round(ms, 1), "ids": ids or [],
     })
