@@ -167,3 +167,27 @@ async def test_a_kept_version_does_not_hide_an_edit_of_the_timecards_re_created_
     assert second["Id"] != first
     await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": second["Id"], "Hours": 4})
     assert await drift.check(sessionmaker, qbo, cc.company_id, second["Id"], source="webhook") == drift.Outcome.CHANGED
+
+
+async def test_two_checks_of_one_timecard_at_once_open_one_finding(ctx, live, sessionmaker, sandbox):
+    """Found by the operations campaign (seed 33): a webhook job's check and another raced, both inserted an
+    open finding, one failed on uq_drift_findings_open and its job died with its events claimed."""
+    import asyncio
+
+    from qbo_integration.sync import known
+
+    cc, core = live
+    tid, qbo_id = await _synced(ctx, sessionmaker, core)
+    async with sessionmaker() as s:
+        ours = await known.by_qbo_id(s, cc.company_id, qbo_id)
+    assert ours is not None
+
+    async def check_once(hold: float) -> drift.Outcome:
+        async with sessionmaker() as s:
+            out = await drift.record(s, cc.company_id, ours, None, source="webhook")
+            await asyncio.sleep(hold)  # the other check runs meanwhile
+            await s.commit()
+        return out
+
+    assert await asyncio.gather(check_once(0.3), check_once(0.0)) == [drift.Outcome.DELETED, drift.Outcome.DELETED]
+    assert [f.status for f in await _findings(sessionmaker, cc.company_id)] == ["open"]

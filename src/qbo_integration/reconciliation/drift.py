@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections.service import get_integration
+from qbo_integration.db.locks import hold_until_commit
 from qbo_integration.monitoring import audit
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.errors import NotFoundError
@@ -65,6 +66,9 @@ async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.Known
     QBO's record is stored as data it could hold anything in (a NUL typed into a description)."""
     token = storable_text(str(view.get("SyncToken")), TOKEN_MAX) if view is not None else None
     kind = Outcome.DELETED if view is None else Outcome.CHANGED
+    # Two checks of one timecard (a webhook job and a reconciliation run) decide one after the other: the
+    # second sees the first's finding instead of inserting a second open one (uq_drift_findings_open).
+    await hold_until_commit(session, f"drift:{ours.timecard_id}")
     rows = (await session.execute(select(DriftFinding).where(DriftFinding.timecard_id == ours.timecard_id)
                                   .order_by(DriftFinding.detected_at.desc()))).scalars().all()
     # The admin kept this very version: the same record at the same SyncToken (a re-created record starts
