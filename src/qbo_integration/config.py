@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     # changed since the previous run; reads are metered by Intuit, so a run stops at its budget.
     reconciliation_window_days: int = Field(14, ge=1, le=366, alias="RECONCILIATION_WINDOW_DAYS")
     reconciliation_max_reads: int = Field(200, ge=1, alias="RECONCILIATION_MAX_READS")
+    # QBO reads are metered per app (Intuit's free Builder tier: 500,000 a month, then every customer is cut
+    # off until the month ends). Alerts at 70/85/95 %; from 85 % reconciliation and directory refreshes are
+    # deferred, from 95 % drift checks too (monitoring/read_budget.py).
+    qbo_read_budget_monthly: int = Field(500_000, ge=1, alias="QBO_READ_BUDGET_MONTHLY")
+    # Reads one company's reconciliation may make in a UTC day (nightly and admin runs together): paged
+    # queries by date window, 1,000 records a read.
+    reconciliation_daily_reads: int = Field(20, ge=1, alias="RECONCILIATION_DAILY_READS")
 
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     # Larger request bodies answer 413 before any route reads them. The largest valid body is a mapping

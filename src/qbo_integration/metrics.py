@@ -13,6 +13,13 @@ APPROVE_TO_QBO = Histogram(
 QBO_CALLS = Counter("qbo_api_calls_total", "HTTP calls to QuickBooks by status", ["status"])
 QBO_READS = Counter("qbo_api_read_calls_total", "Read calls to QuickBooks (metered by Intuit) by company",
                     ["company_id"])
+QBO_READS_BY_PURPOSE = Counter("qbo_api_read_calls_by_purpose_total", "Read calls to QuickBooks by why they were made",
+                               ["purpose"])
+APP_READS_MONTH = Gauge("qbo_app_reads_month", "The app's QuickBooks reads this month (all processes, Redis)",
+                        ["purpose"])
+APP_READ_BUDGET = Gauge("qbo_app_read_budget", "The app's monthly QuickBooks read budget (QBO_READ_BUDGET_MONTHLY)")
+APP_READS_DEFERRED = Gauge("qbo_app_reads_deferred_month", "Reads deferred this month near the budget, by purpose",
+                           ["purpose"])
 LIMITER_WAIT = Histogram("qbo_limiter_wait_seconds", "Time spent waiting for the per-realm rate limit",
                          buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60))
 BREAKER_STATE = Gauge("qbo_breaker_open", "1 when a company's circuit breaker is open", ["company_id"])

@@ -15,7 +15,7 @@ from qbo_integration.connections.service import integration_id
 from qbo_integration.connections.store import ConnectionTokenStore
 from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.mapping.sync_mapper import MAPPER
-from qbo_integration.monitoring import alerts
+from qbo_integration.monitoring import alerts, read_budget
 from qbo_integration.monitoring.qbo_observer import MonitoringObserver
 from qbo_integration.qbo import QboApi, QboConfig
 from qbo_integration.queue import JobQueue
@@ -78,6 +78,7 @@ async def build_services(settings: Settings, sessionmaker: async_sessionmaker[As
                          queue: JobQueue | None = None) -> Services:
     """Without a queue (a script, a test) the services open a job queue of their own and close it."""
     alerts.configure(timedelta(minutes=settings.alert_cooldown_minutes))
+    read_budget.configure(settings.qbo_read_budget_monthly)
     own_pool = None
     if queue is None:
         own_pool = await open_pool(settings.redis_url)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.models import CompanyBooks
 from qbo_integration.qbo import CompanyClient
+from qbo_integration.qbo.purpose import PREFERENCES, reading_for
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def from_preferences(prefs: dict[str, Any], read_at: datetime) -> BookRules:
 
 async def read(client: CompanyClient, now: datetime) -> BookRules:
     """GET …/preferences (a network call: no transaction may be open)."""
-    return from_preferences(await client.preferences(), now)
+    with reading_for(PREFERENCES):
+        return from_preferences(await client.preferences(), now)
 
 
 async def get_rules(session: AsyncSession, company_id: uuid.UUID) -> BookRules:

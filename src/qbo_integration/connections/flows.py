@@ -36,6 +36,7 @@ from qbo_integration.logs import log_context
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import BreakerConfig, ErrorAction, MemoryTokenStore, QboApi, QboError, TokenSet
 from qbo_integration.qbo.oauth import make_code_verifier
+from qbo_integration.qbo.purpose import CONNECTION_TEST, reading_for
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ async def probe_company_info(services: Services, company_id: uuid.UUID, realm_id
     rules: books.BookRules | None = None
     try:
         client = api.company(company_id, realm_id)
-        info = await client.company_info()
+        with reading_for(CONNECTION_TEST):
+            info = await client.company_info()
         try:
             rules = await books.read(client, utc_now())
         except QboError as exc:
@@ -338,7 +340,8 @@ async def test_connection(session: AsyncSession, services: Services, *, company_
     realm_id = row.realm_id
     with log_context(company_id=company_id, realm_id=realm_id):
         try:
-            info = await services.qbo.company(company_id, realm_id).company_info()
+            with reading_for(CONNECTION_TEST):
+                info = await services.qbo.company(company_id, realm_id).company_info()
         except QboError as exc:
             message = f"QuickBooks test call failed: {_qbo_reason(exc)}"
             await session.refresh(row)  # the token store may have marked it lost meanwhile

@@ -14,6 +14,7 @@ from qbo_integration.api.deps import PrincipalDep, RedisDep, SessionDep, company
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo.purpose import CONNECTION_TEST, reading_for
 
 router = APIRouter(tags=["console"])
 CompanyQ = Annotated[uuid.UUID, Query(alias="companyId")]
@@ -30,7 +31,8 @@ async def _qbo_zone(qbo: QboApi, redis: Any, company_id: uuid.UUID, realm_id: st
     if kept is not None:
         return (kept.decode() if isinstance(kept, bytes) else kept) or None
     try:
-        info = await asyncio.wait_for(qbo.company(company_id, realm_id).company_info(), QBO_WAIT_SECONDS)
+        with reading_for(CONNECTION_TEST):  # the company's time zone, kept a while (ZONE_TTL_SECONDS)
+            info = await asyncio.wait_for(qbo.company(company_id, realm_id).company_info(), QBO_WAIT_SECONDS)
     except (QboError, TimeoutError):
         return None
     zone = (info.model_extra or {}).get("DefaultTimeZone") or ""

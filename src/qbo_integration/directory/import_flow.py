@@ -31,7 +31,9 @@ from qbo_integration.logs import log_context
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
 from qbo_integration.qbo import CompanyClient, QboApi, QboError
+from qbo_integration.qbo import purpose as purposes
 from qbo_integration.qbo.models import QboEntity, entity_model
+from qbo_integration.qbo.purpose import reading_for
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
 from qbo_integration.sync import jobs as sync_jobs
 from qbo_integration.sync import service as sync_service
@@ -89,8 +91,11 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
         job_id_, realm_id, cursor, started, mode, attempt = claimed
         client = qbo.company(cid, realm_id)
         try:
-            fetched = await importer.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
-            rules = await _read_books(client, now())
+            with reading_for(purposes.DIRECTORY_IMPORT if cursor is None or mode == "full"
+                             else purposes.DIRECTORY_REFRESH):
+                fetched = await importer.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
+            with reading_for(purposes.PREFERENCES):
+                rules = await _read_books(client, now())
             async with sessionmaker() as s:
                 await lock(s, cid)
                 counts = await importer.apply(s, cid, fetched, mapped)

@@ -10,6 +10,8 @@ from typing import Any
 from qbo_integration.connections.service import queue_daily_for_connected
 from qbo_integration.directory import import_flow
 from qbo_integration.logs import log_fields
+from qbo_integration.monitoring import read_budget
+from qbo_integration.qbo import purpose as purposes
 from qbo_integration.queue import CronSchedule
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,10 @@ async def import_directory(ctx: dict[str, Any], company_id: str | uuid.UUID,
 
 
 async def import_directories_daily(ctx: dict[str, Any]) -> int:
-    """Queue an incremental import for every connected company (one job per company per day)."""
+    """Queue an incremental import for every connected company (one job per company per day); none while
+    the app's monthly read budget is nearly used up (a directory refresh can wait: CDC looks back 30 days)."""
+    if not await read_budget.may_read(ctx.get("redis"), "app", purposes.DIRECTORY_REFRESH):
+        return 0
     return await queue_daily_for_connected(ctx["sessionmaker"], ctx["queue"], import_flow.FUNCTION, "directory_import")
 
 

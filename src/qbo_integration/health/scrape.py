@@ -1,8 +1,8 @@
 """Scrape-time refresh of the gauges that need a database or Redis read (API `/metrics`).
 
-Cheap by design: GROUP BY over indexed state columns (synced rows excluded), one ZCARD, and a
-bounded SCAN of breaker keys. Results are cached for a few seconds so several scrapers don't multiply
-the work. A failing part is counted and skipped; the scrape still answers.
+Cheap by design: GROUP BY over indexed state columns (synced rows excluded), one ZCARD, a bounded
+SCAN of breaker keys, and the app's read counts (three Redis keys). Results are cached for a few seconds
+so several scrapers don't multiply the work. A failing part is counted and skipped; the scrape still answers.
 """
 
 from __future__ import annotations
@@ -15,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.metrics import (
     ALERT_OUTBOX,
+    APP_READ_BUDGET,
+    APP_READS_DEFERRED,
+    APP_READS_MONTH,
     BREAKER_STATE,
     OUTBOX_BACKLOG,
     QUEUE_DEPTH,
     SCRAPE_REFRESH_ERRORS,
 )
+from qbo_integration.monitoring import read_budget
 from qbo_integration.monitoring.delivery import outbox_by_state
 from qbo_integration.monitoring.qbo_observer import BREAKER_GAUGE
 from qbo_integration.sync.stats import backlog_by_state
@@ -71,12 +75,23 @@ async def refresh(sessionmaker: async_sessionmaker[AsyncSession] | None, queue: 
         parts.append(("queue", _queue(queue)))
     if redis is not None:
         parts.append(("breakers", _breakers(redis)))
+        parts.append(("reads", _reads(redis)))
     for name, coro in parts:
         try:
             await coro
         except Exception:  # noqa: BLE001 - a scrape must answer even when a part is down
             SCRAPE_REFRESH_ERRORS.labels(part=name).inc()
             logger.warning("metrics refresh failed", extra={"fields": {"part": name}})
+
+
+async def _reads(redis: Any) -> None:
+    """The app's reads this month (every process's, from Redis) against its budget."""
+    month = await read_budget.status(redis)
+    APP_READ_BUDGET.set(month["budget"])
+    for purpose, n in month["byPurpose"].items():
+        APP_READS_MONTH.labels(purpose=purpose).set(n)
+    for purpose, n in month["deferred"].items():
+        APP_READS_DEFERRED.labels(purpose=purpose).set(n)
 
 
 async def _queue(queue: Any) -> None:

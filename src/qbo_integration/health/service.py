@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.errors import NotFound
 from qbo_integration.health import query as health_query
-from qbo_integration.monitoring import read_meter, token_expiry
+from qbo_integration.monitoring import read_budget, read_meter, token_expiry
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
 from qbo_integration.sync.stats import Run
 
@@ -93,6 +93,9 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     rate = round(float(await qbo.rate_usage(realm)), 1) if qbo is not None and realm else 0.0
     redis = getattr(qbo, "redis", None)  # the QboApi's Redis, where read calls are counted
     reads = await read_meter.reads_this_month(redis, company_id, now) if redis is not None else 0
+    reads_today = await read_meter.company_day(redis, company_id, now) if redis is not None else {}
+    deferred = await read_meter.deferred_today(redis, company_id, now) if redis is not None else {}
+    app_reads = await read_meter.app_month_total(redis, now) if redis is not None else 0
 
     found = [await source(session, company_id) for source in signals]
     expiry = (token_expiry.deadline(integration.get("refresh_token_expires_at"),
@@ -137,6 +140,10 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         degraded_reasons.append(
             f"The QuickBooks connection expires on {expiry.date()} (in {expiry.days_left(now)} day(s)): "
             "an admin must reconnect QuickBooks before then")
+    if deferred:
+        what = ", ".join(f"{k.replace('_', ' ')} ({n})" for k, n in sorted(deferred.items()))
+        degraded_reasons.append(f"QuickBooks reads deferred today to keep the app within its monthly read budget "
+                                f"({read_budget.percent(app_reads):.0f}% used): {what}")
     degraded_reasons.extend(sig.degraded_reason for sig in found if sig.degraded_reason)
     status = "failed" if failed_reasons else "degraded" if degraded_reasons else "healthy"
 
@@ -153,6 +160,12 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         "deadLettered": dead,
         "rateLimitUsage": rate,
         "qboReadsThisMonth": reads,  # metered by Intuit (CorePlus); UTC calendar month
+        "qboReadsToday": reads_today,  # this company's, UTC day, by purpose (qbo.purpose)
+        "qboReadsDeferredToday": deferred,  # by purpose: near the app's budget (monitoring.read_budget)
+        "qboReadBudget": {"appReadsThisMonth": app_reads, "monthlyBudget": read_budget.monthly(),
+                          "percent": round(read_budget.percent(app_reads), 2),
+                          "deferring": sorted(p for p, at in read_budget.DEFER_FROM.items()
+                                              if read_budget.percent(app_reads) >= at)},
         **{sig.key: sig.count for sig in found},
         "connection": {
             "status": conn_status,

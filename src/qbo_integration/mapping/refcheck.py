@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from qbo_integration.directory.service import ENTITY_LABELS
 from qbo_integration.mapping.timeactivity import FieldError
 from qbo_integration.qbo.client import CompanyClient
+from qbo_integration.qbo.purpose import MAPPING_CHECK, reading_for
 
 CHUNK = 100  # ids per query
 
@@ -33,7 +34,9 @@ async def check(client: CompanyClient, keys: Iterable[tuple[str, str]]) -> dict[
         for n in range(0, len(ordered), CHUNK):
             chunk = ordered[n:n + CHUNK]
             in_list = ", ".join(f"'{i}'" for i in chunk)
-            rows = await client.query_all(f"SELECT * FROM {entity} WHERE Id IN ({in_list}) AND Active IN (true, false)")
+            with reading_for(MAPPING_CHECK):
+                rows = await client.query_all(
+                    f"SELECT * FROM {entity} WHERE Id IN ({in_list}) AND Active IN (true, false)")
             for row in rows:
                 data = row.to_qbo()
                 name = data.get("FullyQualifiedName") or data.get("DisplayName") or data.get("Name")

@@ -34,6 +34,7 @@ DEAD_LETTERED = "dead_lettered"
 SETUP_DEADLINE = "setup_deadline"
 EXPORT_READY = "export_ready"
 REFRESH_EXPIRING = "refresh_token_expiring"
+READ_BUDGET = "qbo_read_budget"  # app-wide: no company
 
 
 def utcnow() -> datetime:

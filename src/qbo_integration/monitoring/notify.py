@@ -1,7 +1,8 @@
 """The alerts the service raises, worded once. Each queues an outbox row (never commits).
 
 Other domains call these: sync (`timecards_dead_lettered`),
-the QBO observer (`breaker_opened` / `breaker_closed`), exports (`export_ready`), the setup SLA cron.
+the QBO observer (`breaker_opened` / `breaker_closed`, `read_budget_reached`), exports (`export_ready`), the
+setup SLA cron.
 """
 
 from __future__ import annotations
@@ -109,3 +110,19 @@ async def export_ready(session: AsyncSession, company_id: uuid.UUID, *, export_i
     return await alerts.queue_alert(session, company_id, alerts.EXPORT_READY,
                                     f"QuickBooks fallback CSV ready ({row_count} timecards)", body,
                                     dedupe_key=str(export_id), cooldown=timedelta(0), now=now)
+
+
+async def read_budget_reached(session: AsyncSession, *, percent: int, reads: int, budget: int, month: str,
+                              now: datetime | None = None) -> AlertOutbox | None:
+    """App-wide (no company: it goes to ALERT_FALLBACK_EMAIL), once per threshold per month."""
+    deferring = {70: "Nothing is deferred yet.",
+                 85: "From now on the nightly reconciliation and directory refreshes are deferred.",
+                 95: "From now on drift checks are deferred too; only reads that protect correctness are made."}
+    body = (f"The app has made {reads:,} QuickBooks read calls in {month} ({percent}% of its monthly budget of "
+            f"{budget:,}). Intuit blocks every customer company once the app's monthly reads run out, until "
+            f"the month ends.\n{deferring.get(percent, '')}\nSee /metrics (qbo_app_reads_month) and each "
+            "company's health (qboReadsToday, qboReadsDeferredToday) for where the reads go." + _SIGN)
+    return await alerts.queue_alert(session, None, alerts.READ_BUDGET,
+                                    f"QuickBooks read budget at {percent}% for {month}", body,
+                                    dedupe_key=f"{month}:{percent}", cooldown=timedelta(days=62), recipients=[],
+                                    now=now)

@@ -22,8 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
 from qbo_integration.config import Settings
-from qbo_integration.metrics import BREAKER_STATE, LIMITER_WAIT, QBO_CALLS, QBO_READS, TOKEN_REFRESHES
-from qbo_integration.monitoring import audit, notify, read_meter
+from qbo_integration.metrics import (
+    BREAKER_STATE,
+    LIMITER_WAIT,
+    QBO_CALLS,
+    QBO_READS,
+    QBO_READS_BY_PURPOSE,
+    TOKEN_REFRESHES,
+)
+from qbo_integration.monitoring import audit, notify, read_budget, read_meter
+from qbo_integration.qbo import purpose as purposes
 from qbo_integration.queue import DELIVER_ALERTS, EXPORT_UNSYNCED, JobQueue, commit_and_flush
 
 logger = logging.getLogger(__name__)
@@ -57,12 +65,32 @@ class MonitoringObserver:
         QBO_CALLS.labels(status=str(status) if status is not None else "network_error").inc()
 
     async def on_read(self, company_id: str) -> None:
+        why = purposes.current()
         QBO_READS.labels(company_id=str(company_id)).inc()
-        if self.redis is not None:
-            try:
-                await read_meter.count_read(self.redis, company_id)
-            except Exception:  # noqa: BLE001 - metering must never fail a QBO call
-                logger.warning("could not count a QBO read", extra=logs.log_fields(company_id=company_id))
+        QBO_READS_BY_PURPOSE.labels(purpose=why).inc()
+        if self.redis is None:
+            return
+        try:
+            total = await read_meter.count_read(self.redis, company_id, purpose=why)
+            reached = read_budget.crossed(total)
+            if reached is not None:
+                await self._budget_alert(reached, total)
+        except Exception:  # noqa: BLE001 - metering must never fail a QBO call
+            logger.warning("could not count a QBO read", extra=logs.log_fields(company_id=company_id))
+
+    async def _budget_alert(self, pct: int, total: int) -> None:
+        """Exactly one read (the one whose count is the threshold's) raises each month's alert."""
+        now = datetime.now(UTC)
+        logger.warning("the app's QBO reads this month reached %d%% of the budget", pct,
+                       extra=logs.log_fields(reads=total, budget=read_budget.monthly()))
+        async with self.sessionmaker() as session:
+            await notify.read_budget_reached(session, percent=pct, reads=total, budget=read_budget.monthly(),
+                                             month=f"{now:%Y-%m}", now=now)
+            if self.queue is not None:
+                self.queue.after_commit(session, DELIVER_ALERTS)
+                await commit_and_flush(session, self.queue)
+            else:
+                await session.commit()
 
     async def on_limiter_wait(self, seconds: float) -> None:
         LIMITER_WAIT.observe(seconds)

@@ -6,6 +6,7 @@ only this package turns them into arq's cron jobs.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -16,7 +17,16 @@ from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.directory import tasks as directory_tasks
 from qbo_integration.exports import tasks as exports_tasks
 from qbo_integration.monitoring import tasks as monitoring_tasks
-from qbo_integration.queue import JOB_NAMES, CronSchedule
+from qbo_integration.qbo import purpose as purposes
+from qbo_integration.qbo.purpose import reading_for
+from qbo_integration.queue import (
+    IMPORT_DIRECTORY,
+    JOB_NAMES,
+    PROCESS_WEBHOOK_EVENTS,
+    RECONCILE_COMPANY,
+    SYNC_COMPANY,
+    CronSchedule,
+)
 from qbo_integration.reconciliation import tasks as reconciliation_tasks
 from qbo_integration.sync import intake as sync_intake
 from qbo_integration.sync import tasks as sync_tasks
@@ -29,6 +39,23 @@ FUNCTIONS: list[Any] = [
     *system_tasks.FUNCTIONS, *monitoring_tasks.FUNCTIONS, *exports_tasks.FUNCTIONS, *sync_tasks.FUNCTIONS,
     *directory_tasks.FUNCTIONS, *webhooks_tasks.FUNCTIONS, *reconciliation_tasks.FUNCTIONS, *connections_tasks.FUNCTIONS,
 ]
+
+# Why a job's QBO reads are made, unless the code inside says more precisely (qbo.purpose: the innermost
+# tag wins). A sync job reads only to settle a write whose answer was lost or a stale SyncToken.
+JOB_READ_PURPOSES = {SYNC_COMPANY: purposes.SETTLE_UNKNOWN_WRITE, IMPORT_DIRECTORY: purposes.DIRECTORY_REFRESH,
+                     RECONCILE_COMPANY: purposes.RECONCILIATION, PROCESS_WEBHOOK_EVENTS: purposes.DRIFT_CHECK}
+
+
+def _reading_for(fn: Any, purpose: str) -> Any:
+    @functools.wraps(fn)
+    async def job(*args: Any, **kwargs: Any) -> Any:
+        with reading_for(purpose):
+            return await fn(*args, **kwargs)
+    return job
+
+
+FUNCTIONS = [_reading_for(f, JOB_READ_PURPOSES[f.__name__]) if f.__name__ in JOB_READ_PURPOSES else f
+             for f in FUNCTIONS]
 
 _MISSING = set(JOB_NAMES) - {f.__name__ for f in FUNCTIONS}
 assert not _MISSING, f"job names with no registered function: {_MISSING}"
