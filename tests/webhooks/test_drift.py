@@ -11,6 +11,7 @@ from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
 from qbo_integration.webhooks import reactions
+from qbo_integration.webhooks.models import WebhookEvent
 from tests.support import sync as h
 from tests.webhooks.test_sandbox_delivery import URL, _wait_for
 
@@ -87,6 +88,46 @@ async def test_webhook_shows_drift_within_seconds(ctx, live, sessionmaker, sandb
         assert result and result["timeActivities"] == {"changed": 1}, result
         [finding] = await _findings(sessionmaker, cc.company_id)
         assert (finding.kind, finding.source, finding.timecard_id) == ("changed", "webhook", tid)
+    finally:
+        await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/webhook")
+
+
+async def _reads_since(sandbox, realm: str, since: float) -> list[dict]:
+    log = (await sandbox.get(f"/_sandbox/realms/{realm}/log", params={"since": since})).json()
+    return [e for e in log if not e["write"]]
+
+
+async def test_the_echoes_of_our_own_writes_cost_no_read(ctx, live, sessionmaker, sandbox, api, settings, live_api,
+                                                         queue):
+    """Intuit meters reads: our create's and our update's webhook echoes are told from the events' times and
+    operations against what QBO answered our writes, not by reading the record back."""
+    cc, core = live
+    r = await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/webhook",
+                          json={"url": f"{live_api.base_url}{URL}", "verifierToken": settings.webhook_verifier()})
+    assert r.status_code == 200
+    try:
+        start = (await sandbox.get(f"/_sandbox/realms/{cc.realm_id}/log")).json()
+        since = start[-1]["ts"] + 0.0001 if start else 0.0
+        tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+        v2 = await h.change_timecard(sessionmaker, tid, notes="edited in CrewFlow")
+        await intake.handle_event(ctx, h.event("timecard.updated", core, tid, v2))
+        assert (await engine.run_company_sync(ctx, core.company_id))["synced"] == 1
+        seen: dict[str, int] = {}
+
+        async def both_echoes():
+            out = await reactions.process(sessionmaker, api, queue, ctx["redis"], cc.company_id)
+            for k, n in (out.get("timeActivities") or {}).items():
+                seen[k] = seen.get(k, 0) + n
+            async with sessionmaker() as s:
+                events = (await s.execute(select(WebhookEvent.operation, WebhookEvent.status)
+                                          .where(WebhookEvent.entity_id == qbo_id))).all()
+            return sorted(events) == [("Create", "done"), ("Update", "done")]
+
+        assert await _wait_for(both_echoes, timeout=60)
+        assert seen == {"echo": 1} or seen == {"echo": 2}, seen  # one job may take both events
+        reads = await _reads_since(sandbox, cc.realm_id, since)
+        assert reads == [], reads
+        assert await _findings(sessionmaker, cc.company_id) == []
     finally:
         await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/webhook")
 

@@ -5,6 +5,7 @@ the webhook job and by a reconciliation run, and stops neither for the company."
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,12 @@ from qbo_integration.webhooks.models import WebhookEvent
 from qbo_integration.webhooks.signature import sign
 from tests.webhooks.test_drift import _findings, _synced_timecard
 from tests.webhooks.test_sandbox_delivery import URL
+
+
+def _now() -> str:
+    """An event is dated by the change it reports (an event older than our own write is its echo)."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
 
 BAD = {"nul": "Fixed by the bookkeeper\x00 twice", "surrogate": "Fixed \ud800 by the bookkeeper"}
 
@@ -35,7 +42,7 @@ async def test_the_webhook_job_stores_the_finding_safely(ctx, live, sessionmaker
     tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
     await _edit_in_quickbooks(sandbox, cc.realm_id, qbo_id, BAD[kind])
     delivery = json.dumps([{"specversion": "1.0", "id": f"bad-{kind}", "type": "qbo.timeactivity.updated.v1",
-                            "time": "2026-12-01T10:00:00Z", "intuitentityid": qbo_id,
+                            "time": _now(), "intuitentityid": qbo_id,
                             "intuitaccountid": cc.realm_id}]).encode()
     posted = await client.post(URL, content=delivery, headers={"content-type": "application/json",
                                                                "intuit-signature": sign(delivery, settings.webhook_verifier())})

@@ -1,13 +1,15 @@
 """Drift: a TimeActivity we created that someone changed or deleted inside QBO.
 
-Our own writes come back by webhook too; they are recognised by SyncToken (the write-back stores the
-token QBO answered, so a record at that token is ours). While a write of ours is outstanding the check
-waits: the echo of that write is on its way.
+Our own writes come back by webhook too. Their echoes are recognised without a read: the event's time is
+no later than the LastUpdatedTime QBO answered our write with (versions.py). Any other event is read,
+many records a query, and a record at the SyncToken our write-back stored is still ours. While a write
+of ours is outstanding the check waits: the echo of that write is on its way.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -16,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections.service import get_integration
 from qbo_integration.db.locks import hold_until_commit
-from qbo_integration.monitoring import audit
+from qbo_integration.monitoring import audit, read_budget
+from qbo_integration.qbo import purpose as purposes
 from qbo_integration.qbo.client import CompanyClient
-from qbo_integration.qbo.errors import NotFoundError
+from qbo_integration.qbo.purpose import reading_for
+from qbo_integration.reconciliation import versions
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
 from qbo_integration.untrusted import storable_json, storable_text
@@ -34,25 +38,69 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"  # the admin already kept this QBO version
     CHANGED = "changed"
     DELETED = "deleted"
+    DEFERRED = "deferred"  # the app's read budget is nearly used up: the nightly reconciliation looks later
+
+
+ID_CHUNK = 100  # ids per `Id IN (...)` query
 
 
 async def check(sessionmaker: async_sessionmaker[AsyncSession], client: CompanyClient, company_id: uuid.UUID,
-                qbo_id: str, *, source: str) -> Outcome:
+                qbo_id: str, *, source: str, seen: Sequence[versions.Seen] = ()) -> Outcome:
+    return (await check_many(sessionmaker, client, company_id, {qbo_id: seen}, source=source))[qbo_id]
+
+
+async def check_many(sessionmaker: async_sessionmaker[AsyncSession], client: CompanyClient, company_id: uuid.UUID,
+                     events: Mapping[str, Sequence[versions.Seen]], *, source: str) -> dict[str, Outcome]:
+    """Decide for each record named (QBO id -> what its events said). The echo of our own write is told from
+    the events' times and operations (versions.is_echo): no read. The rest are read together, 100 ids a
+    query."""
+    ids = sorted(events)
     async with sessionmaker() as s:
-        before = await known.by_qbo_id(s, company_id, qbo_id)
-    if before is None:
-        return Outcome.NOT_OURS
-    if not before.settled:
-        return Outcome.BUSY
-    try:
-        view: dict[str, Any] | None = (await client.get_time_activity(qbo_id)).to_qbo()
-    except NotFoundError:
-        view = None
+        before = {i: await known.by_qbo_id(s, company_id, i) for i in ids}
+        kept = await versions.ours(s, company_id, [i for i, k in before.items() if k is not None])
+    out: dict[str, Outcome] = {}
+    to_read: list[str] = []
+    for i in ids:
+        k = before[i]
+        if k is None:
+            out[i] = Outcome.NOT_OURS
+        elif not k.settled:
+            out[i] = Outcome.BUSY
+        elif versions.is_echo(events[i], k.sync_token, kept.get(i)):
+            out[i] = Outcome.ECHO
+        else:
+            to_read.append(i)
+    if not to_read:
+        return out
+    if not await read_budget.may_read(client.api.redis, company_id, purposes.DRIFT_CHECK):
+        return {**out, **{i: Outcome.DEFERRED for i in to_read}}
+    with reading_for(purposes.DRIFT_CHECK):
+        views = await read_many(client, to_read)
+    for i in to_read:
+        ours = before[i]
+        assert ours is not None
+        out[i] = await _decide(sessionmaker, company_id, ours, views.get(i), source=source)
+    return out
+
+
+async def read_many(client: CompanyClient, qbo_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The TimeActivities QBO holds of these ids (ids QBO issued: our outbox's), by id; a deleted one is absent."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(qbo_ids), ID_CHUNK):
+        listed = ",".join("'" + i.replace("'", "\\'") + "'" for i in qbo_ids[start:start + ID_CHUNK])
+        for ta in await client.query_all(f"SELECT * FROM TimeActivity WHERE Id IN ({listed})"):
+            data = ta.to_qbo()
+            found[str(data.get("Id"))] = data
+    return found
+
+
+async def _decide(sessionmaker: async_sessionmaker[AsyncSession], company_id: uuid.UUID, before: known.KnownRecord,
+                  view: dict[str, Any] | None, *, source: str) -> Outcome:
     token = str(view.get("SyncToken")) if view is not None else None
     if view is not None and token == before.sync_token:
         return Outcome.ECHO
     async with sessionmaker() as s:
-        now_known = await known.by_qbo_id(s, company_id, qbo_id)
+        now_known = await known.by_qbo_id(s, company_id, before.qbo_id)
         if now_known != before:
             return Outcome.BUSY  # we wrote while QBO was being read: decide on the next look
         outcome = await record(s, company_id, before, view, source=source)

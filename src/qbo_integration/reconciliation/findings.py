@@ -22,6 +22,7 @@ from qbo_integration.connections.service import get_integration
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.monitoring import audit
 from qbo_integration.queue import JobQueue
+from qbo_integration.reconciliation import versions
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
 from qbo_integration.sync import service as sync_service
@@ -50,7 +51,9 @@ async def resolved_findings(session: AsyncSession, company_id: uuid.UUID, limit:
 async def supersede(session: AsyncSession, company_id: uuid.UUID, written: Sequence[Written]) -> None:
     """CrewFlow's writes landed for these timecards: their open findings are moot (closed as superseded),
     and a bookkeeper's version a write overwrote with no finding open yet is recorded as one. Runs in the
-    sync write-back's transaction (sync.written), so it never disagrees with the outbox."""
+    sync write-back's transaction (sync.written), so it never disagrees with the outbox. The versions the
+    writes left are kept too (versions.remember): their webhook echoes then need no QBO read."""
+    await versions.remember(session, company_id, written)
     now = utc_now()
     tids = sorted({w.timecard_id for w in written})
     closed = (await session.execute(

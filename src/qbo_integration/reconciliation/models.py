@@ -66,3 +66,16 @@ class DriftFinding(Base):
     detected_at: Mapped[datetime] = created_at_col()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class WrittenVersion(Base):
+    """The version of a TimeActivity QBO answered our last write with: its SyncToken and LastUpdatedTime.
+    A webhook event of that record dated no later than this is the echo of our write: no read needed."""
+
+    __tablename__ = "qbo_written_versions"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    qbo_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sync_token: Mapped[str] = mapped_column(String(32))
+    last_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = created_at_col()

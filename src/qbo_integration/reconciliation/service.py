@@ -25,10 +25,12 @@ from qbo_integration.clock import utc_now
 from qbo_integration.connections.service import get_integration, require_connected
 from qbo_integration.errors import NotFound
 from qbo_integration.logs import log_context
-from qbo_integration.monitoring import audit
+from qbo_integration.monitoring import audit, read_budget, read_meter
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo import purpose as purposes
 from qbo_integration.qbo.client import CompanyClient
 from qbo_integration.qbo.errors import NotFoundError
+from qbo_integration.qbo.purpose import reading_for
 from qbo_integration.queue import RECONCILE_COMPANY, JobQueue
 from qbo_integration.reconciliation import drift
 from qbo_integration.reconciliation.compare import KINDS, Finding, compare
@@ -39,14 +41,33 @@ from qbo_integration.sync.nudge import nudge
 logger = logging.getLogger(__name__)
 
 FUNCTION = RECONCILE_COMPANY
+DEFERRED = ("deferred: the QuickBooks read budget (the company's daily reconciliation reads, or the app's "
+            "monthly reads) is used up for now; the next nightly run reads what this one would have")
 CURSOR_OVERLAP = timedelta(minutes=5)
-ID_CHUNK = 100
+ID_CHUNK = drift.ID_CHUNK
 
 
 @dataclass(frozen=True)
 class Budget:
     window_days: int
-    max_reads: int
+    max_reads: int  # one run
+    daily_reads: int | None = None  # the company's runs of a UTC day together (RECONCILIATION_DAILY_READS)
+
+
+async def _reads_allowed(redis: Redis | None, cid: uuid.UUID, budget: Budget) -> int:
+    """What this run may read: its own budget, within what the company's day has left, and nothing when
+    the app's monthly budget is nearly used up (read_budget: reconciliation is the first to wait)."""
+    if redis is None:
+        return budget.max_reads
+    if not await read_budget.may_read(redis, cid, purposes.RECONCILIATION):
+        return 0
+    allowed = budget.max_reads
+    if budget.daily_reads is not None:
+        used = (await read_meter.company_day(redis, cid)).get(purposes.RECONCILIATION, 0)
+        allowed = min(allowed, budget.daily_reads - used)
+        if allowed <= 0:
+            await read_meter.count_deferred(redis, cid, purposes.RECONCILIATION)
+    return max(0, allowed)
 
 
 def job_id(company_id: uuid.UUID, run_id: uuid.UUID) -> str:
@@ -129,9 +150,7 @@ class _Reader:
                 self.complete = False
                 break
             chunk = ids[start:start + ID_CHUNK]
-            listed = ",".join(f"'{i}'" for i in chunk)
-            found = {str(ta.to_qbo().get("Id")): ta.to_qbo()
-                     for ta in await self.client.query_all(f"SELECT * FROM TimeActivity WHERE Id IN ({listed})")}
+            found = await drift.read_many(self.client, chunk)
             self.records.update(found)
             absent |= set(chunk) - set(found)
         return absent
@@ -146,9 +165,14 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue
         if claimed is None:
             return {"status": "skipped"}
         rid, realm, cursor, started = claimed
-        reader = _Reader(qbo.company(cid, realm), budget.max_reads)
+        allowed = await _reads_allowed(redis, cid, budget)
+        reader = _Reader(qbo.company(cid, realm), allowed)
+        if allowed <= 0:
+            await _finish(sessionmaker, cid, rid, reader, [], error=DEFERRED)
+            return {"status": "deferred", "runId": str(rid), "error": DEFERRED}
         try:
-            findings = await _read_and_compare(sessionmaker, reader, cid, cursor, started, budget)
+            with reading_for(purposes.RECONCILIATION):
+                findings = await _read_and_compare(sessionmaker, reader, cid, cursor, started, budget)
             await _delete_duplicates(reader.client, findings)
         except QboError as exc:
             await _finish(sessionmaker, cid, rid, reader, [], error=f"QuickBooks: {exc.message}")

@@ -12,7 +12,8 @@ from qbo_integration.reconciliation import service
 
 def _budget(ctx: dict[str, Any]) -> service.Budget:
     s = ctx["settings"]
-    return service.Budget(window_days=s.reconciliation_window_days, max_reads=s.reconciliation_max_reads)
+    return service.Budget(window_days=s.reconciliation_window_days, max_reads=s.reconciliation_max_reads,
+                          daily_reads=s.reconciliation_daily_reads)
 
 
 async def reconcile_company(ctx: dict[str, Any], company_id: str | uuid.UUID, run_id: str | uuid.UUID | None = None,

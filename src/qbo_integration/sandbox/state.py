@@ -84,7 +84,7 @@ class SandboxState:
         return realm
 
     def _listen(self, realm: Realm) -> None:
-        realm.on_change = lambda entity, id_, op: self.webhooks.notify(realm.realm_id, entity, id_, op)
+        realm.on_change = lambda entity, id_, op, at: self.webhooks.notify(realm.realm_id, entity, id_, op, at)
 
     def reset(self, realm_id: str) -> None:
         slot = self.slots[realm_id]

@@ -46,8 +46,9 @@ class Realm:
     counters: dict[str, int] = field(default_factory=dict)
     request_ids: RequestIdMemory = field(default_factory=RequestIdMemory)
     sample: bool = False
-    # (entity, id, Create|Update|Delete) after every write: the webhook hub listens here.
-    on_change: Callable[[str, str, str], None] | None = None
+    # (entity, id, Create|Update|Delete, LastUpdatedTime as epoch seconds) after every write: the webhook hub
+    # listens here.
+    on_change: Callable[[str, str, str, float], None] | None = None
     preferences: dict[str, Any] = field(default_factory=default_preferences)
     time_zone: str = DEFAULT_TIME_ZONE  # CompanyInfo.DefaultTimeZone
     preferences_updated: float | None = None
@@ -140,7 +141,7 @@ class Realm:
 
     def _changed(self, entity: str, rec: Record, operation: str) -> None:
         if self.on_change is not None:
-            self.on_change(entity, rec.id, operation)
+            self.on_change(entity, rec.id, operation, rec.updated)
 
     def name_taken(self, entity: str, name: str, except_id: str | None = None) -> bool:
         if entity in SHARED_NAMES:

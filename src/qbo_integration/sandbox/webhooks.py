@@ -95,12 +95,14 @@ class WebhookHub:
     def unsubscribe(self, realm_id: str) -> None:
         self.subscriptions.pop(realm_id, None)
 
-    def notify(self, realm_id: str, entity: str, entity_id: str, operation: str) -> None:
+    def notify(self, realm_id: str, entity: str, entity_id: str, operation: str, at: float | None = None) -> None:
+        """`at`: the record's LastUpdatedTime (epoch seconds), which the event carries, as QBO's do."""
         sub = self.subscriptions.get(realm_id)
         if sub is None or entity not in NOTIFIED or operation not in _PAST:
             return
+        when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
         self._pending.setdefault(sub.url, []).append(
-            Change(realm_id, entity, entity_id, operation, datetime.now(UTC).replace(microsecond=0)))
+            Change(realm_id, entity, entity_id, operation, when.replace(microsecond=0)))
         task = self._tasks.get(sub.url)
         if task is None or task.done():
             try:

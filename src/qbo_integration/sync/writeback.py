@@ -22,7 +22,7 @@ from qbo_integration.sync import core_status, lifecycle, outbox, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
 from qbo_integration.sync.states import Kind, Op, State
-from qbo_integration.sync.written import Written
+from qbo_integration.sync.written import Held, Written
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def _adopted(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
     outbox.clear_outstanding(row)
     outcome.success(row, c, version=w.version, fingerprint=w.fingerprint, wanted=w.desire, now=rnd.now)
     rnd.audit(row, res, "success", qbo_id=row.qbo_id, response=record)
-    rnd.summary.written.append(Written(row.timecard_id))
+    rnd.summary.written.append(Written(row.timecard_id, holds=Held.of(record)))
     rnd.summary.first_sync = True
     SYNCS.labels(operation=Op.CREATE, outcome="adopted").inc()
     rnd.synced(row, Op.CREATE, w.version)
@@ -185,7 +185,8 @@ def _landed_write(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
     _landed(row, res, rnd.now)
     outcome.success(row, c, version=w.version, fingerprint=w.fingerprint, wanted=w.desire, now=rnd.now)
     rnd.audit(row, res, "success")
-    rnd.summary.written.append(Written(row.timecard_id, res.overridden))
+    rnd.summary.written.append(Written(row.timecard_id, res.overridden,
+                                       Held.of(res.response) if w.op != Op.DELETE else None))
     SYNCS.labels(operation=w.op, outcome="success").inc()
     if w.op == Op.CREATE:
         rnd.summary.first_sync = True

@@ -27,12 +27,31 @@ class Overridden:
 
 
 @dataclass(frozen=True)
+class Held:
+    """The record as QBO answered our write: Id, SyncToken and its MetaData.LastUpdatedTime (QBO's text)."""
+
+    qbo_id: str
+    sync_token: str
+    last_updated: str | None
+
+    @classmethod
+    def of(cls, record: dict[str, Any] | None) -> Held | None:
+        if not record or record.get("Id") is None or record.get("SyncToken") is None:
+            return None
+        meta = record.get("MetaData")
+        updated = meta.get("LastUpdatedTime") if isinstance(meta, dict) else None
+        return cls(str(record["Id"]), str(record["SyncToken"]), updated if isinstance(updated, str) else None)
+
+
+@dataclass(frozen=True)
 class Written:
     """A timecard whose QBO record CrewFlow's write changed this round (created, updated, deleted,
     adopted, or found deleted in QBO and queued to be re-created)."""
 
     timecard_id: uuid.UUID
     overridden: Overridden | None = None
+    # The version QBO answered our write with (None for a delete): a webhook echo of it needs no read.
+    holds: Held | None = None
 
 
 class WrittenHook(Protocol):

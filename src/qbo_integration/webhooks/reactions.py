@@ -22,10 +22,12 @@ from qbo_integration.directory import import_flow
 from qbo_integration.directory.importer import ENTITIES as DIRECTORY_ENTITIES
 from qbo_integration.logs import log_context, log_fields
 from qbo_integration.mapping.profiles import profile_targets
-from qbo_integration.monitoring import audit
+from qbo_integration.monitoring import audit, read_budget
 from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo import purpose as purposes
+from qbo_integration.qbo.purpose import reading_for
 from qbo_integration.queue import JobQueue
-from qbo_integration.reconciliation import drift
+from qbo_integration.reconciliation import drift, versions
 from qbo_integration.webhooks import service
 from qbo_integration.webhooks.models import WebhookEvent
 
@@ -50,6 +52,14 @@ def _group(events: list[WebhookEvent]) -> tuple[dict[str, set[str]], dict[str, s
     for (entity, entity_id), ev in latest.items():
         (deleted if ev.operation == "Delete" else changed).setdefault(entity, set()).add(entity_id)
     return changed, deleted, time_events
+
+
+def _seen(events: list[WebhookEvent]) -> dict[str, list[versions.Seen]]:
+    """What the events said of each record (time and operation)."""
+    out: dict[str, list[versions.Seen]] = {}
+    for ev in events:
+        out.setdefault(ev.entity_id, []).append(versions.Seen(ev.occurred_at, ev.operation))
+    return out
 
 
 DROPPED = "webhook_events_dropped"
@@ -125,9 +135,12 @@ async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi,
     if not events:
         return {"events": len(foreign), **dropped}
     changed, deleted, time_events = _group(events)
+    if changed and not await read_budget.may_read(qbo.redis, cid, purposes.DIRECTORY_REFRESH):
+        changed = {}  # the daily CDC call finds them once the budget allows (deleted ones need no read)
     try:
-        result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted,
-                                                  mapped=profile_targets)
+        with reading_for(purposes.DIRECTORY_REFRESH):
+            result = await import_flow.refresh_records(sessionmaker, qbo, queue, cid, realm, changed, deleted,
+                                                      mapped=profile_targets)
     except QboError as exc:
         logger.warning("webhook directory refresh failed: %s", exc.message)
         async with sessionmaker() as s:
@@ -140,9 +153,8 @@ async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi,
     client = qbo.company(cid, realm)
     outcomes: dict[str, drift.Outcome] = {}
     try:
-        for qbo_id in sorted({e.entity_id for e in time_events}):
-            outcomes[qbo_id] = await drift.check(sessionmaker, client, cid, qbo_id, source="webhook")
-    except QboError as exc:  # the rest of the events wait for the retry
+        outcomes = await drift.check_many(sessionmaker, client, cid, _seen(time_events), source="webhook")
+    except QboError as exc:  # the events wait for the retry
         logger.warning("webhook drift check failed: %s", exc.message)
     waiting = [e.id for e in time_events if outcomes.get(e.entity_id) in (None, drift.Outcome.BUSY)]
     async with sessionmaker() as s:
