@@ -111,3 +111,23 @@ async def test_a_small_read_budget_makes_a_partial_run(ctx, live, sessionmaker, 
     out = await service.run(sessionmaker, api, ctx["queue"], ctx["redis"], cc.company_id, None,
                             service.Budget(window_days=400, max_reads=1))
     assert out["status"] == "completed" and out["complete"] is False and out["reads"] == 1
+
+
+async def test_a_company_past_its_daily_read_budget_defers_the_run_without_reading(ctx, live, sessionmaker,
+                                                                                   sandbox, api):
+    from qbo_integration.monitoring import read_meter
+    from qbo_integration.qbo import purpose as purposes
+
+    cc, core = live
+    await _synced(ctx, sessionmaker, core, 1)
+    for _ in range(3):  # today's earlier reconciliation reads
+        await read_meter.count_read(ctx["redis"], cc.company_id, purpose=purposes.RECONCILIATION)
+    log_before = len((await sandbox.get(f"/_sandbox/realms/{cc.realm_id}/log")).json())
+    out = await service.run(sessionmaker, api, ctx["queue"], ctx["redis"], cc.company_id, None,
+                            service.Budget(window_days=14, max_reads=50, daily_reads=3), trigger="nightly")
+    assert out["status"] == "deferred", out
+    assert len((await sandbox.get(f"/_sandbox/realms/{cc.realm_id}/log")).json()) == log_before
+    assert (await read_meter.deferred_today(ctx["redis"], cc.company_id)) == {"reconciliation": 1}
+    async with sessionmaker() as s:
+        run = await service.latest_run(s, cc.company_id)
+    assert run is not None and run.status == "failed" and run.error == service.DEFERRED
