@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from qbo_integration.monitoring.models import AuditLogEntry
-from qbo_integration.reconciliation import drift
+from qbo_integration.reconciliation import drift, versions
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import engine, intake
 from qbo_integration.webhooks import reactions
@@ -130,6 +131,25 @@ async def test_the_echoes_of_our_own_writes_cost_no_read(ctx, live, sessionmaker
         assert await _findings(sessionmaker, cc.company_id) == []
     finally:
         await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/webhook")
+
+
+async def test_records_someone_else_changed_are_read_together_in_one_query(ctx, live, sessionmaker, sandbox, api):
+    cc, core = live
+    (t1, q1), (t2, q2) = [await _synced_timecard(ctx, sessionmaker, core) for _ in range(2)]
+    for qbo_id in (q1, q2):
+        edit = await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity",
+                                  json={"Id": qbo_id, "Hours": 5})
+        assert edit.status_code == 200, edit.text
+    log = (await sandbox.get(f"/_sandbox/realms/{cc.realm_id}/log")).json()
+    since = log[-1]["ts"] + 0.0001
+    later = datetime.now(UTC) + timedelta(seconds=1)  # the edits' events, dated after our writes
+    client = api.company(cc.company_id, cc.realm_id)
+    out = await drift.check_many(sessionmaker, client, cc.company_id,
+                                 {q: [versions.Seen(later, "Update")] for q in (q1, q2)}, source="webhook")
+    assert out == {q1: drift.Outcome.CHANGED, q2: drift.Outcome.CHANGED}
+    reads = await _reads_since(sandbox, cc.realm_id, since)
+    assert [r["path"].rsplit("/", 1)[-1] for r in reads] == ["query"]
+    assert {f.timecard_id for f in await _findings(sessionmaker, cc.company_id)} == {t1, t2}
 
 
 DRIFT = "/api/v1/integrations/quickbooks/drift"

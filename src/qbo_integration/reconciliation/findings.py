@@ -133,8 +133,9 @@ async def resolve(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
 
 
 async def archive_open(session: AsyncSession, company_id: uuid.UUID, *, actor: str) -> int:
-    """The company switched to another QuickBooks company: its open findings, and the versions the admin kept,
-    name the old realm's records (whose ids the new realm may reuse)."""
+    """The company switched to another QuickBooks company: its open findings, the versions the admin kept and
+    those our writes left name the old realm's records (whose ids the new realm may reuse)."""
+    await versions.forget(session, company_id)
     result = await session.execute(
         update(DriftFinding).where(DriftFinding.company_id == company_id,
                                    DriftFinding.status.in_(("open", "accepted")))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,6 +71,11 @@ async def remember(session: AsyncSession, company_id: uuid.UUID, written: Sequen
         index_elements=["company_id", "qbo_id"],
         set_={"sync_token": stmt.excluded.sync_token, "last_updated": stmt.excluded.last_updated,
               "recorded_at": stmt.excluded.recorded_at}))
+
+
+async def forget(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """The company switched QuickBooks company: the old realm's versions say nothing of the new one's ids."""
+    await session.execute(delete(WrittenVersion).where(WrittenVersion.company_id == company_id))
 
 
 async def ours(session: AsyncSession, company_id: uuid.UUID, qbo_ids: Sequence[str]) -> dict[str, Ours]:
