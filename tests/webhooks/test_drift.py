@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from qbo_integration.monitoring.models import AuditLogEntry
@@ -199,6 +201,48 @@ async def test_admin_keeps_qbo_version_or_dismisses(ctx, live, sessionmaker, san
                                    .order_by(AuditLogEntry.created_at))).scalars().all()
     assert [a for a in actions if a.startswith(("drift", "qbo_drift"))] == [
         "qbo_drift_detected", "drift_accepted", "qbo_drift_detected", "drift_dismissed"]
+
+
+async def test_an_admins_decision_and_a_sync_round_of_the_timecard_do_not_deadlock(ctx, live, sessionmaker, sandbox,
+                                                                                    api):
+    """The write-back holds the timecard's outbox row and then closes its findings (supersede); an admin
+    keeping QBO's version at that moment waits for the row before the finding, so the round commits and the
+    decision is told the finding was superseded (it deadlocked: the decision held the finding first)."""
+    from sqlalchemy import text
+
+    from qbo_integration.errors import Conflict
+    from qbo_integration.reconciliation import findings
+    from qbo_integration.sync import outbox
+    from qbo_integration.sync.written import Written
+
+    cc, core = live
+    tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": qbo_id, "Hours": 4})
+    client = api.company(cc.company_id, cc.realm_id)
+    assert await drift.check(sessionmaker, client, cc.company_id, qbo_id, source="webhook") == drift.Outcome.CHANGED
+    [finding] = await _findings(sessionmaker, cc.company_id)
+
+    async def decide():
+        async with sessionmaker() as s:
+            await findings.resolve(s, ctx["queue"], cc.company_id, finding.id, "accept", actor="admin")
+            await s.commit()
+
+    async with sessionmaker() as round_:
+        await outbox.lock_rows(round_, cc.company_id, timecard_ids=[tid])
+        decision = asyncio.create_task(decide())
+
+        async def waiting_for_a_lock():
+            async with sessionmaker() as s:
+                return (await s.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                             "current_database() AND wait_event_type = 'Lock'"))).scalar()
+
+        assert await _wait_for(waiting_for_a_lock, timeout=30)
+        await findings.supersede(round_, cc.company_id, [Written(tid)])
+        await round_.commit()
+    with pytest.raises(Conflict):
+        await decision
+    [after] = await _findings(sessionmaker, cc.company_id)
+    assert after.status == "superseded"
 
 
 async def test_drift_of_another_company_is_not_found(ctx, live, sessionmaker, sandbox, api, client, make_token):

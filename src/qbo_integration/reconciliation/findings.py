@@ -107,6 +107,12 @@ async def _open_finding(session: AsyncSession, company_id: uuid.UUID, finding_id
 
 async def resolve(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, finding_id: uuid.UUID,
                   action: Action, *, actor: str) -> DriftFinding:
+    # The sync write-back locks a timecard's outbox row, then closes its findings (supersede): lock in the
+    # same order, or an admin's decision and a sync round of that timecard deadlock.
+    timecard_id = (await session.execute(select(DriftFinding.timecard_id).where(
+        DriftFinding.id == finding_id, DriftFinding.company_id == company_id))).scalar_one_or_none()
+    if timecard_id is not None:
+        await known.lock_row(session, company_id, timecard_id)
     row = await _open_finding(session, company_id, finding_id)
     if action == "push":
         if not await known.disown_qbo_content(session, company_id, row.timecard_id, expected_qbo_id=row.qbo_id,

@@ -38,6 +38,11 @@ async def by_qbo_id(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -
     return KnownRecord(row.timecard_id, qbo_id, row.qbo_sync_token, is_settled(row.state, row.pending_op))
 
 
+async def lock_row(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID) -> None:
+    """Hold the timecard's outbox row until commit (the sync write-back's first lock: take it first too)."""
+    await outbox.lock_rows(session, company_id, timecard_ids=[timecard_id])
+
+
 async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID,
                             expected_token: str | None, qbo_token: str) -> bool:
     """The admin keeps QBO's edited version: our next write starts from its SyncToken, and a webhook
