@@ -30,7 +30,7 @@ from qbo_integration.directory.lock import lock
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
-from qbo_integration.qbo import CompanyClient, QboApi, QboError
+from qbo_integration.qbo import CompanyClient, QboApi, QboError, RetryPolicy
 from qbo_integration.qbo.models import QboEntity, entity_model
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
 from qbo_integration.sync import jobs as sync_jobs
@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 KIND = "directory_import"
 LINKED = "directory_linked"  # audit action: the import linked a QBO record to an existing CrewFlow record
 FUNCTION = IMPORT_DIRECTORY
-MAX_ATTEMPTS = 3
-RETRY_DELAY = timedelta(minutes=5)
+#: A failed import is tried again while QBO was only briefly unavailable: 5 min, then 10 min later.
+RETRIES = RetryPolicy.fixed(300, 600)
 NOT_CONNECTED = "QuickBooks is not connected for this company: connect it, then import again"
 NEVER_STARTED_NOTE = ("This import never started: the job queue lost it (Redis restarted or could not be reached). "
                       "The daily import still runs; press Import to import now.")
@@ -146,7 +146,7 @@ async def _read_books(client: CompanyClient, at: datetime) -> company_books.Book
     try:
         return await company_books.read(client, at)
     except QboError as exc:
-        if exc.retryable:
+        if exc.resolution.retryable:
             raise
         logger.warning("could not read the QuickBooks preferences: %s", describe(exc))
         return None
@@ -192,7 +192,8 @@ def describe(exc: Exception) -> str:
 async def _fail(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue, cid: uuid.UUID, job_id: uuid.UUID,
                 exc: Exception, *, attempt: int, mode: str, calls: int, now: datetime) -> None:
     logger.warning("directory import failed: %s", describe(exc), exc_info=not isinstance(exc, QboError))
-    retry = isinstance(exc, QboError) and exc.retryable and attempt < MAX_ATTEMPTS
+    delay = RETRIES.delay(attempt) if isinstance(exc, QboError) and exc.resolution.retryable else None
+    retry = delay is not None
     async with sessionmaker() as s:
         job = await s.get(SyncJob, job_id)
         integ = await get_integration(s, cid)
@@ -206,7 +207,7 @@ async def _fail(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue,
             nxt = new_job(integ, trigger="retry", mode=mode, attempt=attempt + 1)
             s.add(nxt)
             queue.after_commit(s, FUNCTION, str(cid), str(nxt.id), _job_id=job_key(cid, nxt.id),
-                               _defer_by=RETRY_DELAY * attempt)
+                               _defer_by=timedelta(seconds=delay or 0))
         await commit_and_flush(s, queue)
 
 
