@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
-from qbo_integration.directory import importer
+from qbo_integration.directory import fetching, importer
 from qbo_integration.directory.importer import MappedKeys
 from qbo_integration.directory.lock import lock
 from qbo_integration.logs import log_context
@@ -89,7 +89,7 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
         job_id_, realm_id, cursor, started, mode, attempt = claimed
         client = qbo.company(cid, realm_id)
         try:
-            fetched = await importer.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
+            fetched = await fetching.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
             rules = await _read_books(client, now())
             async with sessionmaker() as s:
                 await lock(s, cid)
@@ -255,7 +255,7 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
     said they changed). A record QBO no longer returns and that was reported deleted is marked so."""
     client = qbo.company(company_id, realm_id)
     records: dict[str, list[QboEntity]] = {}
-    for entity in importer.ENTITIES:
+    for entity in fetching.ENTITIES:
         ids = sorted(i for i in changed.get(entity, set()) | deleted.get(entity, set()) if i.isdigit())
         found: list[QboEntity] = []
         for start in range(0, len(ids), REFRESH_CHUNK):
@@ -270,7 +270,7 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
         return {"qboCalls": client.stats.calls, "records": 0}
     async with sessionmaker() as s:
         await lock(s, company_id)
-        counts = await importer.apply(s, company_id, importer.Fetched("webhook", records, complete=False), mapped)
+        counts = await importer.apply(s, company_id, fetching.Fetched("webhook", records, complete=False), mapped)
         integ = await get_integration(s, company_id)
         if integ is not None:
             await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")
