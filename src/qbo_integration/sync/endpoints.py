@@ -34,7 +34,7 @@ ERRORS_EXPLAINED = 200  # a job's errors that get their timecard's state in word
              summary="Queue a sync of the company's approved timecards (or the given ones) now (admin)")
 async def sync_now(body: SyncNowIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> SyncNowOut:
     company_access(principal, body.company_id, admin=True)
-    job = await service.request_sync(session, queue, body.company_id, body.timecard_ids)
+    job = await service.request_sync(session, queue, body.company_id, body.timecard_ids, actor=principal.sub)
     return SyncNowOut.model_validate({"job_id": job.id})
 
 
@@ -87,7 +87,7 @@ async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, pr
              summary="Try dead-lettered timecards again from the first attempt (admin)")
 async def requeue_dead(body: RequeueIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> RequeueOut:
     company_access(principal, body.company_id, admin=True)
-    n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids)
+    n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids, actor=principal.sub)
     return RequeueOut(requeued=n)
 
 
