@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from qbo_integration.api.deps import AdminOf, CompanyReader, PrincipalDep, QueueDep, SessionDep
 from qbo_integration.errors import NotFound
@@ -23,19 +23,22 @@ from qbo_integration.sync.schemas import (
     SyncSettingsOut,
     SyncStatusOut,
 )
+from qbo_integration.sync.story import service as story
+from qbo_integration.sync.story.endpoints import qbo_of
 
 router = APIRouter(tags=["sync"])
+ERRORS_EXPLAINED = 200  # a job's errors that get their timecard's state in words
 
 
 @router.post("/sync-now", response_model=SyncNowOut, status_code=202,
              summary="Queue a sync of the company's approved timecards (or the given ones) now (admin)")
 async def sync_now(body: SyncNowIn, admin: AdminOf[SyncNowIn], session: SessionDep, queue: QueueDep) -> SyncNowOut:
-    job = await service.request_sync(session, queue, body.company_id, body.timecard_ids)
+    job = await service.request_sync(session, queue, body.company_id, body.timecard_ids, actor=admin.sub)
     return SyncNowOut.model_validate({"job_id": job.id})
 
 
 @router.get("/sync-status/{job_id}", response_model=SyncStatusOut, summary="Progress and results of a sync job")
-async def sync_status(job_id: str, principal: PrincipalDep, session: SessionDep) -> SyncStatusOut:
+async def sync_status(job_id: str, request: Request, principal: PrincipalDep, session: SessionDep) -> SyncStatusOut:
     try:
         jid = uuid.UUID(job_id)
     except ValueError:
@@ -44,20 +47,35 @@ async def sync_status(job_id: str, principal: PrincipalDep, session: SessionDep)
     note = (job.results or {}).get("note")
     return SyncStatusOut.model_validate(dict(
         job_id=job.id, status=job.status, progress=jobs.progress(job),
-        results=SyncResults(synced=job.timecards_synced, failed=job.timecards_failed, errors=list(job.errors or [])),
+        results=SyncResults(synced=job.timecards_synced, failed=job.timecards_failed,
+                            errors=await _errors_now(session, request, job.company_id, list(job.errors or []))),
         total=job.timecards_total, qbo_calls=job.qbo_calls, batches=job.qbo_batches, retries=job.qbo_retries,
         trigger=job.trigger, note=note, created_at=job.created_at, started_at=job.started_at,
         completed_at=job.completed_at,
     ))
 
 
+async def _errors_now(session: SessionDep, request: Request, company_id: uuid.UUID,
+                      errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A job's errors, each with its timecard's sync state now (`sync`, the same words as everywhere)."""
+    ids = list(dict.fromkeys(uuid.UUID(e["timecardId"]) for e in errors if e.get("timecardId")))[:ERRORS_EXPLAINED]
+    if not ids:
+        return errors
+    said = await story.explain_many(session, qbo_of(request), company_id, ids)
+    return [{**e, "sync": said[uuid.UUID(e["timecardId"])].as_dict()} if e.get("timecardId")
+            and uuid.UUID(e["timecardId"]) in said else e for e in errors]
+
+
 @router.get("/dead-letters", response_model=DeadLettersOut,
             summary="Timecards that failed every retry (re-queue them with POST /dead-letters/requeue)")
-async def dead_letters(q: Annotated[CompanyQuery, Query()], reader: CompanyReader,
+async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, reader: CompanyReader,
                        session: SessionDep) -> DeadLettersOut:
     rows = await service.dead_letters(session, q.company_id)
+    said = await story.explain_many(session, qbo_of(request), q.company_id, [r.timecard_id for r in rows]) \
+        if rows else {}
     items = [DeadLetter.model_validate(dict(
-        timecard_id=r.timecard_id, operation=r.operation, attempts=r.attempts, error=r.last_error,
+        timecard_id=r.timecard_id, sync=said[r.timecard_id].as_dict(), operation=r.operation, attempts=r.attempts,
+        error=r.last_error,
         error_code=r.last_error_code, qbo_id=r.qbo_id, updated_at=r.updated_at)) for r in rows]
     return DeadLettersOut(items=items, count=len(items))
 
@@ -65,7 +83,7 @@ async def dead_letters(q: Annotated[CompanyQuery, Query()], reader: CompanyReade
 @router.post("/dead-letters/requeue", response_model=RequeueOut,
              summary="Try dead-lettered timecards again from the first attempt (admin)")
 async def requeue_dead(body: RequeueIn, admin: AdminOf[RequeueIn], session: SessionDep, queue: QueueDep) -> RequeueOut:
-    n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids)
+    n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids, actor=admin.sub)
     return RequeueOut(requeued=n)
 
 
