@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     health_cache_seconds: float = Field(1.0, ge=0, le=10, alias="HEALTH_CACHE_SECONDS")
     audit_retention_days: int = Field(90, ge=1, alias="AUDIT_RETENTION_DAYS")
     export_retention_days: int = Field(30, ge=1, alias="EXPORT_RETENTION_DAYS")
+    # Each timecard's sync story (sync/story/): at least 400 days, so a question about last year's time has an answer.
+    sync_story_retention_days: int = Field(400, ge=400, alias="SYNC_STORY_RETENTION_DAYS")
     # When set, the worker serves its Prometheus metrics on this port (the API serves /metrics itself).
     worker_metrics_port: int | None = Field(None, ge=1, le=65535, alias="WORKER_METRICS_PORT")
     # Jobs per worker process at once. Sync jobs mostly wait on QBO (400 ms a call, 500 calls a minute

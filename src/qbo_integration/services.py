@@ -22,6 +22,7 @@ from qbo_integration.queue import JobQueue
 from qbo_integration.realms.switch import switch_realm
 from qbo_integration.reconciliation.findings import supersede
 from qbo_integration.reconciliation.health_signal import drift_signal
+from qbo_integration.sync.story.retention import prune_story
 from qbo_integration.worker.queue import open_pool
 
 
@@ -65,6 +66,8 @@ class Services:
         self.switch_realm = switch_realm
         # What the directory import is handed to tell an orphaned record (directory imports nothing of mapping).
         self.mapped_keys = profile_targets
+        # Pruned by the monitoring retention job next to the audit log (monitoring imports nothing of sync).
+        self.retention = (prune_story,)
         self._own_pool = own_pool  # closed with the services (build_services opened it)
 
     async def aclose(self) -> None:

@@ -17,7 +17,8 @@ What the model demands, and what it cannot:
   write supersedes the bookkeeper's version, and the service records the version it replaced only when
   it saw it (a stale-SyncToken re-read or a re-create, with no write of ours in doubt; a delete over a
   bookkeeper's edit, or of a record already deleted, records nothing). Those are counted and listed
-  ("unseen: CrewFlow's write came after"). Nor after the company switched away from the realm (its
+  ("unseen: CrewFlow's write came after"). An edit the bookkeeper deleted afterwards is owed a finding only
+  as much as that delete is (the edited version is gone by their own hand). Nor after the company switched away from the realm (its
   webhook events are dropped, its findings archived). The end of the day runs a reconciliation, so a
   webhook lost to a disconnect, a killed worker or a Redis restart is no excuse.
 - No finding without a change (`drift_false`): a `changed` finding names the SyncToken of a bookkeeper's
@@ -94,6 +95,15 @@ def _crewflow_wrote(log: list[dict[str, Any]], c: BkChange) -> dict[str, Any] | 
     return None
 
 
+def _deleted_after(changes: list[BkChange], c: BkChange) -> BkChange | None:
+    """The bookkeeper's later delete of the record an edit changed: the edited version is gone by their
+    own hand, so it is owed a finding only as much as the delete is."""
+    if c.kind != "edit":
+        return None
+    return next((d for d in changes if d.kind == "delete" and d.qbo_id == c.qbo_id and d.realm == c.realm
+                 and d.at > c.at), None)
+
+
 async def drift_problems(oc: OpsCompany, logs: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
     """(count, line) for each bookkeeper change never found and each finding no change explains; the
     tallies (found by source, excused) go to the company's notes."""
@@ -120,6 +130,10 @@ async def drift_problems(oc: OpsCompany, logs: dict[str, list[dict[str, Any]]]) 
             count("unseen: switched away")
             continue
         ours = _crewflow_wrote(logs.get(c.realm, []), c)
+        gone = _deleted_after(changes, c)
+        if ours is None and gone is not None and _crewflow_wrote(logs.get(c.realm, []), gone) is not None:
+            count("unseen: the bookkeeper deleted the record afterwards")
+            continue
         if ours is not None:
             what = "delete" if "operation=delete" in str(ours.get("path")) else "write"
             count(f"unseen: CrewFlow's {what} came after")

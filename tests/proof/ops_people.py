@@ -240,14 +240,18 @@ class OpsPeople(OpsState):
         elif how == "sync_now":
             await self.sync_now([])
 
-    async def import_again(self, timeout: float) -> bool:
-        try:
-            await self.import_directory(timeout)
-        except (AssertionError, httpx.HTTPError) as exc:
-            self.log(None, f"import again failed: {str(exc)[:120]}")
-            return False
-        self.log(None, "import again -> completed")
-        return True
+    async def import_again(self, timeout: float, tries: int = 1) -> bool:
+        """Import again; an admin whose import QuickBooks failed clicks again (up to `tries` times)."""
+        for attempt in range(tries):
+            try:
+                await self.import_directory(timeout)
+            except (AssertionError, httpx.HTTPError) as exc:
+                self.log(None, f"import again failed (try {attempt + 1}): {str(exc)[:300]}")
+                await asyncio.sleep(2)
+                continue
+            self.log(None, "import again -> completed")
+            return True
+        return False
 
     async def _set_employee(self, active: bool) -> None:
         r = await self.stack.http.post(f"/_sandbox/realms/{self.realm}/entities/Employee",

@@ -111,7 +111,7 @@ class OpsSwitch(OpsState):
         if self.memory_set:
             await self.stack.http.put(f"/_sandbox/realms/{b}/request-ids",
                                       json={"memorySeconds": self.plan.memory_seconds})
-        if not await self.import_again(300):
+        if not await self.import_again(300, tries=5):
             raise AssertionError(f"seed {self.seed}: realm {b}'s directory could not be imported")
         # The admin maps again from B's directory: other people than A's mapping named (ids that exist in A too).
         customers = [e for e in await self._sandbox_entities("Customer") if e.get("Active") and not e.get("Job")]

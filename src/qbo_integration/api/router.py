@@ -14,6 +14,7 @@ from qbo_integration.mapping import endpoints as mapping_endpoints
 from qbo_integration.monitoring import endpoints as monitoring_endpoints
 from qbo_integration.reconciliation import endpoints as reconciliation_endpoints
 from qbo_integration.sync import endpoints as sync_endpoints
+from qbo_integration.sync.story import endpoints as story_endpoints
 from qbo_integration.webhooks import endpoints as webhooks_endpoints
 
 PREFIX = "/api/v1/integrations/quickbooks"
@@ -28,6 +29,7 @@ def build_integrations_router() -> APIRouter:
     router.include_router(monitoring_endpoints.router)
     router.include_router(exports_endpoints.router)
     router.include_router(sync_endpoints.router)
+    router.include_router(story_endpoints.router)
     router.include_router(directory_endpoints.router)  # before mapping's: the API document's order stays
     router.include_router(mapping_endpoints.router)
     router.include_router(webhooks_endpoints.router)

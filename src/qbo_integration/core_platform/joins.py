@@ -25,9 +25,10 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 
-from qbo_integration.core_platform.models import Timecard
+from qbo_integration.core_platform.models import Project, Timecard, User
 
 
 def _since(start: date | None) -> Any:
@@ -74,3 +75,34 @@ def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any, *, 
     if isinstance(start_date, ColumnElement):
         return stmt.where(or_(start_date.is_(None), on_or_after))
     return stmt.where(on_or_after)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def find_timecards(company_id: uuid.UUID, *, zone: str, worker: str | None, project: str | None,
+                   start: date | None, end: date | None, after: tuple[datetime, uuid.UUID] | None,
+                   row_timecard_id: Any, row_condition: ColumnElement[bool] | None,
+                   limit: int) -> Select[uuid.UUID, datetime]:
+    """(timecard id, clock_in) of the company's timecards whose worker's and project's names hold the given
+    text, dated (clock-in in `zone`) from `start` to `end`, and whose row of ours (outer-joined on
+    `row_timecard_id`; its columns are NULL when it has none) meets `row_condition`: the latest first,
+    after the cursor (the last (clock_in, id) of the previous page)."""
+    stmt = (select(Timecard.id, Timecard.clock_in).where(Timecard.company_id == company_id)
+            .outerjoin(row_timecard_id.table, row_timecard_id == Timecard.id))
+    if worker:
+        stmt = stmt.join(User, User.id == Timecard.worker_id).where(User.name.ilike(_like(worker), escape="\\"))
+    if project:
+        stmt = stmt.join(Project, Project.id == Timecard.project_id).where(
+            Project.name.ilike(_like(project), escape="\\"))
+    day = cast(func.timezone(zone, Timecard.clock_in), Date)
+    if start is not None:
+        stmt = stmt.where(day >= start)
+    if end is not None:
+        stmt = stmt.where(day <= end)
+    if row_condition is not None:
+        stmt = stmt.where(row_condition)
+    if after is not None:
+        stmt = stmt.where(tuple_(Timecard.clock_in, Timecard.id) < tuple_(*after))
+    return stmt.order_by(Timecard.clock_in.desc(), Timecard.id.desc()).limit(limit)

@@ -10,6 +10,7 @@ from qbo_integration.monitoring import models as monitoring_models  # noqa: F401
 from qbo_integration.realms import models as realms_models  # noqa: F401
 from qbo_integration.reconciliation import models as reconciliation_models  # noqa: F401
 from qbo_integration.sync import models as sync_models  # noqa: F401
+from qbo_integration.sync.story import models as story_models  # noqa: F401
 from qbo_integration.webhooks import models as webhooks_models  # noqa: F401
 
 metadata = Base.metadata

@@ -24,7 +24,12 @@ async def check_setup_sla(ctx: dict[str, Any]) -> int:
 
 
 async def purge_audit_log(ctx: dict[str, Any]) -> int:
-    return await retention.purge_audit_log(ctx["sessionmaker"], days=ctx["settings"].audit_retention_days)
+    """Audit rows past AUDIT_RETENTION_DAYS, then what else the services keep for a time (services.retention:
+    the sync story)."""
+    n = await retention.purge_audit_log(ctx["sessionmaker"], days=ctx["settings"].audit_retention_days)
+    for prune in getattr(ctx.get("services"), "retention", ()):
+        n += await prune(ctx["sessionmaker"], ctx["settings"])
+    return n
 
 
 FUNCTIONS: list[Any] = [deliver_alerts, check_setup_sla, purge_audit_log]

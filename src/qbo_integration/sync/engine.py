@@ -30,6 +30,7 @@ from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.states import Op
+from qbo_integration.sync.story import events as story
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +291,8 @@ class CompanySync:
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
                 recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
+                await story.record(s, story.sending(works, recorded, self.company_id, now,
+                                                    realm_id=self.client.realm_id, job_id=self.job.id))
                 await s.commit()  # the ledger is durable before anything is sent
             for w in works:
                 w.recorded = w.claimed.id in recorded

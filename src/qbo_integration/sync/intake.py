@@ -18,6 +18,7 @@ from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.sync import core_status, nudge, outbox
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.states import State
+from qbo_integration.sync.story import events as story
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ async def handle_event(job_ctx: dict[str, Any] | JobContext, event: CoreEvent) -
         )
         if changed and row is not None and timecard is not None:
             await core_status.report(session, [row])
+        if changed and row is not None:
+            await story.record(session, [story.version(event.company_id, event.timecard_id, timecard, now,
+                                                       known_version=row.timecard_version)])
         has_work = row is not None and row.state == State.PENDING
         await session.commit()
     if has_work:

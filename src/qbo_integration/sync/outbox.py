@@ -152,6 +152,21 @@ async def in_qbo(session: AsyncSession, timecard_ids: list[uuid.UUID], chunk: in
     return found
 
 
+async def rows_by_timecard(session: AsyncSession, company_id: uuid.UUID,
+                           timecard_ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    """These timecards' rows, unlocked (to show them, never to change them)."""
+    if not timecard_ids:
+        return {}
+    stmt = select(Row).where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids))
+    return {r.timecard_id: r for r in (await session.execute(stmt)).scalars()}
+
+
+def in_states(states: tuple[State, ...], *, or_none: bool) -> Any:
+    """A condition on an outer-joined row: in one of these states (or, with `or_none`, no row at all)."""
+    cond = Row.state.in_(states)
+    return or_(cond, Row.id.is_(None)) if or_none else cond
+
+
 async def held_version(session: AsyncSession, timecard_id: uuid.UUID) -> int | None:
     """The timecard version the row holds (an event older than it is stale)."""
     return (await session.execute(select(Row.timecard_version).where(Row.timecard_id == timecard_id))

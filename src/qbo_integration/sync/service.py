@@ -24,6 +24,7 @@ from qbo_integration.sync import core_status, jobs, outbox, policy
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, State
+from qbo_integration.sync.story import events as story
 from qbo_integration.sync.sweep import rederive_company
 
 FUNCTION = SYNC_COMPANY
@@ -64,10 +65,13 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
 
 async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[State, ...],
                         kinds: tuple[Kind, ...] | None, timecard_ids: list[uuid.UUID] | None,
-                        now: datetime) -> int:
+                        now: datetime, action: str) -> int:
     locked = await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids, states=states, kinds=kinds)
+    was = {row.id: str(row.state) for row in locked}
     requeued = [row for row in locked if outbox.requeue(row, now)]
     await core_status.report(session, requeued)
+    await story.record(session, [r for row in requeued
+                                 for r in story.admin(company_id, [row.timecard_id], action, now, was=was[row.id])])
     return len(requeued)
 
 
@@ -84,7 +88,8 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
         await check_timecards(session, company_id, timecard_ids)
         await rederive_company(session, integration, now, timecard_ids)
         requeued = await _requeue_rows(session, company_id, states=(State.FAILED, State.DEAD), kinds=None,
-                                       timecard_ids=timecard_ids, now=now)
+                                       timecard_ids=timecard_ids, now=now, action="requeue")
+        await story.record(session, story.admin(company_id, timecard_ids, "sync_now", now, trigger=trigger))
         params: dict[str, Any] = {"timecardIds": [str(t) for t in timecard_ids], "requeued": requeued}
     else:  # the whole company: the job re-derives its outbox (prepare_whole_company), not this request
         params = {"timecardIds": [], "reconcile": True}
@@ -101,7 +106,7 @@ async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, no
         return 0
     await rederive_company(session, integration, now)
     return await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
-                               timecard_ids=None, now=now)
+                               timecard_ids=None, now=now, action="sync_now")
 
 
 async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
@@ -111,7 +116,7 @@ async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uui
     if integration is None:
         return 0
     n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
-                            timecard_ids=None, now=now or utc_now())
+                            timecard_ids=None, now=now or utc_now(), action=f"requeue_{reason}")
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, f"requeue-{reason}"[:30])
     return n
@@ -139,7 +144,7 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
     if not ids:
         return 0
     n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION,),
-                            timecard_ids=ids, now=now or utc_now())
+                            timecard_ids=ids, now=now or utc_now(), action="requeue_books_reopened")
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-books")
     return n
@@ -153,7 +158,7 @@ async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.
     if integration is None:
         raise NotFound("This company has no QuickBooks integration")
     n = await _requeue_rows(session, company_id, states=(State.DEAD,), kinds=None, timecard_ids=timecard_ids,
-                            now=now or utc_now())
+                            now=now or utc_now(), action="requeue_dead")
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-dead")
     return n

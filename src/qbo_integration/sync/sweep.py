@@ -26,6 +26,7 @@ from qbo_integration.sync import core_status, jobs, nudge, outbox
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, Wanted
+from qbo_integration.sync.story import events as story
 
 logger = logging.getLogger(__name__)
 CHUNK = 500
@@ -96,6 +97,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
         candidate_ids, without_row = list(timecard_ids), set()
     candidate_ids = sorted(set(candidate_ids))  # outbox.LOCK_ORDER
     changed = 0
+    told: list[story.Row] = []  # the versions this pass found (one story INSERT)
     for start in range(0, len(candidate_ids), CHUNK):
         chunk = candidate_ids[start:start + CHUNK]
         timecards = await gateway.get_timecards(chunk)
@@ -104,6 +106,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
         await outbox.insert_new(session, company.id, fresh, now)
         await gateway.set_sync_status_many([tc.id for tc in fresh], "pending")
         changed += len(fresh)
+        told += [story.version(company.id, tc.id, tc, now) for tc in fresh]
         for tid in chunk:
             if tid in without_row:
                 continue
@@ -111,8 +114,10 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
             row, did = await outbox.upsert_for_timecard(session, company, tid, tc, integration.sync_start_date, now)
             if did and row is not None:
                 changed += 1
+                told.append(story.version(company.id, tid, tc, now, known_version=row.timecard_version))
                 if tc is not None:
                     await core_status.report(session, [row])
+    await story.record(session, told)
     return changed
 
 

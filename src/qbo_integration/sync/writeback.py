@@ -22,6 +22,7 @@ from qbo_integration.sync import core_status, lifecycle, outbox, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
 from qbo_integration.sync.states import Kind, Op, State
+from qbo_integration.sync.story import events as story
 from qbo_integration.sync.written import Written
 
 logger = logging.getLogger(__name__)
@@ -256,6 +257,7 @@ async def apply_results(
     taken = await _held_elsewhere(session, company_id, results)
     touched: list[Row] = []
     reported: list[Row] = []
+    told: list[story.Row] = []  # the round's story, written with the rows (one INSERT)
     for res in results:
         row = rows.get(res.work.claimed.id)
         if row is None or not outcome.holds_claim(row, res.work.claimed):
@@ -263,9 +265,11 @@ async def apply_results(
         touched.append(row)
         d = decide(res, row, taken, now)
         HANDLERS[d.outcome](rnd, row, res, d)
+        told += story.after_answer(res, row, d.outcome, company_id, now, realm_id=row.realm_id, job_id=job_id)
         if res.work.timecard is not None:
             reported.append(row)
     await outbox.write_back(session, touched)
+    await story.record(session, told)
     await audit.record_many(session, rnd.audits)
     await core_status.report(session, reported)
     return rnd.summary
