@@ -73,10 +73,10 @@ async def test_the_dashboard_says_what_waits_until_when_and_who_acts(
     assert [r for r, _ in lines] == ["confirming"], lines
     words = lines[0][1]
     assert words.startswith("3 timecards waiting to confirm with QuickBooks after the outage at "), words
-    assert "they go by" in words and "Nothing to do" in words and "MST" in words, words
+    assert "they go by" in words and "Nothing to do" in words, words
     assert await page.text_content("#pending .tile-value") == "3"
     assert await page.text_content("#attention-count .tile-value") == "1"
-    assert "the books are closed through Mar 31, 2026" in await visible_text(page, "#needs-fix")
+    assert "the books are closed through Mar 31" in await visible_text(page, "#needs-fix")
     assert "pending" not in (await visible_text(page, "#dash-body")).lower()
 
     # ---- each recent problem says how its timecard stands now: the refused one needs you, the others wait

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
+from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.health import service as health
 from qbo_integration.monitoring.schemas import CompanyQuery
 from qbo_integration.sync import waits
+from qbo_integration.sync.story import service as story
 
 MAX_TIMECARDS = 200
 
@@ -62,10 +64,22 @@ async def timecard_states(company_id: Annotated[uuid.UUID, Query(alias="companyI
                                                                           max_length=MAX_TIMECARDS)],
                           request: Request, principal: PrincipalDep, session: SessionDep,
                           settings: SettingsDep) -> dict[str, Any]:
-    """`{timecards: {id: {reason, needsYou, since, until, message}}}`; a timecard with no sync record (never
-    approved, another company's, unknown) is absent."""
+    """`{timecards: {id: {state, message, reason, needsYou, since, until}}}`: the timecard's sentence (the one
+    its own page shows, sync/story/explain.py) and the reason health counts it under (sync/waits.py; null
+    with no sync record). Another company's or an unknown timecard is absent."""
     company_access(principal, company_id)
-    ctx = await waits.read_context(session, _qbo(request), company_id, datetime.now(UTC),
-                                   sweep_minutes=settings.sync_sweep_minutes)
-    found = await waits.timecard_waits(session, ctx, company_id, list(dict.fromkeys(timecard_ids)))
-    return {"timecards": {str(k): v.as_dict() for k, v in found.items()}}
+    now = datetime.now(UTC)
+    ids = list(dict.fromkeys(timecard_ids))
+    ctx = await waits.read_context(session, _qbo(request), company_id, now, sweep_minutes=settings.sync_sweep_minutes)
+    counted = await waits.timecard_waits(session, ctx, company_id, ids)
+    mine = await CoreGateway(session).timecards_belong_to(company_id, ids) | set(counted)  # (deleted in Core: a row)
+    said = await story.explain_many(session, _qbo(request), company_id, [t for t in ids if t in mine], now=now)
+    out: dict[str, Any] = {}
+    for tid, explained in said.items():
+        wait = counted.get(tid)
+        out[str(tid)] = {"state": str(explained.state), "message": explained.sentence,
+                         "reason": str(wait.reason) if wait else None,
+                         "needsYou": wait.needs_you if wait else explained.state == "needs_you",
+                         "since": wait.as_dict()["since"] if wait else None,
+                         "until": wait.as_dict()["until"] if wait else explained.as_dict()["until"]}
+    return {"timecards": out}

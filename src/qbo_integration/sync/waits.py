@@ -42,7 +42,7 @@ class Reason(StrEnum):
     SYNCED = "synced"  # (one timecard only) QBO holds what CrewFlow wants
 
 
-NEEDS_YOU = frozenset({Reason.BOOKS_CLOSED, Reason.NEEDS_MAPPING, Reason.REFUSED, Reason.DEAD})
+NEEDS_YOU = frozenset({Reason.NOT_CONNECTED, Reason.BOOKS_CLOSED, Reason.NEEDS_MAPPING, Reason.REFUSED, Reason.DEAD})
 # The order health and the dashboard list them in: what goes by itself first, then what needs someone.
 ORDER = (Reason.CONFIRMING, Reason.THROTTLED, Reason.BREAKER_OPEN, Reason.RETRY_SCHEDULED, Reason.SENDING,
          Reason.NOT_PICKED_UP, Reason.LIVE_SYNC_OFF, Reason.NOT_CONNECTED, Reason.BOOKS_CLOSED,
@@ -117,89 +117,55 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def at_words(at: datetime, ctx: Context) -> str:
-    """"2:07 PM MST" today (in the company's zone), else "Dec 7, 2:07 PM MST"."""
+    """"14:07" today (in the company's zone), else "Dec 7 14:07": as a timecard's sentence has it
+    (sync/story/explain.py)."""
     local = at.astimezone(ctx.zone)
-    time_words = f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
     if local.date() == ctx.now.astimezone(ctx.zone).date():
-        return time_words
-    return f"{local:%b} {local.day}, {time_words}"
+        return f"{local:%H:%M}"
+    return f"{local:%b} {local.day} {local:%H:%M}"
 
 
-def day_words(day: date) -> str:
-    return f"{day:%b} {day.day}, {day.year}"
+def day_words(day: date, ctx: Context) -> str:
+    """"Oct 31", with the year when it is not this year's (as sync/story/explain.py words it)."""
+    return f"{day:%b} {day.day}" + ("" if day.year == ctx.now.year else f", {day.year}")
 
 
-# Each reason's words: (for n timecards of the company, for one timecard). Fields: {tc} "3 timecards",
-# {they} "they go" / "it goes", {them} "them" / "it", {s} "s" for one, {since}, {until}, {closed}, {error}.
-WORDS: dict[Reason, tuple[str, str]] = {
-    Reason.SYNCED: ("{tc} in QuickBooks.", "In QuickBooks since {since}{entry}."),
-    Reason.CONFIRMING: ("{tc} waiting to confirm with QuickBooks after the outage at {since} — {they} by {until}. "
-                        "Nothing to do.",
-                        "Waiting: QuickBooks may already have the {since} attempt; confirming by {until}. "
-                        "Nothing to do."),
-    Reason.THROTTLED: ("{tc} waiting: QuickBooks asked us to slow down — next try by {until}. Nothing to do.",
-                       "Waiting: QuickBooks asked us to slow down, next try {until}. Nothing to do."),
-    Reason.BREAKER_OPEN: ("{tc} waiting: QuickBooks stopped answering, so calls are paused until {until} — {they} "
-                          "then. Nothing to do.",
-                          "Waiting: QuickBooks stopped answering; calls are paused until {until}. Nothing to do."),
-    Reason.RETRY_SCHEDULED: ("{tc} waiting for a retry after QuickBooks did not take {them} — next try at {since}"
-                             "{all_by}. Nothing to do.",
-                             "Waiting: QuickBooks did not take it; next try {until}. Nothing to do."),
-    Reason.SENDING: ("{tc} being sent to QuickBooks now{by}.", "Being sent to QuickBooks now."),
-    Reason.NOT_PICKED_UP: ("{tc} approved but not queued yet — picked up by {until} at the latest. Nothing to do.",
-                           "Approved, not queued yet: picked up by {until} at the latest."),
-    Reason.LIVE_SYNC_OFF: ("{tc} waiting: live sync is off — {they} once you turn it on (Test mode).",
-                           "Waiting: live sync is off — it goes once you turn it on (Test mode)."),
-    Reason.NOT_CONNECTED: ("{tc} waiting: QuickBooks is not connected — {they} once you reconnect.",
-                           "Waiting: QuickBooks is not connected — it goes once you reconnect."),
-    Reason.BOOKS_CLOSED: ("{tc} not sent: {closed} — export a CSV of {their} day{s_plural}, or sync once the books "
-                          "reopen.",
-                          "Not sent: {closed} — export CSV or sync once reopened."),
-    Reason.NEEDS_MAPPING: ("{tc} need{s} you: a worker, project or cost code is not mapped — fix the mapping, then "
-                           "{they} by {itself}.",
-                           "Needs you: {error} — fix the mapping."),
-    Reason.REFUSED: ("{tc} need{s} you: QuickBooks refused {them} — open one under Recent problems to see why.",
-                     "Needs you: QuickBooks refused it — {error}"),
-    Reason.DEAD: ("{tc} need{s} you: not sent after every retry — try again under “Needs your attention”.",
-                  "Needs you: not sent after every retry ({error}) — try again."),
+# Each reason's line for n timecards of the company. Fields: {tc} "3 timecards", {they} "they go" / "it goes",
+# {them} "them" / "it", {s} "s" for one, {since}, {until}, {closed}. One timecard's own sentence is
+# sync/story/explain.py's (the same wherever a timecard is shown).
+WORDS: dict[Reason, str] = {
+    Reason.CONFIRMING: "{tc} waiting to confirm with QuickBooks after the outage at {since} — {they} by {until}. "
+                       "Nothing to do.",
+    Reason.THROTTLED: "{tc} waiting: QuickBooks asked us to slow down — next try by {until}. Nothing to do.",
+    Reason.BREAKER_OPEN: "{tc} waiting: QuickBooks stopped answering, so calls are paused until {until} — {they} "
+                         "then. Nothing to do.",
+    Reason.RETRY_SCHEDULED: "{tc} waiting for a retry after QuickBooks did not take {them} — next try at {since}"
+                            "{all_by}. Nothing to do.",
+    Reason.SENDING: "{tc} being sent to QuickBooks now{by}.",
+    Reason.NOT_PICKED_UP: "{tc} approved but not queued yet — picked up by {until} at the latest. Nothing to do.",
+    Reason.LIVE_SYNC_OFF: "{tc} waiting: live sync is off — {they} once you turn it on (Test mode).",
+    Reason.NOT_CONNECTED: "{tc} need{s} you: QuickBooks is not connected — reconnect, then {they} by {itself}.",
+    Reason.BOOKS_CLOSED: "{tc} not sent: {closed} — export a CSV of {their} day{s_plural}, or sync once the books "
+                         "reopen.",
+    Reason.NEEDS_MAPPING: "{tc} need{s} you: a worker, project or cost code is not mapped — fix the mapping, then "
+                          "{they} by {itself}.",
+    Reason.REFUSED: "{tc} need{s} you: QuickBooks refused {them} — open one under Recent problems to see why.",
+    Reason.DEAD: "{tc} need{s} you: not sent after every retry — try again under “Needs your attention”.",
 }
-_ERROR_FALLBACK = {Reason.NEEDS_MAPPING: "it is not mapped", Reason.REFUSED: "see the details",
-                   Reason.DEAD: "QuickBooks failed"}
-
-
-def _first_sentence(text: str | None) -> str:
-    text = (text or "").strip()
-    cut = text.find(". ")
-    return (text[:cut + 1] if cut > 0 else text)[:300]
-
-
-def message(reason: Reason, n: int | None, since: datetime | None, until: datetime | None, ctx: Context, *,
-            error: str | None = None, qbo_id: str | None = None) -> str:
-    """A reason's line for `n` timecards of the company, or (n None) its sentence for one timecard."""
-    one = n is None or n == 1
-    at = lambda t: at_words(t, ctx) if t else "soon"  # noqa: E731
-    closed = (f"the books are closed through {day_words(ctx.close_date)}" if ctx.close_date
-              else f"QuickBooks' books refuse {'it' if one else 'them'}")
-    fields = {
-        "tc": f"{n} timecard{'' if one else 's'}", "they": "it goes" if one else "they go",
-        "them": "it" if one else "them", "their": "its" if one else "their", "s": "s" if one else "",
-        "s_plural": "" if one else "s", "itself": "itself" if one else "themselves",
-        "since": at(since), "until": at(until), "closed": closed,
-        "all_by": f", all by {at(until)}" if until and since and until > since else "",
-        "by": f" (all by {at(until)})" if until else "",
-        "entry": f" (time entry {qbo_id})" if qbo_id else "",
-        "error": _first_sentence(error) or _ERROR_FALLBACK.get(reason, ""),
-    }
-    return WORDS[reason][0 if n is not None else 1].format(**fields)
 
 
 def company_message(reason: Reason, n: int, since: datetime | None, until: datetime | None, ctx: Context) -> str:
-    return message(reason, n, since, until, ctx)
-
-
-def timecard_message(reason: Reason, since: datetime | None, until: datetime | None, ctx: Context, *,
-                     error: str | None = None, qbo_id: str | None = None) -> str:
-    return message(reason, None, since, until, ctx, error=error, qbo_id=qbo_id)
+    """A reason's line for `n` timecards of the company."""
+    one = n == 1
+    at = lambda t: at_words(t, ctx) if t else "soon"  # noqa: E731
+    closed = (f"the books are closed through {day_words(ctx.close_date, ctx)}" if ctx.close_date
+              else f"QuickBooks' books refuse {'it' if one else 'them'}")
+    return WORDS[reason].format(
+        tc=f"{n} timecard{'' if one else 's'}", they="it goes" if one else "they go", them="it" if one else "them",
+        their="its" if one else "their", s="s" if one else "", s_plural="" if one else "s",
+        itself="itself" if one else "themselves", since=at(since), until=at(until), closed=closed,
+        all_by=f", all by {at(until)}" if until and since and until > since else "",
+        by=f" (all by {at(until)})" if until else "")
 
 
 def _confirming_deadline(pending_since: datetime | None, pending_unknown_at: datetime | None) -> datetime | None:
@@ -281,7 +247,6 @@ class TimecardWait:
     reason: Reason
     since: datetime | None
     until: datetime | None
-    message: str
 
     @property
     def needs_you(self) -> bool:
@@ -289,12 +254,12 @@ class TimecardWait:
 
     def as_dict(self) -> dict[str, Any]:
         return {"reason": str(self.reason), "needsYou": self.needs_you, "since": _iso(self.since),
-                "until": _iso(self.until), "message": self.message}
+                "until": _iso(self.until)}
 
 
 async def timecard_waits(session: AsyncSession, ctx: Context, company_id: uuid.UUID,
                          timecard_ids: list[uuid.UUID]) -> dict[uuid.UUID, TimecardWait]:
-    """Each given timecard's reason and sentence now (timecards without an outbox row are absent)."""
+    """Each given timecard's reason now, counted as company_waits counts it (no outbox row: absent)."""
     if not timecard_ids:
         return {}
     out: dict[uuid.UUID, TimecardWait] = {}
@@ -304,8 +269,7 @@ async def timecard_waits(session: AsyncSession, ctx: Context, company_id: uuid.U
             since, until = r.synced_at, None
         else:
             since, until = _times(reason, r, ctx)
-        out[r.timecard_id] = TimecardWait(reason, since, until, timecard_message(
-            reason, since, until, ctx, error=r.last_error, qbo_id=r.qbo_id))
+        out[r.timecard_id] = TimecardWait(reason, since, until)
     return out
 
 
