@@ -6,52 +6,15 @@ it cannot send and when that goes, instead of "queued" and then "nothing needed 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from arq import create_pool
-from arq.connections import RedisSettings
 from sqlalchemy import update
 
 from tests.console.conftest import WIDTHS
 from tests.console.first_hour import assert_no_sideways_scroll, visible_text
 from tests.console.flows import script_errors, sign_in, wait_for_text
-from tests.support import sync as h
+from tests.console.waits_seed import lost_answers_and_closed_books
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(1800)]
-
-
-async def _lost_answers_and_closed_books(sessionmaker, sandbox, sandbox_server, settings, redis_url, cc):
-    """Three timecards whose batch QuickBooks committed but whose answer was lost, and one its books refuse."""
-    from qbo_integration.sync import engine, intake
-
-    core = await h.seed_core(sessionmaker, cc.company_id)
-    await h.enable_live_sync(sessionmaker, cc.company_id)
-    pool = await create_pool(RedisSettings.from_dsn(redis_url))
-    clock = h.Clock()
-    api = h.make_api(sandbox_server.base_url, pool, sessionmaker, settings, clock)
-    ctx = h.make_ctx(sessionmaker=sessionmaker, arq_redis=pool, api=api, clock=clock, settings=settings)
-
-    async def approve(start):
-        tid = await h.add_timecard(sessionmaker, core, start=start)
-        await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
-        return tid
-
-    try:
-        await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/preferences",
-                          json={"AccountingInfoPrefs": {"BookCloseDate": "2026-03-31"}})
-        closed = await approve(h.DENVER_DAY)
-        await engine.run_company_sync(ctx, cc.company_id)
-        await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"commitThenDropRate": 1.0})
-        lost = [await approve(h.DENVER_DAY + timedelta(days=40 + i)) for i in range(3)]
-        await engine.run_company_sync(ctx, cc.company_id)
-        await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"downForSeconds": 600})
-    finally:
-        await api.aclose()
-        await pool.aclose()
-    assert (await h.row(sessionmaker, closed)).state == "failed"
-    assert {(await h.row(sessionmaker, t)).operation for t in lost} == {"settle"}
-    return closed, lost
 
 
 @pytest.mark.parametrize("viewport", WIDTHS)
@@ -61,7 +24,7 @@ async def test_the_dashboard_says_what_waits_until_when_and_who_acts(
     from qbo_integration.sync.models import SyncJob
 
     cid = connected_company.company_id
-    closed, lost = await _lost_answers_and_closed_books(sessionmaker, sandbox, sandbox_server, settings, redis_url,
+    closed, lost = await lost_answers_and_closed_books(sessionmaker, sandbox, sandbox_server, settings, redis_url,
                                                         connected_company)
     probe = await probe_at(viewport)
     page = probe.page

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.health import service as health
+from qbo_integration.health.links import qbo_link
 from qbo_integration.monitoring.schemas import CompanyQuery
 from qbo_integration.sync import waits
 from qbo_integration.sync.story import service as story
@@ -64,7 +65,7 @@ async def timecard_states(company_id: Annotated[uuid.UUID, Query(alias="companyI
                                                                           max_length=MAX_TIMECARDS)],
                           request: Request, principal: PrincipalDep, session: SessionDep,
                           settings: SettingsDep) -> dict[str, Any]:
-    """`{timecards: {id: {state, message, reason, needsYou, since, until}}}`: the timecard's sentence (the one
+    """`{timecards: {id: {state, message, reason, needsYou, since, until, qboUrl}}}`: the timecard's sentence (the one
     its own page shows, sync/story/explain.py) and the reason health counts it under (sync/waits.py; null
     with no sync record). Another company's or an unknown timecard is absent."""
     company_access(principal, company_id)
@@ -81,5 +82,6 @@ async def timecard_states(company_id: Annotated[uuid.UUID, Query(alias="companyI
                          "reason": str(wait.reason) if wait else None,
                          "needsYou": wait.needs_you if wait else explained.state == "needs_you",
                          "since": wait.as_dict()["since"] if wait else None,
-                         "until": wait.as_dict()["until"] if wait else explained.as_dict()["until"]}
+                         "until": wait.as_dict()["until"] if wait else explained.as_dict()["until"],
+                         "qboUrl": qbo_link(settings, wait.realm_id, wait.qbo_id) if wait and wait.qbo_id else None}
     return {"timecards": out}

@@ -133,5 +133,5 @@ def timecard_reasons(company_id: uuid.UUID, timecard_ids: list[uuid.UUID],
     """The same classification for given timecards, one row each (a synced row's reason is "synced")."""
     reason = case((Row.state == State.SYNCED, literal("synced")), else_=reason)
     return select(Row.timecard_id, reason.label("reason"), Row.pending_since, Row.pending_unknown_at,
-                  Row.next_attempt_at, Row.updated_at, Row.synced_at).where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids))
+                  Row.next_attempt_at, Row.updated_at, Row.synced_at, Row.qbo_id, Row.realm_id).where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids))
 

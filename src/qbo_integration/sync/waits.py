@@ -247,6 +247,8 @@ class TimecardWait:
     reason: Reason
     since: datetime | None
     until: datetime | None
+    qbo_id: str | None = None  # the TimeActivity QuickBooks holds for it
+    realm_id: str | None = None  # the realm that id belongs to
 
     @property
     def needs_you(self) -> bool:
@@ -269,7 +271,7 @@ async def timecard_waits(session: AsyncSession, ctx: Context, company_id: uuid.U
             since, until = r.synced_at, None
         else:
             since, until = _times(reason, r, ctx)
-        out[r.timecard_id] = TimecardWait(reason, since, until)
+        out[r.timecard_id] = TimecardWait(reason, since, until, r.qbo_id, r.realm_id)
     return out
 
 

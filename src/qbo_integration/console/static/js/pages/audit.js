@@ -4,7 +4,7 @@
 
 import { claims, download, get, optional } from "../api.js";
 import { busy, dateTime, errorBox, h, message, needToken, panel, pretty, replace, table, technical } from "../dom.js";
-import { timecardLabel, timecardNames } from "../names.js";
+import { timecardLink, timecardNames } from "../names.js";
 import { previewTable } from "../preview.js";
 
 export const ACTION_WORDS = {
@@ -238,7 +238,7 @@ function row(entry, names, me) {
     h("td", { class: "what" }, actionWords(entry.action, entry.status)),
     h("td", {}, h("span", { class: `pill pill-${entry.status === "success" ? "ok" : "error"}` }, STATUS_WORDS[entry.status] || entry.status)),
     h("td", { class: "who" }, whoWords(entry.actor, me)),
-    h("td", { class: "timecard-name" }, entry.timecardId ? timecardLabel(names.timecards, entry.timecardId) : "—"),
+    h("td", { class: "timecard-name" }, entry.timecardId ? timecardLink(names.timecards, entry.timecardId) : "—"),
     h("td", {}, entry.qboId ? `#${entry.qboId}` : "—"));
   const toggle = () => {
     details.hidden = !details.hidden;

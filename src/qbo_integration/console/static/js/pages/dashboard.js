@@ -11,7 +11,7 @@ import { download, get, optional, post } from "../api.js";
 import { REFRESH_SECONDS } from "../config.js";
 import { ago, busy, clock, dateTime, hourMinute, errorBox, feedback, h, keepFocus, message, needToken, panel, pretty, replace, table,
   technical } from "../dom.js";
-import { overview, timecardLabel, timecardNames } from "../names.js";
+import { overview, timecardLabel, timecardLink, timecardNames } from "../names.js";
 import { loadZoneNote } from "../zones.js";
 import { actionWords } from "./audit.js";
 
@@ -162,7 +162,7 @@ function driftBlock(drift, names, companyId, out, refresh) {
   return h("div", { id: "drift" },
     table({}, ["Timecard", "What happened", "Found", "QuickBooks record", ""],
       drift.items.map((f) => h("tr", { dataset: { findingId: f.id, kind: f.kind } },
-        h("td", {}, timecardLabel(names, f.timecardId)),
+        h("td", {}, timecardLink(names, f.timecardId)),
         h("td", {}, `${DRIFT_WORDS[f.kind] || f.kind} (found by ${foundBy[f.source] || f.source})`),
         h("td", {}, ago(f.detectedAt)),
         h("td", {}, `#${f.qboId}`),
@@ -293,7 +293,9 @@ function errorDetail(detail, item, companyId) {
       item.now ? [h("dt", {}, "Now"), h("dd", { id: "error-now" }, item.now.message)] : null,
     ),
     closedBooksActions(item, companyId),
-    item.timecardId ? h("p", {}, h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "This timecard's audit history →")) : null,
+    item.timecardId ? h("p", {}, h("a", { id: "error-open-timecard", href: `#/timecard?id=${item.timecardId}` },
+      "This timecard: what happened and what happens next →"), " · ",
+    h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "its audit history")) : null,
     item.payload ? technical(h("p", { class: "muted" }, "What was sent:"), pretty(item.payload)) : null,
   );
   detail.hidden = false;
@@ -314,15 +316,19 @@ function errorsBlock(errors, detail, companyId) {
       h("button", { class: "link error-item", onclick: () => errorDetail(detail, e, companyId) },
         h("span", { class: "when" }, ago(e.when)), " ", actionWords(e.action, "failure"),
         e.message ? `: ${e.message.slice(0, 90)}` : ""),
-      nowLine(e.now))));
+      nowLine(e.now),
+      e.timecardId ? h("a", { class: "tc-link small", href: `#/timecard?id=${e.timecardId}` },
+        `Open ${e.timecardLabel || "the timecard"}`) : null)));
 }
 
 function syncedBlock(synced) {
   if (!synced.length) return h("p", { class: "muted", id: "recently-synced" }, "No timecard has been sent to QuickBooks yet.");
   return h("ul", { class: "activity", id: "recently-synced" }, synced.map((t) => h("li", { dataset: { timecardId: t.timecardId } },
-    h("span", { class: "icon", "aria-hidden": "true" }, "✓"), t.label,
+    h("span", { class: "icon", "aria-hidden": "true" }, "✓"), h("a", { class: "tc-link", href: `#/timecard?id=${t.timecardId}` },
+      t.label),
     h("span", { class: "when" }, ` · sent ${ago(t.syncedAt)}`), " ",
-    t.qboUrl ? h("a", { href: t.qboUrl, target: "_blank", rel: "noopener", "aria-label": `Open in QuickBooks: ${t.label}` },
+    t.qboUrl ? h("a", { class: "qbo-link", href: t.qboUrl, target: "_blank", rel: "noopener",
+      "aria-label": `Open in QuickBooks: ${t.label}` },
       "Open in QuickBooks") : null)));
 }
 
@@ -355,7 +361,8 @@ function attentionBlock(dead, hl, names, states, companyId, detail, out, refresh
           timecardLabel: timecardLabel(names, d.timecardId), now: states[d.timecardId] }, companyId),
       }, timecardLabel(names, d.timecardId)),
       h("span", { class: "when" }, ` · ${d.attempts} tries, last ${ago(d.updatedAt)}: `), d.error || "QuickBooks refused it",
-      " ", h("button", { class: "requeue", onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Try again")))),
+      " ", h("button", { class: "requeue", onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Try again"),
+      " ", h("a", { class: "tc-link", href: `#/timecard?id=${d.timecardId}` }, "Open")))),
     dead.count > 1 ? h("button", { id: "requeue-all", onclick: (ev) => requeue(ev.currentTarget, null) }, `Try all ${dead.count} again`)
       : null,
     fixLine, out);
