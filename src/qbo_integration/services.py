@@ -23,6 +23,7 @@ from qbo_integration.realms.switch import switch_realm
 from qbo_integration.reconciliation.findings import supersede
 from qbo_integration.reconciliation.health_signal import drift_signal
 from qbo_integration.sync.story.retention import prune_story
+from qbo_integration.sync.story.service import explain_many
 from qbo_integration.worker.queue import open_pool
 
 
@@ -66,6 +67,8 @@ class Services:
         self.switch_realm = switch_realm
         # What the directory import is handed to tell an orphaned record (directory imports nothing of mapping).
         self.mapped_keys = profile_targets
+        # A timecard's sync state in words, for the audit log's rows (monitoring imports nothing of sync).
+        self.explain_timecards = explain_many
         # Pruned by the monitoring retention job next to the audit log (monitoring imports nothing of sync).
         self.retention = (prune_story,)
         self._own_pool = own_pool  # closed with the services (build_services opened it)

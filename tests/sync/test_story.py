@@ -168,3 +168,27 @@ async def test_a_write_back_that_rolls_back_leaves_no_answer_in_the_story(ctx, l
     assert row.qbo_id is None and row.pending_op == "create", "the write-back's outbox changes rolled back"
     # the ledger's transaction committed its decision; the answer's transaction left nothing
     assert _kinds(await _story(sessionmaker, tid)) == [("version", "approved"), ("decision", "create")]
+
+
+async def test_the_retention_job_keeps_400_days(ctx, live, sessionmaker, settings):
+    from datetime import timedelta
+
+    from qbo_integration.monitoring import tasks
+    from qbo_integration.services import build_services
+
+    cc, core = live
+    tid = await _approve(ctx, sessionmaker, core)
+    [kept] = await _story(sessionmaker, tid)
+    async with sessionmaker() as s:
+        s.add(TimecardSyncEvent(company_id=core.company_id, timecard_id=tid, at=kept.at - timedelta(days=401),
+                                kind="admin", code="sync_now", facts={}))
+        s.add(TimecardSyncEvent(company_id=core.company_id, timecard_id=tid, at=kept.at - timedelta(days=399),
+                                kind="admin", code="sync_now", facts={}))
+        await s.commit()
+    services = await build_services(settings, sessionmaker, ctx["redis"], ctx["queue"])
+    try:
+        await tasks.purge_audit_log({"sessionmaker": sessionmaker, "settings": settings, "services": services})
+    finally:
+        await services.aclose()
+    ages = sorted(round((kept.at - e.at).days) for e in await _story(sessionmaker, tid))
+    assert ages == [0, 399]

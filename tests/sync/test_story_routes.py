@@ -134,3 +134,38 @@ async def test_roles(client, live, sessionmaker, ctx, make_token):
             ).status_code == 403
     assert (await client.get(f"{P}/timecards", params={"companyId": cid}, headers=foreign)).status_code == 403
     assert (await client.get(f"{P}/timecards", params={"companyId": cid})).status_code == 401
+
+
+async def _sentence(client, headers, company_id, tid) -> dict:
+    r = await client.get(f"{P}/timecards/{tid}/sync", params={"companyId": str(company_id)}, headers=headers)
+    return {k: r.json()["sync"][k] for k in ("state", "sentence", "until", "actions")}
+
+
+async def test_dead_letters_audit_log_and_sync_status_say_the_same_words(client, auth_headers, live, sessionmaker,
+                                                                        ctx):
+    cc, core = live
+    tid = await _synced(ctx, sessionmaker, core)
+    cid = str(core.company_id)
+    logs = (await client.get(f"{P}/audit-log", params={"companyId": cid}, headers=auth_headers)).json()["logs"]
+    [entry] = [e for e in logs if e["timecardId"] == str(tid)]
+    assert entry["sync"] == await _sentence(client, auth_headers, core.company_id, tid)
+    assert entry["sync"]["state"] == "in_quickbooks"
+    async with sessionmaker() as s:
+        await s.execute(update(TimecardSyncRecord).where(TimecardSyncRecord.timecard_id == tid)
+                        .values(state="dead", attempts=5, last_error="QuickBooks answered 500"))
+        await s.commit()
+    [dead] = (await client.get(f"{P}/dead-letters", params={"companyId": cid}, headers=auth_headers)).json()["items"]
+    assert dead["sync"] == await _sentence(client, auth_headers, core.company_id, tid)
+    assert dead["sync"]["sentence"] == "Needs you: QuickBooks failed 5 times (QuickBooks answered 500) — retry now"
+
+
+async def test_a_fallback_export_is_in_each_timecards_story(client, auth_headers, live, sessionmaker, ctx):
+    cc, core = live
+    tid = await _synced(ctx, sessionmaker, core, hours=0.25, break_minutes=30)  # not sendable: stays out of QBO
+    r = await client.get(f"{P}/export-csv", params={"companyId": str(core.company_id)}, headers=auth_headers)
+    assert r.status_code == 200
+    story = (await client.get(f"{P}/timecards/{tid}/sync", params={"companyId": str(core.company_id)},
+                              headers=auth_headers)).json()["story"]
+    assert (story[0]["kind"], story[0]["code"], story[0]["facts"]["exportId"]) == (
+        "admin", "export_csv", r.headers["X-Export-Id"])
+    assert story[0]["summary"] == "Admin: Exported in the fallback CSV"

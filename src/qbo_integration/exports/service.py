@@ -29,6 +29,7 @@ from qbo_integration.metrics import EXPORTS
 from qbo_integration.monitoring import audit, notify
 from qbo_integration.queue import DELIVER_ALERTS, JobQueue, commit_and_flush
 from qbo_integration.sync import outbox
+from qbo_integration.sync.story import events as story
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class PreparedExport:
     start: date | None
     end: date | None
     created_at: datetime
+    timecard_ids: tuple[uuid.UUID, ...] = ()  # the timecards in it (each one's sync story says so)
 
 
 async def prepare_export(session: AsyncSession, company_id: uuid.UUID, *, start: date | None = None,
@@ -85,7 +87,7 @@ async def prepare_export(session: AsyncSession, company_id: uuid.UUID, *, start:
     export_id = uuid.uuid4()
     return PreparedExport(id=export_id, company_id=company_id, key=f"{PREFIX}{company_id}/{export_id}/{name}",
                           name=name, data=render(timecards, company.timezone), row_count=len(timecards),
-                          start=start, end=end, created_at=now)
+                          start=start, end=end, created_at=now, timecard_ids=tuple(t.id for t in timecards))
 
 
 async def record_export(session: AsyncSession, settings: Settings, storage: ExportStorage,
@@ -108,6 +110,8 @@ async def record_export(session: AsyncSession, settings: Settings, storage: Expo
                                       "endDate": row.params["endDate"]},
                      response_payload={"exportId": str(prepared.id), "rows": prepared.row_count,
                                        "storage": storage.kind})
+    await story.record(session, story.admin(company_id, prepared.timecard_ids, "export_csv", now, reason=reason,
+                                            exportId=str(prepared.id), actor=actor or "system"))
     await session.flush()
     with logs.log_context(company_id=company_id):
         logger.info("fallback CSV stored", extra=logs.log_fields(export_id=str(prepared.id), rows=prepared.row_count,

@@ -198,6 +198,7 @@ class DryRunTimecard(Out):
     operation: str
     preview: dict[str, Any] | None
     errors: list[FieldErrorOut]
+    sync: dict[str, Any] | None = None  # its sync state now in plain words {state, sentence, until, actions}
 
 
 class DryRunOut(Out):

@@ -38,6 +38,7 @@ from qbo_integration.qbo import QboApi, QboError
 from qbo_integration.qbo.errors import ConnectionLostError
 from qbo_integration.queue import JobQueue
 from qbo_integration.sync import service as sync_service
+from qbo_integration.sync.story import service as story
 
 MAX_DRY_RUN_TIMECARDS = 5000
 STORED_RESULTS = 500
@@ -150,6 +151,9 @@ async def dry_run(session: AsyncSession, qbo: QboApi, body: DryRunIn, *, actor: 
         errors += books.field_errors(rules, built.payload)
         results.append(DryRunTimecard(timecard_id=tc.id, valid=not errors, operation=_operation(tc),
                                       preview=built.payload, errors=_out(errors)))
+    said = await story.explain_many(session, qbo, company.id, [r.timecard_id for r in results]) if results else {}
+    for r in results:
+        r.sync = said[r.timecard_id].as_dict()
     sendable = [r for r in results if r.operation != "skip"]
     valid = sum(1 for r in sendable if r.valid)
     passed = bool(sendable) and valid == len(sendable)

@@ -3,11 +3,13 @@ is connections/endpoints.py.)"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
 from qbo_integration.core_platform.gateway import require_company
@@ -24,12 +26,28 @@ def _filter(q: AuditLogFilters) -> audit_query.AuditFilter:
 
 
 @router.get("/audit-log", summary="Audit log, newest first, filtered and paginated (limit ≤ 200)")
-async def audit_log(q: Annotated[AuditLogQuery, Query()], principal: PrincipalDep,
+async def audit_log(q: Annotated[AuditLogQuery, Query()], request: Request, principal: PrincipalDep,
                     session: SessionDep) -> dict[str, Any]:
     company_access(principal, q.company_id)
     company = await require_company(session, q.company_id)
-    return await audit_query.page(session, _filter(q), company.timezone, page_no=q.page, limit=q.limit,
-                                  payloads=principal.is_admin)
+    answer = await audit_query.page(session, _filter(q), company.timezone, page_no=q.page, limit=q.limit,
+                                    payloads=principal.is_admin)
+    await _with_sync_states(session, request, q.company_id, answer["logs"])
+    return answer
+
+
+async def _with_sync_states(session: AsyncSession, request: Request, company_id: uuid.UUID, logs: list[dict[str, Any]]) -> None:
+    """Each row naming a timecard gets its sync state now (`sync`: the same words as everywhere), through the
+    function the services hand over (Services.explain_timecards: monitoring imports nothing of sync)."""
+    services = getattr(request.app.state, "services", None)
+    explain = getattr(services, "explain_timecards", None)
+    ids = list(dict.fromkeys(uuid.UUID(e["timecardId"]) for e in logs if e.get("timecardId")))
+    if explain is None or not ids:
+        return
+    said = await explain(session, getattr(services, "qbo", None), company_id, ids)
+    for e in logs:
+        if e.get("timecardId"):
+            e["sync"] = said[uuid.UUID(e["timecardId"])].as_dict()
 
 
 @router.get("/audit-log.csv", summary="The audit log as CSV, same filters (streamed)",

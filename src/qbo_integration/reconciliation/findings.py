@@ -25,6 +25,7 @@ from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation.models import DriftFinding
 from qbo_integration.sync import known
 from qbo_integration.sync import service as sync_service
+from qbo_integration.sync.story import events as story
 from qbo_integration.sync.written import Written
 
 Action = Literal["push", "accept", "dismiss"]
@@ -121,6 +122,8 @@ async def resolve(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
             raise Conflict("The timecard was synced again since this finding; look at the newest finding instead")
     row.status = {"push": "pushed", "accept": "accepted", "dismiss": "dismissed"}[action]
     row.resolved_at, row.resolved_by = utc_now(), actor
+    await story.record(session, story.admin(company_id, [row.timecard_id], f"drift_{action}", row.resolved_at,
+                                            finding=str(row.id), kind=row.kind, qboId=row.qbo_id, actor=actor))
     integ = await get_integration(session, company_id)
     if integ is not None:
         await audit.record(session, integration_id=integ.id, company_id=company_id, action=f"drift_{row.status}",

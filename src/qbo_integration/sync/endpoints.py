@@ -24,12 +24,11 @@ from qbo_integration.sync.schemas import (
     SyncSettingsOut,
     SyncStatusOut,
 )
+from qbo_integration.sync.story import service as story
+from qbo_integration.sync.story.endpoints import qbo_of
 
 router = APIRouter(tags=["sync"])
-
-
-def _qbo(request: Request) -> Any:
-    return getattr(getattr(request.app.state, "services", None), "qbo", None)
+ERRORS_EXPLAINED = 200  # a job's errors that get their timecard's state in words
 
 
 def _sync_now_words(waiting: list[waits.Wait]) -> str:
@@ -47,7 +46,7 @@ async def sync_now(body: SyncNowIn, request: Request, principal: PrincipalDep, s
     now = utc_now()
     job = await service.request_sync(session, queue, body.company_id, body.timecard_ids, now=now)
     await session.flush()
-    waiting = await waits.after_sync_now(session, _qbo(request), body.company_id, body.timecard_ids, now,
+    waiting = await waits.after_sync_now(session, qbo_of(request), body.company_id, body.timecard_ids, now,
                                          sweep_minutes=settings.sync_sweep_minutes)
     return SyncNowOut.model_validate({"job_id": job.id, "message": _sync_now_words(waiting),
                                       "waiting": [w.as_dict() for w in waiting]})
@@ -66,26 +65,41 @@ async def sync_status(job_id: str, request: Request, principal: PrincipalDep, se
     waiting: list[waits.Wait] = []
     if job.status in ("completed", "failed"):  # what of its timecards still waits, and until when
         ids = [uuid.UUID(t) for t in (job.params or {}).get("timecardIds") or []]
-        ctx = await waits.read_context(session, _qbo(request), job.company_id, utc_now(),
+        ctx = await waits.read_context(session, qbo_of(request), job.company_id, utc_now(),
                                        sweep_minutes=settings.sync_sweep_minutes)
         waiting = await waits.company_waits(session, ctx, job.company_id, timecard_ids=ids or None)
     return SyncStatusOut.model_validate(dict(
         job_id=job.id, status=job.status, progress=jobs.progress(job),
-        results=SyncResults(synced=job.timecards_synced, failed=job.timecards_failed, errors=list(job.errors or [])),
+        results=SyncResults(synced=job.timecards_synced, failed=job.timecards_failed,
+                            errors=await _errors_now(session, request, job.company_id, list(job.errors or []))),
         total=job.timecards_total, qbo_calls=job.qbo_calls, batches=job.qbo_batches, retries=job.qbo_retries,
-        trigger=job.trigger, note=note, waiting=[w.as_dict() for w in waiting], created_at=job.created_at, started_at=job.started_at,
-        completed_at=job.completed_at,
+        trigger=job.trigger, note=note, waiting=[w.as_dict() for w in waiting], created_at=job.created_at,
+        started_at=job.started_at, completed_at=job.completed_at,
     ))
+
+
+async def _errors_now(session: SessionDep, request: Request, company_id: uuid.UUID,
+                      errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A job's errors, each with its timecard's sync state now (`sync`, the same words as everywhere)."""
+    ids = list(dict.fromkeys(uuid.UUID(e["timecardId"]) for e in errors if e.get("timecardId")))[:ERRORS_EXPLAINED]
+    if not ids:
+        return errors
+    said = await story.explain_many(session, qbo_of(request), company_id, ids)
+    return [{**e, "sync": said[uuid.UUID(e["timecardId"])].as_dict()} if e.get("timecardId")
+            and uuid.UUID(e["timecardId"]) in said else e for e in errors]
 
 
 @router.get("/dead-letters", response_model=DeadLettersOut,
             summary="Timecards that failed every retry (re-queue them with POST /dead-letters/requeue)")
-async def dead_letters(q: Annotated[CompanyQuery, Query()], principal: PrincipalDep,
+async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, principal: PrincipalDep,
                        session: SessionDep) -> DeadLettersOut:
     company_access(principal, q.company_id)
     rows = await service.dead_letters(session, q.company_id)
+    said = await story.explain_many(session, qbo_of(request), q.company_id, [r.timecard_id for r in rows]) \
+        if rows else {}
     items = [DeadLetter.model_validate(dict(
-        timecard_id=r.timecard_id, operation=r.operation, attempts=r.attempts, error=r.last_error,
+        timecard_id=r.timecard_id, sync=said[r.timecard_id].as_dict(), operation=r.operation, attempts=r.attempts,
+        error=r.last_error,
         error_code=r.last_error_code, qbo_id=r.qbo_id, updated_at=r.updated_at)) for r in rows]
     return DeadLettersOut(items=items, count=len(items))
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from qbo_integration.api.inputs import ApiDate
+from qbo_integration.sync.story.schemas import SyncStateOut
 
 MAX_TIMECARD_IDS = 500
 
@@ -75,6 +76,7 @@ class CompanyQuery(_In):
 
 class DeadLetter(_Out):
     timecard_id: uuid.UUID = Field(alias="timecardId")
+    sync: SyncStateOut | None = Field(None, description="The timecard's sync state in plain words (as everywhere)")
     operation: str
     attempts: int
     error: str | None

@@ -15,7 +15,8 @@ from qbo_integration.sync.story.schemas import FindQuery, StoryQuery, TimecardsO
 router = APIRouter(tags=["sync"])
 
 
-def _qbo(request: Request) -> Any:
+def qbo_of(request: Request) -> Any:
+    """The process's QBO client (the breaker's state), when the app has one."""
     return getattr(getattr(request.app.state, "services", None), "qbo", None)
 
 
@@ -24,7 +25,7 @@ def _qbo(request: Request) -> Any:
 async def timecard_sync(timecard_id: uuid.UUID, q: Annotated[StoryQuery, Query()], request: Request,
                         principal: PrincipalDep, session: SessionDep) -> TimecardSyncOut:
     company_access(principal, q.company_id)
-    answer = await service.timecard_sync(session, _qbo(request), q.company_id, timecard_id, cursor=q.cursor,
+    answer = await service.timecard_sync(session, qbo_of(request), q.company_id, timecard_id, cursor=q.cursor,
                                          limit=q.limit)
     return TimecardSyncOut.model_validate(answer)
 
@@ -34,6 +35,6 @@ async def timecard_sync(timecard_id: uuid.UUID, q: Annotated[StoryQuery, Query()
 async def find_timecards(q: Annotated[FindQuery, Query()], request: Request, principal: PrincipalDep,
                          session: SessionDep) -> TimecardsOut:
     company_access(principal, q.company_id)
-    answer = await service.find(session, _qbo(request), q.company_id, worker=q.worker, project=q.project,
+    answer = await service.find(session, qbo_of(request), q.company_id, worker=q.worker, project=q.project,
                                 start=q.from_, end=q.to, state=q.state, cursor=q.cursor, limit=q.limit)
     return TimecardsOut.model_validate(answer)

@@ -111,8 +111,9 @@ WAIT_WORDS = {"throttled": "QuickBooks asked us to slow down; next try {until}",
 ADMIN_WORDS = {"sync_now": "Sync Now", "requeue": "Tried again from the first attempt",
                "requeue_dead": "Dead letter re-queued", "requeue_mapping": "Re-queued after a mapping change",
                "requeue_books_reopened": "Re-queued: the books no longer refuse it",
-               "drift_push": "Drift resolved: CrewFlow's version pushed", "drift_keep": "Drift resolved: QuickBooks' "
-               "version kept", "drift_dismiss": "Drift finding dismissed", "export_csv": "Exported in a CSV"}
+               "drift_push": "Drift resolved: CrewFlow's version sent again",
+               "drift_accept": "Drift resolved: QuickBooks' version kept", "drift_dismiss": "Drift finding dismissed",
+               "export_csv": "Exported in the fallback CSV"}
 
 
 def describe(e: Event, zone: ZoneInfo, previous_fields: dict[str, Any] | None) -> str:
@@ -143,6 +144,8 @@ def describe(e: Event, zone: ZoneInfo, previous_fields: dict[str, Any] | None) -
         return f"{sent}: QuickBooks holds time entry {f.get('qboId')} (SyncToken {f.get('syncToken')})"
     if e.kind == StoryKind.WAIT:
         return "Waiting: " + WAIT_WORDS.get(e.code, e.code + " until {until}").format(until=_until(f, zone))
+    if e.code == "sync_now" and f.get("trigger") not in (None, "sync_now"):
+        return f"Admin: sync requested ({str(f['trigger']).replace('_', ' ')})"
     return "Admin: " + ADMIN_WORDS.get(e.code, e.code.replace("_", " "))
 
 
