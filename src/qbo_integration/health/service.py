@@ -40,7 +40,6 @@ from qbo_integration.errors import NotFound
 from qbo_integration.health import query as health_query
 from qbo_integration.monitoring import read_meter, token_expiry
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
-from qbo_integration.qbo import BreakerState
 from qbo_integration.sync import waits as sync_waits
 from qbo_integration.sync.stats import Run
 
@@ -97,8 +96,9 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     reads = await read_meter.reads_this_month(redis, company_id, now) if redis is not None else 0
 
     found = [await source(session, company_id) for source in signals]
-    context = await sync_waits.read_context(session, qbo, company_id, now, breaker=breaker or _CLOSED,
-                                            sweep_minutes=sweep_minutes)
+    context = sync_waits.Context(now=now, connected=integration.get("connection_status") == "connected" and bool(realm),
+                                 enabled=bool(integration.get("enabled")), breaker_until=sync_waits.breaker_end(breaker),
+                                 zone=snap.zone, sweep_minutes=sweep_minutes, books_read=False)
     waits = await sync_waits.company_waits(session, context, company_id, unqueued=snap.unqueued)
     expiry = (token_expiry.deadline(integration.get("refresh_token_expires_at"),
                                     integration.get("refresh_token_hard_expires_at"))
@@ -195,9 +195,6 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         },
         "checkedAt": _iso(now),
     }
-
-
-_CLOSED = BreakerState("closed", 0, None, None)
 
 
 class HealthCache(Generic[T]):

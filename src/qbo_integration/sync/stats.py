@@ -114,18 +114,17 @@ def waiting_groups(company_id: uuid.UUID, reason: ColumnElement[str],
     """The company's open rows by reason: count, the earliest and latest next attempt, the earliest and
     latest change. A confirming row's deadline is a rule of sync.outcome (read in Python), so those rows
     are grouped by the ledger times it reads as well: one group per round that lost its answers."""
-    confirming = reason == literal("confirming")
-    since = case((confirming, Row.pending_since))
-    unknown = case((confirming, Row.pending_unknown_at))
-    rows = select(reason.label("reason"), since.label("pending_since"), unknown.label("pending_unknown_at"),
-                  Row.next_attempt_at, Row.updated_at).where(_open(company_id))
+    rows = select(reason.label("reason"), Row.pending_since, Row.pending_unknown_at, Row.next_attempt_at,
+                  Row.updated_at).where(_open(company_id))
     if timecard_ids is not None:
         rows = rows.where(Row.timecard_id.in_(timecard_ids))
     c = rows.subquery("open_rows").c
-    return (select(c.reason, c.pending_since, c.pending_unknown_at, func.count().label("n"),
+    confirming = c.reason == literal("confirming")
+    since, unknown = case((confirming, c.pending_since)), case((confirming, c.pending_unknown_at))
+    return (select(c.reason, since.label("pending_since"), unknown.label("pending_unknown_at"), func.count().label("n"),
                    func.min(c.next_attempt_at).label("first_at"), func.max(c.next_attempt_at).label("last_at"),
                    func.min(c.updated_at).label("first_changed"), func.max(c.updated_at).label("last_changed"))
-            .group_by(c.reason, c.pending_since, c.pending_unknown_at))
+            .group_by(c.reason, since, unknown))
 
 
 def timecard_reasons(company_id: uuid.UUID, timecard_ids: list[uuid.UUID],

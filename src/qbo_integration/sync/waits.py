@@ -1,5 +1,5 @@
 """What the company's timecards wait for, and until when: health, the dashboard and Sync Now say it the
-same way ("63 waiting to confirm with QuickBooks after the outage at 2:01 PM — they go by 2:07 PM").
+same way ("63 timecards waiting to confirm with QuickBooks after the outage at 14:01 — they go by 14:07").
 
 Every open outbox row has one reason (stats.reason_of, first match wins); a reason that a person must act
 on says so (`needs_you`), every other one says when it goes. A confirming row's deadline is sync.outcome's
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,7 +35,7 @@ class Reason(StrEnum):
     NOT_PICKED_UP = "not_picked_up"  # approved, no outbox row yet: the sweep picks it up
     LIVE_SYNC_OFF = "live_sync_off"
     NOT_CONNECTED = "not_connected"
-    BOOKS_CLOSED = "books_closed"  # the company's books refuse it (closed period, tracking off)
+    BOOKS_CLOSED = "books_closed"  # dated in QuickBooks' closed period (tracking off reads as refused)
     NEEDS_MAPPING = "needs_mapping"
     REFUSED = "refused"  # QBO refused the data
     DEAD = "dead"  # every retry failed
@@ -60,6 +60,7 @@ class Context:
     zone: ZoneInfo
     close_date: date | None = None  # QuickBooks' books are closed through this date
     sweep_minutes: int = 15
+    books_read: bool = True  # False: close_date is read when a books_closed line needs it (company_waits)
 
     def reason(self) -> Any:
         return stats.reason_of(now=self.now, connected=self.connected, enabled=self.enabled,
@@ -76,6 +77,11 @@ class Context:
         return at
 
 
+def breaker_end(breaker: Any) -> datetime | None:
+    """Until when an open breaker holds the company's calls (None: it lets them through)."""
+    return breaker.reopens_at if breaker is not None and breaker.state == "open" else None
+
+
 async def read_context(session: AsyncSession, qbo: Any, company_id: uuid.UUID, now: datetime, *,
                        breaker: Any = None, sweep_minutes: int = 15) -> Context:
     """The context of a company now: its connection, its breaker (read from `qbo` unless given), its zone
@@ -88,10 +94,9 @@ async def read_context(session: AsyncSession, qbo: Any, company_id: uuid.UUID, n
         zone = ZoneInfo("UTC")
     if breaker is None and qbo is not None:
         breaker = await qbo.breaker_state(company_id)
-    until = breaker.reopens_at if breaker is not None and breaker.state == "open" else None
     rules = await company_books.get_rules(session, company_id)
     return Context(now=now, connected=integration is not None and is_connected(integration),
-                   enabled=bool(integration and integration.enabled), breaker_until=until, zone=zone,
+                   enabled=bool(integration and integration.enabled), breaker_until=breaker_end(breaker), zone=zone,
                    close_date=rules.close_date, sweep_minutes=sweep_minutes)
 
 
@@ -235,6 +240,8 @@ async def company_waits(session: AsyncSession, ctx: Context, company_id: uuid.UU
         reason = Reason(g.reason)
         since, until = _times(reason, g, ctx)
         groups.append((reason, int(g.n), since, until))
+    if not ctx.books_read and any(g[0] == Reason.BOOKS_CLOSED for g in groups):
+        ctx = replace(ctx, close_date=(await company_books.get_rules(session, company_id)).close_date, books_read=True)
     if unqueued:
         reason = Reason.NOT_CONNECTED if not ctx.connected else Reason.LIVE_SYNC_OFF if not ctx.enabled \
             else Reason.NOT_PICKED_UP

@@ -225,7 +225,9 @@ function row(entry, names, me) {
       h("dl", { class: "facts" },
         h("dt", {}, "Worker"), h("dd", { class: "worker-name" }, worker),
         h("dt", {}, "Project"), h("dd", { class: "project-name" }, project),
-        h("dt", {}, "By"), h("dd", {}, whoWords(entry.actor, me))),
+        h("dt", {}, "By"), h("dd", {}, whoWords(entry.actor, me)),
+        entry.sync ? [h("dt", {}, "The timecard now"), h("dd", { class: "timecard-now" }, entry.sync.sentence, " ",
+          h("a", { class: "tc-link", href: `#/timecard?id=${entry.timecardId}` }, "Open it"))] : null),
       payloadWords(entry),
       technical(
         h("dl", { class: "facts" }, h("dt", {}, "Entry id"), h("dd", {}, entry.id),
