@@ -169,3 +169,13 @@ async def test_a_fallback_export_is_in_each_timecards_story(client, auth_headers
     assert (story[0]["kind"], story[0]["code"], story[0]["facts"]["exportId"]) == (
         "admin", "export_csv", r.headers["X-Export-Id"])
     assert story[0]["summary"] == "Admin: Exported in the fallback CSV"
+
+
+async def test_the_dry_run_shows_each_timecards_sync_state(client, auth_headers, live, sessionmaker, ctx):
+    cc, core = live
+    tid = await _synced(ctx, sessionmaker, core)
+    r = await client.post(f"{P}/dry-run", headers=auth_headers, json={
+        "companyId": str(core.company_id), "startDate": "2026-03-01", "endDate": "2026-03-03"})
+    assert r.status_code == 200, r.text
+    [card] = r.json()["timecards"]
+    assert card["sync"] == await _sentence(client, auth_headers, core.company_id, tid)

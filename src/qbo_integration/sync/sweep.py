@@ -117,6 +117,9 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
                 told.append(story.version(company.id, tid, tc, now, known_version=row.timecard_version))
                 if tc is not None:
                     await core_status.report(session, [row])
+        if len(told) >= story.FLUSH_ROWS:  # a first pass over a long history: bounded statements
+            await story.record(session, told)
+            told = []
     await story.record(session, told)
     return changed
 

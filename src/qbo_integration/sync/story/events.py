@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from qbo_integration.sync.sender import Result, Work
 
 Row = dict[str, Any]
+FLUSH_ROWS = 5000  # a caller collecting more rows than this writes them in several statements
 
 
 async def record(session: AsyncSession, rows: Sequence[Row]) -> None:

@@ -109,7 +109,8 @@ def _failed(r: Any, f: CompanyFacts, now: datetime) -> Explained:
         return Explained(SyncState.NOT_SENT, f"Not sent: the books are closed{through} — export CSV or sync once "
                          "reopened", actions=(Action.EXPORT_CSV, Action.RETRY_NOW))
     actions = (Action.FIX_MAPPING, Action.RETRY_NOW) if r.error_kind == Kind.MAPPING else (Action.RETRY_NOW,)
-    return Explained(SyncState.NEEDS_YOU, f"Needs you: {message}", actions=actions)
+    # "<what is wrong>. <what to do>" (mapping's FieldError message and fix) reads "<wrong> — <do>"
+    return Explained(SyncState.NEEDS_YOU, f"Needs you: {message.replace('. ', ' — ', 1)}", actions=actions)
 
 
 def _pending(r: Any, f: CompanyFacts, now: datetime) -> Explained:
