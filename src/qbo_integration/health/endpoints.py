@@ -61,16 +61,15 @@ async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, 
             summary="What each of these timecards waits for now, and until when, in words (sync/waits.py)",
             response_model=dict[str, Any])
 async def timecard_states(company_id: Annotated[uuid.UUID, Query(alias="companyId")],
-                          timecard_ids: Annotated[list[uuid.UUID], Query(alias="timecardId", min_length=1,
-                                                                          max_length=MAX_TIMECARDS)],
-                          request: Request, principal: PrincipalDep, session: SessionDep,
-                          settings: SettingsDep) -> dict[str, Any]:
+                          request: Request, principal: PrincipalDep, session: SessionDep, settings: SettingsDep,
+                          timecard_ids: Annotated[list[uuid.UUID] | None, Query(
+                              alias="timecardId", max_length=MAX_TIMECARDS)] = None) -> dict[str, Any]:
     """`{timecards: {id: {state, message, reason, needsYou, since, until, qboUrl}}}`: the timecard's sentence (the one
     its own page shows, sync/story/explain.py) and the reason health counts it under (sync/waits.py; null
     with no sync record). Another company's or an unknown timecard is absent."""
     company_access(principal, company_id)
     now = datetime.now(UTC)
-    ids = list(dict.fromkeys(timecard_ids))
+    ids = list(dict.fromkeys(timecard_ids or []))
     ctx = await waits.read_context(session, _qbo(request), company_id, now, sweep_minutes=settings.sync_sweep_minutes)
     counted = await waits.timecard_waits(session, ctx, company_id, ids)
     mine = await CoreGateway(session).timecards_belong_to(company_id, ids) | set(counted)  # (deleted in Core: a row)
