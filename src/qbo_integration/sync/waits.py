@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections import books as company_books
@@ -93,7 +94,10 @@ async def read_context(session: AsyncSession, qbo: Any, company_id: uuid.UUID, n
     except BadCompanyTimezone:
         zone = ZoneInfo("UTC")
     if breaker is None and qbo is not None:
-        breaker = await qbo.breaker_state(company_id)
+        try:
+            breaker = await qbo.breaker_state(company_id)
+        except (RedisError, OSError):  # Redis down: the answer still says what the rows wait for
+            breaker = None
     rules = await company_books.get_rules(session, company_id)
     return Context(now=now, connected=integration is not None and is_connected(integration),
                    enabled=bool(integration and integration.enabled), breaker_until=breaker_end(breaker), zone=zone,
