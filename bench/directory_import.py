@@ -87,7 +87,7 @@ async def main() -> None:
     async with Stack.open("directory-import") as stack:
         from qbo_integration.config import get_settings
         from qbo_integration.core_platform.models import Project, User
-        from qbo_integration.directory import import_flow, importer
+        from qbo_integration.directory import fetching, import_flow
         from qbo_integration.mapping.profiles import profile_targets
         from qbo_integration.services import build_services
         from qbo_integration.sync.models import SyncJob
@@ -130,7 +130,7 @@ async def main() -> None:
         # The records were all created moments ago; an incremental import re-reads CURSOR_OVERLAP before its
         # cursor (the previous import's start: clock skew), so let the creations age past that first, as
         # in real life, to measure CDC rather than the creations.
-        wait = importer.CURSOR_OVERLAP.total_seconds() + 5
+        wait = fetching.CURSOR_OVERLAP.total_seconds() + 5
         log(f"waiting {wait:.0f}s so the creations fall outside the cursor overlap")
         await asyncio.sleep(wait)
         first = await measure("first import")

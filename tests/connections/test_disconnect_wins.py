@@ -57,14 +57,14 @@ async def test_a_refresh_in_flight_does_not_reconnect_a_disconnected_company(
     _refresh_then(services, monkeypatch, disconnect)
     with pytest.raises(QboError) as ei:
         await services.qbo.company(cid, connected_company.realm_id).company_info()
-    assert ei.value.action == ErrorAction.CONNECTION_LOST
+    assert ei.value.resolution.action == ErrorAction.CONNECTION_LOST
     row = await _row(sessionmaker)
     assert row.connection_status == "disconnected" and row.enabled is False
     assert row.access_token_enc is None and row.refresh_token_enc is None
     # and the next call does not find tokens either
     with pytest.raises(QboError) as ei:
         await services.qbo.company(cid, connected_company.realm_id).company_info()
-    assert ei.value.action == ErrorAction.CONNECTION_LOST
+    assert ei.value.resolution.action == ErrorAction.CONNECTION_LOST
 
 
 async def test_a_refresh_of_the_old_grant_does_not_overwrite_a_reconnect(

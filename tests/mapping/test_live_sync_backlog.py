@@ -48,7 +48,7 @@ async def test_backlog_is_pending_and_enabling_live_sync_queues_it(client, auth_
         job = (await s.execute(select(SyncJob).where(SyncJob.company_id == cid, SyncJob.kind == "timecards"))
                ).scalar_one()
     # The job re-derives the company's outbox (issue 17: not the request, whose cost would grow with history)
-    assert rows == {} and job.params == {"timecardIds": [], "reconcile": True}
+    assert rows == {} and job.params == {"timecardIds": [], "rederive": True}
     assert job.trigger == "live_sync" and job.status == "pending"
     assert await redis.keys(f"arq:job:sync:{cid}:now:{job.id}")  # a worker picks it up now, not at the next sweep
     assert (await _health(client, auth_headers, cid))["pendingTimecards"] == 3  # the same timecards, still waiting

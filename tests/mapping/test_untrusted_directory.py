@@ -44,7 +44,7 @@ async def test_hostile_directory_records_are_stored_safely(sessionmaker, service
 
 def test_a_time_before_year_one_in_utc_is_no_time():
     """The sandbox stamps MetaData itself, so this one is read directly."""
-    from qbo_integration.directory.importer import _parse_time
+    from qbo_integration.directory.fetching import _parse_time
 
     assert _parse_time("0001-01-01T00:00:00+14:00") is None
     assert _parse_time("2026-12-01T10:00:00-08:00").isoformat() == "2026-12-01T18:00:00+00:00"

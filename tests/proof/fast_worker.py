@@ -33,11 +33,12 @@ def _floats(name: str, default: str) -> list[float]:
 def patch() -> Callable[[], None]:
     """Scale the clocks in this process; returns the function that puts the originals back."""
     from qbo_integration import services
+    from qbo_integration.qbo import RetryPolicy
     from qbo_integration.sync import nudge, policy
 
-    saved = (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
+    saved = (policy.RETRIES, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
              nudge.LOCK_SECONDS, services.qbo_config)
-    policy.RETRY_SCHEDULE = tuple(timedelta(seconds=s) for s in _floats("CAMPAIGN_RETRY_SECONDS", "1,2,3,4,5"))
+    policy.RETRIES = RetryPolicy.fixed(*_floats("CAMPAIGN_RETRY_SECONDS", "1,2,3,4,5"))
     policy.RECLAIM_AFTER = timedelta(seconds=_floats("CAMPAIGN_RECLAIM_SECONDS", "8")[0])
     policy.SEND_WINDOW = timedelta(seconds=_floats("CAMPAIGN_SEND_WINDOW", "60")[0])
     policy.SETTLE_QUIET = timedelta(seconds=_floats("CAMPAIGN_SETTLE_QUIET", "8")[0])
@@ -61,7 +62,7 @@ def patch() -> Callable[[], None]:
     services.qbo_config = qbo_config  # type: ignore[assignment]
 
     def undo() -> None:
-        (policy.RETRY_SCHEDULE, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
+        (policy.RETRIES, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
          nudge.LOCK_SECONDS, services.qbo_config) = saved
 
     return undo

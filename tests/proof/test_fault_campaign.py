@@ -114,6 +114,9 @@ class Campaign:
         self.worker_restarts = 0
         self.t0 = time.monotonic()
         self.postgres_back = asyncio.Event()
+        # Core's approvals share its database: none is written while PostgreSQL is stopped (a wave in progress
+        # finishes first, the next one waits for the restart).
+        self.core_writes = asyncio.Lock()
         self.api_down: dict[str, list[int]] = {}  # request -> statuses while PostgreSQL was down
         self.api_after: list[int] = []  # statuses until the API answered as before
 
@@ -170,6 +173,10 @@ class Campaign:
 
     async def restart_postgres(self, counts: dict[str, int]) -> None:
         """Stop PostgreSQL, ask the API while it is down, start it again, ask until it answers as before."""
+        async with self.core_writes:
+            await self._restart_postgres(counts)
+
+    async def _restart_postgres(self, counts: dict[str, int]) -> None:
         await asyncio.to_thread(self.pg.stop, "fast")
         self.log("postgres-down", f"PostgreSQL stopped with {counts.get('in_flight', 0)} rows in flight")
         try:
@@ -219,10 +226,11 @@ async def test_fault_campaign_no_loss_no_duplicate(sandbox_server, private_redis
                 if wave == WAVES - 1:  # Core's last approvals come after the restart: listeners must be back
                     await campaign.postgres_back.wait()
                     campaign.log("last-wave", "the last wave of approvals published")
-                for c in companies:
-                    ids = c.timecards[wave::WAVES]
-                    if ids:
-                        unpublished += await stack.approve_many(c, ids)
+                async with campaign.core_writes:
+                    for c in companies:
+                        ids = c.timecards[wave::WAVES]
+                        if ids:
+                            unpublished += await stack.approve_many(c, ids)
                 await asyncio.sleep(1)
 
         waves = asyncio.create_task(approve_in_waves())

@@ -341,6 +341,11 @@ async def test_operations_campaign_exactly_once(test_services, sessionmaker, ops
                                                           SEEDS[start:start + BATCH], since, answers, other_realms)
             results += batch_results
             notes += batch_notes
+            # Printed as each batch ends: a run cut short (its timeout, a stopped session) keeps what it judged.
+            bad = [r.seed for r in batch_results if not r.clean]
+            print(f"  batch judged: seeds {batch_results[0].seed}..{batch_results[-1].seed}, "
+                  f"{len(results)} of {len(SEEDS)} so far; bad seeds in this batch: {bad or 'none'}; "
+                  + ", ".join(f"{k} {sum(r.counts[k] for r in batch_results)}" for k in COUNTS), flush=True)
         for c in [*stack.companies, *other_realms]:
             for e in await stack.realm_log(c.realm_id, since):
                 if e.get("note"):

@@ -61,7 +61,7 @@ async def main(cfg: dict) -> dict:
                         await client.company_info()
                         outcomes["ok"] += 1
                 except QboError as exc:
-                    outcomes[str(exc.action)] += 1
+                    outcomes[str(exc.resolution.action)] += 1
 
         await asyncio.gather(*(loop(n) for n in range(cfg["tasks"])))
         stats = client.stats

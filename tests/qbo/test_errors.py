@@ -62,7 +62,7 @@ def resp(status: int, body, headers: dict | None = None, xml: bool = False) -> h
 
 def test_upper_case_fault_is_validation_with_details():
     err = error_from_response(resp(400, UPPER))
-    assert err.action == ErrorAction.VALIDATION
+    assert err.resolution.action == ErrorAction.VALIDATION
     assert (err.code, err.message, err.element, err.status) == ("610", "Object Not Found", "EmployeeRef", 400)
     assert "inactive" in err.detail
     assert err.intuit_tid == "tid-123"
@@ -71,14 +71,14 @@ def test_upper_case_fault_is_validation_with_details():
 
 def test_lower_case_gateway_fault_is_refresh():
     err = error_from_response(resp(401, LOWER))
-    assert err.action == ErrorAction.REFRESH
+    assert err.resolution.action == ErrorAction.REFRESH
     assert err.code == "3200"
     assert err.intuit_tid == "tid-123"
 
 
 def test_xml_throttle_is_rate_limited_with_default_wait():
     err = error_from_response(resp(429, XML, xml=True))
-    assert err.action == ErrorAction.RATE_LIMITED
+    assert err.resolution.action == ErrorAction.RATE_LIMITED
     assert err.code == "3001"
     assert err.retry_after == 60.0
     assert err.fault_type == "SERVICE"
@@ -86,7 +86,7 @@ def test_xml_throttle_is_rate_limited_with_default_wait():
 
 def test_xml_with_namespace_and_stale():
     err = error_from_response(resp(400, XML_NS, xml=True))
-    assert err.action == ErrorAction.STALE and err.code == "5010"
+    assert err.resolution.action == ErrorAction.STALE and err.code == "5010"
 
 
 @pytest.mark.parametrize("code", ["6210", "6200", "5010"])
@@ -96,15 +96,15 @@ def test_account_period_closed_is_validation_whatever_its_code(code):
         "The account period has closed and the account books cannot be updated through the QBO Services API. "
         "Please use the QBO website to make these changes.")}], "type": "ValidationFault"}}
     err = error_from_response(resp(400, body))
-    assert err.action == ErrorAction.VALIDATION and not err.retryable
+    assert err.resolution.action == ErrorAction.VALIDATION and not err.retryable
 
 
 def test_throttle_recognised_by_message_and_code_even_without_429():
     body = {"Fault": {"Error": [{"Message": "message=ThrottleExceeded; errorCode=003001", "code": "3001"}]}}
-    assert error_from_response(resp(400, body)).action == ErrorAction.RATE_LIMITED
+    assert error_from_response(resp(400, body)).resolution.action == ErrorAction.RATE_LIMITED
     body2 = {"fault": {"error": [{"message": "message=ThrottleExceeded; errorCode=003001; statusCode=429"}]}}
     err = error_from_response(resp(400, body2))
-    assert err.action == ErrorAction.RATE_LIMITED and err.code == "3001"
+    assert err.resolution.action == ErrorAction.RATE_LIMITED and err.code == "3001"
 
 
 def test_retry_after_header_seconds_and_date():
@@ -123,7 +123,7 @@ def test_validation_codes(code):
         }
     }
     err = error_from_response(resp(400, body))
-    assert err.action == ErrorAction.VALIDATION and err.code == code and err.element == "X"
+    assert err.resolution.action == ErrorAction.VALIDATION and err.code == code and err.element == "X"
 
 
 @pytest.mark.parametrize(
@@ -156,20 +156,20 @@ def test_status_mapping(status, body, action):
         r = httpx.Response(status, content=body.encode())
     else:
         r = httpx.Response(status, json=body)
-    assert error_from_response(r).action == ErrorAction(action)
+    assert error_from_response(r).resolution.action == ErrorAction(action)
 
 
 def test_oauth_errors():
     err = error_from_response(resp(400, {"error": "invalid_grant"}))
-    assert err.action == ErrorAction.CONNECTION_LOST and err.code == "invalid_grant"
-    assert error_from_response(resp(401, {"error": "invalid_client"})).action == ErrorAction.VALIDATION
-    assert error_from_response(resp(503, {"error": "temporarily_unavailable"})).action == ErrorAction.RETRY
+    assert err.resolution.action == ErrorAction.CONNECTION_LOST and err.code == "invalid_grant"
+    assert error_from_response(resp(401, {"error": "invalid_client"})).resolution.action == ErrorAction.VALIDATION
+    assert error_from_response(resp(503, {"error": "temporarily_unavailable"})).resolution.action == ErrorAction.RETRY
 
 
 def test_network_errors_are_retry():
-    assert error_from_exception(httpx.ReadTimeout("t")).action == ErrorAction.RETRY
+    assert error_from_exception(httpx.ReadTimeout("t")).resolution.action == ErrorAction.RETRY
     assert "timeout" in error_from_exception(httpx.ConnectTimeout("t")).message
-    assert error_from_exception(httpx.ConnectError("refused")).action == ErrorAction.RETRY
+    assert error_from_exception(httpx.ConnectError("refused")).resolution.action == ErrorAction.RETRY
 
 
 def test_parse_fault_shapes_and_junk():

@@ -52,7 +52,7 @@ async def test_at_most_three_tries_then_retry_error(setup):
     with pytest.raises(QboError) as ei:
         await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r1")
     assert route.call_count == 3
-    assert ei.value.action == ErrorAction.RETRY and ei.value.code == "10000" and ei.value.intuit_tid == "t-9"
+    assert ei.value.resolution.action == ErrorAction.RETRY and ei.value.code == "10000" and ei.value.intuit_tid == "t-9"
     assert len(sleeps.calls) == 2
 
 
@@ -66,7 +66,7 @@ async def test_validation_is_not_retried(setup):
     with pytest.raises(QboError) as ei:
         await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r1")
     assert route.call_count == 1 and not sleeps.calls
-    assert ei.value.action == ErrorAction.VALIDATION and ei.value.element == "CustomerRef"
+    assert ei.value.resolution.action == ErrorAction.VALIDATION and ei.value.element == "CustomerRef"
 
 
 @respx.mock
@@ -92,7 +92,7 @@ async def test_retry_after_beyond_cap_is_raised_for_the_job_queue(setup):
     with pytest.raises(QboError) as ei:
         await api.company(COMPANY, REALM).company_info()
     assert route.call_count == 1 and not sleeps.calls
-    assert ei.value.action == ErrorAction.RATE_LIMITED and ei.value.retry_after == 60.0
+    assert ei.value.resolution.action == ErrorAction.RATE_LIMITED and ei.value.retry_after == 60.0
     # "paused", like the limiter's own: the outbox waits without spending an attempt; QBO's fault is kept
     assert ei.value.code == "paused" and ei.value.status == 429 and ei.value.errors[0].code == "3001"
     assert not ei.value.counts_for_breaker
@@ -161,7 +161,7 @@ async def test_second_401_after_refresh_is_raised(setup):
     )
     with pytest.raises(QboError) as ei:
         await api.company(COMPANY, REALM).company_info()
-    assert ei.value.action == ErrorAction.REFRESH and token_route.call_count == 1
+    assert ei.value.resolution.action == ErrorAction.REFRESH and token_route.call_count == 1
 
 
 @respx.mock
@@ -175,7 +175,7 @@ async def test_invalid_grant_marks_connection_lost(redis):
     api_route = respx.get(api_url(f"companyinfo/{REALM}")).respond(200, json={"CompanyInfo": {}})
     with pytest.raises(QboError) as ei:
         await api.company(COMPANY, REALM).company_info()
-    assert ei.value.action == ErrorAction.CONNECTION_LOST
+    assert ei.value.resolution.action == ErrorAction.CONNECTION_LOST
     assert COMPANY in store.lost and api_route.call_count == 0
     assert "rt-1" not in str(ei.value)
     await api.aclose()
@@ -223,7 +223,7 @@ async def test_batch_splits_orders_and_derives_request_ids(setup):
     assert len({s["params"]["requestid"] for s in seen}) == 3
     assert [r.index for r in results] == list(range(65))
     assert results[0].entity["Id"] == "ta-0" and results[64].entity["Id"] == "ta-64"
-    assert results[7].error.action == ErrorAction.VALIDATION and results[7].error.element == "EmployeeRef"
+    assert results[7].error.resolution.action == ErrorAction.VALIDATION and results[7].error.element == "EmployeeRef"
     # same items -> same requestid (a retry by a later job repeats it)
     from qbo_integration.qbo import batch_request_id
 
@@ -275,4 +275,4 @@ async def test_count_and_get_not_found(setup):
     )
     with pytest.raises(QboError) as ei:
         await client.get_time_activity("99")
-    assert ei.value.action == ErrorAction.NOT_FOUND
+    assert ei.value.resolution.action == ErrorAction.NOT_FOUND

@@ -60,7 +60,7 @@ async def test_breaker_opens_after_five_unwell_failures_only(redis):
     other = CompanyBreaker(redis, "c1", BreakerConfig(open_seconds=1800))
     with pytest.raises(BreakerOpenError) as ei:
         await other.call_async(_ok)
-    assert ei.value.action == ErrorAction.BREAKER_OPEN and 1740 < ei.value.retry_after <= 1800
+    assert ei.value.resolution.action == ErrorAction.BREAKER_OPEN and 1740 < ei.value.retry_after <= 1800
     assert other.time_until_open is not None  # UTC-aware, no TypeError
 
 

@@ -108,7 +108,7 @@ def test_the_table_decides_every_answer_as_the_branches_did():
 ])
 def test_network_trouble_by_exception_class(exc, cause, landed):
     err = error_from_exception(exc)
-    assert isinstance(err, TransientError) and err.action == ErrorAction.RETRY
+    assert isinstance(err, TransientError) and err.resolution.action == ErrorAction.RETRY
     assert err.answered.cause == cause and err.answered.may_have_landed is landed
     assert err.message == f"{cause}: {type(exc).__name__}"  # "timeout: ReadTimeout", as before
 
@@ -118,14 +118,14 @@ def test_closed_books_throttles_and_stale_tokens_have_their_own_remedy():
         return ParsedFault("ValidationFault", (FaultItem(code, message),))
 
     closed = error_from_fault(fault("6210", "Account Period Closed"), status=400)
-    assert closed.action == ErrorAction.VALIDATION and closed.resolution.remedy == Remedy.CLOSED_BOOKS
+    assert closed.resolution.action == ErrorAction.VALIDATION and closed.resolution.remedy == Remedy.CLOSED_BOOKS
     assert error_from_fault(fault("6200", "Some other words"), status=400).resolution.remedy == Remedy.CLOSED_BOOKS
     as_stale = error_from_fault(fault("5010", "Account Period Closed"), status=400)
     assert as_stale.resolution.remedy == Remedy.CLOSED_BOOKS  # the words decide, not the 5010
     stale = error_from_fault(fault("5010", "Stale Object Error"), status=400)
-    assert stale.action == ErrorAction.STALE and stale.resolution.cause == Cause.STALE
+    assert stale.resolution.action == ErrorAction.STALE and stale.resolution.cause == Cause.STALE
     ref = error_from_fault(fault("610", "Object Not Found"), status=400)
-    assert ref.action == ErrorAction.VALIDATION and ref.resolution.cause == Cause.OBJECT_NOT_FOUND
+    assert ref.resolution.action == ErrorAction.VALIDATION and ref.resolution.cause == Cause.OBJECT_NOT_FOUND
     assert "re-activate it there" in ref.resolution.message
     throttled = error_from_fault(fault("3001", "ThrottleExceeded"), status=400)
     assert throttled.resolution.remedy == Remedy.WAIT and throttled.retry_after == 60.0
@@ -156,7 +156,7 @@ def test_a_caller_changes_a_decision_by_merging_a_dict():
 ])
 def test_an_error_built_by_hand_keeps_its_action_and_reads_the_table_where_it_agrees(err, remedy, cause):
     assert err.resolution.remedy == remedy and err.resolution.cause == cause
-    assert err.resolution.action == err.action
+    assert err.resolution.action == err._action  # the action it was raised with
 
 
 def test_the_resolution_says_whether_the_call_may_have_landed_not_just_its_last_answer():

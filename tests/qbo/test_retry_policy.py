@@ -42,11 +42,11 @@ def test_a_retry_after_lengthens_the_delay_up_to_the_cap_and_past_it_ends_the_tr
 
 
 @pytest.mark.parametrize("policy, delays", [
-    # sync/policy.RETRY_SCHEDULE: 1 min, 5 min, 15 min, 1 h, 4 h; after the 5th failed retry the row is dead
+    # sync/policy.RETRIES: 1 min, 5 min, 15 min, 1 h, 4 h; after the 5th failed retry the row is dead
     (RetryPolicy.fixed(60, 300, 900, 3600, 14400), [0.0, 60, 300, 900, 3600, 14400, None]),
-    # directory/import_flow: MAX_ATTEMPTS 3, deferred RETRY_DELAY (5 min) x attempt
+    # directory/import_flow.RETRIES: 3 attempts, deferred 5 min x attempt
     (RetryPolicy.fixed(300, 600), [0.0, 300, 600, None]),
-    # webhooks/service: MAX_ATTEMPTS 5, RETRY_DELAY 60 s; "failed" once attempts >= 5
+    # webhooks/service.RETRIES: 5 attempts 60 s apart; "failed" once attempts >= 5
     (RetryPolicy.fixed(60, 60, 60, 60), [0.0, 60, 60, 60, 60, None]),
 ])
 def test_a_fixed_schedule_is_its_delays_then_no_more_tries(policy, delays):

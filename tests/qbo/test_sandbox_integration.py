@@ -121,12 +121,12 @@ async def test_reads_and_time_activity_lifecycle(sandbox, admin, realm, redis):
             await c.update_time_activity(
                 {"Id": ta.Id, "SyncToken": "0", "Description": "x"}, request_id="life-3", sparse=True
             )
-        assert ei.value.action == ErrorAction.STALE
+        assert ei.value.resolution.action == ErrorAction.STALE
         gone = await c.delete_time_activity(ta.Id, "1", request_id="life-4")
         assert gone["status"] == "Deleted"
         with pytest.raises(QboError) as ei:
             await c.get_time_activity(ta.Id)
-        assert ei.value.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION)
+        assert ei.value.resolution.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION)
         changed = await c.cdc(["Employee", "Customer"], datetime.now(UTC) - timedelta(days=1))
         assert set(changed) >= {"Employee", "Customer"}
     entries = await log(admin, realm)
@@ -177,7 +177,7 @@ async def test_revoked_grant_is_connection_lost(sandbox, admin, realm, redis):
         await admin.post(f"/_sandbox/realms/{realm}/tokens/revoke")
         with pytest.raises(QboError) as ei:
             await c.company_info()
-        assert ei.value.action == ErrorAction.CONNECTION_LOST
+        assert ei.value.resolution.action == ErrorAction.CONNECTION_LOST
         assert "c1" in store.lost and "invalid_grant" in store.lost["c1"]
         assert (await api.breaker_state("c1")).state == "closed"  # not QBO being unwell
 
@@ -192,10 +192,10 @@ async def test_429_storm(sandbox, admin, realm, redis):
         since = time.time()
         with pytest.raises(QboError) as ei:
             await c.company_info()
-        assert ei.value.action == ErrorAction.RATE_LIMITED and ei.value.retry_after == 60
+        assert ei.value.resolution.action == ErrorAction.RATE_LIMITED and ei.value.retry_after == 60
         with pytest.raises(QboError) as ei:  # paused: QBO is not even asked
             await c.company_info()
-        assert ei.value.action == ErrorAction.RATE_LIMITED and ei.value.code == "paused"
+        assert ei.value.resolution.action == ErrorAction.RATE_LIMITED and ei.value.code == "paused"
         assert len(await log(admin, realm, since)) == 1
         await api.limiter.reset(realm)
     # a short storm with a short throttle wait is ridden out inside the call
@@ -237,7 +237,7 @@ async def test_a_throttled_moment_is_pacing_and_sending_resumes_when_the_pause_e
         since = time.time()
         sends = [c.create_time_activity(TA, request_id=f"storm-{i}") for i in range(8)]
         results = await asyncio.gather(*sends, return_exceptions=True)
-        assert all(isinstance(r, QboError) and r.action == ErrorAction.RATE_LIMITED for r in results), results
+        assert all(isinstance(r, QboError) and r.resolution.action == ErrorAction.RATE_LIMITED for r in results), results
         assert {r.code for r in results} == {"paused"}  # type: ignore[union-attr]
         assert all(r.retry_after and r.retry_after > 50 for r in results)  # type: ignore[union-attr]
         during = await asyncio.gather(*(c.company_info() for _ in range(30)), return_exceptions=True)
@@ -273,7 +273,7 @@ async def test_5xx_bursts_are_retried(sandbox, admin, realm, redis):
                 await c.company_info()
                 outcomes.append("ok")
             except QboError as exc:
-                outcomes.append(str(exc.action))
+                outcomes.append(str(exc.resolution.action))
         assert set(outcomes) <= {"ok", "retry"} and outcomes.count("ok") >= 10
         assert c.stats.retries > 2
         await admin.delete(f"/_sandbox/realms/{realm}/faults")

@@ -59,7 +59,7 @@ async def test_a_write_that_may_have_landed_is_not_sent_again_once_qbo_may_have_
     with pytest.raises(QboError) as ei:
         await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-lost")
     assert route.call_count == 2, "sent again after the window: QBO may create a second record"
-    assert ei.value.action == ErrorAction.RETRY and "ReadTimeout" in str(ei.value)
+    assert ei.value.resolution.action == ErrorAction.RETRY and "ReadTimeout" in str(ei.value)
     await api.aclose()
 
 

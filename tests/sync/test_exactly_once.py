@@ -185,7 +185,7 @@ async def test_a_create_qbo_commits_after_the_client_gave_up_is_adopted_not_sent
         await engine.run_company_sync(ctx, core.company_id)  # the client gives up after 0.5 s
         await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
         assert await h.activities(sandbox, cc.realm_id) == []  # QBO has not committed it yet
-        clock.advance(seconds=policy.RETRY_SCHEDULE[0].total_seconds() + 1)  # the retry is due: a look-up
+        clock.advance(seconds=policy.RETRIES.schedule[0] + 1)  # the retry is due: a look-up
         await engine.run_company_sync(ctx, core.company_id)
         r = await h.row(sessionmaker, tid)
         assert (r.state, r.pending_op) == ("pending", "create"), "a look-up too soon was taken as proof"

@@ -79,13 +79,28 @@ async def test_sync_now_of_the_whole_company_leaves_the_history_to_its_job(ctx, 
         job = await service.request_sync(s, ctx["queue"], core.company_id, now=clock())
         await s.commit()
     assert await h.row(sessionmaker, tid) is None  # the request did not read the company's history
-    assert job.params == {"timecardIds": [], "reconcile": True}
+    assert job.params == {"timecardIds": [], "rederive": True}
     out = await engine.run_company_sync(ctx, core.company_id, job.id, "sync_now")
     assert out["status"] == "completed" and out["synced"] == 1
     [ta] = await h.activities(sandbox, cc.realm_id)
     assert (await h.row(sessionmaker, tid)).qbo_id == ta["Id"]
     [done] = await h.jobs_of(sessionmaker, core.company_id)
     assert done.params == {"timecardIds": [], "requeued": 0}  # prepared once: a continuation does not redo it
+
+
+async def test_a_sync_now_queued_before_the_rename_still_rederives_the_company(ctx, live, sessionmaker, sandbox, clock):
+    """Jobs queued before the params key "reconcile" became "rederive" keep asking for the preparation."""
+    cc, core = live
+    tid = await h.add_timecard(sessionmaker, core)  # approved, its event lost
+    async with sessionmaker() as s:
+        job = await service.request_sync(s, ctx["queue"], core.company_id, now=clock())
+        job.params = {"timecardIds": [], "reconcile": True}  # as the previous release wrote it
+        await s.commit()
+    out = await engine.run_company_sync(ctx, core.company_id, job.id, "sync_now")
+    assert out["status"] == "completed" and out["synced"] == 1
+    assert (await h.row(sessionmaker, tid)).qbo_id == (await h.activities(sandbox, cc.realm_id))[0]["Id"]
+    [done] = await h.jobs_of(sessionmaker, core.company_id)
+    assert done.params == {"timecardIds": [], "requeued": 0}
 
 
 async def test_a_sweep_lock_left_by_a_dead_worker_lapses_before_the_next_sweep(ctx, live, sessionmaker):

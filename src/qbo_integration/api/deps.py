@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,7 +70,77 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def company_access(principal: Principal, company_id: uuid.UUID, *, admin: bool = False) -> uuid.UUID:
-    """Check the caller may see (or, with admin=True, change) this company's integration."""
+# ------------------------------------------------------------------------------ company access
+# A route names the company it reads or changes (companyId in the query or the JSON body); its handler
+# receives a `CompanySubject` only once the caller may read (any role) or manage (admin) that company.
+
+
+@dataclass(frozen=True)
+class CompanySubject:
+    """The caller, checked against the company the request names."""
+
+    principal: Principal
+    company_id: uuid.UUID
+
+    @property
+    def sub(self) -> str:
+        return self.principal.sub
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal.is_admin
+
+
+def company_subject(principal: Principal, company_id: uuid.UUID, *, admin: bool) -> CompanySubject:
+    """The one check: the token's company (403 "another company"), then, with admin=True, its role."""
     check_company_access(principal, company_id, admin=admin)
-    return company_id
+    return CompanySubject(principal, company_id)
+
+
+CompanyIdQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
+
+
+async def _company_reader(principal: PrincipalDep, company_id: CompanyIdQuery) -> CompanySubject:
+    return company_subject(principal, company_id, admin=False)
+
+
+async def _company_admin(principal: PrincipalDep, company_id: CompanyIdQuery) -> CompanySubject:
+    return company_subject(principal, company_id, admin=True)
+
+
+#: Any role of the company in `?companyId=` (README, "Roles").
+CompanyReader = Annotated[CompanySubject, Depends(_company_reader)]
+#: The admin of the company in `?companyId=`: changes, pay rates, emails, QuickBooks' own records.
+CompanyAdmin = Annotated[CompanySubject, Depends(_company_admin)]
+
+
+class NamesCompany(Protocol):
+    @property
+    def company_id(self) -> uuid.UUID: ...
+
+
+B = TypeVar("B", bound=NamesCompany)
+
+
+def body_admin(model: type[NamesCompany]) -> Callable[..., Awaitable[CompanySubject]]:
+    """The dependency for a route whose JSON body (a `model`) names the company: the caller must be its admin.
+    Its parameter is `body`, like the route's own, so FastAPI reads and validates the body once (the
+    OpenAPI document is unchanged) and checks access only for a valid body, as the route did itself."""
+
+    async def admin_of_body(principal: Principal, body: NamesCompany) -> CompanySubject:
+        return company_subject(principal, body.company_id, admin=True)
+
+    admin_of_body.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=PrincipalDep),
+        inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=model),
+    ])
+    return admin_of_body
+
+
+class AdminOf(CompanySubject, Generic[B]):
+    """`admin: AdminOf[SyncNowIn]` beside `body: SyncNowIn`: the admin of the company the body names.
+    To FastAPI it is `Annotated[CompanySubject, Depends(body_admin(SyncNowIn))]`; to mypy a CompanySubject."""
+
+    if not TYPE_CHECKING:
+        def __class_getitem__(cls, model: type[NamesCompany]) -> Any:
+            return Annotated[CompanySubject, Depends(body_admin(model))]

@@ -8,12 +8,22 @@ import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import StringConstraints
 
 from qbo_integration.api.auth import authenticate
-from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.deps import (
+    AdminOf,
+    CompanyAdmin,
+    CompanyReader,
+    CompanySubject,
+    PrincipalDep,
+    QueueDep,
+    SessionDep,
+    SettingsDep,
+    company_subject,
+)
 from qbo_integration.api.errors import error_body
 from qbo_integration.api.inputs import STORABLE, unstorable_text_problem
 from qbo_integration.connections import flows, service
@@ -51,7 +61,6 @@ CALLBACK_PATH = "/api/v1/integrations/quickbooks/callback"
 NOT_BOUND_MESSAGE = ("This QuickBooks authorization was not started in this browser (or its sign-in cookie "
                      "expired): start connecting QuickBooks again from CrewFlow, in the same browser")
 
-CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
 _Format = Annotated[Literal["json", "redirect"] | None, Query(description="json: answer {authorizeUrl}")]
 _Code = Annotated[str, StringConstraints(max_length=4096), STORABLE]
 _State = Annotated[str, StringConstraints(max_length=512), STORABLE]
@@ -98,8 +107,7 @@ def _wants_html(request: Request) -> bool:
 async def connect(
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
-    company_id: CompanyQuery,
+    admin: CompanyAdmin,
     format: _Format = None,
     switch_company: Annotated[bool, Query(
         alias="switchCompany",
@@ -108,8 +116,7 @@ async def connect(
                     "as new entries. Without it, a QuickBooks company other than the one the company's sync history "
                     "belongs to is refused (other_realm).")] = False,
 ) -> Response:
-    company_access(principal, company_id, admin=True)
-    return await _start_flow(request, session, company_id, principal.sub, format, allow_realm_switch=switch_company)
+    return await _start_flow(request, session, admin.company_id, admin.sub, format, allow_realm_switch=switch_company)
 
 
 @router.get(
@@ -138,7 +145,8 @@ async def reconnect(
     if not authorization and format != "json" and _wants_html(request):
         return RedirectResponse(RECONNECT_PAGE, 302, headers=_NO_STORE)
     principal = await authenticate(settings, authorization)
-    company_id = company_access(principal, company_id or principal.company_id, admin=True)
+    # authenticated here, not by a dependency: a browser without a token is redirected, not refused
+    company_id = company_subject(principal, company_id or principal.company_id, admin=True).company_id
     return await _start_flow(request, session, company_id, principal.sub, format)
 
 
@@ -218,11 +226,25 @@ async def callback(
 
 @router.post("/test-connection", summary="Test the connection (QuickBooks companyinfo)",
              response_model=TestConnectionOut, response_model_by_alias=True, responses=_ERRORS)
-async def test_connection(request: Request, session: SessionDep, principal: PrincipalDep,
+async def test_connection(request: Request, session: SessionDep, admin: AdminOf[CompanyIn],
                           body: CompanyIn) -> TestConnectionOut:
-    company_access(principal, body.company_id, admin=True)
     return await flows.test_connection(session, _services(request), company_id=body.company_id,
-                                       actor=principal.sub)
+                                       actor=admin.sub)
+
+
+async def _disconnect_admin(
+    principal: PrincipalDep,
+    body: Annotated[CompanyIn | None, Body()] = None,
+    company_id_q: Annotated[uuid.UUID | None, Query(alias="companyId")] = None,
+) -> CompanySubject:
+    """The admin of the company a disconnect names, in the JSON body or the query string (either will do)."""
+    if body is None and company_id_q is None:
+        raise InvalidInput("companyId is required (in the JSON body or the query string)")
+    if body is not None and company_id_q is not None and body.company_id != company_id_q:
+        raise InvalidInput("companyId differs between the body and the query string")
+    company_id = body.company_id if body is not None else company_id_q
+    assert company_id is not None
+    return company_subject(principal, company_id, admin=True)
 
 
 @router.delete(
@@ -234,33 +256,22 @@ async def test_connection(request: Request, session: SessionDep, principal: Prin
 async def disconnect(
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
-    body: Annotated[CompanyIn | None, Body()] = None,
-    company_id_q: Annotated[uuid.UUID | None, Query(alias="companyId")] = None,
+    admin: Annotated[CompanySubject, Depends(_disconnect_admin)],
 ) -> DisconnectOut:
-    if body is None and company_id_q is None:
-        raise InvalidInput("companyId is required (in the JSON body or the query string)")
-    if body is not None and company_id_q is not None and body.company_id != company_id_q:
-        raise InvalidInput("companyId differs between the body and the query string")
-    company_id = body.company_id if body is not None else company_id_q
-    assert company_id is not None
-    company_access(principal, company_id, admin=True)
-    revoked = await flows.disconnect(session, _services(request), company_id=company_id, actor=principal.sub)
+    revoked = await flows.disconnect(session, _services(request), company_id=admin.company_id, actor=admin.sub)
     return DisconnectOut(success=True, revoked=revoked)
 
 
 @router.get("/connection", summary="Connection status for the health dashboard",
             response_model=ConnectionOut, response_model_by_alias=True, responses=_ERRORS)
-async def connection(session: SessionDep, principal: PrincipalDep, company_id: CompanyQuery) -> ConnectionOut:
-    company_access(principal, company_id)
-    await require_company(session, company_id)
-    return service.connection_view(company_id, await service.get_integration(session, company_id))
+async def connection(session: SessionDep, reader: CompanyReader) -> ConnectionOut:
+    await require_company(session, reader.company_id)
+    return service.connection_view(reader.company_id, await service.get_integration(session, reader.company_id))
 
 
 @router.post("/breaker/reset", summary="Close a company's circuit breaker now (admin)")
-async def breaker_reset(body: CompanyBody, request: Request, principal: PrincipalDep,
+async def breaker_reset(body: CompanyBody, request: Request, admin: AdminOf[CompanyBody],
                         session: SessionDep) -> dict[str, Any]:
-    company_access(principal, body.company_id, admin=True)
     await require_company(session, body.company_id)
     integration_id = await service.integration_id(session, body.company_id)
     if integration_id is None:
@@ -270,6 +281,6 @@ async def breaker_reset(body: CompanyBody, request: Request, principal: Principa
     await qbo.reset_breaker(body.company_id)
     after = await qbo.breaker_state(body.company_id)
     await audit.record(session, integration_id=integration_id, company_id=body.company_id, action="breaker_reset",
-                 status="success", actor=principal.sub, request_payload={"previousState": before.state},
+                 status="success", actor=admin.sub, request_payload={"previousState": before.state},
                  response_payload=after.to_dict())
     return {"breaker": {"state": after.state, "failures": after.failures, "previousState": before.state}}

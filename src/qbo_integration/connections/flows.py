@@ -34,7 +34,7 @@ from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.errors import AppError
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring.setup import mark_step
-from qbo_integration.qbo import BreakerConfig, ErrorAction, MemoryTokenStore, QboApi, QboError, TokenSet
+from qbo_integration.qbo import BreakerConfig, MemoryTokenStore, QboApi, QboError, Remedy, TokenSet
 from qbo_integration.qbo.oauth import make_code_verifier
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue
 
@@ -243,7 +243,7 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
             tokens = await services.qbo.oauth.exchange_code(pending.code, pending.code_verifier,
                                                             redirect_uri=services.settings.qbo_redirect_uri)
         except QboError as exc:
-            transient = exc.action in (ErrorAction.RETRY, ErrorAction.RATE_LIMITED)
+            transient = exc.resolution.remedy in (Remedy.RETRY, Remedy.WAIT)
             raise await _fail(
                 session, await service.get_or_create_integration(session, company_id),
                 "QuickBooks could not be reached to finish the connection: try again" if transient else
@@ -253,7 +253,7 @@ async def finish_connect(session: AsyncSession, services: Services, queue: JobQu
         try:
             company_name, tokens, rules = await probe_company_info(services, company_id, realm_id, tokens)
         except QboError as exc:
-            if exc.action == ErrorAction.RATE_LIMITED:
+            if exc.resolution.remedy is Remedy.WAIT:
                 # QuickBooks paused the realm (a 429 storm before the reconnect): the grant itself is good (the
                 # code exchange just succeeded), so the connection is stored; the name and the books' rules are
                 # read again by the directory import that follows.

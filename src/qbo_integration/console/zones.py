@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
-from qbo_integration.api.deps import PrincipalDep, RedisDep, SessionDep, company_access
+from qbo_integration.api.deps import CompanyReader, RedisDep, SessionDep
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.qbo import QboApi, QboError
 
 router = APIRouter(tags=["console"])
-CompanyQ = Annotated[uuid.UUID, Query(alias="companyId")]
 ZONE_TTL_SECONDS = 3600  # a company changes its zone rarely; one companyinfo call an hour at most
 QBO_WAIT_SECONDS = 8.0  # the page shows without the note rather than wait on a slow QuickBooks
 
@@ -39,17 +38,16 @@ async def _qbo_zone(qbo: QboApi, redis: Any, company_id: uuid.UUID, realm_id: st
 
 
 @router.get("/console/zones", summary="CrewFlow's and QuickBooks' company time zones, with a sample clock-in")
-async def zones(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep, redis: RedisDep,
+async def zones(reader: CompanyReader, session: SessionDep, redis: RedisDep,
                 request: Request) -> dict[str, Any]:
-    company_access(principal, company_id)
-    company = await require_company(session, company_id)
-    integ = await get_integration(session, company_id)
+    company = await require_company(session, reader.company_id)
+    integ = await get_integration(session, reader.company_id)
     realm_id = integ.realm_id if integ is not None and integ.connection_status == "connected" else None
     gw = CoreGateway(session)
-    recent = await gw.recent_approved_ids(company_id, 1)
+    recent = await gw.recent_approved_ids(reader.company_id, 1)
     card = (await gw.get_timecards(recent)).get(recent[0]) if recent else None
     await session.commit()  # reads only: no transaction stays open across the QuickBooks call
-    qbo_zone = await _qbo_zone(request.app.state.services.qbo, redis, company_id, realm_id) if realm_id else None
+    qbo_zone = await _qbo_zone(request.app.state.services.qbo, redis, reader.company_id, realm_id) if realm_id else None
     sample = None if card is None else {
         "timecardId": str(card.id), "worker": card.worker.name,
         "clockIn": card.clock_in.isoformat().replace("+00:00", "Z")}

@@ -1,7 +1,7 @@
 """The directory import's writes to Core (users and projects), and the reads the mapping pages need.
 
 Users come from QBO Employees (role `field_worker`), projects from QBO Customers (status `active`).
-Matching is done by the caller (directory.importer, directory.decisions); this module only reads and
+Matching is done by the caller (directory.core_records, directory.decisions); this module only reads and
 writes rows, inside the caller's transaction. It never deletes and never commits: a record linked back
 to the right one is retired (a user made inactive, a project archived).
 """

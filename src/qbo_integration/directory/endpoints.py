@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 
-from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, company_access
+from qbo_integration.api.deps import AdminOf, CompanyAdmin, CompanyReader, QueueDep, SessionDep
 from qbo_integration.api.openapi_doc import ERROR_REF
 from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.directory import decisions, import_flow
@@ -27,7 +27,6 @@ from qbo_integration.errors import NotFound
 from qbo_integration.sync.models import SyncJob
 
 router = APIRouter(tags=["mapping"])
-CompanyQ = Annotated[uuid.UUID, Query(alias="companyId")]
 
 
 def _job_out(job: SyncJob, message: str | None = None) -> ImportJobOut:
@@ -38,20 +37,18 @@ def _job_out(job: SyncJob, message: str | None = None) -> ImportJobOut:
 
 @router.post("/directory/import", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJobOut,
              response_model_by_alias=True)
-async def start_import(body: DirectoryImportIn, principal: PrincipalDep, session: SessionDep,
+async def start_import(body: DirectoryImportIn, admin: AdminOf[DirectoryImportIn], session: SessionDep,
                        queue: QueueDep) -> ImportJobOut:
-    company_access(principal, body.company_id, admin=True)
     await require_company(session, body.company_id)
-    job = await import_flow.queue_import(session, queue, body.company_id, mode=body.mode, actor=principal.sub)
+    job = await import_flow.queue_import(session, queue, body.company_id, mode=body.mode, actor=admin.sub)
     return _job_out(job, "Directory import queued")
 
 
 @router.get("/directory/import/{job_id}", response_model=ImportJobOut, response_model_by_alias=True)
-async def import_status(job_id: uuid.UUID, company_id: CompanyQ, principal: PrincipalDep,
+async def import_status(job_id: uuid.UUID, reader: CompanyReader,
                         session: SessionDep) -> ImportJobOut:
-    company_access(principal, company_id)
-    await require_company(session, company_id)
-    job = await import_flow.get_job(session, company_id, job_id)
+    await require_company(session, reader.company_id)
+    job = await import_flow.get_job(session, reader.company_id, job_id)
     if job is None:
         raise NotFound("Unknown directory import job for this company")
     return _job_out(job)
@@ -64,11 +61,11 @@ def _errors(by_status: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 @router.get("/directory/proposals", response_model=ProposalsOut, response_model_by_alias=True,
             summary="What the import could not place for sure (link, create or skip each), and merges to offer")
-async def list_proposals(company_id: CompanyQ, principal: PrincipalDep, session: SessionDep,
+async def list_proposals(admin: CompanyAdmin, session: SessionDep,
                          state: Annotated[Literal["open", "all"], Query(alias="status")] = "open") -> ProposalsOut:
-    company_access(principal, company_id, admin=True)  # candidates' emails: README, "Roles"
-    await require_company(session, company_id)
-    return ProposalsOut.model_validate(await decisions.list_proposals(session, company_id, open_only=state == "open"))
+    # admin only: candidates' emails (README, "Roles")
+    await require_company(session, admin.company_id)
+    return ProposalsOut.model_validate(await decisions.list_proposals(session, admin.company_id, open_only=state == "open"))
 
 
 @router.post("/directory/proposals/{proposal_id}/decision", response_model=DecisionOut, response_model_by_alias=True,
@@ -76,12 +73,11 @@ async def list_proposals(company_id: CompanyQ, principal: PrincipalDep, session:
              responses=_errors({404: "Unknown company, proposal or CrewFlow record",
                                 409: "Already answered differently; the QuickBooks record or the chosen CrewFlow "
                                      "record is linked elsewhere or inactive"}))
-async def decide(proposal_id: uuid.UUID, body: DecisionIn, principal: PrincipalDep,
+async def decide(proposal_id: uuid.UUID, body: DecisionIn, admin: AdminOf[DecisionIn],
                  session: SessionDep) -> DecisionOut:
-    company_access(principal, body.company_id, admin=True)
     await require_company(session, body.company_id)
     view, changed, message = await decisions.decide(session, body.company_id, proposal_id, body.decision,
-                                                    body.crewflow_id, actor=principal.sub)
+                                                    body.crewflow_id, actor=admin.sub)
     return DecisionOut(proposal=ProposalOut.model_validate(view), changed=changed, message=message)
 
 
@@ -90,9 +86,8 @@ async def decide(proposal_id: uuid.UUID, body: DecisionIn, principal: PrincipalD
              responses=_errors({404: "Unknown company, or a worker or project that is not this company's",
                                 409: "The record to retire has timecards or no QuickBooks link; the one to keep is "
                                      "inactive or linked to another QuickBooks record"}))
-async def merge(body: MergeIn, principal: PrincipalDep, session: SessionDep) -> MergeOut:
-    company_access(principal, body.company_id, admin=True)
+async def merge(body: MergeIn, admin: AdminOf[MergeIn], session: SessionDep) -> MergeOut:
     await require_company(session, body.company_id)
     view, changed, message = await decisions.merge(session, body.company_id, body.entity_type, body.from_id,
-                                                   body.into_id, actor=principal.sub)
+                                                   body.into_id, actor=admin.sub)
     return MergeOut.model_validate({**view, "changed": changed, "message": message})

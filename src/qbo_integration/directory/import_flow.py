@@ -24,13 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
-from qbo_integration.directory import importer
+from qbo_integration.directory import fetching, importer
 from qbo_integration.directory.importer import MappedKeys
 from qbo_integration.directory.lock import lock
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring import audit
 from qbo_integration.monitoring.setup import mark_step
-from qbo_integration.qbo import CompanyClient, QboApi, QboError
+from qbo_integration.qbo import CompanyClient, QboApi, QboError, RetryPolicy
 from qbo_integration.qbo.models import QboEntity, entity_model
 from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
 from qbo_integration.sync import jobs as sync_jobs
@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 KIND = "directory_import"
 LINKED = "directory_linked"  # audit action: the import linked a QBO record to an existing CrewFlow record
 FUNCTION = IMPORT_DIRECTORY
-MAX_ATTEMPTS = 3
-RETRY_DELAY = timedelta(minutes=5)
+#: A failed import is tried again while QBO was only briefly unavailable: 5 min, then 10 min later.
+RETRIES = RetryPolicy.fixed(300, 600)
 NOT_CONNECTED = "QuickBooks is not connected for this company: connect it, then import again"
 NEVER_STARTED_NOTE = ("This import never started: the job queue lost it (Redis restarted or could not be reached). "
                       "The daily import still runs; press Import to import now.")
@@ -89,7 +89,7 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
         job_id_, realm_id, cursor, started, mode, attempt = claimed
         client = qbo.company(cid, realm_id)
         try:
-            fetched = await importer.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
+            fetched = await fetching.fetch(client, cursor=cursor, now=started, force_full=mode == "full")
             rules = await _read_books(client, now())
             async with sessionmaker() as s:
                 await lock(s, cid)
@@ -146,7 +146,7 @@ async def _read_books(client: CompanyClient, at: datetime) -> company_books.Book
     try:
         return await company_books.read(client, at)
     except QboError as exc:
-        if exc.retryable:
+        if exc.resolution.retryable:
             raise
         logger.warning("could not read the QuickBooks preferences: %s", describe(exc))
         return None
@@ -192,7 +192,8 @@ def describe(exc: Exception) -> str:
 async def _fail(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue, cid: uuid.UUID, job_id: uuid.UUID,
                 exc: Exception, *, attempt: int, mode: str, calls: int, now: datetime) -> None:
     logger.warning("directory import failed: %s", describe(exc), exc_info=not isinstance(exc, QboError))
-    retry = isinstance(exc, QboError) and exc.retryable and attempt < MAX_ATTEMPTS
+    delay = RETRIES.delay(attempt) if isinstance(exc, QboError) and exc.resolution.retryable else None
+    retry = delay is not None
     async with sessionmaker() as s:
         job = await s.get(SyncJob, job_id)
         integ = await get_integration(s, cid)
@@ -206,7 +207,7 @@ async def _fail(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue,
             nxt = new_job(integ, trigger="retry", mode=mode, attempt=attempt + 1)
             s.add(nxt)
             queue.after_commit(s, FUNCTION, str(cid), str(nxt.id), _job_id=job_key(cid, nxt.id),
-                               _defer_by=RETRY_DELAY * attempt)
+                               _defer_by=timedelta(seconds=delay or 0))
         await commit_and_flush(s, queue)
 
 
@@ -254,7 +255,7 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
     said they changed). A record QBO no longer returns and that was reported deleted is marked so."""
     client = qbo.company(company_id, realm_id)
     records: dict[str, list[QboEntity]] = {}
-    for entity in importer.ENTITIES:
+    for entity in fetching.ENTITIES:
         ids = sorted(i for i in changed.get(entity, set()) | deleted.get(entity, set()) if i.isdigit())
         found: list[QboEntity] = []
         for start in range(0, len(ids), REFRESH_CHUNK):
@@ -269,7 +270,7 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
         return {"qboCalls": client.stats.calls, "records": 0}
     async with sessionmaker() as s:
         await lock(s, company_id)
-        counts = await importer.apply(s, company_id, importer.Fetched("webhook", records, complete=False), mapped)
+        counts = await importer.apply(s, company_id, fetching.Fetched("webhook", records, complete=False), mapped)
         integ = await get_integration(s, company_id)
         if integ is not None:
             await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")

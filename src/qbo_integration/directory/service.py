@@ -1,6 +1,6 @@
 """Our copy of the QBO directory (qbo_directory_records): lookups used by the payload builder,
 validation, suggestions and the orphan list (mapping reads the directory through these). The import
-writes it (importer.py)."""
+writes it (importer.py, our_copy.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ ENTITY_LABELS = {"Employee": "employee", "Vendor": "vendor (subcontractor)", "Cu
 @dataclass(frozen=True)
 class DirEntry:
     """One QBO directory record: as our copy holds it (`entry`), or as the import just read it from
-    QuickBooks (importer.to_row, which also fills the last three fields; `orphaned` is ours to
+    QuickBooks (fetching.to_row, which also fills the last three fields; `orphaned` is ours to
     decide, so it is False there)."""
 
     entity_type: str

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ConfigDict, Field
 
-from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.deps import CompanyAdmin, SessionDep, SettingsDep
 from qbo_integration.exports import service
 from qbo_integration.exports.storage import storage_for
 from qbo_integration.monitoring.schemas import CompanyQuery, DateRange
@@ -34,22 +34,20 @@ def _csv(data: bytes, filename: str, export_id: uuid.UUID | None = None) -> Resp
 
 @router.get("/export-csv", summary="CSV of approved timecards not yet in QuickBooks (admin)",
             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def export_csv(q: Annotated[ExportQuery, Query()], principal: PrincipalDep, session: SessionDep,
+async def export_csv(q: Annotated[ExportQuery, Query()], admin: CompanyAdmin, session: SessionDep,
                      settings: SettingsDep) -> Response:
-    company_access(principal, q.company_id, admin=True)
     prepared = await service.prepare_export(session, q.company_id, start=q.start_date, end=q.end_date)
     await session.commit()  # the read ends here: no transaction stays open across the storage put
     storage = storage_for(settings)
     await storage.put(prepared.key, prepared.data)
-    row = await service.record_export(session, settings, storage, prepared, reason="manual", actor=principal.sub)
+    row = await service.record_export(session, settings, storage, prepared, reason="manual", actor=admin.sub)
     return _csv(prepared.data, prepared.name, row.id)
 
 
 @router.get("/exports/{export_id}", summary="Download a stored fallback CSV (admin)",
             response_class=Response, responses={200: {"content": {"text/csv": {}}}, 307: {}})
-async def get_export(export_id: uuid.UUID, q: Annotated[CompanyQuery, Query()], principal: PrincipalDep,
+async def get_export(export_id: uuid.UUID, q: Annotated[CompanyQuery, Query()], admin: CompanyAdmin,
                      session: SessionDep, settings: SettingsDep) -> Response:
-    company_access(principal, q.company_id, admin=True)
     row = await service.get_export(session, q.company_id, export_id)
     storage = storage_for(settings)
     url = await storage.link(row.storage_key, expires_seconds=300)

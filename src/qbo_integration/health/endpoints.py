@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.deps import CompanyReader, SessionDep, SettingsDep
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.health import service as health
 from qbo_integration.health.links import qbo_link
@@ -38,9 +38,8 @@ def _json(answer: dict[str, Any]) -> bytes:
 
 @router.get("/health", summary="A company's integration health (status rules in docs/operations.md)",
             response_model=dict[str, Any])
-async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, principal: PrincipalDep,
+async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, reader: CompanyReader,
                          settings: SettingsDep) -> Response:
-    company_access(principal, q.company_id)
     cache: health.HealthCache[bytes] | None = getattr(request.app.state, "health_cache", None)
     if cache is None:
         cache = request.app.state.health_cache = health.HealthCache(settings.health_cache_seconds)
@@ -61,13 +60,12 @@ async def company_health(q: Annotated[CompanyQuery, Query()], request: Request, 
             summary="What each of these timecards waits for now, and until when, in words (sync/waits.py)",
             response_model=dict[str, Any])
 async def timecard_states(company_id: Annotated[uuid.UUID, Query(alias="companyId")],
-                          request: Request, principal: PrincipalDep, session: SessionDep, settings: SettingsDep,
+                          request: Request, reader: CompanyReader, session: SessionDep, settings: SettingsDep,
                           timecard_ids: Annotated[list[uuid.UUID] | None, Query(
                               alias="timecardId", max_length=MAX_TIMECARDS)] = None) -> dict[str, Any]:
     """`{timecards: {id: {state, message, reason, needsYou, since, until, qboUrl}}}`: the timecard's sentence (the one
     its own page shows, sync/story/explain.py) and the reason health counts it under (sync/waits.py; null
     with no sync record). Another company's or an unknown timecard is absent."""
-    company_access(principal, company_id)
     now = datetime.now(UTC)
     ids = list(dict.fromkeys(timecard_ids or []))
     ctx = await waits.read_context(session, _qbo(request), company_id, now, sweep_minutes=settings.sync_sweep_minutes)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.connections import books as stored
 from qbo_integration.connections.books import BookRules
 from qbo_integration.mapping.timeactivity import FieldError
-from qbo_integration.qbo import QboApi, QboError
+from qbo_integration.qbo import QboApi, QboError, Remedy
 from qbo_integration.sync import policy
 
 CLOSED_PREFIX = "QuickBooks books are closed"  # the console recognises a closed-period failure by it
@@ -101,12 +101,9 @@ def refusal(rules: BookRules, payload: dict[str, Any] | None) -> tuple[str, str]
 
 
 def is_closed_refusal(error: QboError | None) -> bool:
-    """QuickBooks' answer for a write dated in a closed period: 6210 "Account Period Closed", as
-    integrators report it (also seen as 5010; 6200 is accepted too, and the words decide)."""
-    if error is None:
-        return False
-    text = f"{error.message or ''} {error.detail or ''}".lower()
-    return str(error.code or "") in ("6200", "6210") or "account period closed" in text
+    """QuickBooks' answer for a write dated in a closed period (6210 "Account Period Closed", as integrators
+    report it; also seen as 6200 and 5010): the client's resolution table decides."""
+    return error is not None and error.resolution.remedy is Remedy.CLOSED_BOOKS
 
 
 def explain(error: QboError | None, rules: BookRules, payload: dict[str, Any] | None,

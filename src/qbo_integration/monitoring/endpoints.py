@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.api.deps import PrincipalDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.deps import CompanyReader, SessionDep, SettingsDep
 from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.monitoring import audit_query, setup
 from qbo_integration.monitoring.schemas import AuditLogFilters, AuditLogQuery, CompanyQuery
@@ -26,12 +26,11 @@ def _filter(q: AuditLogFilters) -> audit_query.AuditFilter:
 
 
 @router.get("/audit-log", summary="Audit log, newest first, filtered and paginated (limit ≤ 200)")
-async def audit_log(q: Annotated[AuditLogQuery, Query()], request: Request, principal: PrincipalDep,
+async def audit_log(q: Annotated[AuditLogQuery, Query()], request: Request, reader: CompanyReader,
                     session: SessionDep) -> dict[str, Any]:
-    company_access(principal, q.company_id)
     company = await require_company(session, q.company_id)
     answer = await audit_query.page(session, _filter(q), company.timezone, page_no=q.page, limit=q.limit,
-                                    payloads=principal.is_admin)
+                                    payloads=reader.is_admin)
     await _with_sync_states(session, request, q.company_id, answer["logs"])
     return answer
 
@@ -52,9 +51,8 @@ async def _with_sync_states(session: AsyncSession, request: Request, company_id:
 
 @router.get("/audit-log.csv", summary="The audit log as CSV, same filters (streamed)",
             response_class=StreamingResponse)
-async def audit_log_csv(q: Annotated[AuditLogFilters, Query()], request: Request, principal: PrincipalDep,
+async def audit_log_csv(q: Annotated[AuditLogFilters, Query()], request: Request, reader: CompanyReader,
                         session: SessionDep) -> StreamingResponse:
-    company_access(principal, q.company_id)
     company = await require_company(session, q.company_id)
     name = f"quickbooks-audit-log-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
     return StreamingResponse(
@@ -63,9 +61,8 @@ async def audit_log_csv(q: Annotated[AuditLogFilters, Query()], request: Request
 
 
 @router.get("/setup", summary="The 48-hour setup checklist with timestamps and the deadline")
-async def setup_checklist(q: Annotated[CompanyQuery, Query()], principal: PrincipalDep, session: SessionDep,
+async def setup_checklist(q: Annotated[CompanyQuery, Query()], reader: CompanyReader, session: SessionDep,
                           settings: SettingsDep) -> dict[str, Any]:
-    company_access(principal, q.company_id)
     await require_company(session, q.company_id)
     s = await setup.get_summary(session, q.company_id, deadline=timedelta(hours=settings.setup_deadline_hours))
 

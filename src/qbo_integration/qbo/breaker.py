@@ -32,7 +32,8 @@ from aiobreaker import CircuitBreaker, CircuitBreakerState
 from aiobreaker.storage.base import CircuitBreakerStorage
 
 from .config import BreakerConfig
-from .errors import BreakerOpenError, ErrorAction, QboError
+from .errors import BreakerOpenError, QboError
+from .resolution import Remedy
 
 T = TypeVar("T")
 
@@ -240,7 +241,7 @@ def counts_as_failure(exc: BaseException) -> bool:
 
 def is_pacing(exc: BaseException) -> bool:
     """A 429 or our own limiter's "not now": says nothing about QBO's health either way."""
-    return isinstance(exc, QboError) and exc.action == ErrorAction.RATE_LIMITED
+    return isinstance(exc, QboError) and exc.resolution.remedy is Remedy.WAIT
 
 
 Hook = Callable[[str, str, str], Awaitable[None]]  # (company_id, old, new)

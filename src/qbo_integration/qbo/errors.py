@@ -19,6 +19,7 @@ from .resolution import (
     RESOLUTIONS,
     Answer,
     ErrorAction,
+    Remedy,
     Resolution,
     Table,
     resolve,
@@ -46,7 +47,8 @@ class QboError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.action = action or (resolution.action if resolution else _default_action(type(self)))
+        # an error raised by hand names its coarse action (or takes its class's); what it means is `resolution`
+        self._action = action or (resolution.action if resolution else _default_action(type(self)))
         # the first fault item's code, detail and element; the whole fault; Intuit's trace id; when to ask again
         self.code, self.detail, self.element = code, detail, element
         self.status, self.fault_type, self.errors = status, fault_type, errors
@@ -64,7 +66,7 @@ class QboError(Exception):
         """What this error's one answer means on its own (the request loop's input); callers want `resolution`."""
         if self._answered is None:
             found = resolve(self.answer, RESOLUTIONS)  # raised by hand: its action stands
-            self._answered = found if found.action == self.action else BY_ACTION[self.action]
+            self._answered = found if found.action == self._action else BY_ACTION[self._action]
         return self._answered
 
     @property
@@ -92,7 +94,7 @@ class QboError(Exception):
         return self.answered.counts_for_breaker
 
     def __str__(self) -> str:
-        parts = [f"[{self.action}]"]
+        parts = [f"[{self.answered.action}]"]
         if self.status:
             parts.append(f"HTTP {self.status}")
         if self.code:
@@ -110,7 +112,7 @@ class QboError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "action": str(self.action),
+            "action": str(self.answered.action),
             "status": self.status,
             "code": self.code,
             "message": self.message,
@@ -211,7 +213,7 @@ def error_from_fault(
         message = first.message or fallback_message or (f"HTTP {status}" if status else "QBO error")
         detail = first.detail
         code = first.code  # type: ignore[assignment]
-    if resolution.action == ErrorAction.RATE_LIMITED and retry_after is None:
+    if resolution.remedy is Remedy.WAIT and retry_after is None:
         retry_after = default_throttle_wait
     return error_for(
         resolution,

@@ -277,6 +277,13 @@ BY_ACTION: dict[ErrorAction, Resolution] = {
 }
 
 
+def refusal_advice(code: str | None, table: Table = RESOLUTIONS) -> str | None:
+    """What a person does about a refusal QBO named by this fault code (610, 2500, 2020, ...), from the
+    table; None for a code the table does not read as a refusal of the data."""
+    found = table.get(Code(str(code or "")))
+    return found.message if found is not None and found.remedy is Remedy.GIVE_UP else None
+
+
 def resolve(answer: Answer, table: Table = RESOLUTIONS) -> Resolution:
     """The table's resolution of `answer`: exceptions by class, anything else by the first key that matches."""
     if answer.exception is not None:

@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from .errors import ConnectionLostError, ErrorAction, QboError, TransientError
+from .errors import ConnectionLostError, QboError, TransientError
 from .models import TokenSet
+from .resolution import Remedy
 
 
 @runtime_checkable
@@ -143,7 +144,7 @@ class TokenManager:
             try:
                 new = await self.oauth.refresh(current.refresh_token)
             except QboError as exc:
-                if exc.action == ErrorAction.CONNECTION_LOST:
+                if exc.resolution.remedy is Remedy.CONNECTION_LOST:
                     self._cache.pop(company_id, None)
                     await self.store.mark_lost(
                         company_id, "QuickBooks refused the refresh token (invalid_grant): reconnect"

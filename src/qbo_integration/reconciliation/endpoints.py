@@ -6,13 +6,13 @@ import csv
 import io
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.deps import AdminOf, CompanyAdmin, CompanyReader, QueueDep, SessionDep, SettingsDep
 from qbo_integration.csv_cells import neutralise
 from qbo_integration.errors import NotFound
 from qbo_integration.reconciliation import findings, service
@@ -21,7 +21,6 @@ router = APIRouter(tags=["reconciliation"])
 _ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid bearer token"},
                                             403: {"description": "Another company, or not an admin"},
                                             404: {"description": "Unknown run"}}
-CompanyQuery = Annotated[uuid.UUID, Query(alias="companyId", description="The CrewFlow company")]
 
 
 class ReconcileIn(BaseModel):
@@ -55,9 +54,8 @@ def _out(run: Any) -> RunOut:
 
 @router.post("/reconciliation", response_model=RunOut, status_code=202, responses={**_ERRORS, 409: {
     "description": "QuickBooks is not connected"}}, summary="Reconcile QuickBooks with what was synced, now (admin)")
-async def reconcile_now(body: ReconcileIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep,
+async def reconcile_now(body: ReconcileIn, admin: AdminOf[ReconcileIn], session: SessionDep, queue: QueueDep,
                         settings: SettingsDep) -> RunOut:
-    company_access(principal, body.company_id, admin=True)
     run = await service.queue_run(session, queue, body.company_id, trigger="admin",
                                   window_days=settings.reconciliation_window_days)
     run.qbo_reads = run.records_read = 0
@@ -67,26 +65,23 @@ async def reconcile_now(body: ReconcileIn, principal: PrincipalDep, session: Ses
 
 @router.get("/reconciliation/latest", response_model=RunOut, responses=_ERRORS,
             summary="The newest reconciliation run of the company")
-async def latest(company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep) -> RunOut:
-    company_access(principal, company_id)
-    run = await service.latest_run(session, company_id)
+async def latest(reader: CompanyReader, session: SessionDep) -> RunOut:
+    run = await service.latest_run(session, reader.company_id)
     if run is None:
         raise NotFound("No reconciliation has run for this company yet")
     return _out(run)
 
 
 @router.get("/reconciliation/{run_id}", response_model=RunOut, responses=_ERRORS, summary="One reconciliation run")
-async def get_run(run_id: uuid.UUID, company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep) -> RunOut:
-    company_access(principal, company_id)
-    return _out(await service.get_run(session, company_id, run_id))
+async def get_run(run_id: uuid.UUID, reader: CompanyReader, session: SessionDep) -> RunOut:
+    return _out(await service.get_run(session, reader.company_id, run_id))
 
 
 @router.get("/reconciliation/{run_id}/report.csv", responses={200: {"content": {"text/csv": {}}}, **_ERRORS},
             summary="A reconciliation run's findings as CSV", response_class=Response)
-async def report_csv(run_id: uuid.UUID, company_id: CompanyQuery, principal: PrincipalDep,
+async def report_csv(run_id: uuid.UUID, reader: CompanyReader,
                      session: SessionDep) -> Response:
-    company_access(principal, company_id)
-    run = await service.get_run(session, company_id, run_id)
+    run = await service.get_run(session, reader.company_id, run_id)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["kind", "qbo_id", "timecard_id", "message", "repair"])
@@ -138,11 +133,11 @@ def _finding_out(row: Any) -> DriftFindingOut:
                     "history of resolved ones)",
             responses={401: {"description": "Missing or invalid bearer token"},
                        403: {"description": "Another company"}})
-async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep, session: SessionDep,
+async def drift_findings(admin: CompanyAdmin, session: SessionDep,
                          status: Literal["open", "resolved"] = Query(
                              "open", description="open findings, or the resolved ones (newest first)")) -> DriftListOut:
-    company_access(principal, company_id, admin=True)  # QuickBooks' record: pay rates (README, "Roles")
-    rows = await (findings.open_findings if status == "open" else findings.resolved_findings)(session, company_id)
+    # admin only: QuickBooks' record, with pay rates (README, "Roles")
+    rows = await (findings.open_findings if status == "open" else findings.resolved_findings)(session, admin.company_id)
     return DriftListOut(items=[_finding_out(r) for r in rows])
 
 
@@ -152,9 +147,8 @@ async def drift_findings(company_id: CompanyQuery, principal: PrincipalDep, sess
                         403: {"description": "Another company, or not an admin"},
                         404: {"description": "Unknown finding"},
                         409: {"description": "Already resolved; a deleted entry cannot be kept; live sync off (push)"}})
-async def resolve_drift(finding_id: uuid.UUID, body: DriftResolveIn, principal: PrincipalDep,
+async def resolve_drift(finding_id: uuid.UUID, body: DriftResolveIn, admin: AdminOf[DriftResolveIn],
                         session: SessionDep, queue: QueueDep) -> DriftFindingOut:
-    company_access(principal, body.company_id, admin=True)
     row = await findings.resolve(session, queue, body.company_id, finding_id, body.action,
-                                 actor=f"user:{principal.sub}")
+                                 actor=f"user:{admin.sub}")
     return _finding_out(row)

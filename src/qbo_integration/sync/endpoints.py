@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from qbo_integration.api.deps import PrincipalDep, QueueDep, SessionDep, SettingsDep, company_access
+from qbo_integration.api.deps import AdminOf, CompanyReader, PrincipalDep, QueueDep, SessionDep, SettingsDep
 from qbo_integration.clock import utc_now
 from qbo_integration.errors import NotFound
 from qbo_integration.sync import jobs, service, waits
@@ -40,9 +40,8 @@ def _sync_now_words(waiting: list[waits.Wait]) -> str:
 
 @router.post("/sync-now", response_model=SyncNowOut, status_code=202,
              summary="Queue a sync of the company's approved timecards (or the given ones) now (admin)")
-async def sync_now(body: SyncNowIn, request: Request, principal: PrincipalDep, session: SessionDep, queue: QueueDep,
-                   settings: SettingsDep) -> SyncNowOut:
-    company_access(principal, body.company_id, admin=True)
+async def sync_now(body: SyncNowIn, admin: AdminOf[SyncNowIn], request: Request, session: SessionDep,
+                   queue: QueueDep, settings: SettingsDep) -> SyncNowOut:
     now = utc_now()
     job = await service.request_sync(session, queue, body.company_id, body.timecard_ids, now=now)
     await session.flush()
@@ -59,8 +58,7 @@ async def sync_status(job_id: str, request: Request, principal: PrincipalDep, se
         jid = uuid.UUID(job_id)
     except ValueError:
         raise NotFound("Sync job not found (job ids are UUIDs)") from None
-    job = await service.job_for_company(session, principal.company_id, jid)
-    company_access(principal, job.company_id)
+    job = await service.job_for_company(session, principal.company_id, jid)  # the token's company's job, any role
     note = (job.results or {}).get("note")
     waiting: list[waits.Wait] = []
     if job.status in ("completed", "failed"):  # what of its timecards still waits, and until when
@@ -91,9 +89,8 @@ async def _errors_now(session: SessionDep, request: Request, company_id: uuid.UU
 
 @router.get("/dead-letters", response_model=DeadLettersOut,
             summary="Timecards that failed every retry (re-queue them with POST /dead-letters/requeue)")
-async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, principal: PrincipalDep,
+async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, reader: CompanyReader,
                        session: SessionDep) -> DeadLettersOut:
-    company_access(principal, q.company_id)
     rows = await service.dead_letters(session, q.company_id)
     said = await story.explain_many(session, qbo_of(request), q.company_id, [r.timecard_id for r in rows]) \
         if rows else {}
@@ -106,16 +103,14 @@ async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, pr
 
 @router.post("/dead-letters/requeue", response_model=RequeueOut,
              summary="Try dead-lettered timecards again from the first attempt (admin)")
-async def requeue_dead(body: RequeueIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep) -> RequeueOut:
-    company_access(principal, body.company_id, admin=True)
+async def requeue_dead(body: RequeueIn, admin: AdminOf[RequeueIn], session: SessionDep, queue: QueueDep) -> RequeueOut:
     n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids)
     return RequeueOut(requeued=n)
 
 
 @router.put("/sync-settings", response_model=SyncSettingsOut,
             summary="Set the sync start date: approved timecards dated before it are never sent (admin)")
-async def sync_settings(body: SyncSettingsIn, principal: PrincipalDep, session: SessionDep) -> SyncSettingsOut:
-    company_access(principal, body.company_id, admin=True)
+async def sync_settings(body: SyncSettingsIn, admin: AdminOf[SyncSettingsIn], session: SessionDep) -> SyncSettingsOut:
     integration = await service.set_sync_start_date(session, body.company_id, body.sync_start_date)
     return SyncSettingsOut.model_validate(
         {"company_id": integration.company_id, "sync_start_date": integration.sync_start_date})

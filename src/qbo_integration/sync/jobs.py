@@ -99,17 +99,28 @@ async def fail_unqueued(session: AsyncSession, job_id: uuid.UUID, now: datetime,
                           .values(_given_up(t, now, "unqueued", note, as_error)))
 
 
+#: A Sync Now of the whole company asks its job to re-derive the outbox first (params {"rederive": true}).
+REDERIVE = "rederive"
+#: The same request as jobs queued before the key was renamed wrote it ("reconcile" named the sweep's
+#: re-derivation and reconciliation/ both); still read so that those jobs prepare too.
+_REDERIVE_KEYS = (REDERIVE, "reconcile")
+
+
+def wants_rederive(params: dict[str, Any] | None) -> bool:
+    return any((params or {}).get(k) for k in _REDERIVE_KEYS)
+
+
 async def prepare_once(sm: async_sessionmaker[AsyncSession], job: SyncJob, prepare: Any, now: datetime) -> None:
     """Run a Sync Now's preparation (`prepare(session, company_id, now)` -> rows re-queued) in the job
     that asked for it, once: a continuation of the job does not run it again."""
-    if not (job.params or {}).get("reconcile"):
+    if not wants_rederive(job.params):
         return
     async with sm() as s:
         row = await s.get(SyncJob, job.id, with_for_update=True)
-        if row is None or not (row.params or {}).get("reconcile"):
+        if row is None or not wants_rederive(row.params):
             return
         requeued = await prepare(s, job.company_id, now)
-        row.params = {**{k: v for k, v in row.params.items() if k != "reconcile"}, "requeued": requeued}
+        row.params = {**{k: v for k, v in row.params.items() if k not in _REDERIVE_KEYS}, "requeued": requeued}
         await s.commit()
         job.params = row.params
 

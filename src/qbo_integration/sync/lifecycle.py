@@ -83,7 +83,7 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
     A write handed to the client may have landed whatever its final error says: the client retries a
     call itself, and an attempt that timed out or lost its answer may be followed by one refused for
     a lost connection, a 429 or our own limiter (issue 13's "disconnect while a batch was unknown").
-    The client tracks that across the call's attempts (`QboError.may_have_landed`); a call it knows
+    The client tracks that across the call's attempts (`error.resolution.may_have_landed`); a call it knows
     was never applied (refused by our limiter or the breaker, or answered 429/4xx with no earlier
     doubtful attempt) needs no look-up: its next try is a plain send.
 
@@ -91,7 +91,7 @@ def classify(error: QboError | None, *, mapping: bool = False, refused: bool = F
     before sending (no error) nothing was sent; after QBO's answer the ledger entry stays only when an
     attempt of the call may have landed, as for any answer."""
     if refused:  # whatever code QBO used, a retry cannot change the books
-        return Failure(Kind.VALIDATION, error is not None and error.may_have_landed)
+        return Failure(Kind.VALIDATION, error is not None and error.resolution.may_have_landed)
     if mapping or error is None:
         return Failure(Kind.MAPPING, False)
-    return Failure(policy.failure_kind(error), error.may_have_landed)
+    return Failure(policy.failure_kind(error), error.resolution.may_have_landed)

@@ -11,17 +11,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from qbo_integration.qbo import ErrorAction, QboError
+from qbo_integration.qbo import QboError, Remedy, RetryPolicy
+from qbo_integration.qbo.resolution import refusal_advice
 from qbo_integration.sync.states import Kind
 
-#: design.md "Reliability rules": after the 5th failed retry the row is dead.
-RETRY_SCHEDULE: tuple[timedelta, ...] = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=15),
-    timedelta(hours=1),
-    timedelta(hours=4),
-)
+#: design.md "Reliability rules": 1 min, 5 min, 15 min, 1 h, 4 h; after the 5th failed retry the row is dead.
+RETRIES = RetryPolicy.fixed(60, 300, 900, 3600, 14400)
 #: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent (see
 #: settle_after): soon, so that a create which landed is adopted quickly.
 SETTLE_AFTER = timedelta(seconds=30)
@@ -73,48 +68,39 @@ def fingerprint(payload: dict[str, Any]) -> str:
 
 def settle_after() -> timedelta:
     """Never longer than the first retry delay (a compressed schedule compresses this too)."""
-    return min(SETTLE_AFTER, RETRY_SCHEDULE[0]) if RETRY_SCHEDULE else SETTLE_AFTER
+    first = RETRIES.delay(1)
+    return min(SETTLE_AFTER, timedelta(seconds=first)) if first is not None else SETTLE_AFTER
 
 
 def next_retry(attempts: int, now: datetime) -> datetime | None:
     """When to try again after the `attempts`-th failed attempt; None when the row is dead."""
-    if attempts < 1:
-        return now
-    if attempts > len(RETRY_SCHEDULE):
-        return None
-    return now + RETRY_SCHEDULE[attempts - 1]
+    delay = RETRIES.delay(attempts)
+    return None if delay is None else now + timedelta(seconds=delay)
+
+
+#: What each remedy of QBO's answer makes of the row's failure (its retry policy).
+_KIND_OF: dict[Remedy, Kind] = {
+    Remedy.RETRY: Kind.TRANSIENT,
+    Remedy.REFRESH: Kind.TRANSIENT,  # the client already refreshed once: the next round tries again
+    Remedy.STALE: Kind.TRANSIENT,
+    Remedy.GIVE_UP: Kind.VALIDATION,
+    Remedy.CLOSED_BOOKS: Kind.VALIDATION,
+    Remedy.NOT_FOUND: Kind.VALIDATION,
+    Remedy.CONNECTION_LOST: Kind.WAIT,
+    Remedy.BREAKER_OPEN: Kind.WAIT,
+    Remedy.WAIT: Kind.WAIT,  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
+}
 
 
 def failure_kind(error: QboError) -> Kind:
-    if error.action in (ErrorAction.VALIDATION, ErrorAction.NOT_FOUND):
-        return Kind.VALIDATION
-    if error.action in (ErrorAction.CONNECTION_LOST, ErrorAction.BREAKER_OPEN):
-        return Kind.WAIT
-    if error.action == ErrorAction.RATE_LIMITED:
-        return Kind.WAIT  # our limiter or QBO said "not now" (a 429, or a 3001 inside a batch answer): pacing
-    return Kind.TRANSIENT
-
-
-#: How long a throttled row waits when QBO named no Retry-After (Intuit's advice after a 429).
-DEFAULT_THROTTLE_WAIT = timedelta(seconds=60)
+    return _KIND_OF[error.resolution.remedy]
 
 
 def not_before(error: QboError | None, now: datetime) -> datetime | None:
     """A throttled row is not tried again before the pause ends (its job is scheduled for then)."""
-    if error is None or error.action != ErrorAction.RATE_LIMITED:
+    if error is None or error.resolution.remedy is not Remedy.WAIT:
         return None
-    wait = getattr(error, "retry_after", None)
-    return now + (timedelta(seconds=float(wait)) if wait is not None else DEFAULT_THROTTLE_WAIT)
-
-
-_HINTS = {
-    "610": "A referenced employee, customer, item or class is inactive or deleted in QuickBooks: "
-    "re-activate it there or map this CrewFlow record to another one.",
-    "2500": "A referenced QuickBooks record does not exist: check the employee/customer/item mapping.",
-    "2020": "A field QuickBooks requires is missing: complete the mapping for this timecard.",
-    "6000": "QuickBooks refused the time entry: correct the timecard or the mapping, then Sync Now.",
-    "2050": "A text field is too long for QuickBooks: shorten the timecard notes, then Sync Now.",
-}
+    return now + timedelta(seconds=float(RETRIES.throttle_wait(error.retry_after)))
 
 
 def admin_message(error: QboError) -> str:
@@ -124,7 +110,7 @@ def admin_message(error: QboError) -> str:
         parts.append(error.detail)
     if error.element:
         parts.append(f"(field: {error.element})")
-    hint = _HINTS.get(str(error.code or ""))
+    hint = refusal_advice(error.code)
     if hint:
         parts.append(hint)
     if error.intuit_tid:

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from qbo_integration.core_platform.views import TimecardView
-from qbo_integration.qbo import BatchOp, CompanyClient, ErrorAction, NotFoundError, QboError
+from qbo_integration.qbo import BatchOp, CompanyClient, NotFoundError, QboError, Remedy
 from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.outbox import Claimed, Entry, outstanding_of
@@ -151,6 +151,15 @@ async def _create(client: CompanyClient, w: Work) -> Result:
     return Result(w, qbo_id=ta.Id, sync_token=ta.SyncToken, response=ta.to_qbo())
 
 
+#: Refusals of the data (not a retry, a wait or a stale SyncToken): among them a 610 may mean the record is gone.
+_REFUSALS = (Remedy.GIVE_UP, Remedy.CLOSED_BOOKS, Remedy.NOT_FOUND)
+
+
+def _object_not_found(exc: QboError) -> bool:
+    """QBO refused the write with 610 "Object Not Found" (with a 400 or a 404): the record itself, or one it names."""
+    return exc.resolution.remedy in _REFUSALS and str(exc.code) == "610"
+
+
 async def _gone(client: CompanyClient, qbo_id: str) -> bool:
     """After a 610 on a write: is the TimeActivity itself gone (vs. a referenced record inactive)?"""
     try:
@@ -177,14 +186,13 @@ async def _write_record(client: CompanyClient, w: Work, write: Callable[[str, st
             res.overridden = overridden
             return res
         except QboError as exc:
-            if exc.action == ErrorAction.STALE and attempt == 1:
+            if exc.resolution.remedy is Remedy.STALE and attempt == 1:
                 current = await client.get_time_activity(c.qbo_id)
                 token, rid = current.SyncToken or "0", policy.new_request_id()
                 if ours_settled:
                     overridden = Overridden(c.qbo_id, c.sync_token, current.to_qbo())
                 continue
-            if exc.action in (ErrorAction.NOT_FOUND, ErrorAction.VALIDATION) and str(exc.code) == "610" \
-                    and await _gone(client, c.qbo_id):
+            if _object_not_found(exc) and await _gone(client, c.qbo_id):
                 return gone(exc, Overridden(c.qbo_id, c.sync_token, None) if ours_settled else None)
             raise
     raise AssertionError("unreachable")

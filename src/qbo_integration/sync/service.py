@@ -92,7 +92,7 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
         await story.record(session, story.admin(company_id, timecard_ids, "sync_now", now, trigger=trigger))
         params: dict[str, Any] = {"timecardIds": [str(t) for t in timecard_ids], "requeued": requeued}
     else:  # the whole company: the job re-derives its outbox (prepare_whole_company), not this request
-        params = {"timecardIds": [], "reconcile": True}
+        params = {"timecardIds": [], jobs.REDERIVE: True}
     job = await jobs.create(session, integration.id, company_id, trigger, params)
     _enqueue(session, queue, company_id, job, "now")
     return job

@@ -28,7 +28,7 @@ class Op(StrEnum):
 class Kind(StrEnum):
     """The kind of a row's last failure (error_kind): what the retry policy does with it."""
 
-    TRANSIENT = "transient"  # retried on policy.RETRY_SCHEDULE
+    TRANSIENT = "transient"  # retried on policy.RETRIES
     VALIDATION = "validation"  # QBO (or the company's books) refused the data: a human fixes it
     MAPPING = "mapping"  # no payload could be built: re-queued when the mapping changes
     WAIT = "wait"  # connection lost / breaker open / throttled: waits, attempts untouched

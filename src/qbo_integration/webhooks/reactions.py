@@ -133,7 +133,7 @@ async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi,
         async with sessionmaker() as s:
             await service.finish(s, ids, error=f"QuickBooks: {exc.message}")
             await s.commit()
-        if exc.retryable:
+        if exc.resolution.retryable:
             await queue.enqueue(service.PROCESS_FUNCTION, str(cid), _job_id=f"webhooks:{cid}:retry:{min(ids)}",
                                 _defer_by=service.RETRY_DELAY)
         return {"events": len(ids) + len(foreign), "error": exc.message, **dropped}

@@ -8,7 +8,8 @@ dropped: there is nobody to act for.
 Draining (docs/internal-contracts.md, "Webhook events"): one job per company works at a time (its
 turn, a Redis key); it takes the company's oldest claimable events, up to CLAIM_BATCH, and queues
 itself again while more wait, behind every job queued meanwhile, so one company's backlog never
-holds another's events back. An event given back after a failed attempt rests RETRY_DELAY first.
+holds another's events back. An event given back after a failed attempt rests RETRY_DELAY first
+(RETRIES: 5 attempts, 60 s apart).
 A cron queues a job for every company whose events wait, in case a job was lost.
 """
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.connections.service import realm_owner
 from qbo_integration.db.bulk import insert_from_values
+from qbo_integration.qbo import RetryPolicy
 from qbo_integration.queue import PROCESS_WEBHOOK_EVENTS, JobQueue
 from qbo_integration.reconciliation import service as reconciliation
 from qbo_integration.webhooks.formats import ChangeEvent
@@ -33,8 +35,8 @@ PROCESS_FUNCTION = PROCESS_WEBHOOK_EVENTS
 CLAIM_BATCH = 500
 INSERT_BATCH = 1000  # events an INSERT statement carries (one array parameter a column, whatever the count)
 STALE_CLAIM = timedelta(minutes=10)  # a job that died mid-way: its events are taken again
-MAX_ATTEMPTS = 5
-RETRY_DELAY = timedelta(seconds=60)
+RETRIES = RetryPolicy.fixed(60, 60, 60, 60)
+RETRY_DELAY = timedelta(seconds=RETRIES.schedule[0])
 # An event that reaches us this late went through Intuit's retries: deliveries were failing, and some may
 # never come. A reconciliation (at most one an hour per company) finds what they would have said.
 GAP = timedelta(minutes=10)
@@ -162,7 +164,7 @@ async def end_turn(redis: Redis, company_id: uuid.UUID, token: str) -> None:
 
 async def finish(session: AsyncSession, ids: list[uuid.UUID], *, error: str | None = None,
                  now: datetime | None = None) -> None:
-    """Mark events done; with an error, give them back (or fail them after MAX_ATTEMPTS)."""
+    """Mark events done; with an error, give them back (or fail them once RETRIES has no try left)."""
     if not ids:
         return
     now = now or datetime.now(UTC)
@@ -172,6 +174,6 @@ async def finish(session: AsyncSession, ids: list[uuid.UUID], *, error: str | No
         return
     rows = (await session.execute(select(WebhookEvent).where(WebhookEvent.id.in_(ids)))).scalars()
     for row in rows:
-        row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+        row.status = "failed" if RETRIES.delay(row.attempts) is None else "pending"
         row.error, row.processed_at = error[:2000], now
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.views import TimecardView
-from qbo_integration.qbo import ErrorAction, QboError
+from qbo_integration.qbo import QboError, Remedy
 from qbo_integration.sync import outcome, policy
 from qbo_integration.sync.states import Kind, Op, State, Wanted
 from qbo_integration.sync.story import repository
@@ -136,8 +136,8 @@ def answer_of(error: QboError | None) -> dict[str, Any]:
             "intuitTid": error.intuit_tid, "mayHaveLanded": bool(error.may_have_landed)}
 
 
-WAIT_OF_ACTION = {ErrorAction.RATE_LIMITED: "throttled", ErrorAction.BREAKER_OPEN: "breaker_open",
-                  ErrorAction.CONNECTION_LOST: "connection_lost"}
+WAIT_OF_REMEDY = {Remedy.WAIT: "throttled", Remedy.BREAKER_OPEN: "breaker_open",
+                  Remedy.CONNECTION_LOST: "connection_lost"}
 
 
 def _wait(r: TimecardSyncRecord, res: Result, outcome_name: str) -> tuple[str, datetime | None] | None:
@@ -147,7 +147,7 @@ def _wait(r: TimecardSyncRecord, res: Result, outcome_name: str) -> tuple[str, d
     if r.pending_op and r.pending_unknown_at is not None and outcome_name == "failed":
         return "confirming", outcome.unknown_for_sure_at(r)
     if r.error_kind == Kind.WAIT and r.state == State.PENDING and res.error is not None:
-        return WAIT_OF_ACTION.get(res.error.action, "paused"), r.next_attempt_at
+        return WAIT_OF_REMEDY.get(res.error.resolution.remedy, "paused"), r.next_attempt_at
     if r.state == State.FAILED and r.error_kind == Kind.TRANSIENT:
         return "retry", r.next_attempt_at
     return None
@@ -181,7 +181,7 @@ def after_answer(res: Result, r: TimecardSyncRecord, outcome_name: str, company_
         code, until = waiting
         facts = {"until": _iso(until), "attempts": r.attempts}
         if code == "retry":
-            facts["of"] = len(policy.RETRY_SCHEDULE)
+            facts["of"] = policy.RETRIES.max_tries - 1  # retries after the first try
         out.append(row(company_id, r.timecard_id, at, StoryKind.WAIT, code, facts, realm_id=realm_id,
                        job_id=job_id))
     if res.work.timecard is not None and w.version > w.claimed.version:  # an event of this version was lost

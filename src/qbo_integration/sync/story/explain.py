@@ -102,7 +102,7 @@ def _failed(r: Any, f: CompanyFacts, now: datetime) -> Explained:
     message = (r.last_error or "QuickBooks refused it").rstrip(". ")
     if r.error_kind == Kind.TRANSIENT:
         return Explained(SyncState.WAITING, f"Waiting: QuickBooks did not take it ({message}); try "
-                         f"{(r.attempts or 0) + 1} of {len(policy.RETRY_SCHEDULE) + 1} at {_at(r.next_attempt_at, f, now)}",
+                         f"{(r.attempts or 0) + 1} of {policy.RETRIES.max_tries} at {_at(r.next_attempt_at, f, now)}",
                          r.next_attempt_at, (Action.RETRY_NOW,))
     if r.last_error_code == policy.BOOKS_CLOSED:
         through = f" through {_day(f.close_date)}" if f.close_date else ""
