@@ -46,3 +46,22 @@ async def test_open_drift_findings_show_in_health_until_resolved(ctx, live, sess
     assert r.status_code == 200, r.text
     h = await _health(client, headers, cc.company_id)
     assert h["openDriftFindings"] == 0 and not [x for x in h["reasons"] if "inside QuickBooks" in x]
+
+
+async def test_a_drift_resolution_is_in_the_timecards_story(ctx, live, sessionmaker, sandbox, api, client,
+                                                            make_token):
+    cc, core = live
+    headers = {"Authorization": f"Bearer {make_token(cc.company_id, sub='ann')}"}
+    [(t1, q1)] = await _synced(ctx, sessionmaker, core, 1)
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": q1, "Hours": 1})
+    await _reconcile(sessionmaker, api, ctx, cc.company_id)
+    [finding] = (await client.get(f"{P}/drift", params={"companyId": str(cc.company_id)}, headers=headers)
+                 ).json()["items"]
+    r = await client.post(f"{P}/drift/{finding['id']}/resolve", json={"companyId": str(cc.company_id),
+                                                                      "action": "accept"}, headers=headers)
+    assert r.status_code == 200, r.text
+    story = (await client.get(f"{P}/timecards/{t1}/sync", params={"companyId": str(cc.company_id)},
+                              headers=headers)).json()["story"]
+    assert (story[0]["code"], story[0]["facts"]["actor"], story[0]["facts"]["finding"]) == (
+        "drift_accept", "user:ann", finding["id"])
+    assert story[0]["summary"] == "Admin: Drift resolved: QuickBooks' version kept"

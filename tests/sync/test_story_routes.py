@@ -179,3 +179,15 @@ async def test_the_dry_run_shows_each_timecards_sync_state(client, auth_headers,
     assert r.status_code == 200, r.text
     [card] = r.json()["timecards"]
     assert card["sync"] == await _sentence(client, auth_headers, core.company_id, tid)
+
+
+async def test_sync_now_says_who_asked(client, auth_headers, live, sessionmaker, ctx):
+    cc, core = live
+    tid = await _synced(ctx, sessionmaker, core)
+    r = await client.post(f"{P}/sync-now", json={"companyId": str(core.company_id), "timecardIds": [str(tid)]},
+                          headers=auth_headers)
+    assert r.status_code == 202
+    story = (await client.get(f"{P}/timecards/{tid}/sync", params={"companyId": str(core.company_id)},
+                              headers=auth_headers)).json()["story"]
+    assert (story[0]["code"], story[0]["facts"]["actor"], story[0]["summary"]) == ("sync_now", "user-1",
+                                                                                   "Admin: Sync Now")

@@ -35,7 +35,8 @@ async def audit_log(q: Annotated[AuditLogQuery, Query()], request: Request, read
     return answer
 
 
-async def _with_sync_states(session: AsyncSession, request: Request, company_id: uuid.UUID, logs: list[dict[str, Any]]) -> None:
+async def _with_sync_states(session: AsyncSession, request: Request, company_id: uuid.UUID,
+                            logs: list[dict[str, Any]]) -> None:
     """Each row naming a timecard gets its sync state now (`sync`: the same words as everywhere), through the
     function the services hand over (Services.explain_timecards: monitoring imports nothing of sync)."""
     services = getattr(request.app.state, "services", None)

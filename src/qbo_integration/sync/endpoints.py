@@ -43,7 +43,8 @@ def _sync_now_words(waiting: list[waits.Wait]) -> str:
 async def sync_now(body: SyncNowIn, admin: AdminOf[SyncNowIn], request: Request, session: SessionDep,
                    queue: QueueDep, settings: SettingsDep) -> SyncNowOut:
     now = utc_now()
-    job = await service.request_sync(session, queue, body.company_id, body.timecard_ids, now=now)
+    job = await service.request_sync(session, queue, body.company_id, body.timecard_ids, now=now,
+                                     actor=admin.sub)
     await session.flush()
     waiting = await waits.after_sync_now(session, qbo_of(request), body.company_id, body.timecard_ids, now,
                                          sweep_minutes=settings.sync_sweep_minutes)
@@ -104,7 +105,7 @@ async def dead_letters(q: Annotated[CompanyQuery, Query()], request: Request, re
 @router.post("/dead-letters/requeue", response_model=RequeueOut,
              summary="Try dead-lettered timecards again from the first attempt (admin)")
 async def requeue_dead(body: RequeueIn, admin: AdminOf[RequeueIn], session: SessionDep, queue: QueueDep) -> RequeueOut:
-    n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids)
+    n = await service.requeue_dead(session, queue, body.company_id, body.timecard_ids, actor=admin.sub)
     return RequeueOut(requeued=n)
 
 

@@ -65,19 +65,20 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
 
 async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[State, ...],
                         kinds: tuple[Kind, ...] | None, timecard_ids: list[uuid.UUID] | None,
-                        now: datetime, action: str) -> int:
+                        now: datetime, action: str, actor: str | None = None) -> int:
     locked = await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids, states=states, kinds=kinds)
     was = {row.id: str(row.state) for row in locked}
     requeued = [row for row in locked if outbox.requeue(row, now)]
     await core_status.report(session, requeued)
     await story.record(session, [r for row in requeued
-                                 for r in story.admin(company_id, [row.timecard_id], action, now, was=was[row.id])])
+                                 for r in story.admin(company_id, [row.timecard_id], action, now, was=was[row.id],
+                                                      actor=actor)])
     return len(requeued)
 
 
 async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
                        timecard_ids: list[uuid.UUID] | None = None, trigger: str = "sync_now",
-                       now: datetime | None = None) -> SyncJob:
+                       now: datetime | None = None, actor: str | None = None) -> SyncJob:
     """Sync Now: re-derive the outbox (all approved timecards, or the given ones), re-queue failed
     rows (and dead ones when ids are given), and queue a job whose progress `sync_status` reports.
     For the whole company that work grows with its history, so the job does it, not the request."""
@@ -88,8 +89,9 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
         await check_timecards(session, company_id, timecard_ids)
         await rederive_company(session, integration, now, timecard_ids)
         requeued = await _requeue_rows(session, company_id, states=(State.FAILED, State.DEAD), kinds=None,
-                                       timecard_ids=timecard_ids, now=now, action="requeue")
-        await story.record(session, story.admin(company_id, timecard_ids, "sync_now", now, trigger=trigger))
+                                       timecard_ids=timecard_ids, now=now, action="requeue", actor=actor)
+        await story.record(session, story.admin(company_id, timecard_ids, "sync_now", now, trigger=trigger,
+                                                actor=actor))
         params: dict[str, Any] = {"timecardIds": [str(t) for t in timecard_ids], "requeued": requeued}
     else:  # the whole company: the job re-derives its outbox (prepare_whole_company), not this request
         params = {"timecardIds": [], jobs.REDERIVE: True}
@@ -151,14 +153,15 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
 
 
 async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
-                       timecard_ids: list[uuid.UUID] | None = None, now: datetime | None = None) -> int:
+                       timecard_ids: list[uuid.UUID] | None = None, now: datetime | None = None,
+                       actor: str | None = None) -> int:
     if timecard_ids:
         await check_timecards(session, company_id, timecard_ids)
     integration = await get_integration(session, company_id)
     if integration is None:
         raise NotFound("This company has no QuickBooks integration")
     n = await _requeue_rows(session, company_id, states=(State.DEAD,), kinds=None, timecard_ids=timecard_ids,
-                            now=now or utc_now(), action="requeue_dead")
+                            now=now or utc_now(), action="requeue_dead", actor=actor)
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, "requeue-dead")
     return n
