@@ -31,6 +31,7 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/disconnect"): {"json": {"companyId": C}},
     ("GET", "/connection"): {"params": {"companyId": C}},
     ("GET", "/health"): {"params": {"companyId": C}},
+    ("GET", "/health/timecards"): {"params": {"companyId": C, "timecardId": U}},
     ("GET", "/audit-log"): {"params": {"companyId": C, **RANGE, "action": "connect", "status": "failure",
                                        "workerId": U, "page": 1, "limit": 50}},
     ("GET", "/audit-log.csv"): {"params": {"companyId": C, **RANGE, "action": "connect", "timecardId": U}},

@@ -142,8 +142,10 @@ async def test_full_setup_in_the_browser(probe, live, worker, company, make_toke
     await page.unroute("**/console/names*", slow_names)
     assert await page.locator("#dry-run-out .msg-ok").count() == 1, await page.text_content("#dry-run-out")
     assert await page.locator(f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}']").count() == 1
-    dry_row = await page.text_content(f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}'] .timecard-name")
+    dry_cell = f"#dry-run-results tr.pass[data-timecard-id='{ids['timecard']}'] .timecard-name"
+    dry_row = await page.text_content(f"{dry_cell} a.tc-link")  # its name links to its page
     assert re.fullmatch(r"Jay Crew-Lead · Showroom build-out · \d{4}-\d{2}-\d{2} · [\d.]+ h", dry_row), dry_row
+    assert (await page.text_content(f"{dry_cell} .timecard-now")).startswith("Not sent: live sync is off")
     await probe.shot("07-test-mode-dry-run-passed")
     await page.click("#enable-live")
     await page.wait_for_selector("#live-out .msg-ok")

@@ -87,7 +87,7 @@ async def test_names_in_the_header_dashboard_and_audit(viewport, probe_at, live,
     await page.wait_for_selector("#recently-synced li")
     item = page.locator(f"#recently-synced li[data-timecard-id='{ids['timecard']}']")
     assert "Rita Rivets · Depot Roof · 2026-11-02 · 7.5 h" in await item.text_content()
-    href = await item.locator("a").get_attribute("href")
+    href = await item.locator("a.qbo-link").get_attribute("href")
     assert href and href.endswith("/entities/TimeActivity/4242")
 
     await page.goto(live.console("audit"))

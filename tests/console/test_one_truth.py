@@ -93,7 +93,7 @@ async def test_states_agree_and_the_traps_are_gone(viewport, probe_at, live, con
     await page.wait_for_selector("#sync-now:not([disabled])")
     assert "Needs your attention" in await page.inner_text("#sync-out")
     await page.click("#refresh")  # (health answers are kept a second: the refresh after the job may be older)
-    await wait_for_text(page, "#recent-runs", "Sync Now: 2 of 3 timecard(s) sent, 1 need your attention")
+    await wait_for_text(page, "#recent-runs", "Sync Now: 2 of 3 timecard(s) sent, 1 not sent")
 
     # ---- the audit log's timecard filter: every timecard listed; a name not found clears old results
     await page.goto(live.console("audit"))

@@ -81,9 +81,9 @@ async def test_the_console_speaks_plainly(viewport, probe_at, live, connected_co
     days = await page.eval_on_selector_all("#recently-synced li", "ls => ls.map(l => l.textContent.match(/\\d{4}-\\d{2}-\\d{2}/)[0])")
     assert days == sorted(days, reverse=True) and len(days) == 10, days
     newest = page.locator(f"#recently-synced li[data-timecard-id='{seeded.synced[0]}']")
-    assert await newest.locator("a").inner_text() == "Open in QuickBooks"
+    assert await newest.locator("a.qbo-link").inner_text() == "Open in QuickBooks"
     async with page.context.expect_page() as opened:
-        await newest.locator("a").click()
+        await newest.locator("a.qbo-link").click()
     record = await opened.value
     await record.wait_for_load_state()
     heading = await record.inner_text("h1")

@@ -9,18 +9,17 @@ import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
 from qbo_integration.api.deps import CompanyReader, SessionDep, SettingsDep
 from qbo_integration.api.inputs import STORABLE
-from qbo_integration.config import INTUIT_API_BASE, INTUIT_SANDBOX_API_BASE, Settings
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.errors import NotFound
+from qbo_integration.health.links import qbo_link
 
 router = APIRouter(tags=["console"])
 
@@ -41,19 +40,6 @@ def timecard_words(tc: TimecardView, zone: ZoneInfo) -> dict[str, Any]:
     return {"timecardId": str(tc.id), "worker": tc.worker.name, "project": tc.project.name, "date": day,
             "hours": float(tc.total_hours),
             "label": f"{tc.worker.name} · {tc.project.name} · {day} · {_hours(tc.total_hours)}"}
-
-
-def qbo_link(settings: Settings, realm_id: str | None, qbo_id: str) -> str | None:
-    """Where an admin sees that one TimeActivity: QuickBooks' own page of it, or the built-in sandbox's."""
-    base = settings.qbo_api_base_url.rstrip("/")
-    if base == INTUIT_API_BASE.rstrip("/"):
-        return f"https://app.qbo.intuit.com/app/timeactivity?txnId={qbo_id}"
-    if base == INTUIT_SANDBOX_API_BASE.rstrip("/"):
-        return f"https://app.sandbox.qbo.intuit.com/app/timeactivity?txnId={qbo_id}"
-    if not realm_id:
-        return None
-    u = urlsplit(base)
-    return f"{u.scheme}://{u.netloc}/_sandbox/realms/{realm_id}/entities/TimeActivity/{qbo_id}"
 
 
 async def _company(gw: CoreGateway, company_id: uuid.UUID) -> CompanyView:

@@ -37,6 +37,7 @@ ERROR_COUNT_CAP = 10_000
 
 @dataclass(frozen=True)
 class Snapshot:
+    zone: ZoneInfo  # the company's (UTC when Core's is not a zone)
     zone_problem: str | None  # Core's time zone for the company is not an IANA zone ("today" is then UTC)
     integration: dict[str, Any] | None  # the Integration columns health shows; None: never connected
     checklist: Checklist | None
@@ -77,7 +78,7 @@ async def snapshot(session: AsyncSession, company_id: uuid.UUID, now: datetime, 
     row = (await session.execute(counts_query(
         company_id, now=now, today_start=today_start, zone=zone.key,
         start_date=integration["sync_start_date"] if integration else None, error_cap=error_cap))).one()
-    return Snapshot(zone_problem=zone_problem, integration=integration, checklist=checklist,
+    return Snapshot(zone=zone, zone_problem=zone_problem, integration=integration, checklist=checklist,
                     pending=int(row.pending), unqueued=int(row.unqueued), retrying=int(row.retrying),
                     needs_fix=int(row.needs_fix), dead=int(row.dead), oldest_due_pending=row.oldest,
                     synced_today=int(row.synced_today), errors=int(row.errors))

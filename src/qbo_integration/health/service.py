@@ -40,6 +40,7 @@ from qbo_integration.errors import NotFound
 from qbo_integration.health import query as health_query
 from qbo_integration.monitoring import read_budget, read_meter, token_expiry
 from qbo_integration.monitoring.setup import DEFAULT_DEADLINE, summarise
+from qbo_integration.sync import waits as sync_waits
 from qbo_integration.sync.stats import Run
 
 T = TypeVar("T")
@@ -78,7 +79,7 @@ def _run(job: Run) -> dict[str, Any]:
 
 async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID, *,
                          now: datetime | None = None, deadline: timedelta = DEFAULT_DEADLINE,
-                         signals: Sequence[SignalSource] = ()) -> dict[str, Any]:
+                         signals: Sequence[SignalSource] = (), sweep_minutes: int = 15) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     snap = await health_query.snapshot(session, company_id, now, ERROR_COUNT_CAP)
     if snap is None:
@@ -98,6 +99,10 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
     app_reads = await read_meter.app_month_total(redis, now) if redis is not None else 0
 
     found = [await source(session, company_id) for source in signals]
+    context = sync_waits.Context(now=now, connected=integration.get("connection_status") == "connected" and bool(realm),
+                                 enabled=bool(integration.get("enabled")), breaker_until=sync_waits.breaker_end(breaker),
+                                 zone=snap.zone, sweep_minutes=sweep_minutes, books_read=False)
+    waits = await sync_waits.company_waits(session, context, company_id, unqueued=snap.unqueued)
     expiry = (token_expiry.deadline(integration.get("refresh_token_expires_at"),
                                     integration.get("refresh_token_hard_expires_at"))
               if integration.get("connection_status") == "connected" else None)
@@ -155,6 +160,11 @@ async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID,
         "errorsLast24h": errors,
         "errorsLast24hCapped": errors >= ERROR_COUNT_CAP,
         "pendingTimecards": snap.pending + snap.unqueued,
+        # Every timecard not in QuickBooks as CrewFlow wants it, by what it waits for and until when
+        # (sync/waits.py); waitingTimecards + needsAttention = their total.
+        "waiting": [w.as_dict() for w in waits],
+        "waitingTimecards": sync_waits.waiting(waits),
+        "needsAttention": sync_waits.needing_you(waits),
         "failedTimecards": snap.needs_fix,
         "retryingTimecards": snap.retrying,
         "deadLettered": dead,

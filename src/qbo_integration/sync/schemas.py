@@ -27,9 +27,23 @@ class SyncNowIn(_In):
     timecard_ids: list[uuid.UUID] | None = Field(None, alias="timecardIds", max_length=MAX_TIMECARD_IDS)
 
 
+class WaitOut(_Out):
+    """How many timecards wait for one reason, and until when (sync/waits.py)."""
+
+    reason: str = Field(description="sending | confirming | throttled | breaker_open | retry_scheduled | "
+                        "not_picked_up | live_sync_off | not_connected | books_closed | needs_mapping | refused | dead")
+    count: int
+    needs_you: bool = Field(alias="needsYou", description="a person must act; otherwise it goes by itself")
+    since: datetime | None = None
+    until: datetime | None = Field(None, description="when they go by themselves (None: now, or once someone acts)")
+    message: str = Field(description="the line in words, times in the company's time zone")
+
+
 class SyncNowOut(_Out):
     job_id: uuid.UUID = Field(alias="jobId")
     message: str = "Sync job queued"
+    waiting: list[WaitOut] = Field(default_factory=list,
+                                   description="what this Sync Now cannot send now, per reason, and when it goes")
 
 
 class SyncResults(_Out):
@@ -49,6 +63,8 @@ class SyncStatusOut(_Out):
     retries: int
     trigger: str
     note: str | None = None
+    waiting: list[WaitOut] = Field(default_factory=list, description="once the job has finished: what of its "
+                                   "timecards still waits, per reason, and when it goes")
     created_at: datetime = Field(alias="createdAt")
     started_at: datetime | None = Field(None, alias="startedAt")
     completed_at: datetime | None = Field(None, alias="completedAt")

@@ -10,13 +10,25 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, Select, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.sync import policy
 from qbo_integration.sync import service as sync_service
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
-from qbo_integration.sync.states import Kind, State
+from qbo_integration.sync.states import Kind, Op, State
 
 # Literals, not bound parameters: a partial index whose predicate is a parameter cannot serve a generic
 # plan (health/query.py says why).
@@ -59,3 +71,66 @@ async def backlog_by_state(session: AsyncSession, states: tuple[str, ...]) -> di
     """Outbox rows per state, over every company (the metrics scrape: GROUP BY on the state index)."""
     return {state: int(n) for state, n in (await session.execute(
         select(Row.state, func.count()).where(Row.state.in_(states)).group_by(Row.state))).all()}
+
+
+# ------------------------------------------------------------------------------------ what rows wait for
+# The reasons are sync.waits.Reason's values; the order of the CASE is the rule (first match wins).
+
+
+def reason_of(*, now: datetime, connected: bool, enabled: bool, breaker_until: datetime | None) -> ColumnElement[str]:
+    """What an open outbox row waits for, as a SQL expression (docs: sync/waits.py)."""
+    failed = Row.state == State.FAILED
+    transient = Row.error_kind == Kind.TRANSIENT
+    whens: list[tuple[Any, str]] = [
+        (Row.state == State.DEAD, "dead"),
+        (and_(failed, Row.error_kind == Kind.MAPPING), "needs_mapping"),
+        (and_(failed, Row.error_kind == Kind.VALIDATION, Row.last_error_code == policy.BOOKS_CLOSED), "books_closed"),
+        (and_(failed, or_(Row.error_kind.is_(None), ~transient)), "refused"),
+    ]
+    # from here on the row wants to be sent (pending, in flight, or a scheduled retry)
+    if not connected:
+        whens.append((literal(True), "not_connected"))
+    elif not enabled:
+        whens.append((literal(True), "live_sync_off"))
+    whens += [
+        (Row.state == State.IN_FLIGHT, "sending"),
+        (and_(Row.operation == Op.SETTLE, Row.pending_op.is_not(None)), "confirming"),
+    ]
+    if breaker_until is not None:
+        whens.append((Row.next_attempt_at < breaker_until, "breaker_open"))
+    whens += [
+        (failed, "retry_scheduled"),
+        (and_(Row.error_kind == Kind.WAIT, Row.next_attempt_at > now), "throttled"),
+    ]
+    return case(*whens, else_=literal("sending"))
+
+
+def _open(company_id: uuid.UUID) -> Any:
+    return and_(Row.company_id == company_id, Row.state.in_(OPEN_STATES))
+
+
+def waiting_groups(company_id: uuid.UUID, reason: ColumnElement[str],
+                   timecard_ids: list[uuid.UUID] | None = None) -> Select[Any]:
+    """The company's open rows by reason: count, the earliest and latest next attempt, the earliest and
+    latest change. A confirming row's deadline is a rule of sync.outcome (read in Python), so those rows
+    are grouped by the ledger times it reads as well: one group per round that lost its answers."""
+    rows = select(reason.label("reason"), Row.pending_since, Row.pending_unknown_at, Row.next_attempt_at,
+                  Row.updated_at).where(_open(company_id))
+    if timecard_ids is not None:
+        rows = rows.where(Row.timecard_id.in_(timecard_ids))
+    c = rows.subquery("open_rows").c
+    confirming = c.reason == literal("confirming")
+    since, unknown = case((confirming, c.pending_since)), case((confirming, c.pending_unknown_at))
+    return (select(c.reason, since.label("pending_since"), unknown.label("pending_unknown_at"), func.count().label("n"),
+                   func.min(c.next_attempt_at).label("first_at"), func.max(c.next_attempt_at).label("last_at"),
+                   func.min(c.updated_at).label("first_changed"), func.max(c.updated_at).label("last_changed"))
+            .group_by(c.reason, since, unknown))
+
+
+def timecard_reasons(company_id: uuid.UUID, timecard_ids: list[uuid.UUID],
+                     reason: ColumnElement[str]) -> Select[Any]:
+    """The same classification for given timecards, one row each (a synced row's reason is "synced")."""
+    reason = case((Row.state == State.SYNCED, literal("synced")), else_=reason)
+    return select(Row.timecard_id, reason.label("reason"), Row.pending_since, Row.pending_unknown_at,
+                  Row.next_attempt_at, Row.updated_at, Row.synced_at, Row.qbo_id, Row.realm_id).where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids))
+

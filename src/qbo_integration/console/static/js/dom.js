@@ -96,6 +96,13 @@ export function clock(date = new Date()) {
   return date.toLocaleTimeString("en-US", { timeZone: zone, hour: "numeric", minute: "2-digit", second: "2-digit" });
 }
 
+/** "2:07 PM" (the company's zone). */
+export function hourMinute(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso)
+    : d.toLocaleTimeString("en-US", { timeZone: zone, hour: "numeric", minute: "2-digit" });
+}
+
 export function ago(iso, now = Date.now()) {
   if (!iso) return "never";
   const s = Math.round((now - new Date(iso).getTime()) / 1000);

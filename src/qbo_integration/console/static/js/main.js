@@ -13,6 +13,7 @@ import * as dashboard from "./pages/dashboard.js";
 import * as mapping from "./pages/mapping.js";
 import * as setup from "./pages/setup.js";
 import * as testmode from "./pages/testmode.js";
+import * as timecard from "./pages/timecard.js";
 
 // Imported up front (a few kB): the first render starts before the page's load event, with no
 // "Loading…" gap while a page module is fetched.
@@ -26,6 +27,8 @@ const PAGES = {
   test: () => testmode,
   dashboard: () => dashboard,
   audit: () => audit,
+  timecard: () => timecard,
+  timecards: () => timecard,
 };
 const DEFAULT_PAGE = "setup";
 
@@ -51,7 +54,7 @@ function showBanner(content) {
 }
 
 const PAGE_NAMES = { setup: "Setup", connect: "Connect", mapping: "Mapping", test: "Test mode", dashboard: "Dashboard",
-  audit: "Audit log" };
+  audit: "Audit log", timecards: "Timecards", timecard: "Timecards" };
 
 function refreshWho() {
   const who = document.getElementById("token-who");
@@ -103,7 +106,8 @@ async function route() {
   const { page, params } = parseHash();
   const loader = PAGES[page];
   for (const a of document.querySelectorAll("#nav a")) {
-    const active = a.dataset.page === page || (page.startsWith("connect") && a.dataset.page === "connect");
+    const active = a.dataset.page === page || (page.startsWith("connect") && a.dataset.page === "connect")
+      || (page === "timecard" && a.dataset.page === "timecards");
     a.classList.toggle("active", active);
     if (active) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");

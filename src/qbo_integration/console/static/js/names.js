@@ -1,6 +1,7 @@
 // Names instead of ids: the company (header) and timecards as "worker · project · date · hours".
 
 import { get, optional } from "./api.js";
+import { h } from "./dom.js";
 
 const CHUNK = 200; // what GET console/names takes per kind
 
@@ -23,4 +24,10 @@ export function timecardLabel(names, id) {
 
 export async function overview(companyId) {
   return optional(get("console/overview", { companyId }), { company: null, recentlySynced: [] });
+}
+
+/** The timecard's name as a link to its own page (its state now, what happens next, its story). */
+export function timecardLink(names, id, attrs = {}) {
+  if (!id) return "—";
+  return h("a", { href: `#/timecard?id=${id}`, class: "tc-link", ...attrs }, timecardLabel(names, id));
 }

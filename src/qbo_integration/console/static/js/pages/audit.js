@@ -4,7 +4,7 @@
 
 import { claims, download, get, optional } from "../api.js";
 import { busy, dateTime, errorBox, h, message, needToken, panel, pretty, replace, table, technical } from "../dom.js";
-import { timecardLabel, timecardNames } from "../names.js";
+import { timecardLink, timecardNames } from "../names.js";
 import { previewTable } from "../preview.js";
 
 export const ACTION_WORDS = {
@@ -225,7 +225,9 @@ function row(entry, names, me) {
       h("dl", { class: "facts" },
         h("dt", {}, "Worker"), h("dd", { class: "worker-name" }, worker),
         h("dt", {}, "Project"), h("dd", { class: "project-name" }, project),
-        h("dt", {}, "By"), h("dd", {}, whoWords(entry.actor, me))),
+        h("dt", {}, "By"), h("dd", {}, whoWords(entry.actor, me)),
+        entry.sync ? [h("dt", {}, "The timecard now"), h("dd", { class: "timecard-now" }, entry.sync.sentence, " ",
+          h("a", { class: "tc-link", href: `#/timecard?id=${entry.timecardId}` }, "Open it"))] : null),
       payloadWords(entry),
       technical(
         h("dl", { class: "facts" }, h("dt", {}, "Entry id"), h("dd", {}, entry.id),
@@ -238,7 +240,7 @@ function row(entry, names, me) {
     h("td", { class: "what" }, actionWords(entry.action, entry.status)),
     h("td", {}, h("span", { class: `pill pill-${entry.status === "success" ? "ok" : "error"}` }, STATUS_WORDS[entry.status] || entry.status)),
     h("td", { class: "who" }, whoWords(entry.actor, me)),
-    h("td", { class: "timecard-name" }, entry.timecardId ? timecardLabel(names.timecards, entry.timecardId) : "—"),
+    h("td", { class: "timecard-name" }, entry.timecardId ? timecardLink(names.timecards, entry.timecardId) : "—"),
     h("td", {}, entry.qboId ? `#${entry.qboId}` : "—"));
   const toggle = () => {
     details.hidden = !details.hidden;

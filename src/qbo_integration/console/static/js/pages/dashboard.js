@@ -9,9 +9,9 @@
 
 import { download, get, optional, post } from "../api.js";
 import { REFRESH_SECONDS } from "../config.js";
-import { ago, busy, clock, dateTime, errorBox, feedback, h, keepFocus, message, needToken, panel, pretty, replace, table,
+import { ago, busy, clock, dateTime, hourMinute, errorBox, feedback, h, keepFocus, message, needToken, panel, pretty, replace, table,
   technical } from "../dom.js";
-import { overview, timecardLabel, timecardNames } from "../names.js";
+import { overview, timecardLabel, timecardLink, timecardNames } from "../names.js";
 import { loadZoneNote } from "../zones.js";
 import { actionWords } from "./audit.js";
 
@@ -59,15 +59,31 @@ function statusBlock(hl) {
   );
 }
 
+/** How many need a person: the same rows "Needs your attention" lists (health's needsAttention). */
+export function attentionCount(hl) {
+  return hl.needsAttention ?? (hl.deadLettered ?? 0) + (hl.failedTimecards ?? 0);
+}
+
+// A tile's "see below": the panel comes into view and takes the focus (a keyboard user reads on from there).
+const scrollTo = (id) => () => {
+  const el = document.getElementById(id);
+  if (!el) return;
+  (el.closest("section") || el).scrollIntoView(); // with its panel's heading
+  el.focus({ preventScroll: true });
+};
+
 function tiles(hl) {
-  const attention = (hl.deadLettered ?? 0) + (hl.failedTimecards ?? 0);
+  const attention = attentionCount(hl);
+  const waiting = hl.waitingTimecards ?? hl.pendingTimecards;
+  const soonest = (hl.waiting || []).find((w) => !w.needsYou);
   return h("div", { class: "tiles" },
     tile("last-sync", "Last sent", ago(hl.lastSync), hl.lastSync ? dateTime(hl.lastSync) : "nothing sent yet"),
     tile("synced-today", "Sent today", String(hl.syncedToday), "timecards in QuickBooks"),
-    tile("pending", "Waiting", String(hl.pendingTimecards), "timecards to send"),
+    tile("pending", "Waiting", String(waiting),
+      waiting ? h("button", { class: "link", onclick: scrollTo("waits") }, soonest && soonest.until
+        ? `the next by ${hourMinute(soonest.until)}: why below` : "why: see below") : "nothing to send"),
     tile("attention-count", "Needs your attention", String(attention),
-      attention ? h("button", { class: "link", onclick: () => document.getElementById("attention")?.scrollIntoView() },
-        "see below") : "nothing"),
+      attention ? h("button", { class: "link", onclick: scrollTo("attention") }, "see below") : "nothing"),
     tile("drift-count", "Changed in QuickBooks", String(hl.openDriftFindings ?? 0),
       hl.openDriftFindings
         ? h("button", { class: "link", id: "drift-review", onclick: () => document.getElementById("drift")?.scrollIntoView() },
@@ -75,6 +91,20 @@ function tiles(hl) {
         : "none to review"),
     expiryTile(hl.connection || {}),
   );
+}
+
+/** What the waiting timecards wait for and until when, one line per reason (health's `waiting`, in its words). */
+export function waitLines(waits, attrs = {}) {
+  return h("ul", { class: "wait-lines", ...attrs }, waits.map((w) => h("li", { dataset: { reason: w.reason } }, w.message)));
+}
+
+function waitsBlock(hl) {
+  const waits = (hl.waiting || []).filter((w) => !w.needsYou);
+  if (!waits.length) {
+    return h("div", { id: "waits", tabindex: "-1" }, h("p", { class: "muted" }, "Nothing is waiting: every approved timecard that can "
+      + "go is in QuickBooks."));
+  }
+  return h("div", { id: "waits", tabindex: "-1" }, waitLines(waits));
 }
 
 /** What only the technically minded need: the service's own words and counters. */
@@ -132,7 +162,7 @@ function driftBlock(drift, names, companyId, out, refresh) {
   return h("div", { id: "drift" },
     table({}, ["Timecard", "What happened", "Found", "QuickBooks record", ""],
       drift.items.map((f) => h("tr", { dataset: { findingId: f.id, kind: f.kind } },
-        h("td", {}, timecardLabel(names, f.timecardId)),
+        h("td", {}, timecardLink(names, f.timecardId)),
         h("td", {}, `${DRIFT_WORDS[f.kind] || f.kind} (found by ${foundBy[f.source] || f.source})`),
         h("td", {}, ago(f.detectedAt)),
         h("td", {}, `#${f.qboId}`),
@@ -192,7 +222,8 @@ export function runWords(r) {
   if (r.status === "failed") return `${what}: did not finish`;
   if (r.kind !== "timecards" && r.kind) return `${what}: done`;
   if (!r.total) return `${what}: nothing needed sending`;
-  return `${what}: ${r.synced} of ${r.total} timecard(s) sent${r.failed ? `, ${r.failed} need your attention` : ""}`;
+  // (a job's "failed" counts retries and lost answers too: what needs someone is counted under the tiles)
+  return `${what}: ${r.synced} of ${r.total} timecard(s) sent${r.failed ? `, ${r.failed} not sent` : ""}`;
 }
 
 function runsBlock(hl) {
@@ -259,34 +290,49 @@ function errorDetail(detail, item, companyId) {
       item.action ? [h("dt", {}, "What"), h("dd", {}, actionWords(item.action, "failure"))] : null,
       item.qboId ? [h("dt", {}, "QuickBooks record"), h("dd", {}, `#${item.qboId}`)] : null,
       item.attempts ? [h("dt", {}, "Tries"), h("dd", {}, String(item.attempts))] : null,
+      item.now ? [h("dt", {}, "Now"), h("dd", { id: "error-now" }, item.now.message)] : null,
     ),
     closedBooksActions(item, companyId),
-    item.timecardId ? h("p", {}, h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "This timecard's audit history →")) : null,
+    item.timecardId ? h("p", {}, h("a", { id: "error-open-timecard", href: `#/timecard?id=${item.timecardId}` },
+      "This timecard: what happened and what happens next →"), " · ",
+    h("a", { href: `#/audit?timecardId=${item.timecardId}` }, "its audit history")) : null,
     item.payload ? technical(h("p", { class: "muted" }, "What was sent:"), pretty(item.payload)) : null,
   );
   detail.hidden = false;
   detail.focus();
 }
 
+/** A timecard's state now, under a problem it had: whether it still needs someone, and what happens next. */
+function nowLine(state) {
+  if (!state) return null;
+  return h("span", { class: `now ${state.needsYou ? "now-you" : "now-ok"}`, dataset: { reason: state.reason } },
+    state.needsYou ? "Now: " : "Now (nothing to do): ", state.message);
+}
+
 function errorsBlock(errors, detail, companyId) {
   if (!errors.length) return h("p", { class: "muted", id: "recent-errors" }, "No errors.");
   return h("ul", { class: "errors", id: "recent-errors" }, errors.map((e) =>
-    h("li", {},
+    h("li", { dataset: { timecardId: e.timecardId || "" } },
       h("button", { class: "link error-item", onclick: () => errorDetail(detail, e, companyId) },
         h("span", { class: "when" }, ago(e.when)), " ", actionWords(e.action, "failure"),
-        e.message ? `: ${e.message.slice(0, 90)}` : ""))));
+        e.message ? `: ${e.message.slice(0, 90)}` : ""),
+      nowLine(e.now),
+      e.timecardId ? h("a", { class: "tc-link small", href: `#/timecard?id=${e.timecardId}` },
+        `Open ${e.timecardLabel || "the timecard"}`) : null)));
 }
 
 function syncedBlock(synced) {
   if (!synced.length) return h("p", { class: "muted", id: "recently-synced" }, "No timecard has been sent to QuickBooks yet.");
   return h("ul", { class: "activity", id: "recently-synced" }, synced.map((t) => h("li", { dataset: { timecardId: t.timecardId } },
-    h("span", { class: "icon", "aria-hidden": "true" }, "✓"), t.label,
+    h("span", { class: "icon", "aria-hidden": "true" }, "✓"), h("a", { class: "tc-link", href: `#/timecard?id=${t.timecardId}` },
+      t.label),
     h("span", { class: "when" }, ` · sent ${ago(t.syncedAt)}`), " ",
-    t.qboUrl ? h("a", { href: t.qboUrl, target: "_blank", rel: "noopener", "aria-label": `Open in QuickBooks: ${t.label}` },
+    t.qboUrl ? h("a", { class: "qbo-link", href: t.qboUrl, target: "_blank", rel: "noopener",
+      "aria-label": `Open in QuickBooks: ${t.label}` },
       "Open in QuickBooks") : null)));
 }
 
-function attentionBlock(dead, hl, names, companyId, detail, out, refresh) {
+function attentionBlock(dead, hl, names, states, companyId, detail, out, refresh) {
   const requeue = async (button, ids) => {
     try {
       const res = await busy(button, () => post("dead-letters/requeue", { companyId, timecardIds: ids }));
@@ -297,9 +343,11 @@ function attentionBlock(dead, hl, names, companyId, detail, out, refresh) {
       replace(out, errorBox(err));
     }
   };
-  const fixes = hl.failedTimecards ?? 0;
-  const fixLine = fixes ? h("p", { id: "needs-fix" }, `${fixes} timecard(s) need a fix in the mapping or in CrewFlow: `
-    + "open one under “Recent problems” to see what, then ", h("a", { href: "#/mapping" }, "fix the mapping"), ".") : null;
+  const needs = (hl.waiting || []).filter((w) => w.needsYou && w.reason !== "dead");
+  const fixes = hl.waiting ? needs.reduce((n, w) => n + w.count, 0) : hl.failedTimecards ?? 0;
+  const fixLine = fixes ? h("div", { id: "needs-fix" }, needs.length ? waitLines(needs) : null,
+    h("p", {}, "Open one under “Recent problems” to see what, then ", h("a", { href: "#/mapping" }, "fix the mapping"),
+      " or the timecard in CrewFlow.")) : null;
   if (!dead.items.length) {
     return h("div", { id: "dead-letters" }, fixLine || h("p", { class: "muted" }, "Nothing needs your attention."), out);
   }
@@ -310,18 +358,21 @@ function attentionBlock(dead, hl, names, companyId, detail, out, refresh) {
         class: "link error-item",
         onclick: () => errorDetail(detail, { message: d.error, timecardId: d.timecardId, attempts: d.attempts,
           qboId: d.qboId, when: d.updatedAt, action: d.operation === "delete" ? "delete_timecard" : "sync_timecard",
-          timecardLabel: timecardLabel(names, d.timecardId) }, companyId),
+          timecardLabel: timecardLabel(names, d.timecardId), now: states[d.timecardId] }, companyId),
       }, timecardLabel(names, d.timecardId)),
       h("span", { class: "when" }, ` · ${d.attempts} tries, last ${ago(d.updatedAt)}: `), d.error || "QuickBooks refused it",
-      " ", h("button", { class: "requeue", onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Try again")))),
+      " ", h("button", { class: "requeue", onclick: (ev) => requeue(ev.currentTarget, [d.timecardId]) }, "Try again"),
+      " ", h("a", { class: "tc-link", href: `#/timecard?id=${d.timecardId}` }, "Open")))),
     dead.count > 1 ? h("button", { id: "requeue-all", onclick: (ev) => requeue(ev.currentTarget, null) }, `Try all ${dead.count} again`)
       : null,
     fixLine, out);
 }
 
-/** Sync Now's job in words: [kind, sentence] (never "Sync pending: 0 synced, 0 failed (0%)"). */
+/** Sync Now's job in words: [kind, sentence] (never "Sync pending: 0 synced, 0 failed (0%)"). A finished job
+ * also lists what of its timecards still waits, and until when (`st.waiting`, shown by syncMessage). */
 export function syncWords(st) {
   const r = st.results || { synced: 0, failed: 0, errors: [] };
+  const waits = st.waiting || [];
   if (st.status === "pending") return ["info", "Sync started: waiting for its turn (usually a few seconds)…"];
   if (st.status === "running") {
     return ["info", st.total ? `Sending to QuickBooks: ${r.synced + r.failed} of ${st.total} timecard(s) done…`
@@ -331,9 +382,27 @@ export function syncWords(st) {
     const why = st.note || (r.errors[0] && (r.errors[0].message || r.errors[0])) || "see “Recent problems” below";
     return ["error", `The sync did not finish: ${why}. Press Sync now again in a few minutes.`];
   }
-  if (!r.synced && !r.failed) return ["ok", "Done: nothing needed sending; every approved timecard is already in QuickBooks."];
+  const waiting = waits.reduce((n, w) => n + w.count, 0);
+  if (!r.synced && !r.failed) {
+    return waiting ? ["info", `Done: nothing could be sent now; ${waiting} timecard(s) wait:`]
+      : ["ok", "Done: nothing needed sending; every approved timecard is already in QuickBooks."];
+  }
   return [r.failed ? "warn" : "ok", `Done: ${r.synced} timecard(s) sent to QuickBooks`
-    + (r.failed ? `; ${r.failed} could not be sent: see “Needs your attention” below.` : ": see “Recently sent” below.")];
+    + (r.failed ? `; ${r.failed} could not be sent: see “Waiting” and “Needs your attention” below.`
+      : ": see “Recently sent” below.")
+    + (waiting ? ` Still waiting: ${waiting}:` : "")];
+}
+
+/** A Sync Now message, with the lines of what waits and until when under it. */
+function syncMessage(kind, words, waits) {
+  return message(kind, words, waits && waits.length ? waitLines(waits, { id: "sync-waits" }) : null);
+}
+
+/** {timecardId: {reason, needsYou, since, until, message}}: each timecard's state now (GET health/timecards). */
+export async function timecardStates(companyId, ids) {
+  const unique = [...new Set(ids.filter(Boolean))].slice(0, 200);
+  if (!unique.length) return {};
+  return (await optional(get("health/timecards", { companyId, timecardId: unique }), { timecards: {} })).timecards;
 }
 
 export async function render(root, { companyId }) {
@@ -356,6 +425,7 @@ export async function render(root, { companyId }) {
   let stopped = false;
   let techOpen = false; // the technical details stay open across refreshes once opened
   let syncing = null; // the Sync Now job being followed
+  let startWaits = []; // what the Sync Now's answer said cannot go now, shown while its job runs
 
   const refresh = async () => {
     try {
@@ -368,21 +438,26 @@ export async function render(root, { companyId }) {
       ]);
       const names = await timecardNames(companyId, [...errs.logs.map((l) => l.timecardId),
         ...dead.items.map((d) => d.timecardId), ...drift.items.map((f) => f.timecardId)]);
+      const states = await timecardStates(companyId, [...errs.logs.map((l) => l.timecardId),
+        ...dead.items.map((d) => d.timecardId)]);
       if (stopped) return;
       const errors = errs.logs.map((l) => ({
         message: l.errorMessage, timecardId: l.timecardId, when: l.createdAt, action: l.action, qboId: l.qboId,
         payload: l.requestPayload, timecardLabel: l.timecardId ? timecardLabel(names, l.timecardId) : null,
+        now: l.timecardId ? states[l.timecardId] : null,
       }));
       const tech = technicalBlock(hl, companyId, breakerOut, refresh);
       tech.id = "technical";
       tech.open = techOpen;
       tech.addEventListener("toggle", () => { techOpen = tech.open; });
-      const attention = panel("Needs your attention", attentionBlock(dead, hl, names, companyId, detail, deadOut, refresh));
+      const attention = panel("Needs your attention", attentionBlock(dead, hl, names, states, companyId, detail, deadOut, refresh));
       attention.id = "attention";
+      attention.tabIndex = -1;
       keepFocus(() => {
         replace(head, statusBlock(hl));
         replace(body,
           tiles(hl),
+          panel("Waiting, and until when", waitsBlock(hl)),
           h("div", { class: "cols" },
             panel("Recent activity", runsBlock(hl)),
             panel("Recent problems", errorsBlock(errors, detail, companyId)),
@@ -419,10 +494,9 @@ export async function render(root, { companyId }) {
         }
         const [kind, words] = syncWords(st);
         const done = st.status === "completed" || st.status === "failed";
-        if (done || syncOut.textContent !== words) {
-          if (done) feedback(syncOut, message(kind, words));
-          else replace(syncOut, message(kind, words));
-        }
+        const waits = done ? st.waiting : startWaits;
+        if (done) feedback(syncOut, syncMessage(kind, words, waits));
+        else if (!syncOut.textContent.startsWith(words)) replace(syncOut, syncMessage(kind, words, waits));
         if (done) {
           refresh();
           return;
@@ -481,7 +555,9 @@ export async function render(root, { companyId }) {
       syncNow.disabled = true;
       try {
         const res = await post("sync-now", { companyId });
-        feedback(syncOut, message("info", "Sync started: waiting for its turn (usually a few seconds)…"));
+        startWaits = res.waiting || [];
+        feedback(syncOut, syncMessage("info", "Sync started: waiting for its turn (usually a few seconds)…"
+          + (startWaits.length ? " Not sent now:" : ""), startWaits));
         follow(res.jobId);
       } catch (err) {
         syncing = null;

@@ -4,7 +4,7 @@
 
 import { get, optional, post } from "../api.js";
 import { busy, errorBox, feedback, h, isoDate, message, needToken, panel, replace, table } from "../dom.js";
-import { timecardLabel, timecardNames } from "../names.js";
+import { timecardLink, timecardNames } from "../names.js";
 import { previewTable } from "../preview.js";
 import { loadZoneNote } from "../zones.js";
 
@@ -29,7 +29,8 @@ function resultsTable(res, labels, names) {
         t.preview ? previewTable(t.preview, names) : "Nothing would be sent: fix the problems first."));
       return [
         h("tr", { class: t.valid ? "pass" : "fail", dataset: { timecardId: t.timecardId } },
-          h("td", { class: "timecard-name" }, timecardLabel(labels, t.timecardId)),
+          h("td", { class: "timecard-name" }, timecardLink(labels, t.timecardId),
+            t.sync ? h("span", { class: "timecard-now muted" }, t.sync.sentence) : null),
           h("td", {}, h("span", { class: `pill ${t.valid ? "pill-ok" : "pill-error"}` }, t.valid ? "ready" : "problem")),
           h("td", {}, OPERATION_WORDS[t.operation] || t.operation),
           h("td", {}, t.errors.length ? h("ul", { class: "errors-list" }, t.errors.map((e) =>
