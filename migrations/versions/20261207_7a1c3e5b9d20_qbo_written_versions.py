@@ -1,7 +1,7 @@
 """qbo_written_versions: the version QBO answered each of our TimeActivity writes with (echo recognition)
 
 Revision ID: 7a1c3e5b9d20
-Revises: 5e2b8c4a9d71
+Revises: 7a3c5e9b1d24
 Create Date: 2026-12-07 22:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "7a1c3e5b9d20"
-down_revision: str | None = "5e2b8c4a9d71"
+down_revision: str | None = "7a3c5e9b1d24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
