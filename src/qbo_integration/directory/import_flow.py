@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections import books as company_books
@@ -77,6 +77,15 @@ async def last_cursor(session: AsyncSession, company_id: uuid.UUID, *, exclude: 
     results = (await session.execute(stmt)).scalar_one_or_none()
     raw = (results or {}).get("cursor")
     return datetime.fromisoformat(raw) if raw else None
+
+
+async def forget_cursor(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """Our copy of the directory is gone (another QuickBooks company): the next import reads every record,
+    not the changes since an import of the old company."""
+    await session.execute(update(SyncJob).where(SyncJob.company_id == company_id, SyncJob.kind == KIND,
+                                                SyncJob.results.has_key("cursor"))
+                          .values(results=SyncJob.results.op("-")("cursor"))
+                          .execution_options(synchronize_session=False))
 
 
 async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.directory import proposal_store
+from qbo_integration.directory import import_flow, proposal_store
 from qbo_integration.directory import service as directory
 from qbo_integration.mapping import profiles
 from qbo_integration.monitoring import audit
@@ -56,6 +56,7 @@ async def switch_realm(session: AsyncSession, *, integration_id: uuid.UUID, comp
     await outbox.delete_company_rows(session, company_id)
     await profiles.delete_company_profiles(session, company_id)
     await directory.delete_company_records(session, company_id)
+    await import_flow.forget_cursor(session, company_id)
     await proposal_store.delete_company_rows(session, company_id)
     counts["driftFindings"] = await findings.archive_open(session, company_id, actor="system:realm_switch")
     timecards, workers, projects = await CoreGateway(session).forget_realm(company_id)
