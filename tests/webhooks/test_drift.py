@@ -292,3 +292,41 @@ async def test_push_sends_crewflows_version_again_over_an_edit_and_after_a_delet
     row = await h.row(sessionmaker, tid)
     assert (row.state, row.qbo_id) == ("synced", recreated["Id"])
     assert [f.status for f in await _findings(sessionmaker, cc.company_id)] == ["pushed", "pushed"]
+
+
+async def test_an_edit_seen_while_the_admin_keeps_the_one_before_it_stays_a_finding(ctx, live, sessionmaker, sandbox,
+                                                                                      api):
+    """Operations campaign seed 6 (stale 1): the bookkeeper edited TA 6 twice; the admin kept the first
+    edit while the check of the second was deciding. The check's finding update waited for the admin's
+    lock and then rewrote the *accepted* finding to the second edit, so nothing ever reported it and
+    CrewFlow's version never went back. The check now takes the outbox row first and decides again."""
+    from sqlalchemy import text
+
+    from qbo_integration.reconciliation import findings
+
+    cc, core = live
+    tid, qbo_id = await _synced_timecard(ctx, sessionmaker, core)
+    realm = f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity"
+    client = api.company(cc.company_id, cc.realm_id)
+    assert (await sandbox.post(realm, json={"Id": qbo_id, "Hours": 4})).status_code == 200
+    assert await drift.check(sessionmaker, client, cc.company_id, qbo_id, source="webhook") == drift.Outcome.CHANGED
+    [first] = await _findings(sessionmaker, cc.company_id)
+    assert (await sandbox.post(realm, json={"Id": qbo_id, "Hours": 5})).status_code == 200
+
+    async def waiting_for_a_lock():
+        async with sessionmaker() as s:
+            return (await s.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                         "current_database() AND wait_event_type = 'Lock'"))).scalar()
+
+    async with sessionmaker() as admin:
+        await findings.resolve(admin, ctx["queue"], cc.company_id, first.id, "accept", actor="admin")
+        second_look = asyncio.create_task(
+            drift.check(sessionmaker, client, cc.company_id, qbo_id, source="webhook"))
+        assert await _wait_for(waiting_for_a_lock, timeout=30)
+        await admin.commit()
+    assert await second_look == drift.Outcome.BUSY  # the row moved under it: the webhook job looks again
+    assert await drift.check(sessionmaker, client, cc.company_id, qbo_id, source="webhook") == drift.Outcome.CHANGED
+    after = {f.status: f for f in await _findings(sessionmaker, cc.company_id)}
+    assert (after["accepted"].id, after["accepted"].qbo_sync_token) == (first.id, "1")
+    assert (after["open"].qbo_sync_token, after["open"].our_sync_token, after["open"].qbo_view["Hours"]) == (
+        "2", "1", 5)

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.connections.service import get_integration
-from qbo_integration.db.locks import hold_until_commit
 from qbo_integration.monitoring import audit, read_budget
 from qbo_integration.qbo import purpose as purposes
 from qbo_integration.qbo.client import CompanyClient
@@ -100,9 +99,6 @@ async def _decide(sessionmaker: async_sessionmaker[AsyncSession], company_id: uu
     if view is not None and token == before.sync_token:
         return Outcome.ECHO
     async with sessionmaker() as s:
-        now_known = await known.by_qbo_id(s, company_id, before.qbo_id)
-        if now_known != before:
-            return Outcome.BUSY  # we wrote while QBO was being read: decide on the next look
         outcome = await record(s, company_id, before, view, source=source)
         await s.commit()
     return outcome
@@ -111,12 +107,16 @@ async def _decide(sessionmaker: async_sessionmaker[AsyncSession], company_id: uu
 async def record(session: AsyncSession, company_id: uuid.UUID, ours: known.KnownRecord, view: dict[str, Any] | None,
                  *, source: str) -> Outcome:
     """Open (or refresh) the one open finding of this timecard, audited; an accepted version stays quiet.
-    QBO's record is stored as data it could hold anything in (a NUL typed into a description)."""
+    BUSY when the timecard's row moved since `ours` was read (we wrote, or the admin kept a version): the
+    next look decides. QBO's record is stored as data it could hold anything in (a NUL typed into a
+    description)."""
     token = storable_text(str(view.get("SyncToken")), TOKEN_MAX) if view is not None else None
     kind = Outcome.DELETED if view is None else Outcome.CHANGED
-    # Two checks of one timecard (a webhook job and a reconciliation run) decide one after the other: the
-    # second sees the first's finding instead of inserting a second open one (uq_drift_findings_open).
-    await hold_until_commit(session, f"drift:{ours.timecard_id}")
+    # The outbox row first, as the write-back and an admin's decision lock it: two checks of one timecard
+    # then decide one after the other (uq_drift_findings_open), and never beside a decision.
+    await known.lock_row(session, company_id, ours.timecard_id)
+    if await known.by_qbo_id(session, company_id, ours.qbo_id) != ours:
+        return Outcome.BUSY
     rows = (await session.execute(select(DriftFinding).where(DriftFinding.timecard_id == ours.timecard_id)
                                   .order_by(DriftFinding.detected_at.desc()))).scalars().all()
     # The admin kept this very version: the same record at the same SyncToken (a re-created record starts

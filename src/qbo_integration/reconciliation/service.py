@@ -226,12 +226,17 @@ async def _finish(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID
         integ = await get_integration(s, cid)
         assert run is not None
         owned = {o.qbo_id: o for o in await known.owned_records(s, cid)}
+        # drift.record locks each row; lock them all first, in order, as a sync round does.
+        await known.lock_rows(s, cid, sorted({owned[f.qbo_id].timecard_id for f in findings
+                                              if f.kind in ("drift", "missing") and f.qbo_id in owned}))
         for f in findings:
             o = owned.get(f.qbo_id)
             if f.kind in ("drift", "missing") and o is not None:
-                await drift.record(s, cid, known.KnownRecord(o.timecard_id, o.qbo_id, o.sync_token, o.settled),
-                                   f.view if f.kind == "drift" else None, source="reconciliation")
-                f.repair = "drift finding opened for the admin"
+                outcome = await drift.record(s, cid, known.KnownRecord(o.timecard_id, o.qbo_id, o.sync_token,
+                                                                       o.settled),
+                                             f.view if f.kind == "drift" else None, source="reconciliation")
+                f.repair = ("CrewFlow wrote this timecard meanwhile: looked at again by the next run"
+                            if outcome == drift.Outcome.BUSY else "drift finding opened for the admin")
             elif f.kind == "orphan" and f.timecard_id is not None:
                 requeue.append(f.timecard_id)
                 f.repair = "handed back to the sync engine (delete)"

@@ -40,7 +40,13 @@ async def by_qbo_id(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -
 
 async def lock_row(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID) -> None:
     """Hold the timecard's outbox row until commit (the sync write-back's first lock: take it first too)."""
-    await outbox.lock_rows(session, company_id, timecard_ids=[timecard_id])
+    await lock_rows(session, company_id, [timecard_id])
+
+
+async def lock_rows(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> None:
+    """Hold these outbox rows until commit, in the one order every locker takes them (timecard id)."""
+    if timecard_ids:
+        await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids)
 
 
 async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID,
