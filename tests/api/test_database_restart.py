@@ -18,8 +18,8 @@ P = "/api/v1/integrations/quickbooks"
 
 
 @pytest.fixture(scope="module")
-def private_pg(tmp_path_factory):
-    pg = PrivatePostgres(tmp_path_factory.mktemp("pg"))
+def private_pg():
+    pg = PrivatePostgres()
     yield pg
     pg.close()
 
@@ -76,3 +76,16 @@ async def test_the_api_answers_503_while_postgres_restarts(private_pg, settings,
             await asyncio.sleep(0.5)
         assert after[-4:] == [200, 409, 200, 200], after
         assert set(after) <= {200, 409, 503}, after
+
+
+def test_a_private_server_restarts_after_another_pytest_session_starts(private_pg, tmp_path_factory):
+    """The fresh-clone CI of 2026-12-06 errored here twice: a helper's pytest session, started meanwhile,
+    reset /tmp/pytest-of-root to 0700 and the private server (another user) could no longer reach its
+    data folder under it. Do what a starting session does, then restart."""
+    pytest_root = tmp_path_factory.getbasetemp().parent
+    mode = pytest_root.stat().st_mode
+    pytest_root.chmod(0o700)
+    try:
+        private_pg.restart("fast")
+    finally:
+        pytest_root.chmod(mode)

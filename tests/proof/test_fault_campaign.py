@@ -74,8 +74,8 @@ def private_redis(tmp_path: Path):
 
 
 @pytest.fixture
-def private_pg(tmp_path: Path):
-    pg = PrivatePostgres(tmp_path, "campaign")
+def private_pg():
+    pg = PrivatePostgres("campaign")
     yield pg
     pg.close()
 
