@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.models import Company, CostCode, Project, Timecard, User
 
 DEMO_COMPANY_ID = uuid.UUID("0c0ffee0-0000-4000-8000-000000000001")
@@ -67,7 +68,7 @@ async def seed_demo_company(
 
     rng = random.Random(7)
     zone = ZoneInfo(tz)
-    start_day = (today or datetime.now(UTC).astimezone(zone).date()) - timedelta(days=7)
+    start_day = (today or utc_now().astimezone(zone).date()) - timedelta(days=7)
     for offset in range(7):
         day = start_day + timedelta(days=offset)
         if day.weekday() >= 5:

@@ -10,11 +10,11 @@ same (a repeated click) or 409 (a different answer)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.directory_gateway import CoreRecord, DirectoryGateway
 from qbo_integration.directory import proposal_store
@@ -184,7 +184,7 @@ async def decide(session: AsyncSession, company_id: uuid.UUID, proposal_id: uuid
         message = f"Created the CrewFlow {noun} {_own_name(rec)}, linked to QuickBooks' {p.qbo_name}."
     else:
         message = f"Skipped: QuickBooks' {p.qbo_name} stays unlinked, and later imports leave it alone."
-    p.status, p.crewflow_id, p.decided_by, p.decided_at = DONE[decision], target, actor, datetime.now(UTC)
+    p.status, p.crewflow_id, p.decided_by, p.decided_at = DONE[decision], target, actor, utc_now()
     await session.flush()
     await audit.record(session, integration_id=integration_id, company_id=company_id, action=ACTIONS[decision],
                        status="success", actor=actor, qbo_id=p.qbo_id, worker_id=_worker(entity, target),

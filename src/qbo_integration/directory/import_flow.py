@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration
@@ -51,10 +52,6 @@ NEVER_STARTED_NOTE = ("This import never started: the job queue lost it (Redis r
                       "The daily import still runs; press Import to import now.")
 UNQUEUED_NOTE = ("This import could not be queued: the job queue (Redis) could not be reached. Press Import again "
                  "in a moment.")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def job_key(company_id: uuid.UUID | str, job_id: uuid.UUID | str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.directory.models import DirectoryProposal as P
 from qbo_integration.directory.service import keyed_rows
 
@@ -37,7 +37,7 @@ async def upsert_open(session: AsyncSession, company_id: uuid.UUID, rows: Sequen
 async def settle_open(session: AsyncSession, company_id: uuid.UUID, links: dict[tuple[str, str], uuid.UUID],
                       *, by: str) -> None:
     """Open proposals the import has now linked for sure (a rival candidate went away): `linked`."""
-    now = datetime.now(UTC)
+    now = utc_now()
     for (entity, qbo_id), crewflow_id in links.items():
         await session.execute(update(P).where(P.company_id == company_id, P.entity_type == entity,
                                               P.qbo_id == qbo_id, P.status == "open")
@@ -75,7 +75,7 @@ async def record_merge(session: AsyncSession, company_id: uuid.UUID, entity: str
                        into: uuid.UUID, replaced: uuid.UUID, by: str) -> None:
     """The QuickBooks record's row says it was merged: linked to `into`, `replaced` retired."""
     values = {"status": "merged", "crewflow_id": into, "replaced_id": replaced, "decided_by": by,
-              "decided_at": datetime.now(UTC), "qbo_name": qbo_name}
+              "decided_at": utc_now(), "qbo_name": qbo_name}
     stmt = insert(P).values(id=uuid.uuid4(), company_id=company_id, entity_type=entity, qbo_id=qbo_id,
                             candidates=[], **values)
     await session.execute(stmt.on_conflict_do_update(constraint="uq_directory_proposals_key",

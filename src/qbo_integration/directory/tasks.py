@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.service import queue_daily_for_connected
 from qbo_integration.directory import import_flow
 from qbo_integration.logs import log_fields
@@ -39,7 +39,7 @@ async def import_directories_daily(ctx: dict[str, Any]) -> int:
 async def give_up_lost_imports(ctx: dict[str, Any]) -> int:
     """Every 15 minutes: imports the job queue lost (pending for 30 minutes) end failed, saying why."""
     async with ctx["sessionmaker"]() as s:
-        n = await import_flow.give_up_lost(s, datetime.now(UTC))
+        n = await import_flow.give_up_lost(s, utc_now())
         await s.commit()
     if n:
         logger.warning("directory imports the queue lost marked failed", extra=log_fields(count=n))

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
+from qbo_integration.clock import utc_now
 from qbo_integration.config import Settings
 from qbo_integration.connections.service import integration_id as connection_integration_id
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
@@ -80,7 +81,7 @@ async def prepare_export(session: AsyncSession, company_id: uuid.UUID, *, start:
                          end: date | None = None, now: datetime | None = None) -> PreparedExport:
     """Read the unsynced timecards and render the CSV. Reads only; the caller ends this transaction
     before the CSV is put in storage (a network call for S3)."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     company = await require_company(session, company_id)
     timecards = await unsynced_timecards(session, company, start=start, end=end)
     name = filename_for(company, now, start, end)

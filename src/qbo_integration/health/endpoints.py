@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from qbo_integration.api.deps import CompanyReader, SessionDep, SettingsDep
+from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.health import service as health
 from qbo_integration.health.links import qbo_link
@@ -66,7 +67,7 @@ async def timecard_states(company_id: Annotated[uuid.UUID, Query(alias="companyI
     """`{timecards: {id: {state, message, reason, needsYou, since, until, qboUrl}}}`: the timecard's sentence (the one
     its own page shows, sync/story/explain.py) and the reason health counts it under (sync/waits.py; null
     with no sync record). Another company's or an unknown timecard is absent."""
-    now = datetime.now(UTC)
+    now = utc_now()
     ids = list(dict.fromkeys(timecard_ids or []))
     ctx = await waits.read_context(session, _qbo(request), company_id, now, sweep_minutes=settings.sync_sweep_minutes)
     counted = await waits.timecard_waits(session, ctx, company_id, ids)

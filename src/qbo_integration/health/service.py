@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.errors import NotFound
 from qbo_integration.health import query as health_query
 from qbo_integration.monitoring import read_budget, read_meter, token_expiry
@@ -80,7 +81,7 @@ def _run(job: Run) -> dict[str, Any]:
 async def company_health(session: AsyncSession, qbo: Any, company_id: uuid.UUID, *,
                          now: datetime | None = None, deadline: timedelta = DEFAULT_DEADLINE,
                          signals: Sequence[SignalSource] = (), sweep_minutes: int = 15) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     snap = await health_query.snapshot(session, company_id, now, ERROR_COUNT_CAP)
     if snap is None:
         raise NotFound(f"Company {company_id} not found")

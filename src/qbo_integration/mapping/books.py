@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections import books as stored
 from qbo_integration.connections.books import BookRules
 from qbo_integration.mapping.timeactivity import FieldError
@@ -136,7 +137,7 @@ async def fresh_if_closed(session: AsyncSession, qbo: QboApi, integration_id: uu
     if rules.close_date is None or not any(rules.closed_on(d) for d in days):
         return rules
     try:
-        fresh = await stored.read(qbo.company(company_id, realm_id), datetime.now(UTC))
+        fresh = await stored.read(qbo.company(company_id, realm_id), utc_now())
     except QboError:
         return rules
     await stored.store_rules(session, integration_id, company_id, fresh)

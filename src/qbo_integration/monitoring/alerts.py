@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.monitoring.models import AlertOutbox
 
@@ -38,7 +39,7 @@ READ_BUDGET = "qbo_read_budget"  # app-wide: no company
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 async def admin_recipients(session: AsyncSession, company_id: uuid.UUID | None,

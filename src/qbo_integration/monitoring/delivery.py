@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
+from qbo_integration.clock import utc_now
 from qbo_integration.config import Settings
 from qbo_integration.metrics import ALERTS_SENT
 from qbo_integration.monitoring.audit import redact_text
@@ -156,7 +157,7 @@ async def drain(sessionmaker: async_sessionmaker[AsyncSession], settings: Settin
     """Deliver up to `limit` due alerts. Stops early after an SMTP failure (the server is likely down)."""
     result = DrainResult()
     for _ in range(limit):
-        at = now or datetime.now(UTC)
+        at = now or utc_now()
         outcome = await _deliver_next(sessionmaker, settings, at)
         if outcome is None:
             break

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.api.deps import CompanyReader, SessionDep, SettingsDep
+from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.gateway import require_company
 from qbo_integration.monitoring import audit_query, setup
 from qbo_integration.monitoring.schemas import AuditLogFilters, AuditLogQuery, CompanyQuery
@@ -55,7 +56,7 @@ async def _with_sync_states(session: AsyncSession, request: Request, company_id:
 async def audit_log_csv(q: Annotated[AuditLogFilters, Query()], request: Request, reader: CompanyReader,
                         session: SessionDep) -> StreamingResponse:
     company = await require_company(session, q.company_id)
-    name = f"quickbooks-audit-log-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
+    name = f"quickbooks-audit-log-{utc_now():%Y%m%dT%H%M%SZ}.csv"
     return StreamingResponse(
         audit_query.stream_csv(request.app.state.sessionmaker, _filter(q), company.timezone),
         media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})

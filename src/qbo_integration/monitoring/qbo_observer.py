@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration import logs
+from qbo_integration.clock import utc_now
 from qbo_integration.config import Settings
 from qbo_integration.metrics import (
     BREAKER_STATE,
@@ -80,7 +81,7 @@ class MonitoringObserver:
 
     async def _budget_alert(self, pct: int, total: int) -> None:
         """Exactly one read (the one whose count is the threshold's) raises each month's alert."""
-        now = datetime.now(UTC)
+        now = utc_now()
         logger.warning("the app's QBO reads this month reached %d%% of the budget", pct,
                        extra=logs.log_fields(reads=total, budget=read_budget.monthly()))
         async with self.sessionmaker() as session:
@@ -112,7 +113,7 @@ class MonitoringObserver:
             return
         state = await self.qbo.breaker_state(company_id) if self.qbo is not None else None
         queue = self._queue()
-        now = datetime.now(UTC)
+        now = utc_now()
         with logs.log_context(company_id=company_id):
             logger.warning("circuit breaker %s -> %s", old, new)
             async with self.sessionmaker() as session:

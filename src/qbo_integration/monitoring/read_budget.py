@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from qbo_integration.clock import utc_now
 from qbo_integration.monitoring import read_meter
 from qbo_integration.qbo import purpose as purposes
 
@@ -49,7 +50,7 @@ async def may_read(redis: Any, company_id: uuid.UUID | str, purpose: str, *, rea
     threshold = DEFER_FROM.get(purpose)
     if threshold is None or redis is None:
         return True
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     used = await read_meter.app_month_total(redis, now)
     if percent(used + reads - 1) < threshold:
         return True
@@ -71,7 +72,7 @@ def crossed(total: int, budget: int | None = None) -> int | None:
 
 async def status(redis: Any, now: datetime | None = None) -> dict[str, Any]:
     """The app's month: reads, budget, percent, by purpose, deferred by purpose."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     total = await read_meter.app_month_total(redis, now)
     return {"month": f"{now:%Y-%m}", "reads": total, "budget": _monthly, "percent": round(percent(total), 2),
             "byPurpose": await read_meter.app_month(redis, now), "deferred": await read_meter.app_deferred(redis, now)}

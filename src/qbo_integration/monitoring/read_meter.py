@@ -9,9 +9,10 @@ month and day, /metrics the app's month.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from qbo_integration.clock import utc_now
 from qbo_integration.qbo import purpose as purposes
 
 KEEP_SECONDS = 40 * 86400  # past the end of the month it counts
@@ -49,7 +50,7 @@ def _ints(raw: dict[Any, Any] | None) -> dict[str, int]:
 async def count_read(redis: Any, company_id: Any, now: datetime | None = None, *,
                      purpose: str = purposes.OTHER) -> int:
     """Count one read; returns the app's reads this month, this one included."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     async with redis.pipeline(transaction=False) as pipe:
         pipe.incr(_key(company_id, now))
         pipe.expire(_key(company_id, now), KEEP_SECONDS)
@@ -65,7 +66,7 @@ async def count_read(redis: Any, company_id: Any, now: datetime | None = None, *
 
 async def count_deferred(redis: Any, company_id: Any, purpose: str, now: datetime | None = None) -> None:
     """A read not made because the app's budget is nearly used up (read_budget)."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(_deferred_key(company_id, now), purpose, 1)
         pipe.expire(_deferred_key(company_id, now), KEEP_DAY_SECONDS)
@@ -75,27 +76,27 @@ async def count_deferred(redis: Any, company_id: Any, purpose: str, now: datetim
 
 
 async def reads_this_month(redis: Any, company_id: Any, now: datetime | None = None) -> int:
-    return int(await redis.get(_key(company_id, now or datetime.now(UTC))) or 0)
+    return int(await redis.get(_key(company_id, now or utc_now())) or 0)
 
 
 async def company_day(redis: Any, company_id: Any, now: datetime | None = None) -> dict[str, int]:
     """The company's reads today (UTC) by purpose."""
-    return _ints(await redis.hgetall(_day_key(company_id, now or datetime.now(UTC))))
+    return _ints(await redis.hgetall(_day_key(company_id, now or utc_now())))
 
 
 async def deferred_today(redis: Any, company_id: Any, now: datetime | None = None) -> dict[str, int]:
     """The company's reads deferred today (UTC) by purpose."""
-    return _ints(await redis.hgetall(_deferred_key(company_id, now or datetime.now(UTC))))
+    return _ints(await redis.hgetall(_deferred_key(company_id, now or utc_now())))
 
 
 async def app_month(redis: Any, now: datetime | None = None) -> dict[str, int]:
     """The app's reads this month by purpose."""
-    return _ints(await redis.hgetall(_app_key(now or datetime.now(UTC))))
+    return _ints(await redis.hgetall(_app_key(now or utc_now())))
 
 
 async def app_month_total(redis: Any, now: datetime | None = None) -> int:
-    return int(await redis.get(_app_total_key(now or datetime.now(UTC))) or 0)
+    return int(await redis.get(_app_total_key(now or utc_now())) or 0)
 
 
 async def app_deferred(redis: Any, now: datetime | None = None) -> dict[str, int]:
-    return _ints(await redis.hgetall(_app_deferred_key(now or datetime.now(UTC))))
+    return _ints(await redis.hgetall(_app_deferred_key(now or utc_now())))

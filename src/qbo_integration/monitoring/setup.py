@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.metrics import SETUP_SECONDS
 from qbo_integration.monitoring.models import SetupChecklist
 
@@ -47,7 +48,7 @@ def _col(step: str) -> str:
 
 async def ensure_started(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> None:
     """Start the clock for a company (no-op when its checklist exists)."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     await session.execute(
         insert(SetupChecklist).values(company_id=company_id, started_at=now).on_conflict_do_nothing()
     )
@@ -60,7 +61,7 @@ async def mark_step(session: AsyncSession, company_id: uuid.UUID, step: str, *,
     When every step is done the checklist is completed once and the setup-time metric observed.
     """
     col = _col(step)
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     stmt = (
         insert(SetupChecklist)
         .values(company_id=company_id, started_at=now, **{col: now})
@@ -134,4 +135,4 @@ def summarise(row: SetupChecklist | None, company_id: uuid.UUID, *, now: datetim
 async def get_summary(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None,
                       deadline: timedelta = DEFAULT_DEADLINE) -> SetupSummary:
     return summarise(await get_checklist(session, company_id), company_id,
-                     now=now or datetime.now(UTC), deadline=deadline)
+                     now=now or utc_now(), deadline=deadline)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.config import Settings
 from qbo_integration.monitoring import notify
 from qbo_integration.monitoring.models import SetupChecklist
@@ -15,7 +16,7 @@ from qbo_integration.monitoring.setup import STEP_LABELS, STEPS
 
 async def check_setup_sla(session: AsyncSession, settings: Settings, *, now: datetime | None = None) -> int:
     """Queue one alert per company per newly crossed threshold (the highest, if several). Never commits."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     thresholds = settings.setup_alert_hours
     if not thresholds:
         return 0

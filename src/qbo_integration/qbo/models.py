@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from qbo_integration.clock import utc_now
 
 from .errors import QboError
 
@@ -148,7 +150,7 @@ class TokenSet(BaseModel):
     def from_token_response(
         cls, data: dict[str, Any], *, now: datetime | None = None, previous_refresh_token: str | None = None
     ) -> TokenSet:
-        now = now or datetime.now(UTC)
+        now = now or utc_now()
         refresh = data.get("refresh_token") or previous_refresh_token
         if not data.get("access_token") or not refresh:
             raise ValueError("token answer without access_token/refresh_token")

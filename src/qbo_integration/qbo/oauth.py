@@ -17,10 +17,11 @@ import base64
 import hashlib
 import secrets
 import warnings
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from qbo_integration.clock import utc_now
 
 from .config import QboConfig
 from .errors import QboError, TransientError, error_from_exception, error_from_response
@@ -114,7 +115,7 @@ class QboOAuth:
             self._client.fetch_token(self.config.token_url, grant_type="authorization_code", code=code,
                                      headers=dict(_TOKEN_HEADERS), **kw)
         )
-        return TokenSet.from_token_response(dict(data), now=datetime.now(UTC))
+        return TokenSet.from_token_response(dict(data), now=utc_now())
 
     async def refresh(self, refresh_token: str) -> TokenSet:
         """One refresh. The answer's refresh token (rotated or not) is in the TokenSet."""
@@ -123,7 +124,7 @@ class QboOAuth:
                                        headers=dict(_TOKEN_HEADERS))
         )
         return TokenSet.from_token_response(
-            dict(data), now=datetime.now(UTC), previous_refresh_token=refresh_token
+            dict(data), now=utc_now(), previous_refresh_token=refresh_token
         )
 
     async def revoke(self, token: str) -> None:

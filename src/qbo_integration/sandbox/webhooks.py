@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from qbo_integration.clock import utc_now
+
 NOTIFIED = ("TimeActivity", "Employee", "Customer", "Vendor", "Item", "Class", "Department")
 # Intuit retries about 10 s, 20 s, 30 s, 5 min, then every 6 h (qbo-wire.md); scaled by retry_scale.
 RETRY_SCHEDULE = (10.0, 20.0, 30.0, 300.0, 21600.0)
@@ -100,7 +102,7 @@ class WebhookHub:
         sub = self.subscriptions.get(realm_id)
         if sub is None or entity not in NOTIFIED or operation not in _PAST:
             return
-        when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
+        when = datetime.fromtimestamp(at, UTC) if at is not None else utc_now()
         self._pending.setdefault(sub.url, []).append(
             Change(realm_id, entity, entity_id, operation, when.replace(microsecond=0)))
         task = self._tasks.get(sub.url)

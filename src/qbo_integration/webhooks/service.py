@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.clock import utc_now
 from qbo_integration.connections.service import realm_owner
 from qbo_integration.db.bulk import insert_from_values
 from qbo_integration.qbo import RetryPolicy
@@ -92,7 +93,7 @@ async def record_delivery(session: AsyncSession, queue: JobQueue, redis: Redis,
                 stored.setdefault(company_id, []).append(event_pk)
     for company_id in stored:
         queue.after_commit(session, PROCESS_FUNCTION, str(company_id), _job_id=await job_id(redis, company_id))
-    now = datetime.now(UTC)
+    now = utc_now()
     for late in {owners[e.realm_id] for e in known if e.occurred_at and now - e.occurred_at > GAP}:
         queue.after_commit(session, reconciliation.FUNCTION, str(late), None, "webhook_gap",
                            _job_id=f"reconcile:{late}:gap:{now:%Y%m%d%H}")
@@ -109,7 +110,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 async def claim(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> list[WebhookEvent]:
     """Take this company's oldest claimable events, up to CLAIM_BATCH."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     stmt = (select(WebhookEvent).where(WebhookEvent.company_id == company_id, _claimable(now))
             .order_by(WebhookEvent.received_at, WebhookEvent.id).limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True))
@@ -121,7 +122,7 @@ async def claim(session: AsyncSession, company_id: uuid.UUID, *, now: datetime |
 
 async def waiting(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> bool:
     """Whether this company has events a job could claim now."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     return bool((await session.execute(select(exists().where(WebhookEvent.company_id == company_id,
                                                              _claimable(now))))).scalar())
 
@@ -129,7 +130,7 @@ async def waiting(session: AsyncSession, company_id: uuid.UUID, *, now: datetime
 async def companies_waiting(session: AsyncSession, *, now: datetime | None = None,
                             limit: int = 1000) -> list[uuid.UUID]:
     """Companies with claimable events, the longest-waiting first."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     oldest = func.min(WebhookEvent.received_at)
     rows = await session.execute(select(WebhookEvent.company_id).where(_claimable(now))
                                  .group_by(WebhookEvent.company_id).order_by(oldest).limit(limit))
@@ -140,7 +141,7 @@ async def drop(session: AsyncSession, ids: list[uuid.UUID], reason: str, *, now:
     """Events never to act on: done, with the reason kept."""
     if ids:
         await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids))
-                              .values(status="done", processed_at=now or datetime.now(UTC), error=reason[:2000]))
+                              .values(status="done", processed_at=now or utc_now(), error=reason[:2000]))
 
 
 def _turn_key(company_id: uuid.UUID) -> str:
@@ -167,7 +168,7 @@ async def finish(session: AsyncSession, ids: list[uuid.UUID], *, error: str | No
     """Mark events done; with an error, give them back (or fail them once RETRIES has no try left)."""
     if not ids:
         return
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     if error is None:
         await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids))
                               .values(status="done", processed_at=now, error=None))

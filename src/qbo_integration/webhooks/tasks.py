@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from qbo_integration.clock import utc_now
 from qbo_integration.logs import log_fields
 from qbo_integration.queue import CronSchedule
 from qbo_integration.webhooks import reactions, service
@@ -22,7 +22,7 @@ async def process_webhook_events(ctx: dict[str, Any], company_id: str | uuid.UUI
 async def queue_waiting_webhook_events(ctx: dict[str, Any]) -> int:
     """Every minute: a job for every company whose events wait (the longest-waiting first), in case the
     queue lost one (a Redis restart) or a job died before queueing its next."""
-    now = datetime.now(UTC)
+    now = utc_now()
     async with ctx["sessionmaker"]() as s:
         companies = await service.companies_waiting(s, now=now)
     for cid in companies:
