@@ -27,6 +27,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.context import JobContext
+from qbo_integration.sync.lease import Leases
 from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.states import Op
@@ -103,13 +104,6 @@ async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
             await pipe.execute()
 
 
-async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Claimed]) -> None:
-    """Give back rows this round still holds (a round cut short); their ledger entries stay."""
-    async with sm() as s:
-        await outbox.unclaim(s, claimed)
-        await s.commit()
-
-
 @dataclass
 class Taken:
     """A round's rows, claimed and prepared, not yet recorded in the ledger."""
@@ -143,6 +137,7 @@ class CompanySync:
         self.first_round = True
         self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
         self.books_reread = False  # this job read the preferences again before refusing from its copy
+        self.leases = Leases(self.sm, self.clock)  # until when this job may send for the rows it holds
 
     async def run(self) -> None:
         async with self.sm() as s:
@@ -160,10 +155,14 @@ class CompanySync:
         self.start_date = integration.sync_start_date
         self.company = company
         await self._reread_books_if_retrying()
+        self.leases.start()
         try:
             await self._rounds()
         finally:
-            await self._give_back()
+            try:
+                await self._give_back()
+            finally:
+                await self.leases.stop()
 
     async def _rounds(self) -> None:
         for rounds in range(MAX_ROUNDS):
@@ -235,12 +234,14 @@ class CompanySync:
 
     async def _take(self, limit: int) -> Taken | None:
         """Claim up to `limit` due rows and prepare them (nothing recorded, nothing sent): a round's input."""
+        now = self.clock()
         async with self.sm() as s:
             claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id,
-                                             now=self.clock(), limit=limit)
+                                             now=now, limit=limit)
             await s.commit()
         if not claimed:
             return None
+        self.leases.hold(claimed[0].claim_token, len(claimed), now + policy.LEASE)
         try:
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
@@ -248,7 +249,7 @@ class CompanySync:
                                       self.client.realm_id if self.client is not None else None)
             rules = await self._recheck_books_refusals(works, rules)
         except BaseException:
-            await _unclaim(self.sm, claimed)
+            await self._unclaim(claimed)
             raise
         return Taken(claimed, rules, works, limit)
 
@@ -273,7 +274,15 @@ class CompanySync:
         """Unclaim the next round's rows taken ahead (the job stops before sending them)."""
         ahead, self.ahead = self.ahead, None
         if ahead is not None:
-            await _unclaim(self.sm, ahead.claimed)
+            await self._unclaim(ahead.claimed)
+
+    async def _unclaim(self, claimed: list[outbox.Claimed]) -> None:
+        """Give back rows this job still holds (a round cut short): their lease ends first, so a send still
+        under way for them (a task the round left running) is refused; their ledger entries stay."""
+        self.leases.drop(claimed[0].claim_token)
+        async with self.sm() as s:
+            await outbox.unclaim(s, claimed, self.clock())
+            await s.commit()
 
     async def _round(self) -> writeback.RoundSummary | None:
         taken, self.ahead = self.ahead, None
@@ -287,7 +296,7 @@ class CompanySync:
         assert self.client is not None
         ahead: asyncio.Task[Taken | None] | None = None
         try:
-            now = self.clock()  # the ledger's time: what the send window counts from
+            now = self.clock()  # the ledger's time
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
                 recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
@@ -302,16 +311,16 @@ class CompanySync:
             # a round's boundary then costs no send slot.
             if len(claimed) >= taken.limit:
                 ahead = asyncio.create_task(self._take(CLAIM_PER_ROUND), name="sync-take-ahead")
-            with writes_sent_by((now + policy.SEND_WINDOW).timestamp()):  # see policy.SETTLE_QUIET
+            with writes_sent_by(self.leases.send_by(claimed[0].claim_token)):  # see outcome.unknown_for_sure_at
                 results = await sender.send(self.client, works)
             await self._explain_refusals(results, rules)
         except BaseException:
-            await _unclaim(self.sm, claimed)
+            await self._unclaim(claimed)
             if ahead is not None:
                 ahead.cancel()
                 got = (await asyncio.gather(ahead, return_exceptions=True))[0]
                 if isinstance(got, Taken):
-                    await _unclaim(self.sm, got.claimed)
+                    await self._unclaim(got.claimed)
             raise
         try:
             self.ahead = await ahead if ahead is not None else None
@@ -327,6 +336,7 @@ class CompanySync:
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)
                 await s.commit()
+            self.leases.drop(claimed[0].claim_token)  # released by the write-back
         await writeback.publish(self.redis, summary.events)
         return summary
 

@@ -42,9 +42,11 @@ async def nudge(redis: Redis, queue: JobQueue, company_id: uuid.UUID | str) -> s
 
 
 async def nudge_later(queue: JobQueue, company_id: uuid.UUID | str, at: datetime, now: datetime) -> str | None:
-    """A job at `at` (scheduled retries, breaker reopening); one per company per minute."""
+    """A job at `at` (scheduled retries, settle deadlines, breaker reopening); one per company per second:
+    an id per minute folded a wake-up into another of the same minute, deferred later or already run
+    (arq keeps a finished job's id), and the rows waited for the sweep."""
     delay = max(at - now, timedelta(seconds=1))
-    slot = int(at.timestamp() // 60)
+    slot = int(at.timestamp())
     return await queue.enqueue(FUNCTION, str(company_id), _job_id=f"sync:{company_id}:at:{slot}", _defer_by=delay)
 
 
