@@ -157,3 +157,25 @@ async def test_two_wake_ups_in_the_same_minute_are_both_queued(arq_redis, clock)
     first = await nudge.nudge_later(queue, company, minute, clock())
     second = await nudge.nudge_later(queue, company, minute + timedelta(seconds=20), clock())
     assert first is not None and second is not None and first != second
+
+
+async def test_the_rows_of_a_job_that_died_are_taken_over_once_its_lease_lapsed_not_its_lock(
+        ctx, live, sessionmaker, sandbox, clock, arq_redis):
+    """A worker dies holding claimed rows and the company's job lock (which lasts minutes). A job woken
+    while its lease runs leaves them and comes back when it ends; then it takes the lock over and sends
+    them. Fails on 8e2c027 (the job merged into the dead one's lock)."""
+    cc, core = live
+    tids = await h.approve_days(ctx, sessionmaker, core, 3)
+    async with sessionmaker() as s:
+        assert len(await outbox.claim_due(s, core.company_id, worker="dead", job_id=None, now=clock())) == 3
+        await s.commit()
+    lease_end = clock() + LEASE
+    await arq_redis.set(nudge._k(core.company_id, "lock"), "dead-job", ex=nudge.LOCK_SECONDS)
+    clock.advance(seconds=10)
+    assert (await engine.run_company_sync(ctx, core.company_id))["status"] == "merged"
+    wake = f"sync:{core.company_id}:at:{int((lease_end + timedelta(seconds=1)).timestamp())}"
+    assert await arq_redis.exists(f"arq:job:{wake}"), "no job comes when the lease ends"
+    clock.advance(seconds=21)
+    await engine.run_company_sync(ctx, core.company_id)
+    assert {(await h.row(sessionmaker, t)).state for t in tids} == {"synced"}
+    assert len(await h.activities(sandbox, cc.realm_id)) == 3

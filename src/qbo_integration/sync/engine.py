@@ -44,6 +44,8 @@ MAX_ROUNDS = 1000
 CLAIM_PER_ROUND = 300
 # A job stopped by QBO's pause (429) with rows still due runs again at the latest this much later.
 PAUSE_WAKE = timedelta(seconds=60)
+# A wake-up that takes over a dead job's rows comes this long after their lease ended.
+LEASE_WATCH_SLACK = timedelta(seconds=1)
 # A job retrying timecards the books refused reads the preferences again unless they are this fresh.
 BOOKS_FRESH = timedelta(seconds=60)
 
@@ -138,6 +140,7 @@ class CompanySync:
         self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
         self.books_reread = False  # this job read the preferences again before refusing from its copy
         self.leases = Leases(self.sm, self.clock)  # until when this job may send for the rows it holds
+        self.watched = False
 
     async def run(self) -> None:
         async with self.sm() as s:
@@ -243,6 +246,9 @@ class CompanySync:
             return None
         self.leases.hold(claimed[0].claim_token, len(claimed), now + policy.LEASE)
         try:
+            if not self.watched:  # should this job die, a job comes for its rows (then one a lease, _holder_gone)
+                self.watched = True
+                await _watch_leases(self.ctx, self.company_id, now + policy.LEASE)
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
                 works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules,
@@ -358,6 +364,9 @@ class CompanySync:
                 # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
                 ends = await outbox.first_pending_after(s, self.company_id, now)
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
+            _, lease_end = await outbox.leases_in_flight(s, self.company_id, now)  # another job's rows
+        if lease_end is not None:
+            at = min(at, lease_end + LEASE_WATCH_SLACK) if at is not None else lease_end + LEASE_WATCH_SLACK
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)
 
@@ -369,6 +378,23 @@ async def continue_later(ctx: JobContext, company_id: uuid.UUID, sync_job_id: uu
                                _job_id=f"sync:{company_id}:cont:{uuid.uuid4().hex}")
 
 
+async def _watch_leases(ctx: JobContext, company_id: uuid.UUID, at: datetime) -> None:
+    """A job soon after `at` (the end of a lease), to take over the rows of a job that died or stalled."""
+    await nudge.nudge_later(ctx.queue, company_id, at + LEASE_WATCH_SLACK, ctx.clock())
+
+
+async def _holder_gone(ctx: JobContext, company_id: uuid.UUID) -> bool:
+    """Another job holds the company's lock: has it left rows in flight whose lease lapsed (it died or
+    stalled, and its lock may last minutes more)? If not, look again when the first lease ends: a chain of
+    wake-ups, while a job runs, so that its rows never wait for its lock to expire."""
+    now = ctx.clock()
+    async with ctx.sessionmaker() as s:
+        lapsed, next_end = await outbox.leases_in_flight(s, company_id, now)
+    if not lapsed:
+        await _watch_leases(ctx, company_id, next_end or now + policy.LEASE)
+    return lapsed
+
+
 async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uuid.UUID,
                            sync_job_id: uuid.UUID | None = None, trigger: str = "event") -> dict[str, Any]:
     """The arq job body. Returns a small summary (also stored on the sync_jobs row)."""
@@ -378,15 +404,18 @@ async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uui
     token = uuid.uuid4().hex
     if not await nudge.acquire(redis, company_id, token):
         if sync_job_id is None:
-            return {"status": "merged"}  # the running job goes round again (dirty flag)
-        waited = 0.0
-        while not await nudge.acquire(redis, company_id, token):
-            if waited > LOCK_WAIT_SECONDS:
-                await jobs.finish(ctx.sessionmaker, sync_job_id, ctx.clock(),
-                                  error="Another sync job of this company is still running; try again shortly")
-                return {"status": "failed"}
-            await asyncio.sleep(0.2)
-            waited += 0.2
+            if not await _holder_gone(ctx, company_id):
+                return {"status": "merged"}  # the running job goes round again (dirty flag)
+            await nudge.take_over(redis, company_id, token)
+        else:
+            waited = 0.0
+            while not await nudge.acquire(redis, company_id, token):
+                if waited > LOCK_WAIT_SECONDS:
+                    await jobs.finish(ctx.sessionmaker, sync_job_id, ctx.clock(),
+                                      error="Another sync job of this company is still running; try again shortly")
+                    return {"status": "failed"}
+                await asyncio.sleep(0.2)
+                waited += 0.2
     job = await jobs.start(ctx.sessionmaker, company_id, sync_job_id, trigger, ctx.clock())
     if job is None:
         await nudge.release(redis, company_id, token)

@@ -82,6 +82,13 @@ async def release(redis: Redis, company_id: uuid.UUID | str, token: str) -> None
     await redis.eval(_RELEASE, 1, _k(company_id, "lock"), token)  # type: ignore[misc]
 
 
+async def take_over(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
+    """Take the lock of a job that left rows in flight under a lapsed lease (it died or stalled): its lock
+    could last LOCK_SECONDS more. Should it wake up, it goes on without renewing or releasing ours; the
+    claims' SKIP LOCKED and the leases keep two jobs from sending for one timecard."""
+    await redis.set(_k(company_id, "lock"), token, ex=LOCK_SECONDS)
+
+
 async def take_dirty(redis: Redis, company_id: uuid.UUID | str) -> bool:
     """Clear the flag; True if it was set."""
     return bool(await redis.delete(_k(company_id, "dirty")))

@@ -422,6 +422,14 @@ async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -
     return bool((await session.execute(select(exists().where(due_condition(company_id, now))))).scalar())
 
 
+async def leases_in_flight(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
+    """(whether a row of the company is in flight under a lease that lapsed, the earliest lease still running)."""
+    lapsed, first = (await session.execute(select(
+        func.bool_or(Row.lease_until < now), func.min(Row.lease_until).filter(Row.lease_until >= now))
+        .where(Row.company_id == company_id, Row.state == State.IN_FLIGHT))).one()
+    return bool(lapsed), first
+
+
 async def has_pending_with_codes(session: AsyncSession, company_id: uuid.UUID, codes: tuple[str, ...]) -> bool:
     """A pending row whose last failure had one of these codes (re-queued after the books refused it)."""
     return bool((await session.execute(select(exists().where(
