@@ -6,14 +6,14 @@ that long, so this entry point scales those constants down before starting the n
 Nothing else changes: same settings, same code path. Values come from the environment:
 
     CAMPAIGN_RETRY_SECONDS   comma-separated retry delays (default "1,2,3,4,5")
-    CAMPAIGN_RECLAIM_SECONDS an in_flight row older than this is claimed again (default 8)
+    CAMPAIGN_LEASE_SECONDS   a round's lease on its rows, renewed every third of it; a lapsed one's
+                             rows are claimed again (default 10; production 30 s)
     CAMPAIGN_LOCK_SECONDS    the per-company job lock's expiry (default 10)
     CAMPAIGN_BREAKER_OPEN    seconds the circuit breaker stays open (default 3)
     CAMPAIGN_THROTTLE_WAIT   seconds to wait after a 429 without Retry-After (default 2)
-    CAMPAIGN_SEND_WINDOW     seconds a round may send what it recorded in the ledger (default 60,
-                             QBO's budget window, which the campaigns do not compress; production 5 min)
-    CAMPAIGN_SETTLE_QUIET    seconds QBO may still apply a request after it was sent (default 8: above
-                             the campaigns' 2 s client timeout and 4 s late commits; production 5 min)
+    QBO_TIMEOUT_SECONDS      the client's timeout (the worker's own setting) also stands for QBO's request
+                             timeout in the settle deadline: the sandbox's late commits (4 s) land within
+                             it plus the 10 s margin (production 120 s)
 
     python -m tests.proof.fast_worker
 """
@@ -36,12 +36,12 @@ def patch() -> Callable[[], None]:
     from qbo_integration.qbo import RetryPolicy
     from qbo_integration.sync import nudge, policy
 
-    saved = (policy.RETRIES, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
+    saved = (policy.RETRIES, policy.LEASE, policy.LEASE_RENEW, policy.QBO_REQUEST_TIMEOUT,
              nudge.LOCK_SECONDS, services.qbo_config)
     policy.RETRIES = RetryPolicy.fixed(*_floats("CAMPAIGN_RETRY_SECONDS", "1,2,3,4,5"))
-    policy.RECLAIM_AFTER = timedelta(seconds=_floats("CAMPAIGN_RECLAIM_SECONDS", "8")[0])
-    policy.SEND_WINDOW = timedelta(seconds=_floats("CAMPAIGN_SEND_WINDOW", "60")[0])
-    policy.SETTLE_QUIET = timedelta(seconds=_floats("CAMPAIGN_SETTLE_QUIET", "8")[0])
+    policy.LEASE = timedelta(seconds=_floats("CAMPAIGN_LEASE_SECONDS", "10")[0])
+    policy.LEASE_RENEW = policy.LEASE / 3
+    policy.QBO_REQUEST_TIMEOUT = timedelta(seconds=_floats("QBO_TIMEOUT_SECONDS", "120")[0])
     nudge.LOCK_SECONDS = int(_floats("CAMPAIGN_LOCK_SECONDS", "10")[0])
     breaker_open = _floats("CAMPAIGN_BREAKER_OPEN", "3")[0]
     throttle_wait = _floats("CAMPAIGN_THROTTLE_WAIT", "2")[0]
@@ -62,7 +62,7 @@ def patch() -> Callable[[], None]:
     services.qbo_config = qbo_config  # type: ignore[assignment]
 
     def undo() -> None:
-        (policy.RETRIES, policy.RECLAIM_AFTER, policy.SEND_WINDOW, policy.SETTLE_QUIET,
+        (policy.RETRIES, policy.LEASE, policy.LEASE_RENEW, policy.QBO_REQUEST_TIMEOUT,
          nudge.LOCK_SECONDS, services.qbo_config) = saved
 
     return undo

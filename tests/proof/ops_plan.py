@@ -62,7 +62,7 @@ def plan(seed: int, *, cards: int | None = None, steps: int | None = None) -> Pl
         "latencyMs": 10, "jitterMs": 60, "seed": seed,
     }
     # Drawn apart, so adding them left every seed's history as it was: writes QBO applies after the
-    # client (2 s timeout) gave up, within fast_worker's SETTLE_QUIET (8 s).
+    # client (2 s timeout) gave up, within the settle deadline (2 s + 10 s after the last send).
     late = random.Random(f"ops-campaign-late:{seed}")
     faults |= {"lateCommitRate": round(late.uniform(0.0, 0.06), 3), "lateCommitSeconds": 4}
     memory = rng.choice([None, 2.0, 4.0]) if rng.random() < 0.6 else None

@@ -78,7 +78,7 @@ WORKER_ENV = {
     # Retries a few seconds apart: wide enough for an edit, an unapproval or a Sync Now to land between a
     # lost call and its retry (where exactly-once is hardest), short enough to settle quickly.
     "CAMPAIGN_RETRY_SECONDS": "3,5,8,12,16",
-    "CAMPAIGN_RECLAIM_SECONDS": "8",
+    "CAMPAIGN_LEASE_SECONDS": "8",  # production: 30 s, renewed every 10 s
     "CAMPAIGN_LOCK_SECONDS": "10",
     "CAMPAIGN_BREAKER_OPEN": "2",
     "CAMPAIGN_THROTTLE_WAIT": "1",

@@ -125,3 +125,32 @@ async def test_no_write_is_sent_after_its_send_by_deadline_but_reads_are(setup):
     assert ei.value.code == "send_window" and ei.value.may_have_landed is False
     with writes_sent_by(api.clock() + 60):
         assert (await client.create_time_activity({"NameOf": "Employee"}, request_id="r-late")).Id == "14"
+
+
+@respx.mock
+async def test_a_send_by_lease_is_read_before_each_attempt_and_the_error_says_when_the_last_went_out(redis):
+    """Issue 31: sync's deadline is a lease renewed while the call runs, so it is read before each attempt;
+    the error ending a call carries when its last attempt went out (QBO may apply it up to its own timeout
+    after that), None when nothing was sent."""
+    from qbo_integration.qbo import writes_sent_by
+
+    api, clock = _windowed_api(redis, window=30.0)
+    route = respx.post(api_url("timeactivity")).mock(side_effect=[
+        httpx.ReadTimeout("answer lost"), httpx.ReadTimeout("answer lost again"), httpx.ReadTimeout("and again")])
+    lease = {"until": clock.now + 0.1}  # lapses during the first backoff sleep unless renewed
+
+    async def sleep_and_renew(seconds: float) -> None:
+        await _Clock.sleep(clock, seconds)
+        if len(clock.calls) == 1:
+            lease["until"] = clock.now + 0.1  # renewed once: the second attempt goes out, not the third
+    api.loop.sleep = sleep_and_renew
+    try:
+        with writes_sent_by(lambda: lease["until"]), pytest.raises(QboError) as ei:
+            await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-lease")
+        assert route.call_count == 2
+        assert ei.value.may_have_landed and ei.value.last_sent_at == clock.now - clock.calls[-1]
+        with writes_sent_by(clock.now - 1), pytest.raises(QboError) as never:
+            await api.company(COMPANY, REALM).create_time_activity({"NameOf": "Employee"}, request_id="r-none")
+        assert never.value.last_sent_at is None
+    finally:
+        await api.aclose()

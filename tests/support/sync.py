@@ -21,6 +21,7 @@ from qbo_integration.mapping.models import MappingProfile
 from qbo_integration.mapping.sync_mapper import MAPPER
 from qbo_integration.qbo import BreakerConfig, LimitsConfig, QboApi, QboConfig, RetryConfig
 from qbo_integration.reconciliation.findings import supersede
+from qbo_integration.sync import intake
 from qbo_integration.sync.models import SyncJob, TimecardSyncRecord
 from qbo_integration.worker.queue import JobQueue
 
@@ -111,6 +112,15 @@ async def add_timecard(sessionmaker: Any, core: Core, *, start: datetime = DENVE
         await s.commit()
     core.timecards.append(tid)
     return tid
+
+
+async def approve_days(ctx: Any, sessionmaker: Any, core: Core, n: int) -> list[uuid.UUID]:
+    """`n` approved timecards on consecutive days (notes "day i"), each announced by its event."""
+    tids = [await add_timecard(sessionmaker, core, start=DENVER_DAY + timedelta(days=i), notes=f"day {i}")
+            for i in range(n)]
+    for tid in tids:
+        await intake.handle_event(ctx, event("timecard.approved", core, tid, 1))
+    return tids
 
 
 async def change_timecard(sessionmaker: Any, tid: uuid.UUID, **values: Any) -> int:

@@ -238,9 +238,14 @@ async def test_a_batch_with_an_unknown_outcome_is_resent_whole_even_past_the_cla
 
 
 async def test_a_run_of_5xx_follows_the_retry_schedule_then_dead(ctx, live, sessionmaker, sandbox, clock):
+    """An update QBO keeps failing is sent again on the retry schedule, then dead. (A create whose outcome
+    is unknown is looked up instead, and a look-up QBO does not answer spends no attempt: test_recovery.)"""
     cc, core = live
-    await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"error500Rate": 1.0})
     tid = await _approve(ctx, sessionmaker, core)
+    await _sync(ctx, core)
+    v2 = await h.change_timecard(sessionmaker, tid, notes="edited while QuickBooks fails")
+    await intake.handle_event(ctx, h.event("timecard.updated", core, tid, v2))
+    await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"error500Rate": 1.0})
     waits = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
              timedelta(hours=4)]
     await _sync(ctx, core)
@@ -252,12 +257,12 @@ async def test_a_run_of_5xx_follows_the_retry_schedule_then_dead(ctx, live, sess
         await _sync(ctx, core)  # not due yet: no call
         assert len(await h.sandbox_log(sandbox, cc.realm_id, queries=True)) == calls
         clock.advance(seconds=1)
-        await _sync(ctx, core)  # the create may have landed: one look-up for it (failing too)
+        await _sync(ctx, core)  # the update may have landed: sent again (naming its SyncToken), failing too
         assert len(await h.sandbox_log(sandbox, cc.realm_id, queries=True)) == calls + 1
     r = await h.row(sessionmaker, tid)
     assert (r.state, r.attempts) == ("dead", 6) and r.last_error_code == "10000"
     assert "System Failure" in (r.last_error or "")
-    assert len(await _audit(sessionmaker, tid)) == 6
+    assert (await _audit(sessionmaker, tid))[1:] == [("update_timecard", "failure")] * 6
     clock.advance(hours=10)
     await sweep.sweep(ctx)
     await _sync(ctx, core)
@@ -277,7 +282,7 @@ async def test_breaker_open_means_no_calls_and_sync_resumes_after(live, sessionm
             clock.advance(minutes=wait)
             await _sync(ctx, core)
         assert (await api.breaker_state(core.company_id)).state == "open"
-        assert (await h.row(sessionmaker, first)).attempts == 5
+        assert (await h.row(sessionmaker, first)).attempts == 1  # the create; its look-ups spend none
         await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
         calls = len(await h.sandbox_log(sandbox, cc.realm_id))
         second = await _approve(ctx, sessionmaker, core, start=h.DENVER_DAY + timedelta(days=1))

@@ -8,18 +8,10 @@ TimeActivity per approved timecard carrying its current content, none for the ot
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from qbo_integration.sync import engine, intake, service
 from tests.support import sync as h
 
-
-async def _approve_batch(ctx, sessionmaker, core, n: int) -> list:
-    tids = [await h.add_timecard(sessionmaker, core, start=h.DENVER_DAY + timedelta(days=i), notes=f"day {i}")
-            for i in range(n)]
-    for tid in tids:
-        await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
-    return tids
+_approve_batch = h.approve_days
 
 
 async def _lose_answers(ctx, core, sandbox, realm: str) -> None:
@@ -134,7 +126,7 @@ async def test_lost_batch_of_identical_timecards_adopts_each_record_once(ctx, li
 
 async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_another_job_took(
         ctx, live, sessionmaker, sandbox, clock, monkeypatch):
-    """Job A sends, then stalls past RECLAIM_AFTER; job B takes the row over. A's write-back must leave
+    """Job A sends, then stalls past its lease; job B takes the row over. A's write-back must leave
     B's row alone (B's claim, B's facts), and the row still ends with the one record A created."""
     from qbo_integration.sync import outbox, policy, sender
 
@@ -146,7 +138,7 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
     async def send_then_stall(client, works):
         results = await real_send(client, works)
         if not taken:
-            clock.advance(seconds=policy.RECLAIM_AFTER.total_seconds() + 1)
+            clock.advance(seconds=policy.LEASE.total_seconds() + 1)
             async with sessionmaker() as s:
                 taken.extend(await outbox.claim_due(s, core.company_id, worker="job-b", job_id=None, now=clock()))
                 await s.commit()
@@ -159,7 +151,7 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
     assert (r.state, r.claimed_by) == ("in_flight", "job-b")
     assert r.claim_token == taken[0].claim_token
     monkeypatch.setattr(sender, "send", real_send)
-    clock.advance(seconds=policy.RECLAIM_AFTER.total_seconds() + 1)  # job B died too: its claim lapses
+    clock.advance(seconds=policy.LEASE.total_seconds() + 1)  # job B died too: its lease lapses
     await engine.run_company_sync(ctx, core.company_id)
     [ta] = await h.activities(sandbox, cc.realm_id)
     r = await h.row(sessionmaker, tid)
@@ -170,8 +162,8 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
 async def test_a_create_qbo_commits_after_the_client_gave_up_is_adopted_not_sent_again(
         live, sessionmaker, sandbox, sandbox_server, arq_redis, settings, clock):
     """QBO goes on with a request whose caller timed out. A look-up made soon after the timeout finds
-    nothing yet; that is no proof the create never landed, so the entry stays until SETTLE_QUIET
-    and the record is adopted once it shows up (a fresh create here was a duplicate: the 5,000-
+    nothing yet; that is no proof the create never landed, so the entry stays until QBO's request timeout
+    (plus a margin) after the last send, and the record is adopted once it shows up (a fresh create here was a duplicate: the 5,000-
     timecard fault campaign, where the loaded sandbox committed batches seconds after the client gave up)."""
     from qbo_integration.sync import policy
 
@@ -216,7 +208,7 @@ async def test_a_round_stalled_before_sending_sends_nothing_once_another_job_has
         ctx, live, sessionmaker, sandbox, clock, monkeypatch):
     """The 5,000-timecard fault campaign's duplicates: job A records its creates, then waits (for the
     limiter, a stalled worker) past the reclaim delay; job B takes the rows over, finds nothing in QBO
-    and creates them; then A's sends go out too. A write is sent only within SEND_WINDOW of recording it."""
+    and creates them; then A's sends go out too. A write is sent only while its round's lease is valid."""
     from qbo_integration.sync import nudge, policy, sender
 
     cc, core = live
@@ -227,7 +219,8 @@ async def test_a_round_stalled_before_sending_sends_nothing_once_another_job_has
     async def stall_then_send(client, works):
         if not stalled:
             stalled.append(True)
-            clock.advance(seconds=policy.RECLAIM_AFTER.total_seconds() + 1)
+            # A's lease lapsed while it stalled, and B waits out what A may have sent before that
+            clock.advance(seconds=(policy.LEASE + policy.may_apply_for()).total_seconds() + 1)
             await ctx["redis"].delete(nudge._k(core.company_id, "lock"))  # A's lock lapsed while it stalled
             monkeypatch.setattr(sender, "send", real_send)
             await engine.run_company_sync(ctx, core.company_id)  # job B

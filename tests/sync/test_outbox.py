@@ -88,9 +88,9 @@ async def test_a_dead_workers_claim_is_taken_over(ctx, live, sessionmaker, clock
         await s.commit()
     async with sessionmaker() as s:
         assert await outbox.claim_due(s, core.company_id, worker="w2", job_id=None,
-                                      now=clock() + timedelta(minutes=5)) == []
+                                      now=clock() + policy.LEASE - timedelta(seconds=1)) == []
         taken = await outbox.claim_due(s, core.company_id, worker="w2", job_id=None,
-                                       now=clock() + policy.RECLAIM_AFTER + timedelta(seconds=1))
+                                       now=clock() + policy.LEASE + timedelta(seconds=1))
         assert [c.timecard_id for c in taken] == [tid]
 
 

@@ -34,10 +34,10 @@ async def test_a_long_429_pause_spends_no_attempt_and_resumes_when_it_ends(ctx, 
     r = await h.row(sessionmaker, tid)
     assert (r.state, r.attempts, r.error_kind) == ("pending", 0, "wait")
     assert 50 <= (r.next_attempt_at - clock()).total_seconds() <= 70  # due when the pause ends
-    [(_, at)] = await _deferred_sync_jobs(arq_redis, core.company_id)
     import time
 
-    assert 50 <= at - time.time() <= 70, "no job was scheduled for the end of the pause"  # arq: the wall clock
+    wakes = [at - time.time() for _, at in await _deferred_sync_jobs(arq_redis, core.company_id)]  # arq: wall clock
+    assert any(50 <= w <= 70 for w in wakes), "no job was scheduled for the end of the pause"  # (and one at the lease's)
     assert r.pending_op is None, "QBO refused the create (429): nothing is outstanding to look up"
     clock.advance(seconds=61)
     await arq_redis.delete(f"qbo:limit:{{{cc.realm_id}}}:pause")  # the realm's pause (Redis' clock) is over too
@@ -71,7 +71,7 @@ async def test_rows_a_paused_round_never_claimed_are_woken_at_the_end_of_the_pau
     rows = {tid: await h.row(sessionmaker, tid) for tid in (first, second)}
     assert [r.state for r in rows.values()] == ["pending", "pending"]
     assert min(r.next_attempt_at for r in rows.values()) <= clock()  # one row is due now, not at the pause's end
-    [(_, at)] = await _deferred_sync_jobs(arq_redis, core.company_id)
     import time
 
-    assert 50 <= at - time.time() <= 70, "no job was scheduled for the rows still due"
+    wakes = [at - time.time() for _, at in await _deferred_sync_jobs(arq_redis, core.company_id)]
+    assert any(50 <= w <= 70 for w in wakes), "no job was scheduled for the rows still due"

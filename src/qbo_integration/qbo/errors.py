@@ -60,6 +60,9 @@ class QboError(Exception):
         # attempts: False when none was sent or every answer was a refusal (4xx, 429); True when
         # one timed out, lost its answer or got a 5xx. True (the safe guess) for errors built elsewhere.
         self.may_have_landed = True
+        # When the call's last attempt went out (the client's clock, epoch seconds; None: none was sent):
+        # QBO may go on applying it until its own timeout after that (sync's settle deadline).
+        self.last_sent_at: float | None = None
 
     @property
     def answered(self) -> Resolution:

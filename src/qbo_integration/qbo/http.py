@@ -54,21 +54,28 @@ from .observer import NullObserver, hook
 
 TokenProvider = Callable[[str | None], Awaitable[str]]  # (refused token or None) -> access token
 
-#: No attempt of a write is sent after this moment (the client's clock, epoch seconds). Set by a caller
-#: that will, some time later, take a write it cannot find in QBO for one that never landed (sync's
-#: ledger): a send delayed past that (a long limiter wait, a stalled worker) would land next to the
-#: record created meanwhile.
-_SEND_BY: ContextVar[float | None] = ContextVar("qbo_send_by", default=None)
+#: No attempt of a write is sent after this moment (the client's clock, epoch seconds), or after the
+#: moment a callable returns when asked just before each attempt (a lease renewed meanwhile). Set by a
+#: caller that will, some time later, take a write it cannot find in QBO for one that never landed
+#: (sync's ledger): a send delayed past that (a long limiter wait, a stalled worker) would land next to
+#: the record created meanwhile.
+SendBy = float | Callable[[], float | None] | None
+_SEND_BY: ContextVar[SendBy] = ContextVar("qbo_send_by", default=None)
 
 
 @contextmanager
-def writes_sent_by(deadline: float | None) -> Iterator[None]:
+def writes_sent_by(deadline: SendBy) -> Iterator[None]:
     """Within this block (and the tasks it starts), writes are sent only until `deadline`."""
     token = _SEND_BY.set(deadline)
     try:
         yield
     finally:
         _SEND_BY.reset(token)
+
+
+def _send_by() -> float | None:
+    deadline = _SEND_BY.get()
+    return deadline() if callable(deadline) else deadline
 
 
 class RequestLoop:
@@ -114,6 +121,7 @@ class RequestLoop:
             query["requestid"] = request_id
         attempts = Attempts()
         refused: str | None = None  # the access token QBO refused, for the one forced refresh
+        last_sent: float | None = None
         try:
             for _ in range(most_attempts(policy)):
                 access = await token(refused)
@@ -123,10 +131,11 @@ class RequestLoop:
                     headers["Content-Type"] = content_type or "application/json"
                 async with self.limiter.admit(realm_id, items, batch=batch):
                     sent_at = self.clock()
-                    refusal = send_refusal(attempts, sent_at, _SEND_BY.get(), write=request_id is not None,
+                    refusal = send_refusal(attempts, sent_at, _send_by(), write=request_id is not None,
                                            policy=policy)
                     if refusal is not None:
                         raise refusal
+                    last_sent = sent_at
                     _count_send(stats, items, batch)
                     answer = await self._request(method, url, query, json, content, headers)
                 await self._on_call(answer.status_code if isinstance(answer, httpx.Response) else None)
@@ -156,6 +165,7 @@ class RequestLoop:
             raise AssertionError("next_action raises once the call's attempts are spent")
         except QboError as exc:  # whatever ends the call: could any of its attempts have landed?
             exc.may_have_landed = attempts.doubt is not None
+            exc.last_sent_at = last_sent
             raise
 
     async def _request(self, method: str, url: str, query: dict[str, str], json: Any, content: str | bytes | None,

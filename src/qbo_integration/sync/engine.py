@@ -27,6 +27,7 @@ from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
 from qbo_integration.sync.context import JobContext
+from qbo_integration.sync.lease import Leases
 from qbo_integration.sync.mapper import Mapper
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.states import Op
@@ -43,6 +44,8 @@ MAX_ROUNDS = 1000
 CLAIM_PER_ROUND = 300
 # A job stopped by QBO's pause (429) with rows still due runs again at the latest this much later.
 PAUSE_WAKE = timedelta(seconds=60)
+# A wake-up that takes over a dead job's rows comes this long after their lease ended.
+LEASE_WATCH_SLACK = timedelta(seconds=1)
 # A job retrying timecards the books refused reads the preferences again unless they are this fresh.
 BOOKS_FRESH = timedelta(seconds=60)
 
@@ -103,13 +106,6 @@ async def _count_batches(redis: Any, company_id: uuid.UUID, n: int) -> None:
             await pipe.execute()
 
 
-async def _unclaim(sm: async_sessionmaker[AsyncSession], claimed: list[outbox.Claimed]) -> None:
-    """Give back rows this round still holds (a round cut short); their ledger entries stay."""
-    async with sm() as s:
-        await outbox.unclaim(s, claimed)
-        await s.commit()
-
-
 @dataclass
 class Taken:
     """A round's rows, claimed and prepared, not yet recorded in the ledger."""
@@ -143,6 +139,8 @@ class CompanySync:
         self.first_round = True
         self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
         self.books_reread = False  # this job read the preferences again before refusing from its copy
+        self.leases = Leases(self.sm, self.clock)  # until when this job may send for the rows it holds
+        self.watched = False
 
     async def run(self) -> None:
         async with self.sm() as s:
@@ -160,10 +158,14 @@ class CompanySync:
         self.start_date = integration.sync_start_date
         self.company = company
         await self._reread_books_if_retrying()
+        self.leases.start()
         try:
             await self._rounds()
         finally:
-            await self._give_back()
+            try:
+                await self._give_back()
+            finally:
+                await self.leases.stop()
 
     async def _rounds(self) -> None:
         for rounds in range(MAX_ROUNDS):
@@ -235,20 +237,25 @@ class CompanySync:
 
     async def _take(self, limit: int) -> Taken | None:
         """Claim up to `limit` due rows and prepare them (nothing recorded, nothing sent): a round's input."""
+        now = self.clock()
         async with self.sm() as s:
             claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id,
-                                             now=self.clock(), limit=limit)
+                                             now=now, limit=limit)
             await s.commit()
         if not claimed:
             return None
+        self.leases.hold(claimed[0].claim_token, len(claimed), now + policy.LEASE)
         try:
+            if not self.watched:  # should this job die, a job comes for its rows (then one a lease, _holder_gone)
+                self.watched = True
+                await _watch_leases(self.ctx, self.company_id, now + policy.LEASE)
             async with self.sm() as s:
                 rules = await company_books.get_rules(s, self.company_id)
                 works = await prepare(s, self.mapper, self.company, claimed, self.start_date, rules,
                                       self.client.realm_id if self.client is not None else None)
             rules = await self._recheck_books_refusals(works, rules)
         except BaseException:
-            await _unclaim(self.sm, claimed)
+            await self._unclaim(claimed)
             raise
         return Taken(claimed, rules, works, limit)
 
@@ -273,7 +280,15 @@ class CompanySync:
         """Unclaim the next round's rows taken ahead (the job stops before sending them)."""
         ahead, self.ahead = self.ahead, None
         if ahead is not None:
-            await _unclaim(self.sm, ahead.claimed)
+            await self._unclaim(ahead.claimed)
+
+    async def _unclaim(self, claimed: list[outbox.Claimed]) -> None:
+        """Give back rows this job still holds (a round cut short): their lease ends first, so a send still
+        under way for them (a task the round left running) is refused; their ledger entries stay."""
+        self.leases.drop(claimed[0].claim_token)
+        async with self.sm() as s:
+            await outbox.unclaim(s, claimed, self.clock())
+            await s.commit()
 
     async def _round(self) -> writeback.RoundSummary | None:
         taken, self.ahead = self.ahead, None
@@ -287,7 +302,7 @@ class CompanySync:
         assert self.client is not None
         ahead: asyncio.Task[Taken | None] | None = None
         try:
-            now = self.clock()  # the ledger's time: what the send window counts from
+            now = self.clock()  # the ledger's time
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
                 recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
@@ -302,16 +317,16 @@ class CompanySync:
             # a round's boundary then costs no send slot.
             if len(claimed) >= taken.limit:
                 ahead = asyncio.create_task(self._take(CLAIM_PER_ROUND), name="sync-take-ahead")
-            with writes_sent_by((now + policy.SEND_WINDOW).timestamp()):  # see policy.SETTLE_QUIET
+            with writes_sent_by(self.leases.send_by(claimed[0].claim_token)):  # see outcome.unknown_for_sure_at
                 results = await sender.send(self.client, works)
             await self._explain_refusals(results, rules)
         except BaseException:
-            await _unclaim(self.sm, claimed)
+            await self._unclaim(claimed)
             if ahead is not None:
                 ahead.cancel()
                 got = (await asyncio.gather(ahead, return_exceptions=True))[0]
                 if isinstance(got, Taken):
-                    await _unclaim(self.sm, got.claimed)
+                    await self._unclaim(got.claimed)
             raise
         try:
             self.ahead = await ahead if ahead is not None else None
@@ -327,6 +342,7 @@ class CompanySync:
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)
                 await s.commit()
+            self.leases.drop(claimed[0].claim_token)  # released by the write-back
         await writeback.publish(self.redis, summary.events)
         return summary
 
@@ -348,6 +364,9 @@ class CompanySync:
                 # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
                 ends = await outbox.first_pending_after(s, self.company_id, now)
                 at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
+            _, lease_end = await outbox.leases_in_flight(s, self.company_id, now)  # another job's rows
+        if lease_end is not None:
+            at = min(at, lease_end + LEASE_WATCH_SLACK) if at is not None else lease_end + LEASE_WATCH_SLACK
         if at is not None and at > now:
             await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)
 
@@ -359,6 +378,23 @@ async def continue_later(ctx: JobContext, company_id: uuid.UUID, sync_job_id: uu
                                _job_id=f"sync:{company_id}:cont:{uuid.uuid4().hex}")
 
 
+async def _watch_leases(ctx: JobContext, company_id: uuid.UUID, at: datetime) -> None:
+    """A job soon after `at` (the end of a lease), to take over the rows of a job that died or stalled."""
+    await nudge.nudge_later(ctx.queue, company_id, at + LEASE_WATCH_SLACK, ctx.clock())
+
+
+async def _holder_gone(ctx: JobContext, company_id: uuid.UUID) -> bool:
+    """Another job holds the company's lock: has it left rows in flight whose lease lapsed (it died or
+    stalled, and its lock may last minutes more)? If not, look again when the first lease ends: a chain of
+    wake-ups, while a job runs, so that its rows never wait for its lock to expire."""
+    now = ctx.clock()
+    async with ctx.sessionmaker() as s:
+        lapsed, next_end = await outbox.leases_in_flight(s, company_id, now)
+    if not lapsed:
+        await _watch_leases(ctx, company_id, next_end or now + policy.LEASE)
+    return lapsed
+
+
 async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uuid.UUID,
                            sync_job_id: uuid.UUID | None = None, trigger: str = "event") -> dict[str, Any]:
     """The arq job body. Returns a small summary (also stored on the sync_jobs row)."""
@@ -368,15 +404,18 @@ async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uui
     token = uuid.uuid4().hex
     if not await nudge.acquire(redis, company_id, token):
         if sync_job_id is None:
-            return {"status": "merged"}  # the running job goes round again (dirty flag)
-        waited = 0.0
-        while not await nudge.acquire(redis, company_id, token):
-            if waited > LOCK_WAIT_SECONDS:
-                await jobs.finish(ctx.sessionmaker, sync_job_id, ctx.clock(),
-                                  error="Another sync job of this company is still running; try again shortly")
-                return {"status": "failed"}
-            await asyncio.sleep(0.2)
-            waited += 0.2
+            if not await _holder_gone(ctx, company_id):
+                return {"status": "merged"}  # the running job goes round again (dirty flag)
+            await nudge.take_over(redis, company_id, token)
+        else:
+            waited = 0.0
+            while not await nudge.acquire(redis, company_id, token):
+                if waited > LOCK_WAIT_SECONDS:
+                    await jobs.finish(ctx.sessionmaker, sync_job_id, ctx.clock(),
+                                      error="Another sync job of this company is still running; try again shortly")
+                    return {"status": "failed"}
+                await asyncio.sleep(0.2)
+                waited += 0.2
     job = await jobs.start(ctx.sessionmaker, company_id, sync_job_id, trigger, ctx.clock())
     if job is None:
         await nudge.release(redis, company_id, token)

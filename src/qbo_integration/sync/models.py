@@ -75,6 +75,8 @@ class TimecardSyncRecord(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # an in_flight row's holder sends for it only until then; renewed while the round lives (sync/lease.py)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     qbo_id: Mapped[str | None] = mapped_column(String(64))
     qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
     request_id: Mapped[str | None] = mapped_column(String(50))
@@ -88,7 +90,8 @@ class TimecardSyncRecord(Base):
     pending_version: Mapped[int | None] = mapped_column(Integer)
     pending_body: Mapped[dict | None] = mapped_column(JSONB)
     pending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # when the round that sent it reported its outcome unknown (None: it has not, e.g. its worker died)
+    # the last moment the outstanding request can have been sent: its last attempt as the round reported
+    # it, or the end of the lease of a round that never reported (None: in flight, its round still holds it)
     pending_unknown_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error_kind: Mapped[str | None] = mapped_column(String(30))  # validation | mapping | transient | connection
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -42,9 +42,11 @@ async def nudge(redis: Redis, queue: JobQueue, company_id: uuid.UUID | str) -> s
 
 
 async def nudge_later(queue: JobQueue, company_id: uuid.UUID | str, at: datetime, now: datetime) -> str | None:
-    """A job at `at` (scheduled retries, breaker reopening); one per company per minute."""
+    """A job at `at` (scheduled retries, settle deadlines, breaker reopening); one per company per second:
+    an id per minute folded a wake-up into another of the same minute, deferred later or already run
+    (arq keeps a finished job's id), and the rows waited for the sweep."""
     delay = max(at - now, timedelta(seconds=1))
-    slot = int(at.timestamp() // 60)
+    slot = int(at.timestamp())
     return await queue.enqueue(FUNCTION, str(company_id), _job_id=f"sync:{company_id}:at:{slot}", _defer_by=delay)
 
 
@@ -78,6 +80,13 @@ async def renew(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
 
 async def release(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
     await redis.eval(_RELEASE, 1, _k(company_id, "lock"), token)  # type: ignore[misc]
+
+
+async def take_over(redis: Redis, company_id: uuid.UUID | str, token: str) -> None:
+    """Take the lock of a job that left rows in flight under a lapsed lease (it died or stalled): its lock
+    could last LOCK_SECONDS more. Should it wake up, it goes on without renewing or releasing ours; the
+    claims' SKIP LOCKED and the leases keep two jobs from sending for one timecard."""
+    await redis.set(_k(company_id, "lock"), token, ex=LOCK_SECONDS)
 
 
 async def take_dirty(redis: Redis, company_id: uuid.UUID | str) -> bool:

@@ -16,7 +16,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, delete, exists, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -277,7 +290,7 @@ def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL
         Row.company_id == company_id,
         or_(
             and_(retryable, Row.next_attempt_at <= now),
-            and_(Row.state == State.IN_FLIGHT, Row.claimed_at < now - policy.RECLAIM_AFTER),
+            and_(Row.state == State.IN_FLIGHT, Row.lease_until < now),
         ),
     )
 
@@ -286,9 +299,11 @@ async def claim_due(
     session: AsyncSession, company_id: uuid.UUID, *, worker: str, job_id: uuid.UUID | None,
     now: datetime, limit: int = 300,
 ) -> list[Claimed]:
-    """Take due rows for this job under a fresh claim token, in one statement. Rows locked by another
-    job's claim are skipped, never shared; a row whose claim outlived RECLAIM_AFTER is taken over (its
-    old holder's write-back then finds another token and changes nothing)."""
+    """Take due rows for this job under a fresh claim token and a lease until `now + policy.LEASE`, in one
+    statement. Rows locked by another job's claim are skipped, never shared; a row whose lease lapsed is
+    taken over (its old holder sends nothing more for it, and its write-back finds another token and
+    changes nothing). A ledger entry its old holder never reported went out at the latest when that lease
+    ended: its settle deadline counts from then (outcome.unknown_for_sure_at)."""
     due = (
         select(Row.id)
         .where(due_condition(company_id, now))
@@ -299,7 +314,11 @@ async def claim_due(
     token = uuid.uuid4()
     stmt = (
         update(Row).where(Row.id.in_(due))
-        .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
+        .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id,
+                lease_until=now + policy.LEASE,
+                pending_unknown_at=case((and_(Row.state == State.IN_FLIGHT, Row.pending_op.is_not(None),
+                                              Row.pending_unknown_at.is_(None)), Row.lease_until),
+                                        else_=Row.pending_unknown_at))
         .returning(*Row.__table__.c).execution_options(synchronize_session=False)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
@@ -339,7 +358,7 @@ LEDGER_COLUMNS = ("pending_op", "pending_request_id", "pending_fingerprint", "pe
                   "pending_since", "pending_unknown_at")
 # What the write-back of a round may change on a row (write_back sets them all in one statement).
 SETTLED_COLUMNS = ("operation", "state", "timecard_version", "synced_version", "fingerprint", "attempts",
-                   "next_attempt_at", "claimed_at", "claimed_by", "qbo_id", "qbo_sync_token", "wanted",
+                   "next_attempt_at", "claimed_at", "claimed_by", "lease_until", "qbo_id", "qbo_sync_token", "wanted",
                    "claim_token", *LEDGER_COLUMNS, "error_kind", "last_error", "last_error_code", "synced_at")
 
 
@@ -359,13 +378,36 @@ def clear_outstanding(row: Row) -> None:
     row.pending_since = row.pending_unknown_at = None
 
 
-async def unclaim(session: AsyncSession, claimed: list[Claimed]) -> None:
-    """Give back rows a round still holds (cut short); their ledger entries stay."""
+async def unclaim(session: AsyncSession, claimed: list[Claimed], now: datetime) -> None:
+    """Give back rows a round still holds (cut short, its lease ended at `now`); their ledger entries stay,
+    sent at the latest `now`."""
     tokens = {c.claim_token for c in claimed}
     await session.execute(update(Row).where(Row.id.in_([c.id for c in claimed]), Row.state == State.IN_FLIGHT,
                                             Row.claim_token.in_(tokens))
-                          .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None)
+                          .values(state=State.PENDING, claimed_at=None, claimed_by=None, claim_token=None,
+                                  lease_until=None,
+                                  pending_unknown_at=case((and_(Row.pending_op.is_not(None),
+                                                                Row.pending_unknown_at.is_(None)), now),
+                                                          else_=Row.pending_unknown_at))
                           .execution_options(synchronize_session=False))
+
+
+async def renew_leases(session: AsyncSession, tokens: list[uuid.UUID], until: datetime) -> dict[uuid.UUID, int]:
+    """Extend the lease of the rows still held under these claim tokens, in one statement; returns how many
+    rows each token still holds (a row taken over or deleted is no longer counted)."""
+    if not tokens:
+        return {}
+    held = (select(Row.id).where(Row.claim_token.in_(tokens), Row.state == State.IN_FLIGHT)
+            .order_by(Row.timecard_id).with_for_update())  # LOCK_ORDER
+    res = await session.execute(update(Row).where(Row.id.in_(held), Row.claim_token.in_(tokens),
+                                                  Row.state == State.IN_FLIGHT)
+                                .values(lease_until=until).returning(Row.claim_token)
+                                .execution_options(synchronize_session=False))
+    counts: dict[uuid.UUID, int] = {}
+    for token in res.scalars():
+        if token is not None:
+            counts[token] = counts.get(token, 0) + 1
+    return counts
 
 
 async def qbo_ids_held(session: AsyncSession, company_id: uuid.UUID, qbo_ids: set[str]) -> set[str]:
@@ -378,6 +420,14 @@ async def qbo_ids_held(session: AsyncSession, company_id: uuid.UUID, qbo_ids: se
 
 async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> bool:
     return bool((await session.execute(select(exists().where(due_condition(company_id, now))))).scalar())
+
+
+async def leases_in_flight(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
+    """(whether a row of the company is in flight under a lease that lapsed, the earliest lease still running)."""
+    lapsed, first = (await session.execute(select(
+        func.bool_or(Row.lease_until < now), func.min(Row.lease_until).filter(Row.lease_until >= now))
+        .where(Row.company_id == company_id, Row.state == State.IN_FLIGHT))).one()
+    return bool(lapsed), first
 
 
 async def has_pending_with_codes(session: AsyncSession, company_id: uuid.UUID, codes: tuple[str, ...]) -> bool:

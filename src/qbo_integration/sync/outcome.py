@@ -22,6 +22,7 @@ def _release(row: Row) -> None:
     row.claimed_at = None
     row.claimed_by = None
     row.claim_token = None
+    row.lease_until = None
 
 
 def _changed_since_claim(row: Row, claimed: Claimed) -> bool:
@@ -69,14 +70,14 @@ def success(row: Row, claimed: Claimed, *, version: int, fingerprint: str | None
 def unknown_for_sure_at(row: Row) -> datetime | None:
     """From when a look-up that finds the outstanding request's record nowhere proves it never landed.
 
-    The round that sent it reported it unknown at `pending_unknown_at` and never sends it again, so
-    SETTLE_QUIET after that. If it never reported (its worker died or stalled), its last attempt went
-    out at the latest SEND_WINDOW after the entry was recorded (qbo.writes_sent_by)."""
-    if row.pending_unknown_at is not None:
-        return row.pending_unknown_at + policy.SETTLE_QUIET
-    if row.pending_since is not None:
-        return row.pending_since + policy.SEND_WINDOW + policy.SETTLE_QUIET
-    return None
+    QBO applies a request within its own timeout of receiving it, or never: so `policy.may_apply_for()`
+    after the last moment the request can have gone out. That moment is `pending_unknown_at` once the
+    round that sent it reported (its last attempt) or lost its rows (its lease's end); while a round holds
+    the row, the end of its lease (it sends nothing after it, qbo.writes_sent_by)."""
+    last_send = row.pending_unknown_at or row.lease_until
+    if last_send is None and row.pending_since is not None:  # read without its lease (waits' counts)
+        last_send = row.pending_since + policy.LEASE
+    return last_send + policy.may_apply_for() if last_send is not None else None
 
 
 def may_still_land(row: Row, now: datetime) -> bool:
@@ -112,8 +113,10 @@ def not_found(row: Row, claimed: Claimed, *, version: int, wanted: str, now: dat
 
 
 def failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datetime, kind: str,
-                   message: str, code: str | None, not_before: datetime | None = None) -> str:
-    """Apply the failure policy (facts already updated); returns the row's new state."""
+                   message: str, code: str | None, not_before: datetime | None = None,
+                   free_retry_at: datetime | None = None) -> str:
+    """Apply the failure policy (facts already updated); returns the row's new state. `free_retry_at`: a
+    transient failure that spends no attempt is tried again then (a look-up QBO did not answer)."""
     changed = _release_with_wish(row, claimed, wanted)
     row.last_error = message[:2000]
     row.last_error_code = (code or "")[:30] or None
@@ -133,6 +136,10 @@ def failure(row: Row, claimed: Claimed, *, version: int, wanted: str, now: datet
     row.error_kind = kind
     if kind in (Kind.VALIDATION, Kind.MAPPING):
         row.state = State.FAILED
+        return row.state
+    if free_retry_at is not None:
+        row.state = State.FAILED
+        row.next_attempt_at = due_at(row, free_retry_at)
         return row.state
     row.attempts = (row.attempts or 0) + 1
     retry_at = policy.next_retry(row.attempts, now)

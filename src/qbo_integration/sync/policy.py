@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbo_integration.qbo import QboError, Remedy, RetryPolicy
@@ -20,16 +20,22 @@ RETRIES = RetryPolicy.fixed(60, 300, 900, 3600, 14400)
 #: A request whose outcome was lost is looked up in QBO no sooner than this after it was sent (see
 #: settle_after): soon, so that a create which landed is adopted quickly.
 SETTLE_AFTER = timedelta(seconds=30)
-#: A round sends the requests it recorded in the ledger only this long after recording them; a write
-#: still waiting then (for the limiter, or in a stalled worker) is not sent (qbo.writes_sent_by). At
-#: least QBO's budget window (a minute), or a round waiting for budget gives up its sends.
-SEND_WINDOW = timedelta(minutes=5)
-#: QBO may still apply a request this long after it was sent: it goes on with a request whose caller
-#: gave up (our timeout is 120 s). A look-up that finds nothing sooner may simply be early, so the
-#: ledger entry stays until then (outcome.unknown_for_sure_at).
-SETTLE_QUIET = timedelta(minutes=5)
-#: An in_flight row whose claim is older than this belongs to a worker that died; it is claimed again.
-RECLAIM_AFTER = timedelta(minutes=15)
+#: A round holds its claimed rows under a lease this long, renewed every LEASE_RENEW while it is alive
+#: (sync/lease.py). It sends a write only while its lease is valid (qbo.writes_sent_by); a row whose lease
+#: lapsed (its worker died or stalled) is claimed again at once. Longer than a renewal's worst delay on a
+#: loaded machine, short enough to count in the settle deadline (docs/internal-contracts.md, "Recovery").
+LEASE = timedelta(seconds=30)
+LEASE_RENEW = timedelta(seconds=10)
+#: QBO's own request timeout: it may go on applying a request whose caller gave up, never longer.
+QBO_REQUEST_TIMEOUT = timedelta(seconds=120)
+#: Clock skew between our processes and network time on top of QBO_REQUEST_TIMEOUT.
+SETTLE_MARGIN = timedelta(seconds=10)
+
+
+def may_apply_for() -> timedelta:
+    """How long after its last send QBO may still apply a request (outcome.unknown_for_sure_at)."""
+    return QBO_REQUEST_TIMEOUT + SETTLE_MARGIN
+
 
 # last_error_code of a timecard the company's own books refuse (mapping/books.py): a VALIDATION failure that
 # re-reading the preferences may lift (sync.service.requeue_reopened).
@@ -70,6 +76,13 @@ def settle_after() -> timedelta:
     """Never longer than the first retry delay (a compressed schedule compresses this too)."""
     first = RETRIES.delay(1)
     return min(SETTLE_AFTER, timedelta(seconds=first)) if first is not None else SETTLE_AFTER
+
+
+def unknown_since(error: QboError | None, now: datetime) -> datetime:
+    """The last moment a request whose outcome is unknown went out: its call's last attempt (the client
+    says when), never later than `now` (the write-back's time, when it does not)."""
+    sent = error.last_sent_at if error is not None else None
+    return min(now, datetime.fromtimestamp(sent, UTC)) if sent is not None else now
 
 
 def next_retry(attempts: int, now: datetime) -> datetime | None:

@@ -213,11 +213,14 @@ def _failed(rnd: _Round, row: Row, res: Result, d: Decision) -> None:
     doubted = outbox.outstanding_of(c) is not None
     if w.recorded and not failure.maybe_committed and not doubted:
         outbox.clear_outstanding(row)  # QBO answered or was never asked: nothing is outstanding
-    elif w.recorded:
-        row.pending_unknown_at = rnd.now  # this job will not send it again (outcome.unknown_for_sure_at)
+    elif w.recorded:  # this job will not send it again: its last attempt is the last (outcome.unknown_for_sure_at)
+        row.pending_unknown_at = policy.unknown_since(res.error, rnd.now)
     kind = failure.kind
+    # A look-up QBO did not answer (it is still away) spends no attempt: the next one is soon, so the create
+    # is settled, and sent if it never landed, as soon as QBO answers again.
+    free_retry = rnd.now + policy.settle_after() if w.op == Op.SETTLE and res.error is not None else None
     state = outcome.failure(row, c, version=w.version, wanted=w.desire, now=rnd.now, kind=kind, message=message,
-                            code=code, not_before=policy.not_before(res.error, rnd.now))
+                            code=code, not_before=policy.not_before(res.error, rnd.now), free_retry_at=free_retry)
     summary = rnd.summary
     if kind == Kind.WAIT:
         summary.waiting += 1
