@@ -19,6 +19,7 @@ schedule, reclaim delay, job lock and breaker open time scaled from minutes to s
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import sys
@@ -289,6 +290,10 @@ async def test_fault_campaign_no_loss_no_duplicate(sandbox_server, private_redis
         faults = [campaign.done[k] for k in ("storm", "expire", "kill", "redis", "postgres") if k in campaign.done]
         if faults and "end" in campaign.done:
             print(f"  {'converged after last fault':28} {campaign.done['end'] - max(faults):.1f} s")
+        # The pace: a steady rate to the end is the backlog draining; a flat tail is timecards waiting.
+        synced_at = [t.timestamp() - since for v in (await stack.synced_times(companies)).values() for t in v]
+        pace = collections.Counter(int(t // 20) * 20 for t in synced_at)
+        print(f"  {'synced per 20 s from start':28} {dict(sorted(pace.items()))}")
         print(f"  {'events lost (Redis down)':28} {unpublished}")
         print(f"  {'API, PostgreSQL down':28} {campaign.api_down}")
         print(f"  {'API, PostgreSQL back':28} {campaign.api_after}")
