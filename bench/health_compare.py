@@ -60,14 +60,15 @@ async def measure(args: argparse.Namespace) -> None:
             statements.clear()
             first = await client.get(url, params=params, headers=headers)
             per_call = list(statements)
-            times = []
+            times, cpu = [], []
             for _ in range(args.requests):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 r = await client.get(url, params=params, headers=headers)
                 times.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)  # this process only: less sensitive to others' load
                 assert r.status_code == 200, r.text
     body = first.json()
-    print(json.dumps({"times": times, "statements": len(per_call), "sql": [" ".join(q.split())[:90] for q in per_call], "waiting": body.get("waiting"),
+    print(json.dumps({"times": times, "cpu": cpu, "statements": len(per_call), "sql": [" ".join(q.split())[:90] for q in per_call], "waiting": body.get("waiting"),
                       "pending": body.get("pendingTimecards")}))
 
 
@@ -133,21 +134,25 @@ def main() -> None:
         named = [t.split("=", 1) for t in args.tree_as] or [["this", str(ROOT)]]
         trees = {name: Path(path).resolve() for name, path in named}
         got: dict[str, list[float]] = {k: [] for k in trees}
+        cpu: dict[str, list[float]] = {k: [] for k in trees}
         order = list(trees.items())
         for n in range(args.rounds):
             for name, tree in order[n % len(order):] + order[:n % len(order)]:
                 res = run_tree(tree, ts, company, args)
                 got[name] += res["times"]
+                cpu[name] += res["cpu"]
                 load = os.getloadavg()[0]
                 print(f"round {n + 1} {name}: p50 {pct(res['times'], 50):.1f} ms, p95 {pct(res['times'], 95):.1f} ms, "
-                      f"{res['statements']} SQL statements a call, load {load:.1f}"
+                      f"API CPU p50 {pct(res['cpu'], 50):.2f} ms, {res['statements']} SQL statements a call, "
+                      f"load {load:.1f}"
                       + (f", waiting {[(w['reason'], w['count']) for w in res['waiting']]}" if res["waiting"] else ""),
                       flush=True)
                 if args.show_sql and n < 2:
                     print("\n".join(f"    {q}" for q in res["sql"]))
         for name, times in got.items():
             print(f"{name} ({trees[name]}): {len(times)} calls, p50 {pct(times, 50):.1f} ms, p95 {pct(times, 95):.1f} ms, "
-                  f"mean {statistics.fmean(times):.1f} ms")
+                  f"mean {statistics.fmean(times):.1f} ms; API process CPU a call p50 {pct(cpu[name], 50):.2f} ms, "
+                  f"mean {statistics.fmean(cpu[name]):.2f} ms")
     finally:
         svc.stop(ts)  # type: ignore[arg-type]
 
