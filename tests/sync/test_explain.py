@@ -87,3 +87,26 @@ def test_dead_and_not_approved_and_live_sync_off():
     assert explain(_row(state="pending", operation="create"), off, now=NOW).sentence == (
         "Not sent: live sync is off — turn it on and it goes")
     assert explain(_row(state="synced"), DENVER, now=NOW).state == SyncState.REMOVED
+
+
+def test_a_scheduled_retry_says_what_holds_it_before_its_time():
+    """Fails on 8e2c027: a failed row said "try 2 of 6 at 14:11" with the breaker open until 14:30, or with
+    QuickBooks disconnected, when no job sends it (sync.stats.reason_of: breaker_open, not_connected)."""
+    r = _row(state="failed", operation="create", error_kind="transient", attempts=1, last_error="HTTP 503",
+             next_attempt_at=NOW + timedelta(minutes=1))
+    facts = CompanyFacts(zone=ZoneInfo("America/Denver"), breaker="open", breaker_reopens_at=NOW + timedelta(minutes=20))
+    e = explain(r, facts, now=NOW)
+    assert (e.sentence, e.until) == ("Waiting: QuickBooks calls are paused after repeated failures, next try 14:30",
+                                     NOW + timedelta(minutes=20))
+    e = explain(r, CompanyFacts(zone=ZoneInfo("America/Denver"), connected=False), now=NOW)
+    assert (e.state, e.sentence) == (SyncState.NEEDS_YOU, "Needs you: QuickBooks is not connected — reconnect, "
+                                     "then it goes")
+
+
+def test_a_lookup_in_flight_says_it_is_checking_now():
+    sent = NOW - timedelta(minutes=12)
+    r = _row(state="in_flight", operation="settle", pending_op="create", pending_since=sent,
+             pending_unknown_at=sent, claimed_at=NOW)
+    e = explain(r, DENVER, now=NOW)
+    assert (e.state, e.sentence) == (SyncState.SENDING, "Checking with QuickBooks now whether the 13:58 attempt "
+                                     "landed (since 14:10)")

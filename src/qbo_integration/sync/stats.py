@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
+    DateTime,
     Select,
+    Uuid,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -75,10 +79,18 @@ async def backlog_by_state(session: AsyncSession, states: tuple[str, ...]) -> di
 
 # ------------------------------------------------------------------------------------ what rows wait for
 # The reasons are sync.waits.Reason's values; the order of the CASE is the rule (first match wins).
+# The statements are built once per shape (connected, live, breaker open) and bound at execution
+# (`waiting_params`): health runs one on every computation, and building the CASE cost more than running it.
+
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+_BREAKER_UNTIL = bindparam("breaker_until", type_=DateTime(timezone=True))
+_COMPANY = bindparam("company_id", type_=Uuid())
+_TIMECARDS = bindparam("timecard_ids", type_=Uuid(), expanding=True)
 
 
-def reason_of(*, now: datetime, connected: bool, enabled: bool, breaker_until: datetime | None) -> ColumnElement[str]:
-    """What an open outbox row waits for, as a SQL expression (docs: sync/waits.py)."""
+def reason_of(*, connected: bool, enabled: bool, breaker: bool) -> ColumnElement[str]:
+    """What an open outbox row waits for, as a SQL expression (docs: sync/waits.py); `now` and, with
+    `breaker` (open), `breaker_until` are bound at execution."""
     failed = Row.state == State.FAILED
     transient = Row.error_kind == Kind.TRANSIENT
     whens: list[tuple[Any, str]] = [
@@ -96,28 +108,35 @@ def reason_of(*, now: datetime, connected: bool, enabled: bool, breaker_until: d
         (Row.state == State.IN_FLIGHT, "sending"),
         (and_(Row.operation == Op.SETTLE, Row.pending_op.is_not(None)), "confirming"),
     ]
-    if breaker_until is not None:
-        whens.append((Row.next_attempt_at < breaker_until, "breaker_open"))
+    if breaker:
+        whens.append((Row.next_attempt_at < _BREAKER_UNTIL, "breaker_open"))
     whens += [
         (failed, "retry_scheduled"),
-        (and_(Row.error_kind == Kind.WAIT, Row.next_attempt_at > now), "throttled"),
+        (and_(Row.error_kind == Kind.WAIT, Row.next_attempt_at > _NOW), "throttled"),
     ]
     return case(*whens, else_=literal("sending"))
 
 
-def _open(company_id: uuid.UUID) -> Any:
-    return and_(Row.company_id == company_id, Row.state.in_(OPEN_STATES))
-
-
-def waiting_groups(company_id: uuid.UUID, reason: ColumnElement[str],
-                   timecard_ids: list[uuid.UUID] | None = None) -> Select[Any]:
-    """The company's open rows by reason: count, the earliest and latest next attempt, the earliest and
-    latest change. A confirming row's deadline is a rule of sync.outcome (read in Python), so those rows
-    are grouped by the ledger times it reads as well: one group per round that lost its answers."""
-    rows = select(reason.label("reason"), Row.pending_since, Row.pending_unknown_at, Row.next_attempt_at,
-                  Row.updated_at).where(_open(company_id))
+def waiting_params(company_id: uuid.UUID, now: datetime, breaker_until: datetime | None,
+                   timecard_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
+    """The values the statements below are executed with."""
+    params: dict[str, Any] = {"company_id": company_id, "now": now, "breaker_until": breaker_until}
     if timecard_ids is not None:
-        rows = rows.where(Row.timecard_id.in_(timecard_ids))
+        params["timecard_ids"] = timecard_ids
+    return params
+
+
+@lru_cache(maxsize=16)
+def waiting_groups(*, connected: bool, enabled: bool, breaker: bool, of_timecards: bool = False) -> Select[Any]:
+    """The company's open rows (with `of_timecards`, only the bound `timecard_ids`) by reason: count, the
+    earliest and latest next attempt, the earliest and latest change. A confirming row's deadline is a
+    rule of sync.outcome (read in Python), so those rows are grouped by the ledger times it reads as well:
+    one group per round that lost its answers."""
+    reason = reason_of(connected=connected, enabled=enabled, breaker=breaker)
+    rows = select(reason.label("reason"), Row.pending_since, Row.pending_unknown_at, Row.next_attempt_at,
+                  Row.updated_at).where(Row.company_id == _COMPANY, Row.state.in_(OPEN_STATES))
+    if of_timecards:
+        rows = rows.where(Row.timecard_id.in_(_TIMECARDS))
     c = rows.subquery("open_rows").c
     confirming = c.reason == literal("confirming")
     since, unknown = case((confirming, c.pending_since)), case((confirming, c.pending_unknown_at))
@@ -127,10 +146,11 @@ def waiting_groups(company_id: uuid.UUID, reason: ColumnElement[str],
             .group_by(c.reason, since, unknown))
 
 
-def timecard_reasons(company_id: uuid.UUID, timecard_ids: list[uuid.UUID],
-                     reason: ColumnElement[str]) -> Select[Any]:
-    """The same classification for given timecards, one row each (a synced row's reason is "synced")."""
-    reason = case((Row.state == State.SYNCED, literal("synced")), else_=reason)
+@lru_cache(maxsize=8)
+def timecard_reasons(*, connected: bool, enabled: bool, breaker: bool) -> Select[Any]:
+    """The same classification for the bound `timecard_ids`, one row each (a synced row's reason is "synced")."""
+    reason = case((Row.state == State.SYNCED, literal("synced")),
+                  else_=reason_of(connected=connected, enabled=enabled, breaker=breaker))
     return select(Row.timecard_id, reason.label("reason"), Row.pending_since, Row.pending_unknown_at,
-                  Row.next_attempt_at, Row.updated_at, Row.synced_at, Row.qbo_id, Row.realm_id).where(Row.company_id == company_id, Row.timecard_id.in_(timecard_ids))
-
+                  Row.next_attempt_at, Row.updated_at, Row.synced_at, Row.qbo_id, Row.realm_id).where(
+        Row.company_id == _COMPANY, Row.timecard_id.in_(_TIMECARDS))

@@ -63,9 +63,12 @@ class Context:
     sweep_minutes: int = 15
     books_read: bool = True  # False: close_date is read when a books_closed line needs it (company_waits)
 
-    def reason(self) -> Any:
-        return stats.reason_of(now=self.now, connected=self.connected, enabled=self.enabled,
-                               breaker_until=self.breaker_until)
+    def shape(self) -> dict[str, bool]:
+        """Which of stats' prepared statements classifies rows in this context."""
+        return {"connected": self.connected, "enabled": self.enabled, "breaker": self.breaker_until is not None}
+
+    def params(self, company_id: uuid.UUID, timecard_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
+        return stats.waiting_params(company_id, self.now, self.breaker_until, timecard_ids)
 
     def next_sweep(self) -> datetime:
         """The sweep runs every `sweep_minutes` minutes of the hour, at :20 seconds (sync/tasks.py)."""
@@ -238,7 +241,8 @@ async def company_waits(session: AsyncSession, ctx: Context, company_id: uuid.UU
                         timecard_ids: list[uuid.UUID] | None = None, unqueued: int = 0) -> list[Wait]:
     """One line per reason for the company's open timecards (or only `timecard_ids`), in ORDER.
     `unqueued`: approved timecards with no outbox row yet (health counts them)."""
-    result = await session.execute(stats.waiting_groups(company_id, ctx.reason(), timecard_ids))
+    result = await session.execute(stats.waiting_groups(**ctx.shape(), of_timecards=timecard_ids is not None),
+                                   ctx.params(company_id, timecard_ids))
     groups = []
     for g in result:
         reason = Reason(g.reason)
@@ -276,7 +280,7 @@ async def timecard_waits(session: AsyncSession, ctx: Context, company_id: uuid.U
     if not timecard_ids:
         return {}
     out: dict[uuid.UUID, TimecardWait] = {}
-    for r in await session.execute(stats.timecard_reasons(company_id, timecard_ids, ctx.reason())):
+    for r in await session.execute(stats.timecard_reasons(**ctx.shape()), ctx.params(company_id, timecard_ids)):
         reason = Reason(r.reason)
         if reason == Reason.SYNCED:
             since, until = r.synced_at, None

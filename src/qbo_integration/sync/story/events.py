@@ -144,8 +144,12 @@ def _wait(r: TimecardSyncRecord, res: Result, outcome_name: str) -> tuple[str, d
     """What the row waits for after this result, and until when (None: it waits for nothing)."""
     if outcome_name == "not_yet_visible":
         return "confirming", r.next_attempt_at
-    if r.pending_op and r.pending_unknown_at is not None and outcome_name == "failed":
-        return "confirming", outcome.unknown_for_sure_at(r)
+    # Only a create whose answer was lost is confirmed (looked up); a lost update or delete names its record
+    # and is simply sent again (a "retry" below), and a refused row waits for nobody.
+    if r.operation == Op.SETTLE and r.pending_op and r.pending_unknown_at is not None and outcome_name == "failed" \
+            and (r.state == State.PENDING or (r.state == State.FAILED and r.error_kind == Kind.TRANSIENT)):
+        sure = outcome.unknown_for_sure_at(r)
+        return "confirming", max(sure, r.next_attempt_at) if sure and r.next_attempt_at else sure
     if r.error_kind == Kind.WAIT and r.state == State.PENDING and res.error is not None:
         return WAIT_OF_REMEDY.get(res.error.resolution.remedy, "paused"), r.next_attempt_at
     if r.state == State.FAILED and r.error_kind == Kind.TRANSIENT:
