@@ -126,20 +126,21 @@ async def test_a_create_being_sent_says_sending(ctx, live, sessionmaker, sandbox
 
 async def test_a_lost_create_whose_lookup_fails_says_confirming_by_its_next_lookup(
         ctx, live, sessionmaker, sandbox, clock):
-    """A lost create is looked up at the row's retry; when the look-up itself fails, the next one is hours
-    away: the sentence's "confirming by" is health's until (the later of the settle bound and the retry)."""
+    """A lost create is looked up at the row's retry; when the look-up itself fails (no attempt spent), the
+    next one is made later: the sentence's "confirming by" is health's until (the later of the settle
+    bound and the next look-up), not the settle bound that has passed."""
     cc, core = live
     tid = await _approve(ctx, sessionmaker, core)
     await sandbox.put(f"/_sandbox/realms/{cc.realm_id}/faults", json={"error500Rate": 1.0})
     try:
         await engine.run_company_sync(ctx, core.company_id)
-        for minutes in (6, 10):  # the look-ups fail too: the next one is 15 min, then 1 h away
+        for minutes in (6, 10):  # the look-ups fail too: each is made again settle_after() later
             clock.advance(minutes=minutes)
             await engine.run_company_sync(ctx, core.company_id)
     finally:
         await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
     r = await h.row(sessionmaker, tid)
-    assert (r.state, r.operation, r.attempts) == ("failed", "settle", 3)
+    assert (r.state, r.operation, r.attempts) == ("failed", "settle", 1)
     assert r.next_attempt_at > outcome.unknown_for_sure_at(r)
     said, reason = await _said(ctx, core, tid)
     assert reason.reason == waits.Reason.CONFIRMING and said.until == reason.until == r.next_attempt_at
