@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration import logs
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.books import BookRules
+from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
@@ -143,11 +144,26 @@ class CompanySync:
         self.first_round = True
         self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
         self.books_reread = False  # this job read the preferences again before refusing from its copy
+        self.loaded: tuple[Integration | None, CompanyView | None] | None = None  # read by load, used once
+
+    async def load(self) -> None:
+        """Read the company's integration and Core company once for the job's preparation and first run."""
+        async with self.sm() as s:
+            self.loaded = (await get_integration(s, self.company_id), await CoreGateway(s).get_company(self.company_id))
+
+    async def prepare_company(self, session: AsyncSession, company_id: uuid.UUID, now: datetime) -> int:
+        """A Sync Now's preparation (jobs.prepare_once) on what load read."""
+        integration, company = self.loaded or (None, None)
+        known = (integration, company) if integration is not None and company is not None else None
+        return await service.prepare_whole_company(session, company_id, now, known=known)
 
     async def run(self) -> None:
-        async with self.sm() as s:
-            integration = await get_integration(s, self.company_id)
-            company = await CoreGateway(s).get_company(self.company_id)
+        loaded, self.loaded = self.loaded, None
+        if loaded is None:
+            await self.load()
+            loaded, self.loaded = self.loaded, None
+        assert loaded is not None
+        integration, company = loaded
         if integration is None or company is None or not integration.enabled:
             self.stop_reason = "Live sync is not enabled for this company"
             return
@@ -386,8 +402,8 @@ async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uui
         sync.lock_token = token
         try:
             try:
-                await jobs.prepare_once(ctx.sessionmaker, job, service.prepare_whole_company,
-                                        ctx.clock())
+                await sync.load()
+                await jobs.prepare_once(ctx.sessionmaker, job, sync.prepare_company, ctx.clock())
             except BaseException:
                 await nudge.release(redis, company_id, token)
                 raise

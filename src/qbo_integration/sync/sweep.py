@@ -22,6 +22,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, live_integrations
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.views import CompanyView
 from qbo_integration.sync import core_status, jobs, nudge, outbox
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -78,11 +79,12 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
 
 async def rederive_company(session: AsyncSession, integration: Integration, now: datetime,
                             timecard_ids: list[uuid.UUID] | None = None, *,
-                            updated_since: datetime | None = None) -> int:
+                            updated_since: datetime | None = None, company: CompanyView | None = None) -> int:
     """Bring the company's rows in line with its timecards (all, those Core changed since
-    `updated_since`, or the given ids). Returns rows changed; the work read grows with the change."""
+    `updated_since`, or the given ids). Returns rows changed; the work read grows with the change.
+    `company`: Core's company when the caller read it already."""
     gateway = CoreGateway(session)
-    company = await gateway.get_company(integration.company_id)
+    company = company or await gateway.get_company(integration.company_id)
     if company is None:
         return 0
     # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
