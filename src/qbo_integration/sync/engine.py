@@ -145,6 +145,8 @@ class CompanySync:
         self.ahead: Taken | None = None  # the next round, claimed and prepared while this one sends
         self.books_reread = False  # this job read the preferences again before refusing from its copy
         self.loaded: tuple[Integration | None, CompanyView | None] | None = None  # read by load, used once
+        self.drained = False  # the last claim took every row due then: the next claim is asked first
+        self.next_due: tuple[datetime | None, datetime] | None = None  # (earliest retry, read at): rounds drained
 
     async def load(self) -> None:
         """Read the company's integration and Core company once for the job's preparation and first run."""
@@ -164,6 +166,7 @@ class CompanySync:
             loaded, self.loaded = self.loaded, None
         assert loaded is not None
         integration, company = loaded
+        self.drained, self.next_due = False, None
         if integration is None or company is None or not integration.enabled:
             self.stop_reason = "Live sync is not enabled for this company"
             return
@@ -190,7 +193,9 @@ class CompanySync:
                 await nudge.renew(self.redis, self.company_id, self.lock_token)
             if await self._breaker_open():
                 return
-            await nudge.take_dirty(self.redis, self.company_id)
+            dirty = await nudge.take_dirty(self.redis, self.company_id)
+            if self.drained and not dirty and not await self._due_now():
+                return
             summary = await self._round()
             if summary is None:
                 return
@@ -199,6 +204,15 @@ class CompanySync:
                     "QuickBooks calls are paused for this company; timecards wait"
                 self.paused = not await self._breaker_open()
                 return
+
+    async def _due_now(self) -> bool:
+        """After a claim that took every row due then, with no nudge since: is a row due now (a retry that
+        fell due, a row the round left due)? One statement, which also answers schedule_retries."""
+        now = self.clock()
+        async with self.sm() as s:
+            due, at = await outbox.due_or_next(s, self.company_id, now)
+        self.next_due = None if due else (at, now)
+        return due
 
     async def _read_books(self) -> BookRules | None:
         """The company's preferences read again (no transaction open) and stored; None when QBO did not answer."""
@@ -344,6 +358,7 @@ class CompanySync:
                 await jobs.side_effects(s, self.company_id, summary, now)
                 await s.commit()
         await writeback.publish(self.redis, summary.events)
+        self.drained = self.ahead is None  # this claim (or the one taken ahead) took every row due then
         return summary
 
     def _cost_since_last(self) -> tuple[int, int, int]:
@@ -357,6 +372,11 @@ class CompanySync:
 
     async def schedule_retries(self) -> None:
         now = self.clock()
+        if self.next_due is not None:  # the rounds ended on due_or_next: nothing was due when it was read
+            at, seen = self.next_due
+            if at is not None and at > seen:
+                await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)
+            return
         async with self.sm() as s:
             at = await outbox.next_due_at(s, self.company_id)
             if at is not None and at <= now and self.paused:

@@ -422,6 +422,16 @@ async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def due_or_next(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
+    """(a row is due now, as claim_due would take it; the earliest scheduled retry, as next_due_at), in
+    one statement: what a job asks when its last claim took every row due then."""
+    stale = exists().where(Row.company_id == company_id, Row.state == State.IN_FLIGHT,
+                           Row.claimed_at < now - policy.RECLAIM_AFTER)
+    earliest = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, _retryable())
+    stale_now, at = (await session.execute(select(stale, earliest.scalar_subquery()))).one()
+    return bool(stale_now) or (at is not None and at <= now), at
+
+
 def other_realm(claimed: Claimed, realm_id: str | None) -> bool:
     """The row's QBO id or ledger entry came from another realm than the one connected: nothing of it may
     be sent there (an update or delete would name another company's record)."""
