@@ -16,7 +16,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, delete, exists, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +38,8 @@ from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, Op, State, Wanted
+
+_ROWS: Table = Row.__table__  # type: ignore[assignment]
 
 
 def txn_date(company: CompanyView, timecard: TimecardView) -> date:
@@ -297,10 +312,11 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     token = uuid.uuid4()
+    # A Core UPDATE of the table: the ORM would add its bulk-update handling and nothing else.
     stmt = (
-        update(Row).where(Row.id.in_(due))
+        update(_ROWS).where(_ROWS.c.id.in_(due))
         .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id)
-        .returning(*Row.__table__.c).execution_options(synchronize_session=False)
+        .returning(*_ROWS.c)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
     return [claimed_of(r) for r in taken]
