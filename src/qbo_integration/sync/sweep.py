@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import Boolean, and_, cast, func, null, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
@@ -45,12 +45,13 @@ async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
     no row or a newer version than the row holds, and rows that still want QBO to hold a timecard no
     longer approved, or gone. (Like service's
     unqueued_approved: joins of Core's timecards with our rows, in core_platform.joins.)"""
-    fresh = (await session.execute(joins.approved_out_of_line(
-        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version))).all()
-    stale = list((await session.execute(joins.held_not_approved(
-        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id,
-        row_wanted=_wants_qbo()))).scalars())
-    return [t for t, _ in fresh] + stale, {t for t, no_row in fresh if no_row}
+    fresh = joins.approved_out_of_line(
+        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version)
+    stale = joins.held_not_approved(
+        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id, row_wanted=_wants_qbo())
+    # One statement for both: a stale row's "has no row" is NULL.
+    found = (await session.execute(union_all(fresh, stale.add_columns(cast(null(), Boolean))))).all()
+    return [t for t, _ in found], {t for t, no_row in found if no_row}
 
 
 async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start: date | None,
