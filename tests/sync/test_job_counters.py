@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import text
+
 from qbo_integration.sync import jobs
 from qbo_integration.sync.writeback import RoundSummary
 from tests.support import sync as h
@@ -59,3 +61,30 @@ async def test_finishing_a_missing_job_says_so(sessionmaker):
     import uuid
 
     assert await jobs.finish(sessionmaker, uuid.uuid4(), NOW) == {"status": "missing"}
+
+
+async def test_a_queued_job_starts_in_one_statement_and_prepares_once(live, sessionmaker):
+    """jobs.start marks a queued job running with one UPDATE; prepare_once clears the request with the
+    UPDATE that records its count, so a second run holding the old params rolls its preparation back."""
+    cc, _ = live
+    async with sessionmaker() as s:
+        queued = await jobs.create(s, cc.integration_id, cc.company_id, "admin", {jobs.REDERIVE: True, "x": 1})
+        await s.commit()
+    job = await jobs.start(sessionmaker, cc.company_id, queued.id, "admin", NOW)
+    assert job is not None and (job.status, job.started_at, job.params[jobs.REDERIVE]) == ("running", NOW, True)
+    stale = await jobs.start(sessionmaker, cc.company_id, queued.id, "admin", NOW.replace(hour=13))
+    assert stale is not None and stale.started_at == NOW  # a second start keeps the first start's time
+    calls = []
+
+    async def prepare(s, company_id, now):  # writes in the job's transaction, as the re-derivation does
+        calls.append(company_id)
+        await s.execute(text("UPDATE sync_jobs SET trigger = :t WHERE id = :id"),
+                        {"t": f"prepared-{len(calls)}", "id": queued.id})
+        return 7
+
+    await jobs.prepare_once(sessionmaker, job, prepare, NOW)
+    assert job.params == {"x": 1, "requeued": 7}
+    await jobs.prepare_once(sessionmaker, stale, prepare, NOW)  # the params it holds still ask
+    assert calls == [cc.company_id, cc.company_id] and stale.params[jobs.REDERIVE] is True
+    (row,) = await h.jobs_of(sessionmaker, cc.company_id)
+    assert (row.status, row.params, row.trigger) == ("running", {"x": 1, "requeued": 7}, "prepared-1")

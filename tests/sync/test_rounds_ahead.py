@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from qbo_integration.qbo.config import LimitsConfig
+from qbo_integration.queue import QUEUE_NAME
 from qbo_integration.sync import engine, intake, sender
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from tests.support import sync as h
@@ -74,3 +75,41 @@ def test_batches_fill_qbo_s_minute_exactly():
     assert LimitsConfig().calls_per_window % sender.MAX_BATCH == 0
     assert sender.MAX_BATCH == 25  # the largest such size QBO takes (30 at most)
     assert [sender.window_filling_batch(n) for n in (500, 480, 7, 31)] == [25, 30, 7, 1]
+
+
+async def _retry_at(sessionmaker, tid: uuid.UUID, at) -> None:
+    async with sessionmaker() as s:
+        await s.execute(update(Row).where(Row.timecard_id == tid).values(next_attempt_at=at))
+        await s.commit()
+
+
+async def test_a_retry_falling_due_while_the_job_sends_goes_in_the_same_job(ctx, live, sessionmaker, sandbox, clock,
+                                                                           monkeypatch):
+    """The round claimed every row due then, so the job asks (one statement) whether one is due now
+    before claiming again: a retry that fell due meanwhile is sent by this job, not by the sweep."""
+    cc, core = live
+    now_due, later = await _approve_days(ctx, sessionmaker, core, 2)
+    await _retry_at(sessionmaker, later, clock() + timedelta(seconds=10))
+    real_send = sender.send
+
+    async def slow_send(client, works):
+        clock.advance(seconds=20)  # the retry falls due while this round sends (inside the round's lease)
+        return await real_send(client, works)
+
+    monkeypatch.setattr(sender, "send", slow_send)
+    result = await engine.run_company_sync(ctx, core.company_id)
+    assert result["status"] == "completed" and result["synced"] == 2
+    assert all(st == "synced" for st, _ in (await _states(sessionmaker, [now_due, later])).values())
+
+
+async def test_a_retry_not_due_when_the_job_ends_gets_a_job_at_its_time(ctx, live, sessionmaker, sandbox, clock,
+                                                                       arq_redis):
+    cc, core = live
+    now_due, later = await _approve_days(ctx, sessionmaker, core, 2)
+    await _retry_at(sessionmaker, later, clock() + timedelta(minutes=10))
+    result = await engine.run_company_sync(ctx, core.company_id)
+    assert result["status"] == "completed" and result["synced"] == 1
+    assert (await _states(sessionmaker, [later]))[later][0] == "pending"
+    slots = [k.decode() for k in await arq_redis.zrange(QUEUE_NAME, 0, -1)]
+    slot = int((clock() + timedelta(minutes=10)).timestamp())  # nudge_later: one job id a second
+    assert f"sync:{core.company_id}:at:{slot}" in slots

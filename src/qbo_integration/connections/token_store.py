@@ -28,12 +28,16 @@ class DbTokenStore:
         self.cipher = cipher
 
     async def load(self, company_id: str) -> TokenSet | None:
+        i = Integration
         async with self.sessionmaker() as s:
+            # The columns a token set needs, not the entity: no ORM object is built for a read-only look.
             row = (
                 await s.execute(
-                    select(Integration).where(Integration.company_id == uuid.UUID(str(company_id)))
+                    select(i.id, i.connection_status, i.access_token_enc, i.refresh_token_enc,
+                           i.access_token_expires_at, i.refresh_token_expires_at, i.refresh_token_hard_expires_at)
+                    .where(i.company_id == uuid.UUID(str(company_id)))
                 )
-            ).scalar_one_or_none()
+            ).one_or_none()
             if (
                 row is None
                 or row.connection_status != "connected"

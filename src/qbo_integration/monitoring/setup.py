@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,32 +62,22 @@ async def mark_step(session: AsyncSession, company_id: uuid.UUID, step: str, *,
     """
     col = _col(step)
     now = now or utc_now()
+    c = _table.c
+    # Evaluated on the row as it was: the step is new here and every other step was done already.
+    completes = and_(c.completed_at.is_(None), c[col].is_(None), *[c[_col(s)].is_not(None) for s in STEPS if s != step])
     stmt = (
         insert(SetupChecklist)
         .values(company_id=company_id, started_at=now, **{col: now})
         .on_conflict_do_update(
-            index_elements=[_table.c.company_id],
-            set_={col: func.coalesce(_table.c[col], now)},
+            index_elements=[c.company_id],
+            set_={col: func.coalesce(c[col], now), "completed_at": case((completes, literal(now, c.completed_at.type)), else_=c.completed_at)},
         )
-        .returning(_table.c[col])
+        .returning(c[col], c.completed_at, c.started_at)
     )
-    at = (await session.execute(stmt)).scalar_one()
+    at, completed, started = (await session.execute(stmt)).one()
     first = at == now
-    if first:
-        done = await session.execute(
-            update(SetupChecklist)
-            .where(
-                SetupChecklist.company_id == company_id,
-                SetupChecklist.completed_at.is_(None),
-                and_(*[_table.c[_col(s)].is_not(None) for s in STEPS]),
-            )
-            .values(completed_at=now)
-            .returning(SetupChecklist.started_at)
-            .execution_options(synchronize_session=False)
-        )
-        started = done.scalar_one_or_none()
-        if started is not None:
-            SETUP_SECONDS.observe(max(0.0, (now - started).total_seconds()))
+    if first and completed == now and started is not None:
+        SETUP_SECONDS.observe(max(0.0, (now - started).total_seconds()))
     return first
 
 

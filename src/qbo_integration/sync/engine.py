@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration import logs
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.books import BookRules
+from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
@@ -141,11 +142,29 @@ class CompanySync:
         self.books_reread = False  # this job read the preferences again before refusing from its copy
         self.leases = Leases(self.sm, self.clock)  # until when this job may send for the rows it holds
         self.watched = False
+        self.loaded: tuple[Integration | None, CompanyView | None] | None = None  # read by load, used once
+        self.drained = False  # the last claim took every row due then: the next claim is asked first
+        self.next_due: tuple[datetime | None, datetime] | None = None  # (earliest retry, read at): rounds drained
+
+    async def load(self) -> None:
+        """Read the company's integration and Core company once for the job's preparation and first run."""
+        async with self.sm() as s:
+            self.loaded = (await get_integration(s, self.company_id), await CoreGateway(s).get_company(self.company_id))
+
+    async def prepare_company(self, session: AsyncSession, company_id: uuid.UUID, now: datetime) -> int:
+        """A Sync Now's preparation (jobs.prepare_once) on what load read."""
+        integration, company = self.loaded or (None, None)
+        known = (integration, company) if integration is not None and company is not None else None
+        return await service.prepare_whole_company(session, company_id, now, known=known)
 
     async def run(self) -> None:
-        async with self.sm() as s:
-            integration = await get_integration(s, self.company_id)
-            company = await CoreGateway(s).get_company(self.company_id)
+        loaded, self.loaded = self.loaded, None
+        if loaded is None:
+            await self.load()
+            loaded, self.loaded = self.loaded, None
+        assert loaded is not None
+        integration, company = loaded
+        self.drained, self.next_due = False, None
         if integration is None or company is None or not integration.enabled:
             self.stop_reason = "Live sync is not enabled for this company"
             return
@@ -176,7 +195,9 @@ class CompanySync:
                 await nudge.renew(self.redis, self.company_id, self.lock_token)
             if await self._breaker_open():
                 return
-            await nudge.take_dirty(self.redis, self.company_id)
+            dirty = await nudge.take_dirty(self.redis, self.company_id)
+            if self.drained and not dirty and not await self._due_now():
+                return
             summary = await self._round()
             if summary is None:
                 return
@@ -185,6 +206,15 @@ class CompanySync:
                     "QuickBooks calls are paused for this company; timecards wait"
                 self.paused = not await self._breaker_open()
                 return
+
+    async def _due_now(self) -> bool:
+        """After a claim that took every row due then, with no nudge since: is a row due now (a retry that
+        fell due, a row the round left due)? One statement, which also answers schedule_retries."""
+        now = self.clock()
+        async with self.sm() as s:
+            due, at = await outbox.due_or_next(s, self.company_id, now)
+        self.next_due = None if due else (at, now)
+        return due
 
     async def _read_books(self) -> BookRules | None:
         """The company's preferences read again (no transaction open) and stored; None when QBO did not answer."""
@@ -344,6 +374,7 @@ class CompanySync:
                 await s.commit()
             self.leases.drop(claimed[0].claim_token)  # released by the write-back
         await writeback.publish(self.redis, summary.events)
+        self.drained = self.ahead is None  # this claim (or the one taken ahead) took every row due then
         return summary
 
     def _cost_since_last(self) -> tuple[int, int, int]:
@@ -358,16 +389,21 @@ class CompanySync:
     async def schedule_retries(self) -> None:
         now = self.clock()
         async with self.sm() as s:
-            at = await outbox.next_due_at(s, self.company_id)
-            if at is not None and at <= now and self.paused:
-                # The job left with rows still due (the rows the paused round never claimed): wake it when
-                # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
-                ends = await outbox.first_pending_after(s, self.company_id, now)
-                at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
+            if self.next_due is not None:  # the rounds ended on due_or_next: nothing was due when it was read
+                first, seen = self.next_due
+                # a retry that fell due since that read is woken at once (nudge_later: 1 s at the least)
+                at = max(first, now) if first is not None and first > seen else None
+            else:
+                at = await outbox.next_due_at(s, self.company_id)
+                if at is not None and at <= now and self.paused:
+                    # The job left with rows still due (the rows the paused round never claimed): wake it when
+                    # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
+                    ends = await outbox.first_pending_after(s, self.company_id, now)
+                    at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
             _, lease_end = await outbox.leases_in_flight(s, self.company_id, now)  # another job's rows
         if lease_end is not None:
             at = min(at, lease_end + LEASE_WATCH_SLACK) if at is not None else lease_end + LEASE_WATCH_SLACK
-        if at is not None and at > now:
+        if at is not None and (at > now or self.next_due is not None):
             await nudge.nudge_later(self.ctx.queue, self.company_id, at, now)
 
 
@@ -425,8 +461,8 @@ async def run_company_sync(job_ctx: dict[str, Any] | JobContext, company_id: uui
         sync.lock_token = token
         try:
             try:
-                await jobs.prepare_once(ctx.sessionmaker, job, service.prepare_whole_company,
-                                        ctx.clock())
+                await sync.load()
+                await jobs.prepare_once(ctx.sessionmaker, job, sync.prepare_company, ctx.clock())
             except BaseException:
                 await nudge.release(redis, company_id, token)
                 raise

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Table, cast, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,7 +37,13 @@ async def create(session: AsyncSession, integration_id: uuid.UUID, company_id: u
 async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job_id: uuid.UUID | None,
                 trigger: str, now: datetime) -> SyncJob | None:
     async with sm() as s:
-        # Locked: a sweep giving the job up as lost (fail_unstarted) and its start happen one after the other.
+        # One statement for a queued job; its UPDATE locks the row, so a sweep giving the job up as lost
+        # (fail_unstarted) and its start happen one after the other.
+        job = await _mark_running(s, job_id, now) if job_id else None
+        if job is not None:
+            await s.commit()
+            return job
+        # A failed job (given up as lost, or re-run by the queue) or none yet: read it under its lock.
         job = await s.get(SyncJob, job_id, with_for_update=True) if job_id else None
         if job is None:
             integration = await get_integration(s, company_id)
@@ -52,6 +58,14 @@ async def start(sm: async_sessionmaker[AsyncSession], company_id: uuid.UUID, job
         job.started_at = job.started_at or now
         await s.commit()
         return job
+
+
+async def _mark_running(session: AsyncSession, job_id: uuid.UUID, now: datetime) -> SyncJob | None:
+    """The job's row, marked running, unless it failed (start's other path decides those)."""
+    stmt = (update(SyncJob).where(SyncJob.id == job_id, SyncJob.status != "failed")
+            .values(status="running", started_at=func.coalesce(SyncJob.started_at, now))
+            .returning(SyncJob).execution_options(synchronize_session=False))
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 NEVER_STARTED_AFTER = timedelta(minutes=30)  # far beyond a queue's wait in a burst (about a minute at 1,000 companies)
@@ -116,13 +130,20 @@ async def prepare_once(sm: async_sessionmaker[AsyncSession], job: SyncJob, prepa
     if not wants_rederive(job.params):
         return
     async with sm() as s:
-        row = await s.get(SyncJob, job.id, with_for_update=True)
-        if row is None or not wants_rederive(row.params):
-            return
         requeued = await prepare(s, job.company_id, now)
-        row.params = {**{k: v for k, v in row.params.items() if k not in _REDERIVE_KEYS}, "requeued": requeued}
+        # Clearing the request locks the row: a second run of the same job that prepared meanwhile has
+        # cleared it already, and this preparation is rolled back.
+        t = _JOBS.c
+        params = (await s.execute(
+            update(_JOBS).where(t.id == job.id, t.params.has_any(array(_REDERIVE_KEYS)))
+            .values(params=t.params.op("-")(array(_REDERIVE_KEYS)).op("||")(
+                func.jsonb_build_object("requeued", requeued)))
+            .returning(t.params))).scalar_one_or_none()
+        if params is None:
+            await s.rollback()
+            return
         await s.commit()
-        job.params = row.params
+        job.params = params
 
 
 async def add_round(session: AsyncSession, job_id: uuid.UUID, *, claimed: int, summary: RoundSummary,

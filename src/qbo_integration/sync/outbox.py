@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     Select,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -38,6 +39,8 @@ from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import lifecycle, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, Op, State, Wanted
+
+_ROWS: Table = Row.__table__  # type: ignore[assignment]
 
 
 def txn_date(company: CompanyView, timecard: TimecardView) -> date:
@@ -312,14 +315,15 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     token = uuid.uuid4()
+    # A Core UPDATE of the table: the ORM would add its bulk-update handling and nothing else.
     stmt = (
-        update(Row).where(Row.id.in_(due))
+        update(_ROWS).where(_ROWS.c.id.in_(due))
         .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id,
                 lease_until=now + policy.LEASE,
-                pending_unknown_at=case((and_(Row.state == State.IN_FLIGHT, Row.pending_op.is_not(None),
-                                              Row.pending_unknown_at.is_(None)), Row.lease_until),
-                                        else_=Row.pending_unknown_at))
-        .returning(*Row.__table__.c).execution_options(synchronize_session=False)
+                pending_unknown_at=case((and_(_ROWS.c.state == State.IN_FLIGHT, _ROWS.c.pending_op.is_not(None),
+                                              _ROWS.c.pending_unknown_at.is_(None)), _ROWS.c.lease_until),
+                                        else_=_ROWS.c.pending_unknown_at))
+        .returning(*_ROWS.c)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
     return [claimed_of(r) for r in taken]
@@ -470,6 +474,15 @@ async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime 
     retryable = _retryable()
     stmt = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, retryable)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def due_or_next(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
+    """(a row is due now, as claim_due would take it; the earliest scheduled retry, as next_due_at), in
+    one statement: what a job asks when its last claim took every row due then."""
+    stale = exists().where(Row.company_id == company_id, Row.state == State.IN_FLIGHT, Row.lease_until < now)
+    earliest = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, _retryable())
+    stale_now, at = (await session.execute(select(stale, earliest.scalar_subquery()))).one()
+    return bool(stale_now) or (at is not None and at <= now), at
 
 
 def other_realm(claimed: Claimed, realm_id: str | None) -> bool:

@@ -18,6 +18,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.views import CompanyView
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
 from qbo_integration.sync import core_status, jobs, outbox, policy
@@ -100,13 +101,15 @@ async def request_sync(session: AsyncSession, queue: JobQueue, company_id: uuid.
     return job
 
 
-async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> int:
+async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, now: datetime, *,
+                                known: tuple[Integration, CompanyView] | None = None) -> int:
     """A Sync Now of the whole company, at the start of its job: re-derive the outbox from every
-    timecard and re-queue rows failed for mapping or validation reasons. Returns rows re-queued."""
-    integration = await get_integration(session, company_id)
+    timecard and re-queue rows failed for mapping or validation reasons. Returns rows re-queued.
+    `known`: the integration and company the job read already (else they are read here)."""
+    integration = known[0] if known else await get_integration(session, company_id)
     if integration is None:
         return 0
-    await rederive_company(session, integration, now)
+    await rederive_company(session, integration, now, company=known[1] if known else None)
     return await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
                                timecard_ids=None, now=now, action="sync_now")
 

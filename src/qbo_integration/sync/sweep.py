@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import Boolean, and_, cast, func, null, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
@@ -22,6 +22,7 @@ from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, live_integrations
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
+from qbo_integration.core_platform.views import CompanyView
 from qbo_integration.sync import core_status, jobs, nudge, outbox
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord as Row
@@ -44,12 +45,13 @@ async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
     no row or a newer version than the row holds, and rows that still want QBO to hold a timecard no
     longer approved, or gone. (Like service's
     unqueued_approved: joins of Core's timecards with our rows, in core_platform.joins.)"""
-    fresh = (await session.execute(joins.approved_out_of_line(
-        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version))).all()
-    stale = list((await session.execute(joins.held_not_approved(
-        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id,
-        row_wanted=_wants_qbo()))).scalars())
-    return [t for t, _ in fresh] + stale, {t for t, no_row in fresh if no_row}
+    fresh = joins.approved_out_of_line(
+        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version)
+    stale = joins.held_not_approved(
+        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id, row_wanted=_wants_qbo())
+    # One statement for both: a stale row's "has no row" is NULL.
+    found = (await session.execute(union_all(fresh, stale.add_columns(cast(null(), Boolean))))).all()
+    return [t for t, _ in found], {t for t, no_row in found if no_row}
 
 
 async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start: date | None,
@@ -78,11 +80,12 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
 
 async def rederive_company(session: AsyncSession, integration: Integration, now: datetime,
                             timecard_ids: list[uuid.UUID] | None = None, *,
-                            updated_since: datetime | None = None) -> int:
+                            updated_since: datetime | None = None, company: CompanyView | None = None) -> int:
     """Bring the company's rows in line with its timecards (all, those Core changed since
-    `updated_since`, or the given ids). Returns rows changed; the work read grows with the change."""
+    `updated_since`, or the given ids). Returns rows changed; the work read grows with the change.
+    `company`: Core's company when the caller read it already."""
     gateway = CoreGateway(session)
-    company = await gateway.get_company(integration.company_id)
+    company = company or await gateway.get_company(integration.company_id)
     if company is None:
         return 0
     # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
