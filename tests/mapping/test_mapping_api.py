@@ -238,3 +238,52 @@ async def test_directory_import_route_and_status(client, auth_headers, imported,
     async with sessionmaker() as s:
         n = (await s.execute(select(func.count()).select_from(User).where(User.company_id == imported.company_id)))
         assert n.scalar_one() > 0
+
+
+async def test_saving_a_mapping_beside_a_sync_write_back_does_not_deadlock(client, auth_headers, imported,
+                                                                           sessionmaker):
+    """Operations campaign of 21c7029, seed 151 (lost 6): the admin's PUT mapping answered 500 "deadlock
+    detected" after a switch, so the mapping was never saved and live sync never came back. The save
+    marked the setup checklist's step, then locked the failed rows to re-queue them; a sync write-back
+    holds its rows, then marks the checklist's first-sync step (jobs.side_effects). The save now takes
+    the rows first."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from qbo_integration.monitoring.setup import mark_step
+    from qbo_integration.sync import outbox
+    from qbo_integration.sync.models import TimecardSyncRecord as Row
+
+    cid = imported.company_id
+    tid = uuid.uuid4()
+    async with sessionmaker() as s:
+        await mark_step(s, cid, "connected")  # the checklist's row exists, as after connecting
+        s.add(Row(company_id=cid, timecard_id=tid, operation="create", state="failed", error_kind="mapping",
+                  last_error="QuickBooks employee missing"))
+        await s.commit()
+    cool = await _project(sessionmaker, cid, "1")
+    mapping = {"customerMapping": [{"crewflowProjectId": str(cool.id), "qboCustomerId": "4"}]}
+
+    async def waiting_for_a_lock() -> bool:
+        async with sessionmaker() as s:
+            return bool((await s.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"))).scalar())
+
+    async with sessionmaker() as round_:
+        await outbox.lock_rows(round_, cid, timecard_ids=[tid])  # a write-back holding the timecard's row
+        save = asyncio.create_task(client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping,
+                                                                     "confirmDuplicates": True},
+                                              headers=auth_headers))
+        for _ in range(300):
+            if await waiting_for_a_lock():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the save never waited for the round's row")
+        await mark_step(round_, cid, "first_timecard_synced")  # the write-back's side effects
+        await round_.commit()
+    r = await save
+    assert r.status_code == 200, r.text
+    assert r.json()["requeued"] == 1

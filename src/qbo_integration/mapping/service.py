@@ -195,14 +195,15 @@ def _num(d: Decimal | None) -> float | int | None:
 # ------------------------------------------------------------------------------------------ write
 async def _changed(session: AsyncSession, queue: JobQueue, integ: Integration, p: MappingProfile, action: str,
                    actor: str, details: dict[str, Any]) -> int:
+    # The outbox rows before the setup checklist's row, as a sync write-back takes them (jobs.side_effects):
+    # the other way round, a save and a round that both touch them deadlock.
+    requeued = await requeue_failed(session, queue, integ.company_id, reason="mapping") if p.active else 0
     await audit.record(session, integration_id=integ.id, company_id=integ.company_id, action=action,
                        status="success", actor=actor,
                        request_payload={"profileId": str(p.id), "profileName": p.name, "revision": p.revision,
                                         **details})
     await mark_step(session, integ.company_id, "mapping_saved")
-    if not p.active:
-        return 0
-    return await requeue_failed(session, queue, integ.company_id, reason="mapping")
+    return requeued
 
 
 async def _unique_name(session: AsyncSession, company_id: uuid.UUID, name: str, except_id: uuid.UUID | None) -> None:
