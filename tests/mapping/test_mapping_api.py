@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import uuid
 
 from sqlalchemy import func, select
@@ -161,7 +162,12 @@ async def test_profiles_create_list_activate(client, auth_headers, imported, ses
 async def test_suggestions_email_name_fuzzy(client, auth_headers, imported, sandbox, sessionmaker):
     cid = imported.company_id
     emps = (await sandbox.get(f"/_sandbox/realms/{imported.realm_id}/entities/Employee")).json()["items"]
-    e1, e2 = emps[0], emps[1]
+    # The sample names depend on the realm's number (the tests' order): take an active employee whose typo'd
+    # name can only mean them (a first name of 4+ letters, a last name no other employee has).
+    lasts = collections.Counter(e["DisplayName"].split(" ", 1)[1] for e in emps)
+    e1 = emps[0]
+    e2 = next(e for e in emps[1:] if e.get("Active") and len(e["DisplayName"].split(" ", 1)[0]) >= 4
+              and lasts[e["DisplayName"].split(" ", 1)[1]] == 1)
     first, last = e2["DisplayName"].split(" ", 1)
     async with sessionmaker() as s:
         by_email = f.add_worker(s, cid, "Someone Else", e1["PrimaryEmailAddr"]["Address"].upper())
