@@ -330,3 +330,33 @@ async def test_an_edit_seen_while_the_admin_keeps_the_one_before_it_stays_a_find
     assert (after["accepted"].id, after["accepted"].qbo_sync_token) == (first.id, "1")
     assert (after["open"].qbo_sync_token, after["open"].our_sync_token, after["open"].qbo_view["Hours"]) == (
         "2", "1", 5)
+
+
+async def test_a_timecard_failed_on_an_inactive_employee_goes_once_a_webhook_says_active(ctx, live, sessionmaker,
+                                                                                           sandbox, api, clock):
+    """Operations campaign of 21c7029, seed 191 (lost 1, stale 3, status_mismatch 4): the bookkeeper made
+    the worker's employee inactive, then active again. A round failed 4 rows "employee inactive" from our
+    copy of the directory; the webhook's refresh then made the copy active, but nothing re-queued the rows,
+    and they stayed failed. The refresh now re-queues mapping failures once its copy is committed."""
+    from qbo_integration.directory import import_flow
+    from qbo_integration.mapping.profiles import profile_targets
+
+    cc, core = live
+    employees = f"/_sandbox/realms/{cc.realm_id}/entities/Employee"
+    assert (await sandbox.post(employees, json={"Id": "1", "Active": False})).status_code == 200
+    imported = await import_flow.run_import(sessionmaker, api, ctx["queue"], cc.company_id, mapped=profile_targets)
+    assert imported["status"] == "completed", imported
+    tid = await h.add_timecard(sessionmaker, core)
+    await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
+    await engine.run_company_sync(ctx, core.company_id)
+    row = await h.row(sessionmaker, tid)
+    assert (row.state, row.error_kind) == ("failed", "mapping"), row.last_error
+
+    assert (await sandbox.post(employees, json={"Id": "1", "Active": True})).status_code == 200
+    await import_flow.refresh_records(sessionmaker, api, ctx["queue"], cc.company_id, cc.realm_id,
+                                      {"Employee": {"1"}}, {}, mapped=profile_targets)
+    assert (await h.row(sessionmaker, tid)).state == "pending"
+    clock.advance(minutes=1)  # re-queued "now" on the wall clock, which the test's clock lags
+    await engine.run_company_sync(ctx, core.company_id)
+    assert (await h.row(sessionmaker, tid)).state == "synced"
+    assert len(await h.activities(sandbox, cc.realm_id)) == 1

@@ -39,6 +39,7 @@ from qbo_integration.queue import IMPORT_DIRECTORY, JobQueue, commit_and_flush
 from qbo_integration.sync import jobs as sync_jobs
 from qbo_integration.sync import service as sync_service
 from qbo_integration.sync.models import SyncJob
+from qbo_integration.sync.states import Kind
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +286,13 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
         integ = await get_integration(s, company_id)
         if integ is not None:
             await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")
+        await commit_and_flush(s, queue)
+    # A record a timecard failed on may be usable now (an employee made active again): those rows try again,
+    # in a transaction of their own after the copy is committed, so a round that failed a row from the old
+    # copy and committed meanwhile is re-queued too (and no lock is held on the directory while waiting
+    # for a round's rows).
+    async with sessionmaker() as s:
+        await sync_service.requeue_failed(s, queue, company_id, reason="directory", kinds=(Kind.MAPPING,))
         await commit_and_flush(s, queue)
     return {"qboCalls": client.stats.calls, "records": sum(len(v) for v in records.values()),
             **{k: v for k, v in counts.as_dict().items() if k in ("users", "projects")}}

@@ -115,12 +115,13 @@ async def prepare_whole_company(session: AsyncSession, company_id: uuid.UUID, no
 
 
 async def requeue_failed(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
-                         reason: str = "mapping", now: datetime | None = None) -> int:
-    """The mapping changed: rows that failed for mapping or validation reasons try again."""
+                         reason: str = "mapping", now: datetime | None = None,
+                         kinds: tuple[Kind, ...] = (Kind.VALIDATION, Kind.MAPPING)) -> int:
+    """The mapping changed (or the directory it names): rows that failed for these reasons try again."""
     integration = await get_integration(session, company_id)
     if integration is None:
         return 0
-    n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION, Kind.MAPPING),
+    n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=kinds,
                             timecard_ids=None, now=now or utc_now(), action=f"requeue_{reason}")
     if n and integration.enabled:
         _enqueue(session, queue, company_id, None, f"requeue-{reason}"[:30])

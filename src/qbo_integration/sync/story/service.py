@@ -110,6 +110,7 @@ WAIT_WORDS = {"throttled": "QuickBooks asked us to slow down; next try {until}",
               "paused": "Paused until {until}"}
 ADMIN_WORDS = {"sync_now": "Sync Now", "requeue": "Tried again from the first attempt",
                "requeue_dead": "Dead letter re-queued", "requeue_mapping": "Re-queued after a mapping change",
+               "requeue_directory": "Re-queued: QuickBooks' employees, customers or items changed",
                "requeue_books_reopened": "Re-queued: the books no longer refuse it",
                "drift_push": "Drift resolved: CrewFlow's version sent again",
                "drift_accept": "Drift resolved: QuickBooks' version kept", "drift_dismiss": "Drift finding dismissed",
