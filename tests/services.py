@@ -1,6 +1,6 @@
 """Real PostgreSQL and Redis for the test session: the local servers when they answer, else embedded ones.
 
-Each run gets a fresh database (migrated once, dropped at the end) and a Redis
+Each run gets a fresh database (migrated once, dropped at the end unless QBO_TEST_KEEP_DATABASE is set) and a Redis
 database number of its own (claimed in db 0), so parallel runs don't collide.
 """
 
@@ -98,7 +98,10 @@ def start(workdir: Path) -> TestServices:
 
 def stop(ts: TestServices) -> None:
     try:
-        asyncio.run(_drop_database(ts.admin_dsn, ts.database_name))
+        if os.environ.get("QBO_TEST_KEEP_DATABASE"):  # diagnosing a failed run: the rows stay to look at
+            print(f"\ntest database kept: {ts.database_name}")
+        else:
+            asyncio.run(_drop_database(ts.admin_dsn, ts.database_name))
     finally:
         try:
             r = redis.Redis.from_url(ts.redis_url)

@@ -131,3 +131,33 @@ async def test_a_company_past_its_daily_read_budget_defers_the_run_without_readi
     async with sessionmaker() as s:
         run = await service.latest_run(s, cc.company_id)
     assert run is not None and run.status == "failed" and run.error == service.DEFERRED
+
+
+async def test_a_run_that_read_the_old_company_records_nothing_after_a_switch(ctx, live, sessionmaker, sandbox, api,
+                                                                            monkeypatch):
+    """The admin switched QuickBooks company while a run was reading the old one: what it found names the old
+    company's records (whose ids the new company may reuse), so none of it is recorded."""
+    from qbo_integration.connections.models import Integration
+    from qbo_integration.realms.switch import switch_realm
+
+    cc, core = live
+    (t1, q1), _ = await _synced(ctx, sessionmaker, core, 2)
+    await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": q1, "Hours": 1})
+    real = service._read_and_compare
+
+    async def read_then_switch(*args, **kwargs):
+        findings = await real(*args, **kwargs)
+        async with sessionmaker() as s:
+            integ = (await s.execute(select(Integration).where(Integration.company_id == cc.company_id))).scalar_one()
+            await switch_realm(s, integration_id=integ.id, company_id=cc.company_id, old_realm=cc.realm_id,
+                               new_realm="4620816365999999999", actor="test")
+            integ.realm_id = "4620816365999999999"
+            await s.commit()
+        return findings
+
+    monkeypatch.setattr(service, "_read_and_compare", read_then_switch)
+    late = await _reconcile(sessionmaker, api, ctx, cc.company_id)
+    async with sessionmaker() as s:
+        audited = (await s.execute(select(AuditLogEntry.action).where(AuditLogEntry.action.like("reconcile_%")))).all()
+        findings = (await s.execute(select(DriftFinding.id).where(DriftFinding.status == "open"))).all()
+    assert (late["status"], late.get("error"), audited, findings) == ("failed", service.REALM_CHANGED, [], []), late

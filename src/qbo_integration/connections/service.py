@@ -41,6 +41,17 @@ async def get_integration(session: AsyncSession, company_id: uuid.UUID, *, for_u
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def still_on_realm(session: AsyncSession, company_id: uuid.UUID, realm_id: str) -> Integration | None:
+    """The integration row if its QuickBooks company is still `realm_id`, held FOR SHARE to the end of the
+    caller's transaction: what a job read from that realm is written only if no switch of QuickBooks
+    company (which holds the row FOR NO KEY UPDATE) committed before, and none can commit in between.
+    A disconnect keeps the realm: its records still belong to the company."""
+    stmt = (select(Integration).where(Integration.company_id == company_id, Integration.type == "quickbooks")
+            .with_for_update(read=True))
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return row if row is not None and row.realm_id == realm_id else None
+
+
 def is_connected(integration: Integration | None) -> bool:
     return integration is not None and integration.connection_status == "connected" and bool(integration.realm_id)
 

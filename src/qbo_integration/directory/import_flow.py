@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qbo_integration.clock import utc_now
 from qbo_integration.connections import books as company_books
 from qbo_integration.connections.models import Integration
-from qbo_integration.connections.service import get_integration
+from qbo_integration.connections.service import get_integration, still_on_realm
 from qbo_integration.directory import fetching, importer
 from qbo_integration.directory.importer import MappedKeys
 from qbo_integration.directory.lock import lock
@@ -51,8 +51,14 @@ RETRIES = RetryPolicy.fixed(300, 600)
 NOT_CONNECTED = "QuickBooks is not connected for this company: connect it, then import again"
 NEVER_STARTED_NOTE = ("This import never started: the job queue lost it (Redis restarted or could not be reached). "
                       "The daily import still runs; press Import to import now.")
+REALM_CHANGED = ("QuickBooks company changed while this import ran: what it read from the previous company was "
+                 "not applied. The import of the new company runs on its own.")
 UNQUEUED_NOTE = ("This import could not be queued: the job queue (Redis) could not be reached. Press Import again "
                  "in a moment.")
+
+
+class RealmChanged(Exception):
+    """The company was switched to another QuickBooks company after the import read the old one."""
 
 
 def job_key(company_id: uuid.UUID | str, job_id: uuid.UUID | str) -> str:
@@ -105,10 +111,12 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
                 rules = await _read_books(client, now())
             async with sessionmaker() as s:
                 await lock(s, cid)
+                integ = await still_on_realm(s, cid, realm_id)
+                if integ is None:
+                    raise RealmChanged(realm_id)
                 counts = await importer.apply(s, cid, fetched, mapped)
                 job = await s.get(SyncJob, job_id_)
-                integ = await get_integration(s, cid)
-                assert job is not None and integ is not None
+                assert job is not None
                 if rules is not None:
                     await refresh_books(s, queue, integ.id, cid, rules)
                 results = {"mode": fetched.mode, "cursor": started.isoformat(), **counts.as_dict()}
@@ -126,9 +134,10 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
         except Exception as exc:  # noqa: BLE001 — every failure is recorded on the job
             await _fail(sessionmaker, queue, cid, job_id_, exc, attempt=attempt, mode=mode, calls=client.stats.calls,
                         now=now())
-            if not isinstance(exc, QboError):
+            if not isinstance(exc, QboError | RealmChanged):
                 raise
-            return {"status": "failed", "jobId": str(job_id_), "error": exc.message}
+            return {"status": "failed", "jobId": str(job_id_),
+                    "error": exc.message if isinstance(exc, QboError) else REALM_CHANGED}
 
 
 async def audit_links(session: AsyncSession, integration_id: uuid.UUID, company_id: uuid.UUID,
@@ -196,6 +205,8 @@ async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID,
 
 
 def describe(exc: Exception) -> str:
+    if isinstance(exc, RealmChanged):
+        return REALM_CHANGED
     if isinstance(exc, QboError):
         return f"QuickBooks: {exc.message}" + (f" ({exc.detail})" if exc.detail else "")
     return f"Internal error during the import ({type(exc).__name__}); it has been logged"
@@ -203,7 +214,7 @@ def describe(exc: Exception) -> str:
 
 async def _fail(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue, cid: uuid.UUID, job_id: uuid.UUID,
                 exc: Exception, *, attempt: int, mode: str, calls: int, now: datetime) -> None:
-    logger.warning("directory import failed: %s", describe(exc), exc_info=not isinstance(exc, QboError))
+    logger.warning("directory import failed: %s", describe(exc), exc_info=not isinstance(exc, QboError | RealmChanged))
     delay = RETRIES.delay(attempt) if isinstance(exc, QboError) and exc.resolution.retryable else None
     retry = delay is not None
     async with sessionmaker() as s:
@@ -282,10 +293,12 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
         return {"qboCalls": client.stats.calls, "records": 0}
     async with sessionmaker() as s:
         await lock(s, company_id)
+        integ = await still_on_realm(s, company_id, realm_id)
+        if integ is None:  # switched to another QuickBooks company meanwhile: these records are not its own
+            logger.info("directory records of a previous QuickBooks company not applied")
+            return {"qboCalls": client.stats.calls, "records": 0, "realmChanged": True}
         counts = await importer.apply(s, company_id, fetching.Fetched("webhook", records, complete=False), mapped)
-        integ = await get_integration(s, company_id)
-        if integ is not None:
-            await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")
+        await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")
         await commit_and_flush(s, queue)
     # A record a timecard failed on may be usable now (an employee made active again): those rows try again,
     # in a transaction of their own after the copy is committed, so a round that failed a row from the old

@@ -6,7 +6,8 @@ new connection, before it is committed: the old realm's outbox rows, mapping pro
 the import's proposals are archived (`realm_archive`, kept for audit, never read by the sync) and removed, its open drift
 findings are archived, Core forgets the old QBO ids, and live sync is off. The approved timecards are then
 new creates in the new realm, sent once the admin has mapped, dry-run and enabled live sync again.
-Webhook events stored for the old realm are dropped when processed (webhooks check the realm).
+Webhook events stored for the old realm are dropped when processed (webhooks check the realm); an import
+or reconciliation that read the old realm writes nothing after the switch (`connections.service.still_on_realm`).
 """
 
 from __future__ import annotations

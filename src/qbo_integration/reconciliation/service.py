@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qbo_integration.clock import utc_now
-from qbo_integration.connections.service import get_integration, require_connected
+from qbo_integration.connections.service import get_integration, require_connected, still_on_realm
 from qbo_integration.errors import NotFound
 from qbo_integration.logs import log_context
 from qbo_integration.monitoring import audit, read_budget, read_meter
@@ -41,6 +41,8 @@ from qbo_integration.sync.nudge import nudge
 logger = logging.getLogger(__name__)
 
 FUNCTION = RECONCILE_COMPANY
+REALM_CHANGED = ("QuickBooks company changed during this run: what it read from the previous company was not "
+                 "recorded")
 DEFERRED = ("deferred: the QuickBooks read budget (the company's daily reconciliation reads, or the app's "
             "monthly reads) is used up for now; the next nightly run reads what this one would have")
 CURSOR_OVERLAP = timedelta(minutes=5)
@@ -168,20 +170,22 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue
         allowed = await _reads_allowed(redis, cid, budget)
         reader = _Reader(qbo.company(cid, realm), allowed)
         if allowed <= 0:
-            await _finish(sessionmaker, cid, rid, reader, [], error=DEFERRED)
+            await _finish(sessionmaker, cid, rid, reader, [], realm, error=DEFERRED)
             return {"status": "deferred", "runId": str(rid), "error": DEFERRED}
         try:
             with reading_for(purposes.RECONCILIATION):
                 findings = await _read_and_compare(sessionmaker, reader, cid, cursor, started, budget)
             await _delete_duplicates(reader.client, findings)
         except QboError as exc:
-            await _finish(sessionmaker, cid, rid, reader, [], error=f"QuickBooks: {exc.message}")
+            await _finish(sessionmaker, cid, rid, reader, [], realm, error=f"QuickBooks: {exc.message}")
             return {"status": "failed", "runId": str(rid), "error": exc.message}
         try:
-            requeued = await _finish(sessionmaker, cid, rid, reader, findings)
+            requeued = await _finish(sessionmaker, cid, rid, reader, findings, realm)
+            if requeued is None:
+                return {"status": "failed", "runId": str(rid), "error": REALM_CHANGED}
         except Exception:  # the run must not stay `running` (and block nothing, but mislead) for ever
             logger.exception("reconciliation could not record its findings")
-            await _finish(sessionmaker, cid, rid, reader, [], error="the findings could not be recorded")
+            await _finish(sessionmaker, cid, rid, reader, [], realm, error="the findings could not be recorded")
             raise
         if requeued:
             await nudge(redis, queue, cid)
@@ -219,12 +223,19 @@ async def _delete_duplicates(client: CompanyClient, findings: list[Finding]) -> 
 
 
 async def _finish(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID, rid: uuid.UUID, reader: _Reader,
-                  findings: list[Finding], *, error: str | None = None) -> int:
+                  findings: list[Finding], realm: str, *, error: str | None = None) -> int | None:
+    """Record the run and its findings; how many timecards went back to the sync, None when the company had
+    switched QuickBooks company meanwhile (the run is recorded failed, its findings not at all)."""
     requeue: list[uuid.UUID] = []
     async with sessionmaker() as s:
         run = await s.get(ReconciliationRun, rid)
-        integ = await get_integration(s, cid)
         assert run is not None
+        # Held to the commit: findings of a previous QuickBooks company never land after a switch (its ids
+        # may name the new company's records).
+        integ = await still_on_realm(s, cid, realm)
+        switched = integ is None and not error
+        if switched:
+            findings, error = [], REALM_CHANGED
         owned = {o.qbo_id: o for o in await known.owned_records(s, cid)}
         # drift.record locks each row; lock them all first, in order, as a sync round does.
         await known.lock_rows(s, cid, sorted({owned[f.qbo_id].timecard_id for f in findings
@@ -252,4 +263,4 @@ async def _finish(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID
         run.counts = {k: sum(1 for f in findings if f.kind == k) for k in KINDS}
         run.findings = [f.as_dict() for f in findings][:1000]
         await s.commit()
-    return n
+    return None if switched else n
