@@ -13,6 +13,7 @@ from qbo_integration.directory.models import QboDirectoryRecord
 from qbo_integration.mapping.profiles import profile_targets
 from qbo_integration.realms.switch import switch_realm
 from qbo_integration.sync.models import SyncJob
+from tests.support.sync import switch_company_now
 
 
 async def test_the_first_import_after_a_switch_reads_every_record(sessionmaker, services, queue, connected_company):
@@ -39,7 +40,6 @@ async def test_an_import_of_the_old_company_that_ends_after_a_switch_is_not_appl
         sessionmaker, services, queue, connected_company, monkeypatch):
     """A daily import read the old company; the admin switched before it wrote. Its records, its links to
     CrewFlow users and its cursor would make the new company's first import a CDC of the wrong company."""
-    from qbo_integration.connections.models import Integration
     from qbo_integration.core_platform.models import User
     from qbo_integration.directory import fetching
 
@@ -50,12 +50,7 @@ async def test_an_import_of_the_old_company_that_ends_after_a_switch_is_not_appl
 
     async def fetch_then_switch(*args, **kwargs):
         fetched = await real_fetch(*args, **kwargs)
-        async with sessionmaker() as s:  # the admin's switch commits while the import is between its reads and writes
-            integ = (await s.execute(select(Integration).where(Integration.company_id == cc.company_id))).scalar_one()
-            await switch_realm(s, integration_id=integ.id, company_id=cc.company_id, old_realm=cc.realm_id,
-                               new_realm="4620816365999999999", actor="test")
-            integ.realm_id = "4620816365999999999"
-            await s.commit()
+        await switch_company_now(sessionmaker, cc.company_id, cc.realm_id)  # lands between reads and writes
         return fetched
 
     monkeypatch.setattr(fetching, "fetch", fetch_then_switch)

@@ -137,9 +137,6 @@ async def test_a_run_that_read_the_old_company_records_nothing_after_a_switch(ct
                                                                             monkeypatch):
     """The admin switched QuickBooks company while a run was reading the old one: what it found names the old
     company's records (whose ids the new company may reuse), so none of it is recorded."""
-    from qbo_integration.connections.models import Integration
-    from qbo_integration.realms.switch import switch_realm
-
     cc, core = live
     (t1, q1), _ = await _synced(ctx, sessionmaker, core, 2)
     await sandbox.post(f"/_sandbox/realms/{cc.realm_id}/entities/TimeActivity", json={"Id": q1, "Hours": 1})
@@ -147,12 +144,7 @@ async def test_a_run_that_read_the_old_company_records_nothing_after_a_switch(ct
 
     async def read_then_switch(*args, **kwargs):
         findings = await real(*args, **kwargs)
-        async with sessionmaker() as s:
-            integ = (await s.execute(select(Integration).where(Integration.company_id == cc.company_id))).scalar_one()
-            await switch_realm(s, integration_id=integ.id, company_id=cc.company_id, old_realm=cc.realm_id,
-                               new_realm="4620816365999999999", actor="test")
-            integ.realm_id = "4620816365999999999"
-            await s.commit()
+        await h.switch_company_now(sessionmaker, cc.company_id, cc.realm_id)
         return findings
 
     monkeypatch.setattr(service, "_read_and_compare", read_then_switch)

@@ -202,3 +202,18 @@ async def wait_for(predicate: Any, timeout: float = 90.0, interval: float = 0.05
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def switch_company_now(sessionmaker: Any, company_id: uuid.UUID, old_realm: str,
+                             new_realm: str = "4620816365999999999") -> None:
+    """The admin's confirmed switch to another QuickBooks company, committed at once (as the OAuth callback
+    would): for tests where it lands in the middle of a job."""
+    from qbo_integration.connections.models import Integration
+    from qbo_integration.realms.switch import switch_realm
+
+    async with sessionmaker() as s:
+        integ = (await s.execute(select(Integration).where(Integration.company_id == company_id))).scalar_one()
+        await switch_realm(s, integration_id=integ.id, company_id=company_id, old_realm=old_realm,
+                           new_realm=new_realm, actor="test")
+        integ.realm_id = new_realm
+        await s.commit()
