@@ -1,14 +1,17 @@
 """Sentry, when a DSN is set. Nothing personal or secret is sent.
 
-Local variables are off: the QBO request loop holds the access token and its headers in locals, and
-sentry-sdk would send every frame's. Everything else an event or breadcrumb carries goes through one
-redactor (`redact`): values under a secret-sounding key are replaced, and bearer tokens or
-`token=`/`code=`/`state=` pairs inside any string are masked.
+sentry-sdk 3 collects by default what 2.x sent only with `send_default_pii`; `init_sentry` turns each
+`data_collection` category off. Local variables are off: the QBO request loop holds the access token and its headers in
+locals. Everything else an event, breadcrumb or log carries goes through one redactor (`redact`): values
+under a secret-sounding key are replaced, and bearer tokens or `token=`/`code=`/`state=` pairs inside any
+string are masked. Spans never go through those hooks, so none is ever sampled, not even when a caller's
+`sentry-trace` header asks for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -76,21 +79,46 @@ def _before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str,
     return redact(crumb)  # type: ignore[no-any-return]
 
 
+def _before_send_log(log: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    return {**log, "body": _mask(str(log.get("body") or "")), "attributes": redact(log.get("attributes") or {})}
+
+
+def _never_trace(sampling_context: dict[str, Any]) -> float:
+    return 0.0  # a sampler, unlike traces_sample_rate=0 or None, also overrides an incoming sampled trace
+
+
 def init_sentry(settings: Settings, *, component: str, transport: Any = None) -> None:
     if not settings.sentry_dsn:
         return
     import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
 
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
-        send_default_pii=False,
-        include_local_variables=False,
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "denylist", "terms": list(_SECRET_KEYS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,  # arq jobs' arguments
+            "graphql": {"document": False, "variables": False},
+            "gen_ai": {"inputs": False, "outputs": False},
+            "mcp": {"inputs": False, "outputs": False},
+            "stack_frame_variables": False,
+        },
         max_request_body_size="never",
+        attach_stacktrace=False,  # 3.x's default adds a stack to every logged error: 2.x's events and grouping
+        # 3.x no longer installs it by default, and by default would send INFO lines as Sentry Logs:
+        # errors logged become events (the API's unhandled errors are reported this way), INFO breadcrumbs.
+        integrations=[LoggingIntegration(level=None, event_level=logging.ERROR, breadcrumb_level=logging.INFO)],
         environment=settings.env,
         before_send=_before_send,  # type: ignore[arg-type]
-        before_breadcrumb=_before_breadcrumb,  # type: ignore[arg-type]
+        before_breadcrumb=_before_breadcrumb,
+        before_send_log=_before_send_log,  # type: ignore[arg-type]
         server_name=component,
-        traces_sample_rate=0.0,
+        traces_sampler=_never_trace,
         transport=transport,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
@@ -73,3 +74,36 @@ def test_one_redactor_for_keys_and_text():
     for secret in ("abc.def", "rt-1", "s-2", "c-3"):
         assert secret not in flat, secret
     assert out["headers"]["Accept"] == "json" and out["n"] == 3 and "realmId=9" in out["url"]
+
+
+def _broken(*args, **kwargs):
+    raise RuntimeError("a bug in the callback")
+
+
+async def test_a_traced_oauth_callback_sends_no_code_state_or_token(sentry, settings, sessionmaker, redis,
+                                                                     auth_headers, monkeypatch):
+    """sentry-sdk 3 sends spans (which no before_send sees) for a request whose `sentry-trace` header says
+    "sampled", even with traces_sample_rate 0 or None; their attributes hold the query string."""
+    from asgi_lifespan import LifespanManager
+
+    from qbo_integration.app import create_app
+    from qbo_integration.connections import flows
+
+    monkeypatch.setattr(flows, "begin_connect", _broken)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    headers = {**auth_headers, "sentry-trace": "771a43a4192642f0b136d5159a501700-b7ad6b7169203331-1",
+               "Cookie": "qboi_bind=COOKIE-SECRET-6"}
+    request = httpx.Request("GET", "http://t/api/v1/integrations/quickbooks/callback", headers=headers,
+                            params={"code": "AUTH-CODE-7", "state": "STATE-8", "realmId": "9130"})
+    async with LifespanManager(app):  # not through AsyncClient.send, whose Sentry patch replaces sentry-trace
+        resp = await transport.handle_async_request(request)
+    assert resp.status_code == 500
+    sentry_sdk.flush()
+    items = [item for env in sentry.envelopes for item in env.items]
+    assert [i for i in items if i.type == "event"], "the error reached Sentry"
+    assert not [i for i in items if i.type in ("span", "transaction", "log")], [i.type for i in items]
+    body = sentry.sent()
+    bearer = auth_headers["Authorization"].split()[1].encode()
+    for secret in (b"AUTH-CODE-7", b"STATE-8", b"COOKIE-SECRET-6", bearer):
+        assert secret not in body, secret
