@@ -136,3 +136,48 @@ async def test_events_of_the_realm_connected_before_are_dropped_not_applied(ctx,
         [audit] = (await s.execute(select(AuditLogEntry).where(AuditLogEntry.action == reactions.DROPPED))).scalars()
         assert (await s.execute(select(DriftFinding))).first() is None
     assert audit.response_payload["realmId"] == cc.realm_id and audit.response_payload["events"] == 1
+
+
+async def test_the_events_of_a_job_that_died_are_taken_again_about_a_minute_later(
+        sessionmaker, redis, connected_company, client, settings):
+    """A worker killed mid-job leaves its events `processing` and its turn taken: both lapse one lease
+    later (they used to wait ten minutes, and a bookkeeper's edit with them)."""
+    cid = connected_company.company_id
+    await _deliver(client, settings, connected_company.realm_id, ["1", "2"], "died")
+    async with sessionmaker() as s:
+        claimed = await service.claim(s, cid)
+        await s.commit()
+    assert await service.take_turn(redis, cid, "killed-job")
+    taken_at = claimed[0].claimed_at
+    async with sessionmaker() as s:
+        assert not await service.waiting(s, cid, now=taken_at + service.LEASE / 2)
+        assert await service.waiting(s, cid, now=taken_at + service.LEASE + service.LEASE_RENEW)
+    assert 0 < await redis.ttl(f"qbo:webhooks:turn:{cid}") <= service.LEASE.total_seconds()
+
+
+async def test_a_live_job_keeps_its_turn_and_its_events(sessionmaker, redis, connected_company, client, settings):
+    from datetime import timedelta
+
+    from qbo_integration.webhooks.lease import Turn
+
+    cid = connected_company.company_id
+    await _deliver(client, settings, connected_company.realm_id, ["1", "2"], "alive")
+    async with sessionmaker() as s:
+        claimed = await service.claim(s, cid)
+        await s.commit()
+    assert await service.take_turn(redis, cid, "alive-job")
+    later = claimed[0].claimed_at + timedelta(minutes=5)
+    turn = Turn(sessionmaker, redis, cid, "alive-job", clock=lambda: later)
+    turn.claimed = [e.id for e in claimed]
+    await redis.expire(f"qbo:webhooks:turn:{cid}", 5)
+    await turn.renew()
+    assert {e.claimed_at for e in await _events(sessionmaker, cid)} == {later}
+    assert await redis.ttl(f"qbo:webhooks:turn:{cid}") > 5
+    async with sessionmaker() as s:
+        assert not await service.waiting(s, cid, now=later + service.LEASE / 2)
+    # A job whose turn lapsed and was taken by another renews nothing of the other's.
+    await redis.set(f"qbo:webhooks:turn:{cid}", "next-job", ex=5)
+    turn.clock = lambda: later + timedelta(minutes=5)
+    await turn.renew()
+    assert await redis.ttl(f"qbo:webhooks:turn:{cid}") <= 5
+    assert {e.claimed_at for e in await _events(sessionmaker, cid)} == {later}

@@ -29,6 +29,7 @@ from qbo_integration.qbo.purpose import reading_for
 from qbo_integration.queue import JobQueue
 from qbo_integration.reconciliation import drift, versions
 from qbo_integration.webhooks import service
+from qbo_integration.webhooks.lease import Turn, renewing
 from qbo_integration.webhooks.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -65,13 +66,14 @@ def _seen(events: list[WebhookEvent]) -> dict[str, list[versions.Seen]]:
 DROPPED = "webhook_events_dropped"
 
 
-async def _claim(sessionmaker: async_sessionmaker[AsyncSession],
-                 cid: uuid.UUID) -> tuple[list[WebhookEvent], Integration | None]:
-    """The claimed events, and the integration when QuickBooks is connected."""
+async def _claim(sessionmaker: async_sessionmaker[AsyncSession], cid: uuid.UUID,
+                 turn: Turn) -> tuple[list[WebhookEvent], Integration | None]:
+    """The claimed events (held under `turn` from now), and the integration when QuickBooks is connected."""
     async with sessionmaker() as s:
         events = await service.claim(s, cid)
         integ = await get_integration(s, cid)
         await s.commit()
+    turn.claimed = [e.id for e in events]
     connected = integ is not None and integ.connection_status == "connected" and integ.realm_id
     return events, integ if connected else None
 
@@ -103,7 +105,8 @@ async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, q
         if not await service.take_turn(redis, cid, turn):
             return {"events": 0, "busy": True}  # the job at work looks for more when its turn ends
         try:
-            result = await _work_off(sessionmaker, qbo, queue, cid)
+            async with renewing(Turn(sessionmaker, redis, cid, turn)) as held:
+                result = await _work_off(sessionmaker, qbo, queue, cid, held)
         finally:
             await service.end_turn(redis, cid, turn)
         # After the turn ended: an event stored while it ran, whose own job found the turn taken, is seen here.
@@ -115,8 +118,8 @@ async def process(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, q
 
 
 async def _work_off(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi, queue: JobQueue,
-                    cid: uuid.UUID) -> dict[str, Any]:
-    events, integ = await _claim(sessionmaker, cid)
+                    cid: uuid.UUID, turn: Turn) -> dict[str, Any]:
+    events, integ = await _claim(sessionmaker, cid, turn)
     if not events:
         return {"events": 0}
     ids = [e.id for e in events]

@@ -35,7 +35,10 @@ from qbo_integration.webhooks.models import WebhookEvent
 PROCESS_FUNCTION = PROCESS_WEBHOOK_EVENTS
 CLAIM_BATCH = 500
 INSERT_BATCH = 1000  # events an INSERT statement carries (one array parameter a column, whatever the count)
-STALE_CLAIM = timedelta(minutes=10)  # a job that died mid-way: its events are taken again
+# A job holds the company's turn and its claimed events for LEASE, renewed each LEASE_RENEW while it is alive
+# (webhooks/lease.py): the events of a job that died are taken again about a minute later, not ten.
+LEASE = timedelta(seconds=60)
+LEASE_RENEW = timedelta(seconds=20)
 RETRIES = RetryPolicy.fixed(60, 60, 60, 60)
 RETRY_DELAY = timedelta(seconds=RETRIES.schedule[0])
 # An event that reaches us this late went through Intuit's retries: deliveries were failing, and some may
@@ -105,7 +108,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     """Waiting and not resting after a failed attempt, or taken by a job that died mid-way."""
     return (((WebhookEvent.status == "pending")
              & (WebhookEvent.processed_at.is_(None) | (WebhookEvent.processed_at <= now - RETRY_DELAY)))
-            | ((WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < now - STALE_CLAIM)))
+            | ((WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < now - LEASE)))
 
 
 async def claim(session: AsyncSession, company_id: uuid.UUID, *, now: datetime | None = None) -> list[WebhookEvent]:
@@ -149,8 +152,28 @@ def _turn_key(company_id: uuid.UUID) -> str:
 
 
 async def take_turn(redis: Redis, company_id: uuid.UUID, token: str) -> bool:
-    """This job works off the company's events now (no other job does), for at most STALE_CLAIM."""
-    return bool(await redis.set(_turn_key(company_id), token, nx=True, ex=int(STALE_CLAIM.total_seconds())))
+    """This job works off the company's events now (no other job does), for LEASE unless renewed."""
+    return bool(await redis.set(_turn_key(company_id), token, nx=True, ex=int(LEASE.total_seconds())))
+
+
+_RENEW_TURN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+async def renew_turn(redis: Redis, company_id: uuid.UUID, token: str) -> bool:
+    """The turn is this job's for another LEASE; False when it is no longer its own (it lapsed)."""
+    return bool(await redis.eval(_RENEW_TURN, 1, _turn_key(company_id), token,  # type: ignore[misc]
+                                 str(int(LEASE.total_seconds()))))
+
+
+async def renew_claims(session: AsyncSession, ids: list[uuid.UUID], now: datetime) -> None:
+    """The job that claimed these events is alive: they stay its own for another LEASE."""
+    if ids:
+        await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids),
+                                                         WebhookEvent.status == "processing")
+                              .values(claimed_at=now))
 
 
 _END_TURN = """
