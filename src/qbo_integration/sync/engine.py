@@ -26,7 +26,17 @@ from qbo_integration.connections.service import get_integration, is_connected
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
-from qbo_integration.sync import jobs, lifecycle, nudge, outbox, policy, sender, service, writeback
+from qbo_integration.sync import (
+    jobs,
+    lifecycle,
+    nudge,
+    outbox,
+    outbox_repository,
+    policy,
+    sender,
+    service,
+    writeback,
+)
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.lease import Leases
 from qbo_integration.sync.mapper import Mapper
@@ -212,7 +222,7 @@ class CompanySync:
         fell due, a row the round left due)? One statement, which also answers schedule_retries."""
         now = self.clock()
         async with self.sm() as s:
-            due, at = await outbox.due_or_next(s, self.company_id, now)
+            due, at = await outbox_repository.due_or_next(s, self.company_id, now)
         self.next_due = None if due else (at, now)
         return due
 
@@ -234,7 +244,7 @@ class CompanySync:
         """Timecards the books refused were queued again (Sync Now, retry): decide on today's preferences,
         not on the copy that refused them (the books may have reopened since)."""
         async with self.sm() as s:
-            due = await outbox.has_pending_with_codes(s, self.company_id, policy.BOOKS_CODES)
+            due = await outbox_repository.has_pending_with_codes(s, self.company_id, policy.BOOKS_CODES)
             rules = await company_books.get_rules(s, self.company_id) if due else None
         if rules is not None and (rules.read_at is None or self.clock() - rules.read_at >= BOOKS_FRESH):
             await self._read_books()
@@ -269,8 +279,8 @@ class CompanySync:
         """Claim up to `limit` due rows and prepare them (nothing recorded, nothing sent): a round's input."""
         now = self.clock()
         async with self.sm() as s:
-            claimed = await outbox.claim_due(s, self.company_id, worker=self.worker, job_id=self.job.id,
-                                             now=now, limit=limit)
+            claimed = await outbox_repository.claim_due(s, self.company_id, worker=self.worker,
+                                                        job_id=self.job.id, now=now, limit=limit)
             await s.commit()
         if not claimed:
             return None
@@ -317,7 +327,7 @@ class CompanySync:
         under way for them (a task the round left running) is refused; their ledger entries stay."""
         self.leases.drop(claimed[0].claim_token)
         async with self.sm() as s:
-            await outbox.unclaim(s, claimed, self.clock())
+            await outbox_repository.unclaim(s, claimed, self.clock())
             await s.commit()
 
     async def _round(self) -> writeback.RoundSummary | None:
@@ -335,7 +345,7 @@ class CompanySync:
             now = self.clock()  # the ledger's time
             async with self.sm() as s:
                 entries = sender.assign_request_ids(works, batch_ok=await _batch_ok(self.redis, self.company_id))
-                recorded = await outbox.record_outstanding(s, entries, now, self.client.realm_id)
+                recorded = await outbox_repository.record_outstanding(s, entries, now, self.client.realm_id)
                 await story.record(s, story.sending(works, recorded, self.company_id, now,
                                                     realm_id=self.client.realm_id, job_id=self.job.id))
                 await s.commit()  # the ledger is durable before anything is sent
@@ -394,13 +404,13 @@ class CompanySync:
                 # a retry that fell due since that read is woken at once (nudge_later: 1 s at the least)
                 at = max(first, now) if first is not None and first > seen else None
             else:
-                at = await outbox.next_due_at(s, self.company_id)
+                at = await outbox_repository.next_due_at(s, self.company_id)
                 if at is not None and at <= now and self.paused:
                     # The job left with rows still due (the rows the paused round never claimed): wake it when
                     # the pause ends (when the rows it held back are due), within QBO's 60 s pause at most.
-                    ends = await outbox.first_pending_after(s, self.company_id, now)
+                    ends = await outbox_repository.first_pending_after(s, self.company_id, now)
                     at = min(ends or now + PAUSE_WAKE, now + PAUSE_WAKE)
-            _, lease_end = await outbox.leases_in_flight(s, self.company_id, now)  # another job's rows
+            _, lease_end = await outbox_repository.leases_in_flight(s, self.company_id, now)  # another job's rows
         if lease_end is not None:
             at = min(at, lease_end + LEASE_WATCH_SLACK) if at is not None else lease_end + LEASE_WATCH_SLACK
         if at is not None and (at > now or self.next_due is not None):
@@ -425,7 +435,7 @@ async def _holder_gone(ctx: JobContext, company_id: uuid.UUID) -> bool:
     wake-ups, while a job runs, so that its rows never wait for its lock to expire."""
     now = ctx.clock()
     async with ctx.sessionmaker() as s:
-        lapsed, next_end = await outbox.leases_in_flight(s, company_id, now)
+        lapsed, next_end = await outbox_repository.leases_in_flight(s, company_id, now)
     if not lapsed:
         await _watch_leases(ctx, company_id, next_end or now + policy.LEASE)
     return lapsed

@@ -23,7 +23,7 @@ from qbo_integration.connections.service import get_integration, live_integratio
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView
-from qbo_integration.sync import core_status, jobs, nudge, outbox
+from qbo_integration.sync import core_status, jobs, nudge, outbox, outbox_repository
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, Wanted
@@ -62,7 +62,7 @@ async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start
     changed = await CoreGateway(session).timecards_changed_since(company_id, updated_since)
     if not changed:
         return [], set()
-    rows = await outbox.rows_of(session, company_id, [c.id for c in changed])
+    rows = await outbox_repository.rows_of(session, company_id, [c.id for c in changed])
     floor = datetime.combine(start, time.min, UTC) if start is not None else None
     out, without_row = [], set()
     for c in changed:
@@ -89,7 +89,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
     if company is None:
         return 0
     # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
-    # before it locks existing ones, so two could wait on each other (outbox.LOCK_ORDER).
+    # before it locks existing ones, so two could wait on each other (outbox_repository.LOCK_ORDER).
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                           {"k": f"sync:rederive:{company.id}"})
     if timecard_ids is None:
@@ -98,7 +98,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
                                             else changed_candidates(session, company.id, since, updated_since))
     else:
         candidate_ids, without_row = list(timecard_ids), set()
-    candidate_ids = sorted(set(candidate_ids))  # outbox.LOCK_ORDER
+    candidate_ids = sorted(set(candidate_ids))  # outbox_repository.LOCK_ORDER
     changed = 0
     told: list[story.Row] = []  # the versions this pass found (one story INSERT)
     for start in range(0, len(candidate_ids), CHUNK):
@@ -106,7 +106,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
         timecards = await gateway.get_timecards(chunk)
         fresh = [timecards[t] for t in chunk if t in without_row and t in timecards and outbox.desire_of(
             company, timecards[t], integration.sync_start_date) is Wanted.PRESENT]
-        await outbox.insert_new(session, company.id, fresh, now)
+        await outbox_repository.insert_new(session, company.id, fresh, now)
         await gateway.set_sync_status_many([tc.id for tc in fresh], "pending")
         changed += len(fresh)
         told += [story.version(company.id, tc.id, tc, now) for tc in fresh]
@@ -114,7 +114,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
             if tid in without_row:
                 continue
             tc = timecards.get(tid)
-            row, did = await outbox.upsert_for_timecard(session, company, tid, tc, integration.sync_start_date, now)
+            row, did = await outbox_repository.upsert_for_timecard(session, company, tid, tc, integration.sync_start_date, now)
             if did and row is not None:
                 changed += 1
                 told.append(story.version(company.id, tid, tc, now, known_version=row.timecard_version))
@@ -224,7 +224,7 @@ async def _sweep(ctx: JobContext) -> dict[str, Any]:
                     if integration is None:
                         continue
                     done = await sweep_company(s, redis, integration, now)
-                    due = done.changed > 0 or await outbox.has_due(s, company_id, now)
+                    due = done.changed > 0 or await outbox_repository.has_due(s, company_id, now)
                     await s.commit()
                 await remember_pass(redis, company_id, done)
             except Exception:  # noqa: BLE001 - one company's trouble must not stop the others
