@@ -1,10 +1,6 @@
-"""The outbox's repository: the only code in sync/ that runs SQL on the outbox and ledger rows
-(timecard_sync_records; stats.py builds health's read-only counting statements). Several rows are always
-locked in timecard_id order (`lock_rows`); what the rows mean and how they change is outbox.py's.
-
-Sync jobs *claim* due rows here (`claim_due`, `FOR UPDATE SKIP LOCKED`), write each request's ledger entry
-before it is sent (`record_outstanding`) and store a round's rows in one statement (`write_back`).
-"""
+"""The outbox's repository: the only code in sync/ that runs SQL on the outbox and ledger rows (stats.py
+builds health's read-only counting statements). Several rows are always locked in timecard_id order
+(`lock_rows`); what the rows mean and how they change in memory is outbox.py's."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Select,
     String,
     Table,
@@ -23,13 +20,17 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    null,
     or_,
     select,
+    text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import policy
@@ -119,14 +120,9 @@ async def rows_of(session: AsyncSession, company_id: uuid.UUID, timecard_ids: li
     return {r.timecard_id: r for r in rows}
 
 
-async def upsert_for_timecard(
-    session: AsyncSession,
-    company: CompanyView,
-    timecard_id: uuid.UUID,
-    timecard: TimecardView | None,
-    start_date: date | None,
-    now: datetime,
-) -> tuple[Row | None, bool]:
+async def upsert_for_timecard(session: AsyncSession, company: CompanyView, timecard_id: uuid.UUID,
+                              timecard: TimecardView | None, start_date: date | None,
+                              now: datetime) -> tuple[Row | None, bool]:
     """Bring the timecard's row in line with the current timecard. Returns (row, changed)."""
     desire = desire_of(company, timecard, start_date)
     version = timecard.version if timecard else 0
@@ -134,15 +130,11 @@ async def upsert_for_timecard(
     if row is None:
         if desire is not Wanted.PRESENT:
             return None, False
-        await session.execute(
-            insert(Row)
-            .values(
-                id=uuid.uuid4(), company_id=company.id, timecard_id=timecard_id, operation=Op.CREATE,
-                state=State.PENDING, timecard_version=version, attempts=0, next_attempt_at=now,
-                approved_at=timecard.approved_at if timecard else None,
-            )
-            .on_conflict_do_nothing(index_elements=[Row.timecard_id])
-        )
+        await session.execute(insert(Row).values(
+            id=uuid.uuid4(), company_id=company.id, timecard_id=timecard_id, operation=Op.CREATE,
+            state=State.PENDING, timecard_version=version, attempts=0, next_attempt_at=now,
+            approved_at=timecard.approved_at if timecard else None,
+        ).on_conflict_do_nothing(index_elements=[Row.timecard_id]))
         row = await lock_row(session, timecard_id)
         assert row is not None
         if row.timecard_version == version and row.operation == Op.CREATE and row.state == State.PENDING:
@@ -154,8 +146,7 @@ async def upsert_for_timecard(
     return row, want(row, desire, version, now)
 
 
-async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: list[TimecardView],
-                     now: datetime) -> None:
+async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: list[TimecardView], now: datetime) -> None:
     """Rows for timecards that have none yet, in one statement (a concurrent insert wins quietly)."""
     if not timecards:
         return
@@ -166,6 +157,29 @@ async def insert_new(session: AsyncSession, company_id: uuid.UUID, timecards: li
              "approved_at": tc.approved_at} for tc in sorted(timecards, key=lambda tc: tc.id)  # LOCK_ORDER
         ]).on_conflict_do_nothing(index_elements=[Row.timecard_id])
     )
+
+
+async def lock_rederive(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
+    before it locks existing ones, so two could wait on each other (LOCK_ORDER)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                          {"k": f"sync:rederive:{company_id}"})
+
+
+async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
+                         start: date | None) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
+    """(timecards whose row may be out of line with Core, those among them with no row yet) over the company's
+    whole history, found by PostgreSQL so only they are read: approved timecards with no row or a newer version
+    than the row holds, and rows that still want QBO to hold a timecard no longer approved, or gone."""
+    fresh = joins.approved_out_of_line(
+        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version)
+    # The row still wants QBO to hold its timecard (or is about to).
+    wants_qbo = or_(Row.operation.in_((Op.CREATE, Op.UPDATE)), and_(Row.qbo_id.is_not(None), Row.operation != Op.DELETE))
+    stale = joins.held_not_approved(
+        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id, row_wanted=wants_qbo)
+    # One statement for both: a stale row's "has no row" is NULL.
+    found = (await session.execute(union_all(fresh, stale.add_columns(cast(null(), Boolean))))).all()
+    return [t for t, _ in found], {t for t, no_row in found if no_row}
 
 
 # ------------------------------------------------------------------------------------ claiming
@@ -329,15 +343,26 @@ async def dead_rows(session: AsyncSession, company_id: uuid.UUID, limit: int) ->
     return list((await session.execute(stmt)).scalars())
 
 
-def refused_by_books(company_id: uuid.UUID, codes: tuple[str, ...]) -> Select[uuid.UUID]:
-    """Timecards whose rows the company's books refused with one of these codes (a statement: the caller
-    narrows it by date through core_platform.joins before it runs here, in `timecard_ids`)."""
-    return select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
+async def refused_by_books(session: AsyncSession, company_id: uuid.UUID, codes: tuple[str, ...], *,
+                           dated_after: tuple[str, date] | None = None) -> list[uuid.UUID]:
+    """Timecards whose rows the company's books refused with one of these codes; with `dated_after`
+    (timezone, day), only those dated after that day (core_platform.joins)."""
+    stmt = select(Row.timecard_id).where(Row.company_id == company_id, Row.state == State.FAILED,
                                          Row.error_kind == Kind.VALIDATION, Row.last_error_code.in_(codes))
-
-
-async def timecard_ids(session: AsyncSession, stmt: Select[uuid.UUID]) -> list[uuid.UUID]:
+    if dated_after is not None:
+        stmt = joins.dated_after(stmt, Row.timecard_id, *dated_after)
     return list((await session.execute(stmt)).scalars())
+
+
+def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any) -> Select[Any]:
+    """How many approved timecards on or after `start_date` (a date in `timezone`, as desire_of has it)
+    have no outbox row yet (core_platform.joins). Either argument may be a value or a column of an
+    enclosing query."""
+    return joins.unqueued_approved(company_id, start_date, timezone, row_timecard_id=Row.timecard_id)
+
+
+async def count_unqueued(session: AsyncSession, company_id: uuid.UUID, start_date: date | None, timezone: str) -> int:
+    return int((await session.execute(unqueued_approved(company_id, start_date, timezone))).scalar_one())
 
 
 async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime | None:
