@@ -77,6 +77,11 @@ async def run(args: argparse.Namespace, ts: svc.TestServices) -> None:
     from qbo_integration.sync.models import TimecardSyncRecord
     from qbo_integration.worker.queue import JobQueue
 
+    try:  # the full pass's candidates: in the outbox's repository, in sweep on older checkouts, or none
+        from qbo_integration.sync.outbox_repository import all_candidates
+    except ImportError:
+        all_candidates = getattr(sweep, "all_candidates", None)
+
     company_id = uuid.uuid4()
     await seed(ts.database_url.replace("postgresql+asyncpg://", "postgresql://"), company_id, args.timecards,
                args.changed)
@@ -99,10 +104,10 @@ async def run(args: argparse.Namespace, ts: svc.TestServices) -> None:
                 rows.append((label, "n/a (this checkout has no incremental pass)"))
                 continue
             ms, changed = await timed(sm, lambda s, kw=kw: sweep.rederive_company(s, integration, now, **kw))
-            if hasattr(sweep, "all_candidates"):
+            if all_candidates is not None:
                 _, (ids, _) = await timed(sm, lambda s, kw=kw: (
                     sweep.changed_candidates(s, company_id, None, kw["updated_since"]) if kw
-                    else sweep.all_candidates(s, company_id, None)))
+                    else all_candidates(s, company_id, None)))
                 read = f"{len(ids)} candidate rows"
             else:  # the old full pass loaded every approved timecard and every outbox row of the company
                 read = f"{2 * args.timecards} rows (every approved timecard + every outbox row)"

@@ -258,7 +258,7 @@ async def test_saving_a_mapping_beside_a_sync_write_back_does_not_deadlock(clien
     from sqlalchemy import text
 
     from qbo_integration.monitoring.setup import mark_step
-    from qbo_integration.sync import outbox
+    from qbo_integration.sync import outbox_repository
     from qbo_integration.sync.models import TimecardSyncRecord as Row
 
     cid = imported.company_id
@@ -278,7 +278,7 @@ async def test_saving_a_mapping_beside_a_sync_write_back_does_not_deadlock(clien
                 "AND wait_event_type = 'Lock'"))).scalar())
 
     async with sessionmaker() as round_:
-        await outbox.lock_rows(round_, cid, timecard_ids=[tid])  # a write-back holding the timecard's row
+        await outbox_repository.lock_rows(round_, cid, timecard_ids=[tid])  # a write-back holding the timecard's row
         save = asyncio.create_task(client.put(f"{API}/mapping", json={"companyId": str(cid), "mapping": mapping,
                                                                      "confirmDuplicates": True},
                                               headers=auth_headers))

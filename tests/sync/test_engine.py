@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from qbo_integration.core_platform.events import channel
 from qbo_integration.monitoring.models import AuditLogEntry
-from qbo_integration.sync import engine, intake, jobs, sweep
+from qbo_integration.sync import engine, intake, jobs, rounds, sweep
 from qbo_integration.sync.context import JobContext
 from tests.qbo.helpers import age_breaker
 from tests.support import sync as h
@@ -122,8 +122,8 @@ async def test_a_job_past_its_time_budget_continues_in_a_new_job(ctx, live, sess
                                                                  arq_redis):
     """A big backlog never runs into arq's job timeout: the job hands the same sync_jobs row to a new job."""
     cc, core = live
-    monkeypatch.setattr(engine, "JOB_BUDGET_SECONDS", 0.0)  # one round per job
-    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 1)
+    monkeypatch.setattr(rounds, "JOB_BUDGET_SECONDS", 0.0)  # one round per job
+    monkeypatch.setattr(rounds, "CLAIM_PER_ROUND", 1)
     for _ in range(2):
         await _approve(ctx, sessionmaker, core)
     first = await engine.run_company_sync(ctx, core.company_id)
@@ -164,8 +164,8 @@ async def test_two_jobs_racing_on_one_company_push_each_timecard_once(ctx, live,
     more = [await _approve(ctx, sessionmaker, core, start=h.DENVER_DAY - timedelta(days=i + 1)) for i in range(24)]
     job_a = await jobs.start(sessionmaker, core.company_id, None, "test", clock())
     job_b = await jobs.start(sessionmaker, core.company_id, None, "test", clock())
-    await asyncio.gather(engine.CompanySync(JobContext.of(ctx), core.company_id, job_a).run(),
-                         engine.CompanySync(JobContext.of(other), core.company_id, job_b).run())
+    await asyncio.gather(rounds.CompanySync(JobContext.of(ctx), core.company_id, job_a).run(),
+                         rounds.CompanySync(JobContext.of(other), core.company_id, job_b).run())
     tas = await h.activities(sandbox, cc.realm_id)
     assert len(tas) == 48 and len({t["Id"] for t in tas}) == 48
     for tid in tids + more:
@@ -228,7 +228,7 @@ async def test_a_batch_with_an_unknown_outcome_is_resent_whole_even_past_the_cla
     assert {(await h.row(sessionmaker, t)).state for t in tids} == {"failed"}
     assert len(await h.activities(sandbox, cc.realm_id)) == 5
     await sandbox.delete(f"/_sandbox/realms/{cc.realm_id}/faults")
-    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 2)
+    monkeypatch.setattr(rounds, "CLAIM_PER_ROUND", 2)
     clock.advance(minutes=2)
     await _sync(ctx, core)
     assert {(await h.row(sessionmaker, t)).state for t in tids} == {"synced"}

@@ -128,7 +128,7 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
         ctx, live, sessionmaker, sandbox, clock, monkeypatch):
     """Job A sends, then stalls past its lease; job B takes the row over. A's write-back must leave
     B's row alone (B's claim, B's facts), and the row still ends with the one record A created."""
-    from qbo_integration.sync import outbox, policy, sender
+    from qbo_integration.sync import outbox_repository, policy, sender
 
     cc, core = live
     [tid] = await _approve_batch(ctx, sessionmaker, core, 1)
@@ -140,7 +140,7 @@ async def test_a_round_outliving_the_reclaim_delay_does_not_overwrite_a_row_anot
         if not taken:
             clock.advance(seconds=policy.LEASE.total_seconds() + 1)
             async with sessionmaker() as s:
-                taken.extend(await outbox.claim_due(s, core.company_id, worker="job-b", job_id=None, now=clock()))
+                taken.extend(await outbox_repository.claim_due(s, core.company_id, worker="job-b", job_id=None, now=clock()))
                 await s.commit()
         return results
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from qbo_integration.sync import intake, outbox, outcome, policy
+from qbo_integration.sync import intake, outbox, outbox_repository, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind
 from qbo_integration.worker.queue import QUEUE_NAME
@@ -67,14 +67,14 @@ async def test_claims_skip_rows_another_job_holds(ctx, live, sessionmaker, clock
         tid = await h.add_timecard(sessionmaker, core)
         await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
     async with sessionmaker() as a, sessionmaker() as b:
-        first = await outbox.claim_due(a, core.company_id, worker="a", job_id=None, now=clock(), limit=2)
-        second = await outbox.claim_due(b, core.company_id, worker="b", job_id=None, now=clock(), limit=10)
+        first = await outbox_repository.claim_due(a, core.company_id, worker="a", job_id=None, now=clock(), limit=2)
+        second = await outbox_repository.claim_due(b, core.company_id, worker="b", job_id=None, now=clock(), limit=10)
         assert len(first) == 2 and len(second) == 2
         assert not {c.id for c in first} & {c.id for c in second}
         await a.commit()
         await b.commit()
     async with sessionmaker() as s:
-        assert await outbox.claim_due(s, core.company_id, worker="c", job_id=None, now=clock()) == []
+        assert await outbox_repository.claim_due(s, core.company_id, worker="c", job_id=None, now=clock()) == []
         states = set((await s.execute(select(Row.state, Row.claimed_by))).all())
     assert states == {("in_flight", "a"), ("in_flight", "b")}
 
@@ -84,12 +84,12 @@ async def test_a_dead_workers_claim_is_taken_over(ctx, live, sessionmaker, clock
     tid = await h.add_timecard(sessionmaker, core)
     await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
     async with sessionmaker() as s:
-        assert len(await outbox.claim_due(s, core.company_id, worker="dead", job_id=None, now=clock())) == 1
+        assert len(await outbox_repository.claim_due(s, core.company_id, worker="dead", job_id=None, now=clock())) == 1
         await s.commit()
     async with sessionmaker() as s:
-        assert await outbox.claim_due(s, core.company_id, worker="w2", job_id=None,
+        assert await outbox_repository.claim_due(s, core.company_id, worker="w2", job_id=None,
                                       now=clock() + policy.LEASE - timedelta(seconds=1)) == []
-        taken = await outbox.claim_due(s, core.company_id, worker="w2", job_id=None,
+        taken = await outbox_repository.claim_due(s, core.company_id, worker="w2", job_id=None,
                                        now=clock() + policy.LEASE + timedelta(seconds=1))
         assert [c.timecard_id for c in taken] == [tid]
 
@@ -136,9 +136,9 @@ async def _claim_then_change(ctx, core, sessionmaker, clock, event: str, **chang
     tid = await h.add_timecard(sessionmaker, core)
     await intake.handle_event(ctx, h.event("timecard.approved", core, tid, 1))
     async with sessionmaker() as s:
-        [claimed] = await outbox.claim_due(s, core.company_id, worker="a", job_id=None, now=clock())
+        [claimed] = await outbox_repository.claim_due(s, core.company_id, worker="a", job_id=None, now=clock())
         entry = outbox.Entry("create", "rid-1", "fp-1", 1, {"TxnDate": "2026-03-02"})
-        assert await outbox.record_outstanding(s, {claimed.id: (claimed.claim_token, entry)}, clock(), "1") == {claimed.id}
+        assert await outbox_repository.record_outstanding(s, {claimed.id: (claimed.claim_token, entry)}, clock(), "1") == {claimed.id}
         await s.commit()
     v2 = await h.change_timecard(sessionmaker, tid, **change)
     await intake.handle_event(ctx, h.event(event, core, tid, v2))
@@ -150,7 +150,7 @@ async def test_an_edit_during_the_send_is_not_lost(ctx, live, sessionmaker, cloc
     tid, claimed = await _claim_then_change(ctx, core, sessionmaker, clock, "timecard.updated",
                                             notes="edited while sending")
     async with sessionmaker() as s:
-        r = await outbox.lock_row(s, tid)
+        r = await outbox_repository.lock_row(s, tid)
         assert (r.state, r.timecard_version) == ("in_flight", 2)
         outcome.now_holds(r, "14", "0", 1, None, clock())
         outbox.clear_outstanding(r)
@@ -164,7 +164,7 @@ async def test_unapproved_during_a_create_deletes_after_it_lands(ctx, live, sess
     tid, claimed = await _claim_then_change(ctx, core, sessionmaker, clock, "timecard.unapproved",
                                             status="submitted")
     async with sessionmaker() as s:
-        r = await outbox.lock_row(s, tid)
+        r = await outbox_repository.lock_row(s, tid)
         assert r.operation == "settle"  # the create may be landing: its outcome first, then the delete
         outcome.now_holds(r, "15", "0", 1, None, clock())
         outbox.clear_outstanding(r)

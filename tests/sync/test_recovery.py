@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from qbo_integration.sync import engine, nudge, outbox, policy, sender
+from qbo_integration.sync import engine, nudge, outbox_repository, policy, sender
 from tests.support import sync as h
 
 BOUND = timedelta(minutes=3)
@@ -129,7 +129,7 @@ async def test_a_live_round_keeps_its_rows_by_renewing_and_loses_them_once_its_l
 
     leases = lease.Leases(sessionmaker, clock)
     async with sessionmaker() as s:
-        mine = await outbox.claim_due(s, core.company_id, worker="a", job_id=None, now=clock())
+        mine = await outbox_repository.claim_due(s, core.company_id, worker="a", job_id=None, now=clock())
         await s.commit()
     token = mine[0].claim_token
     leases.hold(token, len(mine), clock() + LEASE)
@@ -137,11 +137,11 @@ async def test_a_live_round_keeps_its_rows_by_renewing_and_loses_them_once_its_l
         clock.advance(seconds=20)
         await leases.renew()
         async with sessionmaker() as s:
-            assert await outbox.claim_due(s, core.company_id, worker="b", job_id=None, now=clock()) == []
+            assert await outbox_repository.claim_due(s, core.company_id, worker="b", job_id=None, now=clock()) == []
     assert leases.send_by(token)() == (clock() + LEASE).timestamp()
     clock.advance(seconds=LEASE.total_seconds() + 1)  # A stalled: no renewal
     async with sessionmaker() as s:
-        assert len(await outbox.claim_due(s, core.company_id, worker="b", job_id=None, now=clock())) == 2
+        assert len(await outbox_repository.claim_due(s, core.company_id, worker="b", job_id=None, now=clock())) == 2
         await s.commit()
     await leases.renew()  # too late: B holds the rows
     assert leases.send_by(token)() < clock().timestamp()
@@ -167,7 +167,7 @@ async def test_the_rows_of_a_job_that_died_are_taken_over_once_its_lease_lapsed_
     cc, core = live
     tids = await h.approve_days(ctx, sessionmaker, core, 3)
     async with sessionmaker() as s:
-        assert len(await outbox.claim_due(s, core.company_id, worker="dead", job_id=None, now=clock())) == 3
+        assert len(await outbox_repository.claim_due(s, core.company_id, worker="dead", job_id=None, now=clock())) == 3
         await s.commit()
     lease_end = clock() + LEASE
     await arq_redis.set(nudge._k(core.company_id, "lock"), "dead-job", ex=nudge.LOCK_SECONDS)

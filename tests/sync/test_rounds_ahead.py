@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from qbo_integration.qbo.config import LimitsConfig
 from qbo_integration.queue import QUEUE_NAME
-from qbo_integration.sync import engine, intake, sender
+from qbo_integration.sync import engine, intake, rounds, sender
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from tests.support import sync as h
 
@@ -33,7 +33,7 @@ async def _states(sessionmaker, tids) -> dict[uuid.UUID, tuple[str, uuid.UUID | 
 
 async def test_the_next_round_is_claimed_while_this_one_sends(ctx, live, sessionmaker, sandbox, monkeypatch):
     cc, core = live
-    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 2)  # rounds of 2: the first round is 2 as well
+    monkeypatch.setattr(rounds, "CLAIM_PER_ROUND", 2)  # rounds of 2: the first round is 2 as well
     tids = await _approve_days(ctx, sessionmaker, core, 5)
     real_send = sender.send
     seen: list[dict] = []
@@ -59,8 +59,8 @@ async def test_the_next_round_is_claimed_while_this_one_sends(ctx, live, session
 
 async def test_a_job_that_stops_gives_back_the_round_it_took_ahead(ctx, live, sessionmaker, sandbox, monkeypatch):
     cc, core = live
-    monkeypatch.setattr(engine, "JOB_BUDGET_SECONDS", 0.0)  # one round per job
-    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 2)
+    monkeypatch.setattr(rounds, "JOB_BUDGET_SECONDS", 0.0)  # one round per job
+    monkeypatch.setattr(rounds, "CLAIM_PER_ROUND", 2)
     tids = await _approve_days(ctx, sessionmaker, core, 4)
     first = await engine.run_company_sync(ctx, core.company_id)
     assert first["status"] == "continuing" and len(await h.activities(sandbox, cc.realm_id)) == 2

@@ -4,7 +4,7 @@ sent again when the pause ends (not at the next sweep)."""
 from __future__ import annotations
 
 from qbo_integration.queue import QUEUE_NAME
-from qbo_integration.sync import engine, intake
+from qbo_integration.sync import engine, intake, rounds
 from qbo_integration.sync.states import Kind
 from tests.support import sync as h
 
@@ -62,7 +62,7 @@ async def test_rows_a_paused_round_never_claimed_are_woken_at_the_end_of_the_pau
     """A 429 stops the job mid-backlog: the rows of later rounds are still due (their next attempt is in the
     past), so the earliest due time said "no retry to schedule" and they waited for the sweep (15 min;
     bench/fleet.py 50 x 1,000: three companies stalled with 460-490 rows pending)."""
-    monkeypatch.setattr(engine, "CLAIM_PER_ROUND", 1)
+    monkeypatch.setattr(rounds, "CLAIM_PER_ROUND", 1)
     cc, core = live
     first = await _approve(ctx, sessionmaker, core)
     second = await _approve(ctx, sessionmaker, core)

@@ -212,7 +212,7 @@ async def test_an_admins_decision_and_a_sync_round_of_the_timecard_do_not_deadlo
 
     from qbo_integration.errors import Conflict
     from qbo_integration.reconciliation import findings
-    from qbo_integration.sync import outbox
+    from qbo_integration.sync import outbox_repository
     from qbo_integration.sync.written import Written
 
     cc, core = live
@@ -228,7 +228,7 @@ async def test_an_admins_decision_and_a_sync_round_of_the_timecard_do_not_deadlo
             await s.commit()
 
     async with sessionmaker() as round_:
-        await outbox.lock_rows(round_, cc.company_id, timecard_ids=[tid])
+        await outbox_repository.lock_rows(round_, cc.company_id, timecard_ids=[tid])
         decision = asyncio.create_task(decide())
 
         async def waiting_for_a_lock():

@@ -29,7 +29,7 @@ from qbo_integration.exports.storage import PREFIX, ExportStorage
 from qbo_integration.metrics import EXPORTS
 from qbo_integration.monitoring import audit, notify
 from qbo_integration.queue import DELIVER_ALERTS, JobQueue, commit_and_flush
-from qbo_integration.sync import outbox
+from qbo_integration.sync import outbox_repository
 from qbo_integration.sync.story import events as story
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def unsynced_timecards(session: AsyncSession, company: CompanyView, *, sta
     else:
         ids = await gw.timecard_ids_in_range(
             company.id, lo or datetime(1970, 1, 1, tzinfo=UTC), hi or datetime(9999, 1, 1, tzinfo=UTC))
-    in_qbo = await outbox.in_qbo(session, ids) if ids else set()
+    in_qbo = await outbox_repository.in_qbo(session, ids) if ids else set()
     wanted = [i for i in ids if i not in in_qbo]
     views: dict[uuid.UUID, TimecardView] = {}
     for i in range(0, len(wanted), _CHUNK):

@@ -26,7 +26,7 @@ from qbo_integration.mapping import profiles
 from qbo_integration.monitoring import audit
 from qbo_integration.realms.models import RealmArchive
 from qbo_integration.reconciliation import findings
-from qbo_integration.sync import outbox
+from qbo_integration.sync import outbox_repository
 
 ACTION = "quickbooks_company_switched"
 
@@ -46,7 +46,8 @@ async def switch_realm(session: AsyncSession, *, integration_id: uuid.UUID, comp
     """Set the old realm's sync history aside for `new_realm`. The caller holds the integration row locked
     and commits; nothing here calls QuickBooks."""
     counts = {
-        "syncRecords": await _archive(session, company_id, old_realm, "sync_record", outbox.company_rows(company_id)),
+        "syncRecords": await _archive(session, company_id, old_realm, "sync_record",
+                                      outbox_repository.company_rows(company_id)),
         "mappingProfiles": await _archive(session, company_id, old_realm, "mapping_profile",
                                           profiles.company_profiles(company_id)),
         "directoryRecords": await _archive(session, company_id, old_realm, "directory_record",
@@ -54,7 +55,7 @@ async def switch_realm(session: AsyncSession, *, integration_id: uuid.UUID, comp
         "directoryProposals": await _archive(session, company_id, old_realm, "directory_proposal",
                                              proposal_store.company_rows(company_id)),
     }
-    await outbox.delete_company_rows(session, company_id)
+    await outbox_repository.delete_company_rows(session, company_id)
     await profiles.delete_company_profiles(session, company_id)
     await directory.delete_company_records(session, company_id)
     await import_flow.forget_cursor(session, company_id)

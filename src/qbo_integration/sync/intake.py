@@ -15,7 +15,7 @@ from qbo_integration import logs
 from qbo_integration.connections.service import get_integration
 from qbo_integration.core_platform.events import CoreEvent
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import core_status, nudge, outbox
+from qbo_integration.sync import core_status, nudge, outbox_repository
 from qbo_integration.sync.context import JobContext
 from qbo_integration.sync.states import State
 from qbo_integration.sync.story import events as story
@@ -31,7 +31,7 @@ async def handle_event(job_ctx: dict[str, Any] | JobContext, event: CoreEvent) -
         if integration is None or not integration.enabled:
             logger.info("event for a company without live sync ignored", extra=logs.log_fields(event=event.event))
             return
-        held = await outbox.held_version(session, event.timecard_id)
+        held = await outbox_repository.held_version(session, event.timecard_id)
         if held is not None and event.version < held:
             logger.info("stale event ignored", extra=logs.log_fields(event=event.event, version=event.version,
                                                                      held=held))
@@ -43,7 +43,7 @@ async def handle_event(job_ctx: dict[str, Any] | JobContext, event: CoreEvent) -
             logger.warning("event names a timecard of another company; ignored",
                            extra=logs.log_fields(event=event.event))
             return
-        row, changed = await outbox.upsert_for_timecard(
+        row, changed = await outbox_repository.upsert_for_timecard(
             session, company, event.timecard_id, timecard, integration.sync_start_date, now
         )
         if changed and row is not None and timecard is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.clock import utc_now
 from qbo_integration.core_platform.gateway import CoreGateway
-from qbo_integration.sync import outbox
+from qbo_integration.sync import outbox_repository
 from qbo_integration.sync.states import State
 
 # States in which no job holds the row. A row is settled (what QBO holds is what we last wrote, or someone
@@ -32,7 +32,7 @@ class KnownRecord:
 
 
 async def by_qbo_id(session: AsyncSession, company_id: uuid.UUID, qbo_id: str) -> KnownRecord | None:
-    row = await outbox.row_naming(session, company_id, qbo_id)
+    row = await outbox_repository.row_naming(session, company_id, qbo_id)
     if row is None:
         return None
     return KnownRecord(row.timecard_id, qbo_id, row.qbo_sync_token, is_settled(row.state, row.pending_op))
@@ -46,14 +46,14 @@ async def lock_row(session: AsyncSession, company_id: uuid.UUID, timecard_id: uu
 async def lock_rows(session: AsyncSession, company_id: uuid.UUID, timecard_ids: list[uuid.UUID]) -> None:
     """Hold these outbox rows until commit, in the one order every locker takes them (timecard id)."""
     if timecard_ids:
-        await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids)
+        await outbox_repository.lock_rows(session, company_id, timecard_ids=timecard_ids)
 
 
 async def adopt_qbo_version(session: AsyncSession, company_id: uuid.UUID, timecard_id: uuid.UUID,
                             expected_token: str | None, qbo_token: str) -> bool:
     """The admin keeps QBO's edited version: our next write starts from its SyncToken, and a webhook
     echo of it is no longer drift. False when the row moved on since the finding (nothing changed)."""
-    rows = await outbox.lock_rows(session, company_id, timecard_ids=[timecard_id])
+    rows = await outbox_repository.lock_rows(session, company_id, timecard_ids=[timecard_id])
     if not rows or not is_settled(rows[0].state, rows[0].pending_op) or rows[0].qbo_sync_token != expected_token:
         return False
     rows[0].qbo_sync_token = qbo_token
@@ -75,7 +75,7 @@ class OwnedRecord:
 async def owned_records(session: AsyncSession, company_id: uuid.UUID) -> list[OwnedRecord]:
     """Our rows that name a QBO record; `wanted` comes from Core as it is now (approved or not)."""
     approved = {tid for tid, _, _ in await CoreGateway(session).approved_timecard_versions(company_id)}
-    rows = await outbox.rows_naming_records(session, company_id)
+    rows = await outbox_repository.rows_naming_records(session, company_id)
     return [OwnedRecord(r.timecard_id, r.qbo_id, r.qbo_sync_token, is_settled(r.state, r.pending_op),
                         r.timecard_id in approved, r.synced_at) for r in rows]
 
@@ -93,7 +93,7 @@ async def refresh_from_core(session: AsyncSession, company_id: uuid.UUID, timeca
         return 0
     await sweep.rederive_company(session, integration, utc_now(), timecard_ids)
     now = utc_now()
-    rows = await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids, states=SETTLED_STATES)
+    rows = await outbox_repository.lock_rows(session, company_id, timecard_ids=timecard_ids, states=SETTLED_STATES)
     for row in rows:
         row.state, row.attempts, row.next_attempt_at = State.PENDING, 0, now
     return len(rows)
@@ -106,7 +106,7 @@ async def disown_qbo_content(session: AsyncSession, company_id: uuid.UUID, timec
     of that update (QBO answers it "not found"): nothing is created while QBO holds a record of the timecard.
     False when the row moved on since the finding (another record, another SyncToken: CrewFlow wrote since),
     or a write of ours is outstanding."""
-    rows = await outbox.lock_rows(session, company_id, timecard_ids=[timecard_id])
+    rows = await outbox_repository.lock_rows(session, company_id, timecard_ids=[timecard_id])
     row = rows[0] if rows else None
     if row is None or not is_settled(row.state, row.pending_op) or row.qbo_id != expected_qbo_id \
             or row.qbo_sync_token != expected_token:

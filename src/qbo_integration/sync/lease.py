@@ -1,7 +1,7 @@
 """The leases of the rows one sync job holds: until when it may send writes for them.
 
-A claim gives its rows a lease of `policy.LEASE` (outbox.claim_due); while the job is alive a background
-task renews every claim it holds each `policy.LEASE_RENEW`, one UPDATE in its own short transaction (never
+A claim gives its rows a lease of `policy.LEASE` (outbox_repository.claim_due); while the job is alive a
+background task renews every claim it holds each `policy.LEASE_RENEW`, one UPDATE in its own short transaction (never
 one open across a QBO call). The sender asks `send_by(token)` just before each attempt of a write
 (qbo.writes_sent_by) and sends nothing once it has passed. A job that stalls (or dies) stops renewing, its
 rows are claimed again as soon as the lease has lapsed, and it can no longer send for them: the last
@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from qbo_integration.sync import outbox, policy
+from qbo_integration.sync import outbox_repository, policy
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Leases:
             return
         until = self.clock() + policy.LEASE
         async with self.sm() as s:
-            held = await outbox.renew_leases(s, list(self._held), until)
+            held = await outbox_repository.renew_leases(s, list(self._held), until)
             await s.commit()
         for token, h in list(self._held.items()):
             if held.get(token, 0) >= h.rows:

@@ -1,7 +1,7 @@
 """Sending one round of work to QBO: creates in batches, updates and deletes one by one, and the
 look-ups that settle creates whose outcome was lost.
 
-Every request's identity is written to the ledger (outbox.record_outstanding) *before* it is sent:
+Every request's identity is written to the ledger (outbox_repository.record_outstanding) *before* it is sent:
 a create carries a fresh request id (batched ones `"{key}:{i}:{n}"`, from which the QBO client
 derives the batch's requestid), an update or delete one derived from (operation, timecard,
 version, SyncToken). A create whose answer was lost is never sent again: it is looked up by

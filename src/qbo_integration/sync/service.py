@@ -10,18 +10,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration.clock import utc_now
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, is_connected
-from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView
 from qbo_integration.errors import Conflict, NotFound
 from qbo_integration.queue import SYNC_COMPANY, JobQueue
-from qbo_integration.sync import core_status, jobs, outbox, policy
+from qbo_integration.sync import core_status, jobs, outbox, outbox_repository, policy
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, State
@@ -67,7 +65,8 @@ def _enqueue(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID, job:
 async def _requeue_rows(session: AsyncSession, company_id: uuid.UUID, *, states: tuple[State, ...],
                         kinds: tuple[Kind, ...] | None, timecard_ids: list[uuid.UUID] | None,
                         now: datetime, action: str, actor: str | None = None) -> int:
-    locked = await outbox.lock_rows(session, company_id, timecard_ids=timecard_ids, states=states, kinds=kinds)
+    locked = await outbox_repository.lock_rows(session, company_id, timecard_ids=timecard_ids, states=states,
+                                               kinds=kinds)
     was = {row.id: str(row.state) for row in locked}
     requeued = [row for row in locked if outbox.requeue(row, now)]
     await core_status.report(session, requeued)
@@ -139,14 +138,14 @@ async def requeue_reopened(session: AsyncSession, queue: JobQueue, company_id: u
         return 0
     codes = [c for c, lifted in ((policy.CLASS_TRACKING_OFF, class_tracking),
                                  (policy.LOCATION_TRACKING_OFF, department_tracking)) if lifted]
-    ids = await outbox.timecard_ids(session, outbox.refused_by_books(company_id, tuple(codes))) if codes else []
-    closed = outbox.refused_by_books(company_id, (policy.BOOKS_CLOSED,))
+    ids = await outbox_repository.refused_by_books(session, company_id, tuple(codes)) if codes else []
+    closed = (policy.BOOKS_CLOSED,)
     if close_date is None:
-        ids += await outbox.timecard_ids(session, closed)
+        ids += await outbox_repository.refused_by_books(session, company_id, closed)
     else:
         company = await CoreGateway(session).get_company(company_id)
-        ids += await outbox.timecard_ids(session, joins.dated_after(
-            closed, Row.timecard_id, company.timezone if company else "UTC", close_date))
+        ids += await outbox_repository.refused_by_books(
+            session, company_id, closed, dated_after=(company.timezone if company else "UTC", close_date))
     if not ids:
         return 0
     n = await _requeue_rows(session, company_id, states=(State.FAILED,), kinds=(Kind.VALIDATION,),
@@ -172,7 +171,7 @@ async def requeue_dead(session: AsyncSession, queue: JobQueue, company_id: uuid.
 
 
 async def dead_letters(session: AsyncSession, company_id: uuid.UUID, limit: int = 500) -> list[Row]:
-    return await outbox.dead_rows(session, company_id, limit)
+    return await outbox_repository.dead_rows(session, company_id, limit)
 
 
 async def job_for_company(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob:
@@ -190,13 +189,6 @@ async def set_sync_start_date(session: AsyncSession, company_id: uuid.UUID, star
     return integration
 
 
-def unqueued_approved(company_id: uuid.UUID, start_date: Any, timezone: Any) -> Select[Any]:
-    """How many approved timecards on or after `start_date` (a date in `timezone`, as desire_of has it)
-    have no outbox row yet (core_platform.joins). Either argument may be a value or a column of an
-    enclosing query."""
-    return joins.unqueued_approved(company_id, start_date, timezone, row_timecard_id=Row.timecard_id)
-
-
 async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid.UUID,
                         now: datetime | None = None) -> int:
     """Live sync was just turned on: queue the approved backlog now (as Sync Now does) rather than at the
@@ -205,8 +197,7 @@ async def queue_backlog(session: AsyncSession, queue: JobQueue, company_id: uuid
     integration = await _live_integration(session, company_id)
     company = await CoreGateway(session).get_company(company_id)
     tz = company.timezone if company else "UTC"
-    unqueued = int((await session.execute(
-        unqueued_approved(company_id, integration.sync_start_date, tz))).scalar_one())
-    waiting = await outbox.count_waiting(session, company_id)
+    unqueued = await outbox_repository.count_unqueued(session, company_id, integration.sync_start_date, tz)
+    waiting = await outbox_repository.count_waiting(session, company_id)
     await request_sync(session, queue, company_id, trigger="live_sync", now=now)
     return unqueued + waiting

@@ -28,8 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qbo_integration.sync import policy
-from qbo_integration.sync import service as sync_service
+from qbo_integration.sync import outbox_repository, policy
 from qbo_integration.sync.models import SyncJob
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Kind, Op, State
@@ -60,7 +59,7 @@ def company_counts(company_id: uuid.UUID, *, today_start: datetime, zone: str, s
     )
     synced_today = (select(func.count()).where(Row.company_id == company_id, Row.state == SYNCED,
                                               Row.synced_at >= today_start).scalar_subquery())
-    unqueued = sync_service.unqueued_approved(company_id, start_date, zone).scalar_subquery()
+    unqueued = outbox_repository.unqueued_approved(company_id, start_date, zone).scalar_subquery()
     return select(states.c.pending, states.c.retrying, states.c.needs_fix, states.c.dead, states.c.oldest,
                   synced_today.label("synced_today"), unqueued.label("unqueued"))
 

@@ -14,18 +14,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy import Boolean, and_, cast, func, null, or_, select, text, union_all
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qbo_integration import logs
 from qbo_integration.connections.models import Integration
 from qbo_integration.connections.service import get_integration, live_integrations
-from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView
-from qbo_integration.sync import core_status, jobs, nudge, outbox
+from qbo_integration.sync import core_status, jobs, nudge, outbox, outbox_repository
 from qbo_integration.sync.context import JobContext
-from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import Op, Wanted
 from qbo_integration.sync.story import events as story
 
@@ -33,36 +31,15 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 
 
-def _wants_qbo() -> Any:
-    """The row still wants QBO to hold its timecard (or is about to)."""
-    return or_(Row.operation.in_((Op.CREATE, Op.UPDATE)), and_(Row.qbo_id.is_not(None), Row.operation != Op.DELETE))
-
-
-async def all_candidates(session: AsyncSession, company_id: uuid.UUID,
-                         start: date | None) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
-    """(timecards whose row may be out of line with Core, those among them with no row yet) over
-    the company's whole history, found by PostgreSQL so only they are read: approved timecards with
-    no row or a newer version than the row holds, and rows that still want QBO to hold a timecard no
-    longer approved, or gone. (Like service's
-    unqueued_approved: joins of Core's timecards with our rows, in core_platform.joins.)"""
-    fresh = joins.approved_out_of_line(
-        company_id, start, row_id=Row.id, row_timecard_id=Row.timecard_id, row_version=Row.timecard_version)
-    stale = joins.held_not_approved(
-        company_id, start, row_timecard_id=Row.timecard_id, row_company_id=Row.company_id, row_wanted=_wants_qbo())
-    # One statement for both: a stale row's "has no row" is NULL.
-    found = (await session.execute(union_all(fresh, stale.add_columns(cast(null(), Boolean))))).all()
-    return [t for t, _ in found], {t for t, no_row in found if no_row}
-
-
 async def changed_candidates(session: AsyncSession, company_id: uuid.UUID, start: date | None,
                              updated_since: datetime) -> tuple[list[uuid.UUID], set[uuid.UUID]]:
-    """The same as all_candidates, among the timecards Core changed since `updated_since` (read
-    through the gateway, then their rows): work that grows with the change, not the history. A
+    """The same as outbox_repository.all_candidates, among the timecards Core changed since `updated_since`
+    (read through the gateway, then their rows): work that grows with the change, not the history. A
     timecard deleted from Core leaves nothing changed to look at: the full pass finds it."""
     changed = await CoreGateway(session).timecards_changed_since(company_id, updated_since)
     if not changed:
         return [], set()
-    rows = await outbox.rows_of(session, company_id, [c.id for c in changed])
+    rows = await outbox_repository.rows_of(session, company_id, [c.id for c in changed])
     floor = datetime.combine(start, time.min, UTC) if start is not None else None
     out, without_row = [], set()
     for c in changed:
@@ -88,17 +65,15 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
     company = company or await gateway.get_company(integration.company_id)
     if company is None:
         return 0
-    # One re-derivation of a company at a time (a Sync Now's, a job's, the sweep's): each inserts new rows
-    # before it locks existing ones, so two could wait on each other (outbox.LOCK_ORDER).
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                          {"k": f"sync:rederive:{company.id}"})
+    await outbox_repository.lock_rederive(session, company.id)
     if timecard_ids is None:
         since = integration.sync_start_date - timedelta(days=1) if integration.sync_start_date else None
-        candidate_ids, without_row = await (all_candidates(session, company.id, since) if updated_since is None
-                                            else changed_candidates(session, company.id, since, updated_since))
+        candidate_ids, without_row = await (
+            outbox_repository.all_candidates(session, company.id, since) if updated_since is None
+            else changed_candidates(session, company.id, since, updated_since))
     else:
         candidate_ids, without_row = list(timecard_ids), set()
-    candidate_ids = sorted(set(candidate_ids))  # outbox.LOCK_ORDER
+    candidate_ids = sorted(set(candidate_ids))  # outbox_repository.LOCK_ORDER
     changed = 0
     told: list[story.Row] = []  # the versions this pass found (one story INSERT)
     for start in range(0, len(candidate_ids), CHUNK):
@@ -106,7 +81,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
         timecards = await gateway.get_timecards(chunk)
         fresh = [timecards[t] for t in chunk if t in without_row and t in timecards and outbox.desire_of(
             company, timecards[t], integration.sync_start_date) is Wanted.PRESENT]
-        await outbox.insert_new(session, company.id, fresh, now)
+        await outbox_repository.insert_new(session, company.id, fresh, now)
         await gateway.set_sync_status_many([tc.id for tc in fresh], "pending")
         changed += len(fresh)
         told += [story.version(company.id, tc.id, tc, now) for tc in fresh]
@@ -114,7 +89,7 @@ async def rederive_company(session: AsyncSession, integration: Integration, now:
             if tid in without_row:
                 continue
             tc = timecards.get(tid)
-            row, did = await outbox.upsert_for_timecard(session, company, tid, tc, integration.sync_start_date, now)
+            row, did = await outbox_repository.upsert_for_timecard(session, company, tid, tc, integration.sync_start_date, now)
             if did and row is not None:
                 changed += 1
                 told.append(story.version(company.id, tid, tc, now, known_version=row.timecard_version))
@@ -224,7 +199,7 @@ async def _sweep(ctx: JobContext) -> dict[str, Any]:
                     if integration is None:
                         continue
                     done = await sweep_company(s, redis, integration, now)
-                    due = done.changed > 0 or await outbox.has_due(s, company_id, now)
+                    due = done.changed > 0 or await outbox_repository.has_due(s, company_id, now)
                     await s.commit()
                 await remember_pass(redis, company_id, done)
             except Exception:  # noqa: BLE001 - one company's trouble must not stop the others

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.core_platform.events import channel as events_channel
 from qbo_integration.metrics import APPROVE_TO_QBO, SYNCS
 from qbo_integration.monitoring import audit
-from qbo_integration.sync import core_status, lifecycle, outbox, outcome, policy
+from qbo_integration.sync import core_status, lifecycle, outbox, outbox_repository, outcome, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.sender import Result
 from qbo_integration.sync.states import Kind, Op, State
@@ -55,7 +55,7 @@ def _event(name: str, company_id: uuid.UUID, timecard_id: uuid.UUID, version: in
 
 async def _held_elsewhere(session: AsyncSession, company_id: uuid.UUID, results: list[Result]) -> set[str]:
     """QBO ids among this round's look-up matches that other timecards already hold."""
-    return await outbox.qbo_ids_held(session, company_id, {str(r.get("Id")) for res in results for r in res.found or []})
+    return await outbox_repository.qbo_ids_held(session, company_id, {str(r.get("Id")) for res in results for r in res.found or []})
 
 
 def _adopt(res: Result, taken: set[str]) -> dict[str, Any] | None:
@@ -255,9 +255,9 @@ async def apply_results(
     """Write each result back, but only to rows this job still holds under its claim token."""
     rnd = _Round(integration_id, company_id, job_id, now)
     ids = [r.work.claimed.id for r in results]
-    rows = {r.id: r for r in await outbox.lock_rows(session, ids=ids)} if ids else {}
+    rows = {r.id: r for r in await outbox_repository.lock_rows(session, ids=ids)} if ids else {}
     for r in rows.values():
-        session.expunge(r)  # locked; written back below in one statement (outbox.write_back)
+        session.expunge(r)  # locked; written back below in one statement (outbox_repository.write_back)
     taken = await _held_elsewhere(session, company_id, results)
     touched: list[Row] = []
     reported: list[Row] = []
@@ -272,7 +272,7 @@ async def apply_results(
         told += story.after_answer(res, row, d.outcome, company_id, now, realm_id=row.realm_id, job_id=job_id)
         if res.work.timecard is not None:
             reported.append(row)
-    await outbox.write_back(session, touched)
+    await outbox_repository.write_back(session, touched)
     await story.record(session, told)
     await audit.record_many(session, rnd.audits)
     await core_status.report(session, reported)

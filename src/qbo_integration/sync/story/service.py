@@ -20,7 +20,7 @@ from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.gateway import CoreGateway, require_company
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.errors import NotFound, Unprocessable
-from qbo_integration.sync import outbox
+from qbo_integration.sync import outbox_repository
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.states import State
 from qbo_integration.sync.story import repository
@@ -57,7 +57,7 @@ async def explain_many(session: AsyncSession, qbo: Any, company_id: uuid.UUID, t
     """The state in words of each of these timecards (the same sentence wherever a timecard is shown)."""
     company = await require_company(session, company_id)
     facts = await company_facts(session, qbo, company)
-    rows = await outbox.rows_by_timecard(session, company_id, timecard_ids)
+    rows = await outbox_repository.rows_by_timecard(session, company_id, timecard_ids)
     cards = await CoreGateway(session).get_timecards(timecard_ids)
     return {t: explain(rows.get(t), facts, timecard=cards.get(t), now=now) for t in timecard_ids}
 
@@ -189,7 +189,7 @@ async def timecard_sync(session: AsyncSession, qbo: Any, company_id: uuid.UUID, 
     tc = await CoreGateway(session).get_timecard(timecard_id)
     if tc is not None and tc.company_id != company_id:
         raise NotFound("Timecard not found")
-    rows = await outbox.rows_by_timecard(session, company_id, [timecard_id])
+    rows = await outbox_repository.rows_by_timecard(session, company_id, [timecard_id])
     events = await repository.page(session, company_id, timecard_id, before=before, limit=limit + 1)
     if tc is None and not rows and not events and before is None:
         raise NotFound("Timecard not found")
@@ -254,7 +254,7 @@ async def find(session: AsyncSession, qbo: Any, company_id: uuid.UUID, *, worker
                             details=[{"field": "to", "problem": "before from"}])
     company = await require_company(session, company_id)
     facts = await company_facts(session, qbo, company)
-    condition = outbox.in_states(*_MAY_BE[state][:1], or_none=_MAY_BE[state][1]) if state is not None else None
+    condition = outbox_repository.in_states(*_MAY_BE[state][:1], or_none=_MAY_BE[state][1]) if state is not None else None
     gw = CoreGateway(session)
     items: list[dict[str, Any]] = []
     scanned, last = 0, after
@@ -267,7 +267,7 @@ async def find(session: AsyncSession, qbo: Any, company_id: uuid.UUID, *, worker
             last = None
             break
         ids = [f.id for f in found]
-        rows = await outbox.rows_by_timecard(session, company_id, ids)
+        rows = await outbox_repository.rows_by_timecard(session, company_id, ids)
         cards = await gw.get_timecards(ids)
         for f in found:
             scanned += 1
