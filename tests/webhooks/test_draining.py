@@ -138,16 +138,22 @@ async def test_events_of_the_realm_connected_before_are_dropped_not_applied(ctx,
     assert audit.response_payload["realmId"] == cc.realm_id and audit.response_payload["events"] == 1
 
 
+async def _claimed_by(sessionmaker, redis, client, settings, company, job: str) -> list[WebhookEvent]:
+    """Two events delivered, claimed by `job`, which holds the company's turn."""
+    await _deliver(client, settings, company.realm_id, ["1", "2"], job)
+    async with sessionmaker() as s:
+        claimed = await service.claim(s, company.company_id)
+        await s.commit()
+    assert await service.take_turn(redis, company.company_id, job)
+    return claimed
+
+
 async def test_the_events_of_a_job_that_died_are_taken_again_about_a_minute_later(
         sessionmaker, redis, connected_company, client, settings):
     """A worker killed mid-job leaves its events `processing` and its turn taken: both lapse one lease
     later (they used to wait ten minutes, and a bookkeeper's edit with them)."""
     cid = connected_company.company_id
-    await _deliver(client, settings, connected_company.realm_id, ["1", "2"], "died")
-    async with sessionmaker() as s:
-        claimed = await service.claim(s, cid)
-        await s.commit()
-    assert await service.take_turn(redis, cid, "killed-job")
+    claimed = await _claimed_by(sessionmaker, redis, client, settings, connected_company, "killed-job")
     taken_at = claimed[0].claimed_at
     async with sessionmaker() as s:
         assert not await service.waiting(s, cid, now=taken_at + service.LEASE / 2)
@@ -161,11 +167,7 @@ async def test_a_live_job_keeps_its_turn_and_its_events(sessionmaker, redis, con
     from qbo_integration.webhooks.lease import Turn
 
     cid = connected_company.company_id
-    await _deliver(client, settings, connected_company.realm_id, ["1", "2"], "alive")
-    async with sessionmaker() as s:
-        claimed = await service.claim(s, cid)
-        await s.commit()
-    assert await service.take_turn(redis, cid, "alive-job")
+    claimed = await _claimed_by(sessionmaker, redis, client, settings, connected_company, "alive-job")
     later = claimed[0].claimed_at + timedelta(minutes=5)
     turn = Turn(sessionmaker, redis, cid, "alive-job", clock=lambda: later)
     turn.claimed = [e.id for e in claimed]
