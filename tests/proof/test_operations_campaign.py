@@ -184,7 +184,8 @@ async def _unsettled(stack: Stack, companies: list[OpsCompany]) -> dict[str, int
     return {str(k): int(v) for k, v in rows}
 
 
-async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions) -> tuple[bool, list[str]]:
+async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions,
+                  t0: float) -> tuple[bool, list[str]]:
     """End of the day: faults off, Sync Now per company, requeue dead letters while any; wait until quiet."""
     notes: list[str] = []
     for oc in companies:
@@ -199,15 +200,18 @@ async def _settle(stack: Stack, companies: list[OpsCompany], dis: Disruptions) -
             except AssertionError as exc:  # the check then shows what it cost
                 oc.problems.append(f"end of the day: {exc}")
     final_jobs = {oc.seed: await oc.sync_now([]) for oc in companies}
-    return await _quiet(stack, companies, dis, [j for j in final_jobs.values() if j], notes)
+    return await _quiet(stack, companies, dis, [j for j in final_jobs.values() if j], notes, t0)
 
 
 async def _quiet(stack: Stack, companies: list[OpsCompany], dis: Disruptions, jobs: list[str],
-                 notes: list[str]) -> tuple[bool, list[str]]:
-    """Wait until nothing is pending, in flight or queued and these jobs ended; requeue dead letters meanwhile."""
+                 notes: list[str], t0: float | None = None) -> tuple[bool, list[str]]:
+    """Wait until nothing is pending, in flight or queued and these jobs ended; requeue dead letters meanwhile.
+    With `t0`: also say when the timecards last settled (no row unsettled, these jobs ended), apart from
+    the queue (a deferred job, say an import's retry 5 minutes on, keeps the queue busy, no timecard)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     quiet = 0
     requeues = 0
+    rows_since: float | None = None
     while time.monotonic() < deadline:
         await dis.tick()
         left = await _unsettled(stack, companies)
@@ -223,7 +227,10 @@ async def _quiet(stack: Stack, companies: list[OpsCompany], dis: Disruptions, jo
                     requeues += 1
         queued = await stack.redis.zcard(QUEUE_NAME)  # deferred jobs too (a webhook job waiting a minute)
         quiet = quiet + 1 if not left and not open_jobs and not queued else 0
+        rows_since = (rows_since or time.monotonic()) if not left and not open_jobs else None
         if quiet >= 3:
+            if t0 is not None and rows_since is not None:
+                notes.append(f"timecards settled at {rows_since - t0:.1f} s")
             notes.append(f"settled; dead-letter requeues at the end: {requeues}")
             return True, notes
         await asyncio.sleep(1.0)
@@ -270,8 +277,8 @@ async def _run_batch(stack: Stack, client: httpx.AsyncClient, webhook_url: str, 
         spent.update(oc.step_seconds)
     print(f"  steps done at {time.monotonic() - t0:.1f} s; seconds per step kind (all companies): "
           f"{ {k: round(v, 1) for k, v in spent.most_common()} }; settling", flush=True)
-    settled, notes = await _settle(stack, companies, dis)
-    print(f"  {notes[-1]} at {time.monotonic() - t0:.1f} s", flush=True)
+    settled, notes = await _settle(stack, companies, dis, t0)
+    print(f"  {'; '.join(notes[-2:]) if settled else notes[-1]} at {time.monotonic() - t0:.1f} s", flush=True)
     # Duplicates and orphans as the sync left them: the reconciliation below repairs both.
     before = {oc.seed: await check(oc, full=False) for oc in companies}
     await asyncio.gather(*(_drift_day_end(oc) for oc in companies))
