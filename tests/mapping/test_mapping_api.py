@@ -163,10 +163,10 @@ async def test_suggestions_email_name_fuzzy(client, auth_headers, imported, sand
     cid = imported.company_id
     emps = (await sandbox.get(f"/_sandbox/realms/{imported.realm_id}/entities/Employee")).json()["items"]
     # The sample names depend on the realm's number (the tests' order): take an active employee whose typo'd
-    # name can only mean them (a first name of 4+ letters, a last name no other employee has).
+    # name can only mean them (a first name of 5+ letters, so 4+ with the typo; a last name no other employee has).
     lasts = collections.Counter(e["DisplayName"].split(" ", 1)[1] for e in emps)
     e1 = emps[0]
-    e2 = next(e for e in emps[1:] if e.get("Active") and len(e["DisplayName"].split(" ", 1)[0]) >= 4
+    e2 = next(e for e in emps[1:] if e.get("Active") and len(e["DisplayName"].split(" ", 1)[0]) >= 5
               and lasts[e["DisplayName"].split(" ", 1)[1]] == 1)
     first, last = e2["DisplayName"].split(" ", 1)
     async with sessionmaker() as s:
