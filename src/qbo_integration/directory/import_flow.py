@@ -262,6 +262,27 @@ async def give_up_lost(session: AsyncSession, now: datetime) -> int:
     return await sync_jobs.fail_unstarted(session, now, kind=KIND, note=NEVER_STARTED_NOTE, as_error=True)
 
 
+#: A pending import is queued again this long after it was queued (arq refuses a second entry of the same
+#: job id while the first waits, so only a lost entry is replaced); given up only after NEVER_STARTED_AFTER.
+REQUEUE_AFTER = timedelta(seconds=30)
+#: An import still running this long after it started was cancelled by the queue's job timeout (600 s) or
+#: its worker died: no import runs that long.
+STALLED_AFTER = timedelta(minutes=12)
+STALLED_NOTE = ("This import stopped: the worker running it stopped or it ran past its time. The daily import "
+                "still runs; press Import to import now.")
+
+
+async def requeue_lost(session: AsyncSession, queue: JobQueue, now: datetime) -> int:
+    """Pending imports whose queue entry may be lost (a Redis restart) are queued again under their own job
+    id; imports that stopped while running are marked failed. Returns how many were queued again."""
+    if await sync_jobs.fail_stalled(session, now, kind=KIND, after=STALLED_AFTER, note=STALLED_NOTE):
+        logger.warning("directory imports that stopped while running marked failed")
+    waiting = await sync_jobs.waiting_since(session, now, kind=KIND, after=REQUEUE_AFTER)
+    for job_id, company_id in waiting:
+        queue.after_commit(session, FUNCTION, str(company_id), str(job_id), _job_id=job_key(company_id, job_id))
+    return len(waiting)
+
+
 async def get_job(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> SyncJob | None:
     job = await session.get(SyncJob, job_id)
     return job if job is not None and job.company_id == company_id and job.kind == KIND else None

@@ -12,7 +12,7 @@ from qbo_integration.directory import import_flow
 from qbo_integration.logs import log_fields
 from qbo_integration.monitoring import read_budget
 from qbo_integration.qbo import purpose as purposes
-from qbo_integration.queue import CronSchedule
+from qbo_integration.queue import CronSchedule, commit_and_flush
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,19 @@ async def give_up_lost_imports(ctx: dict[str, Any]) -> int:
     return n
 
 
-FUNCTIONS: list[Any] = [import_directory, import_directories_daily, give_up_lost_imports]
+async def requeue_lost_imports(ctx: dict[str, Any]) -> int:
+    """Every minute: imports still pending 30 s after they were queued are queued again (a Redis restart
+    loses the queue; a second entry of a waiting job is refused), and imports that stopped while running
+    end failed, saying why."""
+    async with ctx["sessionmaker"]() as s:
+        n = await import_flow.requeue_lost(s, ctx["queue"], utc_now())
+        await commit_and_flush(s, ctx["queue"])
+    if n:
+        logger.info("pending directory imports queued again", extra=log_fields(count=n))
+    return n
+
+
+FUNCTIONS: list[Any] = [import_directory, import_directories_daily, give_up_lost_imports, requeue_lost_imports]
 CRON_JOBS: list[CronSchedule] = [CronSchedule(import_directories_daily, hour=4, minute=20, second=0, unique=True),
-                                 CronSchedule(give_up_lost_imports, minute={5, 20, 35, 50}, second=40, unique=True)]
+                                 CronSchedule(give_up_lost_imports, minute={5, 20, 35, 50}, second=40, unique=True),
+                                 CronSchedule(requeue_lost_imports, second=50, unique=True)]

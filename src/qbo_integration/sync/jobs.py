@@ -104,6 +104,29 @@ async def fail_unstarted(session: AsyncSession, now: datetime, *, kind: str = "t
     return len(rows.all())
 
 
+async def waiting_since(session: AsyncSession, now: datetime, *, kind: str, after: timedelta,
+                        limit: int = 1000) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(job id, company id) of jobs of `kind` still `pending` `after` they were queued and not yet given up
+    (fail_unstarted): their queue entry may be lost (a Redis restart), so they are queued again."""
+    t = _JOBS.c
+    rows = await session.execute(
+        select(t.id, t.company_id).where(t.status == "pending", t.kind == kind, t.created_at < now - after,
+                                         t.created_at >= now - NEVER_STARTED_AFTER)
+        .order_by(t.created_at).limit(limit))
+    return [(r[0], r[1]) for r in rows.all()]
+
+
+async def fail_stalled(session: AsyncSession, now: datetime, *, kind: str, after: timedelta, note: str) -> int:
+    """Jobs of `kind` still `running` `after` they started, past any run the queue allows (its job timeout
+    cancels a job without a word to its row, and a killed worker leaves it so): failed, saying why."""
+    t = _JOBS.c
+    rows = await session.execute(
+        update(_JOBS).where(t.status == "running", t.kind == kind, t.started_at < now - after)
+        .values(status="failed", completed_at=now, errors=func.jsonb_build_array(func.jsonb_build_object("message", note)))
+        .returning(t.id))
+    return len(rows.all())
+
+
 async def fail_unqueued(session: AsyncSession, job_id: uuid.UUID, now: datetime, *, note: str = UNQUEUED_NOTE,
                         as_error: bool = False) -> None:
     """The job's row is committed but its enqueue failed: failed at once, saying so, not `pending` until the
