@@ -54,3 +54,11 @@ def test_a_typo_that_sorts_a_word_elsewhere_is_still_similar():
     # "walsh" sorts before "william" (Liam's formal name), "wylsh" after it: words in any order alone miss it
     top = suggest("Liam Wylsh", None, [emp("1", "Liam Walsh"), emp("2", "Omar Khan")])
     assert [(s.qbo_id, s.reason) for s in top] == [("1", "fuzzy")] and top[0].confidence < BULK_ACCEPT
+
+
+def test_a_typo_in_a_nickname_is_still_similar():
+    # "jack" is John's nickname: "jac silva" is far from "john silva", close to "jack silva" as written
+    staff = [emp("1", "Jack Silva"), emp("2", "Omar Khan"), emp("3", "John Reyes"), emp("4", "Maria Santos")]
+    top = suggest("Jac Silva", None, staff)
+    assert top and (top[0].qbo_id, top[0].reason) == ("1", "fuzzy") and 0.7 < top[0].confidence < 0.95
+    assert top[0].confidence < BULK_ACCEPT

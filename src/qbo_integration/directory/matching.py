@@ -1,7 +1,7 @@
 """The matching rule: how a CrewFlow name (and email) finds its QuickBooks record. Exact email, the same
 name (case, spacing, punctuation and "Last, First" order do not matter), the same name written another
 way (nickname, middle initial, a job known by its own name under its parent), then a similar name
-(rapidfuzz), each with a confidence. Pure functions.
+(rapidfuzz, as written or written another way), each with a confidence. Pure functions.
 
 One rule for both users: the mapping wizard's suggestions (mapping.suggest) and the directory import,
 which links a QuickBooks record to an existing CrewFlow record only where the wizard would accept the
@@ -26,6 +26,7 @@ from qbo_integration.directory.service import DirEntry
 
 BULK_ACCEPT = 0.9  # "Accept suggestions ≥ 90 %" in the console
 FUZZY_MIN = 80  # rapidfuzz score (0-100) below which a name is not suggested
+FUZZY_MIN_WRITTEN = 85  # the same for names as written (nicknames, middle initials kept): more noise, a higher bar
 FUZZY_CAP = 0.85  # a typo is never sure enough to accept in bulk
 UNSURE = 0.8  # where an exact-looking match is held when something contradicts it
 MAX_SUGGESTIONS = 3
@@ -110,6 +111,10 @@ class Pool:
     emails: dict[str, list[int]]  # normalised email → indices, in the candidates' order
     keys: dict[str, dict[str, list[int]]]  # "name" / "variant" → key of the name or, for "Parent:Job", its leaf → indices
     fuzzy: tuple[list[str], list[str]]  # every candidate's variant key: of its name, of its leaf
+    # every candidate's exact key (of its name, of its leaf): all of them, and those that differ from the
+    # candidate's variant key (all a name needs whose own two keys agree)
+    written: tuple[dict[int, str], dict[int, str]]
+    written_apart: tuple[dict[int, str], dict[int, str]]
 
 
 def pool(candidates: Sequence[DirEntry] | Pool) -> Pool:
@@ -124,8 +129,12 @@ def pool(candidates: Sequence[DirEntry] | Pool) -> Pool:
         for level, keyf in (("name", name_key), ("variant", variant_key)):
             for k in {keyf(c.name)} | ({keyf(leaf(c.name))} if ":" in c.name else set()):
                 keys[level].setdefault(k, []).append(i)
-    return Pool(entries, emails, keys, ([variant_key(c.name) for c in entries],
-                                        [variant_key(leaf(c.name)) for c in entries]))
+    fuzzy = ([variant_key(c.name) for c in entries], [variant_key(leaf(c.name)) for c in entries])
+    written = ({i: name_key(c.name) for i, c in enumerate(entries)},
+               {i: name_key(leaf(c.name)) for i, c in enumerate(entries)})
+    apart = ({i: k for i, k in written[0].items() if k != fuzzy[0][i]},
+             {i: k for i, k in written[1].items() if k != fuzzy[1][i]})
+    return Pool(entries, emails, keys, fuzzy, written, apart)
 
 
 def suggest(name: str, email: str | None, candidates: Sequence[DirEntry] | Pool, *,
@@ -151,10 +160,14 @@ def suggest(name: str, email: str | None, candidates: Sequence[DirEntry] | Pool,
             add(i, CONFIDENCE[level], level)
     if len(out) < limit and exact:
         best: dict[int, float] = {}
-        for keys in p.fuzzy:  # the best `limit` of those not found above
+        query = variant or exact
+        # Names as written too: a variant key makes "Jack" "John", so "Jac Silva" misses "Jack Silva". Where
+        # both keys agree on both sides, the variant pass has already scored the pair.
+        written = p.written if exact != query else p.written_apart
+        passes = [(query, FUZZY_MIN, keys) for keys in p.fuzzy] + [(exact, FUZZY_MIN_WRITTEN, w) for w in written]
+        for asked, cutoff, keys in passes:  # the best `limit` of those not found above, per candidate its best
             for scorer in SCORERS:
-                ranked = process.extract(variant or exact, keys, scorer=scorer, score_cutoff=FUZZY_MIN,
-                                         limit=limit + len(found))
+                ranked = process.extract(asked, keys, scorer=scorer, score_cutoff=cutoff, limit=limit + len(found))
                 for _, score, idx in [r for r in ranked if r[2] not in found][:limit]:
                     best[idx] = max(best.get(idx, 0.0), score)
         for idx, score in sorted(best.items(), key=lambda kv: -kv[1])[:limit]:
