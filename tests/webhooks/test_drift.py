@@ -332,12 +332,8 @@ async def test_an_edit_seen_while_the_admin_keeps_the_one_before_it_stays_a_find
         "2", "1", 5)
 
 
-async def test_a_timecard_failed_on_an_inactive_employee_goes_once_a_webhook_says_active(ctx, live, sessionmaker,
-                                                                                           sandbox, api, clock):
-    """Operations campaign of 21c7029, seed 191 (lost 1, stale 3, status_mismatch 4): the bookkeeper made
-    the worker's employee inactive, then active again. A round failed 4 rows "employee inactive" from our
-    copy of the directory; the webhook's refresh then made the copy active, but nothing re-queued the rows,
-    and they stayed failed. The refresh now re-queues mapping failures once its copy is committed."""
+async def _failed_on_an_employee_made_active_again(ctx, live, sessionmaker, sandbox, api):
+    """A timecard failed "employee inactive" from our copy; the bookkeeper then made the employee active."""
     from qbo_integration.directory import import_flow
     from qbo_integration.mapping.profiles import profile_targets
 
@@ -351,12 +347,45 @@ async def test_a_timecard_failed_on_an_inactive_employee_goes_once_a_webhook_say
     await engine.run_company_sync(ctx, core.company_id)
     row = await h.row(sessionmaker, tid)
     assert (row.state, row.error_kind) == ("failed", "mapping"), row.last_error
-
     assert (await sandbox.post(employees, json={"Id": "1", "Active": True})).status_code == 200
-    await import_flow.refresh_records(sessionmaker, api, ctx["queue"], cc.company_id, cc.realm_id,
-                                      {"Employee": {"1"}}, {}, mapped=profile_targets)
+    return cc, core, tid
+
+
+async def _goes_once(ctx, live, sessionmaker, sandbox, clock, tid) -> None:
+    cc, core = live
     assert (await h.row(sessionmaker, tid)).state == "pending"
     clock.advance(minutes=1)  # re-queued "now" on the wall clock, which the test's clock lags
     await engine.run_company_sync(ctx, core.company_id)
     assert (await h.row(sessionmaker, tid)).state == "synced"
     assert len(await h.activities(sandbox, cc.realm_id)) == 1
+
+
+async def test_a_timecard_failed_on_an_inactive_employee_goes_once_a_webhook_says_active(ctx, live, sessionmaker,
+                                                                                           sandbox, api, clock):
+    """Operations campaign of 21c7029, seed 191 (lost 1, stale 3, status_mismatch 4): the bookkeeper made
+    the worker's employee inactive, then active again. A round failed 4 rows "employee inactive" from our
+    copy of the directory; the webhook's refresh then made the copy active, but nothing re-queued the rows,
+    and they stayed failed. The refresh now re-queues mapping failures once its copy is committed."""
+    from qbo_integration.directory import import_flow
+    from qbo_integration.mapping.profiles import profile_targets
+
+    cc, core, tid = await _failed_on_an_employee_made_active_again(ctx, live, sessionmaker, sandbox, api)
+    await import_flow.refresh_records(sessionmaker, api, ctx["queue"], cc.company_id, cc.realm_id,
+                                      {"Employee": {"1"}}, {}, mapped=profile_targets)
+    await _goes_once(ctx, live, sessionmaker, sandbox, clock, tid)
+
+
+async def test_a_timecard_failed_on_an_inactive_employee_goes_once_an_import_says_active(ctx, live, sessionmaker,
+                                                                                         sandbox, api, clock):
+    """Operations campaign of 61b765b, seed 367 (lost 1, stale 1, status_mismatch 2): the bookkeeper made
+    the worker's employee inactive, then active again 2 s later. The webhook's refresh read it inactive, no
+    event came of the second change, and the end of the day's Sync Now failed 2 rows "employee inactive"
+    from our copy. The import that later read it active re-queued nothing, so they stayed failed."""
+    from qbo_integration.directory import import_flow
+    from qbo_integration.mapping.profiles import profile_targets
+
+    cc, core, tid = await _failed_on_an_employee_made_active_again(ctx, live, sessionmaker, sandbox, api)
+    again = await import_flow.run_import(sessionmaker, api, ctx["queue"], cc.company_id, mapped=profile_targets,
+                                         trigger="cron")
+    assert again["status"] == "completed" and again["mode"] == "cdc", again
+    await _goes_once(ctx, live, sessionmaker, sandbox, clock, tid)

@@ -128,6 +128,8 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
                 await audit_links(s, integ.id, cid, counts.links, job_id=job_id_, actor=f"system:{job.trigger}")
                 await mark_step(s, cid, "directory_imported")
                 await commit_and_flush(s, queue)
+            if counts.changed:
+                await _requeue_mapping_failures(sessionmaker, queue, cid)
             logger.info("directory import finished", extra={"fields": {"mode": fetched.mode,
                                                                       "qbo_calls": client.stats.calls}})
             return {"status": "completed", "jobId": str(job_id_), **results}
@@ -138,6 +140,17 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], qbo: QboApi
                 raise
             return {"status": "failed", "jobId": str(job_id_),
                     "error": exc.message if isinstance(exc, QboError) else REALM_CHANGED}
+
+
+async def _requeue_mapping_failures(sessionmaker: async_sessionmaker[AsyncSession], queue: JobQueue,
+                                    company_id: uuid.UUID) -> None:
+    """A record a timecard failed on may be usable now (an employee made active again): those rows try
+    again, in a transaction of their own after the copy is committed, so a round that failed a row from the
+    old copy and committed meanwhile is re-queued too (and no lock is held on the directory while waiting
+    for a round's rows). Validation failures are not: those went to QuickBooks."""
+    async with sessionmaker() as s:
+        await sync_service.requeue_failed(s, queue, company_id, reason="directory", kinds=(Kind.MAPPING,))
+        await commit_and_flush(s, queue)
 
 
 async def audit_links(session: AsyncSession, integration_id: uuid.UUID, company_id: uuid.UUID,
@@ -321,12 +334,6 @@ async def refresh_records(sessionmaker: async_sessionmaker[AsyncSession], qbo: Q
         counts = await importer.apply(s, company_id, fetching.Fetched("webhook", records, complete=False), mapped)
         await audit_links(s, integ.id, company_id, counts.links, job_id=None, actor="system:webhook")
         await commit_and_flush(s, queue)
-    # A record a timecard failed on may be usable now (an employee made active again): those rows try again,
-    # in a transaction of their own after the copy is committed, so a round that failed a row from the old
-    # copy and committed meanwhile is re-queued too (and no lock is held on the directory while waiting
-    # for a round's rows).
-    async with sessionmaker() as s:
-        await sync_service.requeue_failed(s, queue, company_id, reason="directory", kinds=(Kind.MAPPING,))
-        await commit_and_flush(s, queue)
+    await _requeue_mapping_failures(sessionmaker, queue, company_id)
     return {"qboCalls": client.stats.calls, "records": sum(len(v) for v in records.values()),
             **{k: v for k, v in counts.as_dict().items() if k in ("users", "projects")}}
