@@ -88,6 +88,10 @@ async def test_billable_time_without_a_rate_waits_for_the_admin_and_syncs_once_a
     # The admin sets a rate where the message said (the mapping route checks ids against the directory).
     done = await import_flow.run_import(sessionmaker, ctx["qbo"], ctx["queue"], core.company_id, mapped=profile_targets)
     assert done["status"] == "completed", done
+    # The import changed the directory, so it re-queued the mapping failures: still no rate, failed again.
+    await engine.run_company_sync(ctx, core.company_id)
+    assert (await h.row(sessionmaker, billable)).state == "failed"
+    assert len(await h.sandbox_log(sandbox, cc.realm_id)) == calls  # and still never sent
     saved = await client.put(f"{API}/mapping", headers=auth_headers, json={"companyId": str(core.company_id), "mapping": {
         "costCodeMapping": [{"crewflowCostCodeId": str(core.cost_code_id), "qboServiceItemId": "1"}],
         "hourlyRates": {"default": None, "projects": [{"crewflowProjectId": str(core.project_id), "rate": "72.50"}]}}})
