@@ -148,7 +148,9 @@ async def drift_problems(oc: OpsCompany, logs: dict[str, list[dict[str, Any]]]) 
                                     f"{[(f.qbo_id, f.kind, f.qbo_sync_token, f.status, f.source) for f in findings if f.timecard_id == c.tid]}"
                                     f"\n      history:\n        " + "\n        ".join(oc.history.get(i, []))))
     for f in findings:
-        realm = _realm_at(oc, f.detected_at)
+        # A finding the switch archived is of the old realm, even when detected after the harness began the
+        # switch (switched_at is when its connect flow started, not when the switch committed).
+        realm = oc.bench.realm_id if f.status == "archived" else _realm_at(oc, f.detected_at)
         made = [c for c in changes if c.tid == f.timecard_id and c.qbo_id == f.qbo_id and c.realm == realm]
         if f.kind == "deleted" and any(c.kind == "delete" for c in made):
             continue
