@@ -22,6 +22,7 @@ from qbo_integration.qbo.errors import (
     TransientError,
     ValidationError,
 )
+from qbo_integration.qbo.limits import CATCH_UP, pacing_rate
 
 from .helpers import age_breaker
 
@@ -150,6 +151,31 @@ async def test_limiter_budget_window_and_usage(redis):
     async with lim.admit("r2", 3, batch=True):  # third batch in the window waits
         pass
     assert time.monotonic() - t0 >= 0.9
+
+
+async def test_a_refunded_admission_gives_the_realm_its_budget_back(redis):
+    """A request admitted and then not sent (its time to send ran out while it waited) never reached QBO."""
+    cfg = LimitsConfig(calls_per_window=25, batches_per_window=1, window_seconds=60, margin_seconds=0.0,
+                       local_pacing=False, max_wait_seconds=0.5)
+    lim = RealmLimiter(redis, cfg, prefix="t-refund")
+    await lim.reset("r")
+    async with lim.admit("r", 25, batch=True) as admission:
+        await admission.refund()
+        await admission.refund()  # once is enough; twice changes nothing
+    assert await lim.calls_in_window("r") == 0
+    async with lim.admit("r", 25, batch=True):  # the whole minute's budget and its one batch, at once
+        pass
+    assert await lim.calls_in_window("r") == 25
+    with pytest.raises(LocalRateLimitedError):
+        async with lim.admit("r"):
+            pass
+    await lim.reset("r")
+
+
+def test_local_pacing_runs_ahead_of_the_budget_so_an_idle_moment_is_caught_up():
+    """Pacing at exactly the budget's rate lost every call a realm left unused in its window for good."""
+    cfg = LimitsConfig()
+    assert pacing_rate(cfg) == CATCH_UP * 500 / 60 and CATCH_UP > 1
 
 
 async def test_limiter_holds_a_realm_to_ten_requests_a_second(redis):

@@ -129,11 +129,17 @@ class RequestLoop:
                 headers = {"Authorization": f"Bearer {access}", "Accept": "application/json"}
                 if json is not None or content is not None:
                     headers["Content-Type"] = content_type or "application/json"
-                async with self.limiter.admit(realm_id, items, batch=batch):
+                # Refused before it waits for budget, or after: either way it takes none of the realm's.
+                refusal = send_refusal(attempts, self.clock(), _send_by(), write=request_id is not None,
+                                       policy=policy)
+                if refusal is not None:
+                    raise refusal
+                async with self.limiter.admit(realm_id, items, batch=batch) as admission:
                     sent_at = self.clock()
                     refusal = send_refusal(attempts, sent_at, _send_by(), write=request_id is not None,
                                            policy=policy)
                     if refusal is not None:
+                        await admission.refund()
                         raise refusal
                     last_sent = sent_at
                     _count_send(stats, items, batch)
