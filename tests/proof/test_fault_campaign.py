@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import os
 import sys
 import time
@@ -94,6 +95,29 @@ async def api(private_pg: PrivatePostgres, private_redis: PrivateRedis, sandbox_
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager, httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False), base_url="http://t") as c:
         yield c
+
+
+async def _dump(stack: Stack, companies: list[BenchCompany], since: float, folder: Path) -> None:
+    ids = [c.company_id for c in companies]
+    rows = {
+        "events": await stack.sql(
+            "SELECT company_id::text, timecard_id::text, extract(epoch from at) - :since, kind, code, facts::text, "
+            "request_id, job_id::text FROM timecard_sync_events WHERE company_id = ANY(:ids) ORDER BY at, id",
+            ids=ids, since=since),
+        "jobs": await stack.sql(
+            "SELECT company_id::text, id::text, trigger, status, extract(epoch from started_at) - :since, "
+            "extract(epoch from completed_at) - :since, timecards_synced, timecards_failed, qbo_calls, qbo_batches, "
+            "results::text FROM sync_jobs WHERE company_id = ANY(:ids) ORDER BY started_at", ids=ids, since=since),
+    }
+    logs = {str(c.company_id): [dict(e, ts=e["ts"] - since) for e in await stack.realm_log(c.realm_id, since)]
+            for c in companies}
+    _write(folder, {**{k: [list(r) for r in v] for k, v in rows.items()}, "qbo": logs})
+
+
+def _write(folder: Path, files: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / f"{name}.json").write_text(json.dumps(data, default=str))
 
 
 async def _faults(stack: Stack, companies: list[BenchCompany], **extra: Any) -> None:
@@ -251,8 +275,19 @@ async def test_fault_campaign_no_loss_no_duplicate(sandbox_server, private_redis
         http = await stack.http_stats(companies, since)
         notes: dict[str, int] = {}
         slowest_write = 0.0  # ms a write spent in the sandbox: the settle margin (timeout + 10 s) must exceed it
-        for c in companies:
+        # QBO's budget spent per 20 s (items admitted: writes, look-ups), against 5 x 500 a minute: the gaps are
+        # where the engine left QBO idle.
+        spent: collections.Counter[int] = collections.Counter()
+        lookups: collections.Counter[int] = collections.Counter()
+        by_realm: dict[int, collections.Counter[int]] = {}
+        for i, c in enumerate(companies):
+            by_realm[i] = collections.Counter()
             for e in await stack.realm_log(c.realm_id, since):
+                if not e.get("throttled") and e.get("status") != 429:
+                    spent[int((e["ts"] - since) // 20) * 20] += int(e.get("items") or 1)
+                    by_realm[i][int((e["ts"] - since) // 20) * 20] += int(e.get("items") or 1)
+                    if e.get("method") == "GET" and "/query" in e.get("path", ""):
+                        lookups[int((e["ts"] - since) // 20) * 20] += 1
                 if e.get("note"):
                     notes[e["note"]] = notes.get(e["note"], 0) + 1
                 if e.get("write") and e.get("note") != "timeout":
@@ -296,6 +331,25 @@ async def test_fault_campaign_no_loss_no_duplicate(sandbox_server, private_redis
         synced_at = [t.timestamp() - since for v in (await stack.synced_times(companies)).values() for t in v]
         pace = collections.Counter(int(t // 20) * 20 for t in synced_at)
         print(f"  {'synced per 20 s from start':28} {dict(sorted(pace.items()))}")
+        print(f"  {'QBO items spent per 20 s':28} {dict(sorted(spent.items()))} (at most {len(companies) * 500 // 3} a 20 s)")
+        print(f"  {'queries per 20 s':28} {dict(sorted(lookups.items()))}")
+        synced_by = await stack.synced_times(companies)
+        for i, c in enumerate(companies):
+            last = max((t.timestamp() - since for t in synced_by.get(c.company_id, [])), default=0.0)
+            print(f"  {f'company {i}: last synced':28} {last:.1f} s; items per 20 s {dict(sorted(by_realm[i].items()))}")
+        # The tail's stories: what the last timecards to sync waited for (kind/code of every event).
+        tail = await stack.sql(
+            "WITH last AS (SELECT timecard_id FROM timecard_sync_records WHERE company_id = ANY(:ids) "
+            "ORDER BY synced_at DESC LIMIT 500) SELECT e.kind || '/' || e.code, count(*) FROM timecard_sync_events e "
+            "JOIN last USING (timecard_id) GROUP BY 1 ORDER BY 2 DESC", ids=[c.company_id for c in companies])
+        print(f"  {'the last 500 synced: story':28} {dict(tail)}")
+        allstory = await stack.sql(
+            "SELECT kind || '/' || code, count(*) FROM timecard_sync_events WHERE company_id = ANY(:ids) "
+            "GROUP BY 1 ORDER BY 2 DESC", ids=[c.company_id for c in companies])
+        print(f"  {'every story event':28} {dict(allstory)}")
+        dump = os.environ.get("FAULT_CAMPAIGN_DUMP")  # a folder: the run's stories, jobs and QBO logs, to read later
+        if dump:
+            await _dump(stack, companies, since, Path(dump))
         print(f"  {'events lost (Redis down)':28} {unpublished}")
         print(f"  {'API, PostgreSQL down':28} {campaign.api_down}")
         print(f"  {'API, PostgreSQL back':28} {campaign.api_after}")
