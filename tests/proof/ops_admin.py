@@ -141,6 +141,12 @@ class OpsAdmin(OpsState):
                 # after the books reopened it still refuses until "Import again" reads them afresh.
                 self.people.notes.append("dry run refused for books closed after they reopened: Import again")
                 await self.import_again(240)
+            elif dr.status_code == 200 and "inactive in QuickBooks" in dr.text and not self.people.employee_inactive:
+                # Seed 121 (2026-12-07): the bookkeeper reactivated the employee, but the webhook's refresh
+                # and the daily import both met QuickBooks' 500s, and the import's retry waits 5 minutes:
+                # the admin, told to reactivate someone who is active, clicks Import again.
+                self.people.notes.append("dry run refused for an employee reactivated in QuickBooks: Import again")
+                await self.import_again(240)
             await asyncio.sleep(0.3 * (attempt + 1))
         raise AssertionError(f"seed {self.seed}: could not turn live sync back on")
 

@@ -64,6 +64,7 @@ class People:
     switched_at: datetime | None = None
     switch_failed: bool = False  # the admin could not switch to the other company (a defect: counted)
     closed_through: date | None = None
+    employee_inactive: bool = False  # the bookkeeper made the worker's employee inactive and not active again
     answers: Counter = field(default_factory=Counter)  # "resolve accept 409" -> n, and the like
     tally: Counter = field(default_factory=Counter)  # what became of the bookkeeper's changes and the findings
     left: int = 0  # webhook events still unprocessed when the checker looked
@@ -260,10 +261,12 @@ class OpsPeople(OpsState):
 
     async def _emp_break(self, step: Step) -> None:
         await self._set_employee(False)
+        self.people.employee_inactive = True
         self.log(None, f"bookkeeper makes employee {self.employee_qbo} (the worker's) inactive in QuickBooks")
 
     async def _emp_fix(self, step: Step) -> None:
         await self._set_employee(True)
+        self.people.employee_inactive = False
         self.log(None, f"bookkeeper makes employee {self.employee_qbo} active again; the admin: {step.args['how']}")
         await self._after_fix(step.args["how"])
 
