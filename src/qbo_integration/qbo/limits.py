@@ -21,11 +21,14 @@ with skewed clocks still agree. Order per attempt: local pacing -> in-flight slo
 at once (budget is taken as late as possible so what QBO logs lines up with what we counted; the
 counted window is also widened by `margin_seconds`).
 
-`aiolimiter.AsyncLimiter(30, 30 * window/limit / CATCH_UP)` paces one process at twice the budget's
-rate (1,000/min) with a burst of at most one batch, not the ~990-in-the-first-minute burst of
-`AsyncLimiter(500, 60)` (stack-notes); it only smooths, it never grants budget: the window above does.
-Pacing at exactly the budget's rate lost for good every call a realm left unused in its window (a few
-seconds of faults, a settle wait), so a backlog after a short outage drained at 70-78 % of QBO's rate.
+`aiolimiter.AsyncLimiter(30, 30 * window/limit)` paces one process to the budget (500/min) with a
+burst of at most one batch, not the ~990-in-the-first-minute burst of `AsyncLimiter(500, 60)`
+(stack-notes); it only smooths, it never grants budget. (Pacing at twice the rate, so a realm could
+catch up calls it left unused, cut the 5,000 fault run's tail but slowed the 50 x 1,000 fleet, where
+the CPU binds: 280 s against 138 s. docs/benchmarks.md, issue 31.)
+
+A request admitted but then not sent (its time to send ran out while it waited) is refunded: QBO never
+counts it, and counted here it hid its calls from the realm for a whole window.
 """
 
 from __future__ import annotations
@@ -152,12 +155,6 @@ return 1
 
 
 PACING_BURST = 30  # one full batch
-CATCH_UP = 2  # local pacing runs this many times the budget's rate: budget a realm left unused is caught up
-
-
-def pacing_rate(config: LimitsConfig) -> float:
-    """Calls a second one process lets through to a realm before the shared window decides."""
-    return CATCH_UP * config.calls_per_window / config.window_seconds
 
 
 class Admission:
@@ -271,9 +268,9 @@ class RealmLimiter:
 
     # ------------------------------------------------------------------ internals
     async def _pace(self, realm_id: str, items: int) -> float:
-        """Local pacing at pacing_rate (twice the realm's budget) with a burst of at most one full batch
-        (never AsyncLimiter(500, 60)'s 500 at once); a batch acquires its items in one go instead of 30
-        wake-ups.
+        """Local pacing at the realm's rate. AsyncLimiter(30, 30 * window / limit) = 500/min with a
+        burst of at most one full batch (never the ~2x-in-the-first-minute burst of
+        AsyncLimiter(500, 60)); a batch acquires its items in one go instead of 30 wake-ups.
         Waiters queue on an asyncio.Lock first: with many concurrent waiters aiolimiter 1.3 re-wakes
         them all on every drip (seen here: 10 tasks x 30 acquire(1) on AsyncLimiter(1, p) never
         finished), so only one coroutine ever waits inside it."""
@@ -282,7 +279,9 @@ class RealmLimiter:
         pacer = self._pacers.get(realm_id)
         if pacer is None:
             burst = min(PACING_BURST, self.config.calls_per_window)
-            pacer = self._pacers[realm_id] = AsyncLimiter(burst, burst / pacing_rate(self.config))
+            pacer = self._pacers[realm_id] = AsyncLimiter(
+                burst, burst * self.config.window_seconds / self.config.calls_per_window
+            )
         lock = self._pace_locks.setdefault(realm_id, asyncio.Lock())
         start = time.monotonic()
         left = items
