@@ -255,9 +255,19 @@ class OpsPeople(OpsState):
         return False
 
     async def _set_employee(self, active: bool) -> None:
-        r = await self.stack.http.post(f"/_sandbox/realms/{self.realm}/entities/Employee",
-                                       json={"Id": self.employee_qbo, "Active": active})
-        r.raise_for_status()
+        """The bookkeeper's change, made for certain: a loaded sandbox may drop a kept-alive connection, and a
+        reactivation that never happened left seed 173's timecards refused while the check expected them
+        in QuickBooks (2026-12-07, load 11). Setting Active again is harmless."""
+        for attempt in range(5):
+            try:
+                r = await self.stack.http.post(f"/_sandbox/realms/{self.realm}/entities/Employee",
+                                               json={"Id": self.employee_qbo, "Active": active})
+                r.raise_for_status()
+                return
+            except httpx.TransportError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def _emp_break(self, step: Step) -> None:
         await self._set_employee(False)
