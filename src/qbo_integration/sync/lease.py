@@ -1,8 +1,8 @@
 """The leases of the rows one sync job holds: until when it may send writes for them.
 
-A claim gives its rows a lease of `policy.LEASE` (outbox_repository.claim_due); while the job is alive a
-background task renews every claim it holds each `policy.LEASE_RENEW`, one UPDATE in its own short transaction (never
-one open across a QBO call). The sender asks `send_by(token)` just before each attempt of a write
+A claim gives its rows a lease of `policy.LEASE` (outbox_repository.claim_due), held on the claim's own row
+(sync_claims); while the job is alive a background task renews every claim it holds each `policy.LEASE_RENEW`,
+one UPDATE of one row per claim in its own short transaction (never one open across a QBO call). The sender asks `send_by(token)` just before each attempt of a write
 (qbo.writes_sent_by) and sends nothing once it has passed. A job that stalls (or dies) stops renewing, its
 rows are claimed again as soon as the lease has lapsed, and it can no longer send for them: the last
 moment a request of the row can have gone out is the lease's end, which bounds the settle deadline
@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Held:
-    rows: int  # rows claimed under the token: a renewal that finds fewer lost some
     until: datetime  # what the database holds (or less): never later
 
 
@@ -39,10 +38,10 @@ class Leases:
         self._held: dict[uuid.UUID, _Held] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def hold(self, token: uuid.UUID | None, rows: int, until: datetime) -> None:
-        """A claim of `rows` rows under `token`, leased until `until` (the claim's own value)."""
-        if token is not None and rows:
-            self._held[token] = _Held(rows, until)
+    def hold(self, token: uuid.UUID | None, until: datetime) -> None:
+        """A claim under `token`, leased until `until` (the claim's own value)."""
+        if token is not None:
+            self._held[token] = _Held(until)
 
     def drop(self, token: uuid.UUID | None) -> None:
         """The rows are released (written back or given back): nothing more is sent for them."""
@@ -60,16 +59,16 @@ class Leases:
         return deadline
 
     async def renew(self) -> None:
-        """One UPDATE for every claim held; a claim that lost a row (taken over: its lease had lapsed) keeps
-        its old lease, which has passed, so nothing more is sent for it."""
+        """One UPDATE for every claim held; a claim revoked (its lease had lapsed, its rows may be taken over)
+        keeps its old lease, which has passed, so nothing more is sent for it."""
         if not self._held:
             return
         until = self.clock() + policy.LEASE
         async with self.sm() as s:
-            held = await outbox_repository.renew_leases(s, list(self._held), until)
+            renewed = await outbox_repository.renew_claims(s, list(self._held), until)
             await s.commit()
         for token, h in list(self._held.items()):
-            if held.get(token, 0) >= h.rows:
+            if token in renewed:
                 h.until = until
 
     async def _renewing(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +61,10 @@ class TimecardSyncRecord(Base):
         Index("ix_tsr_state", "state"),
         # The health endpoint's "synced today" count stays an index range scan with a big history.
         Index("ix_tsr_company_synced_at", "company_id", "synced_at", postgresql_where=text("state = 'synced'")),
+        # The rows a claim holds (a lapsed claim's rows, taken over; a revoked claim still referenced).
+        Index("ix_tsr_claim_token", "claim_token", postgresql_where=text("claim_token IS NOT NULL")),
+        # Room on each page: a row's new version (its ledger entry recorded) stays on its page (HOT update).
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -75,7 +79,8 @@ class TimecardSyncRecord(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(100))
-    # an in_flight row's holder sends for it only until then; renewed while the round lives (sync/lease.py)
+    # the lease its claim had when the row was claimed: a lower bound of the claim's lease (SyncClaim),
+    # which is renewed while the round lives (sync/lease.py)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     qbo_id: Mapped[str | None] = mapped_column(String(64))
     qbo_sync_token: Mapped[str | None] = mapped_column(String(32))
@@ -101,3 +106,19 @@ class TimecardSyncRecord(Base):
     last_job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = created_at_col()
     updated_at: Mapped[datetime] = updated_at_col()
+
+
+class SyncClaim(Base):
+    """One claim of outbox rows by a sync round (their `claim_token`), with the claim's lease: the round
+    sends for its rows only until `lease_until`, renewed while it is alive (sync/lease.py). A claim whose
+    lease lapsed is revoked before its rows are taken over: it is never renewed again. One row per claim,
+    so a renewal writes one row, whatever the claim's size."""
+
+    __tablename__ = "sync_claims"
+    __table_args__ = (Index("ix_sync_claims_company_id", "company_id"),)
+
+    claim_token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at_col()

@@ -1,5 +1,5 @@
-"""The outbox's repository: the only code in sync/ that runs SQL on the outbox and ledger rows (stats.py
-builds health's read-only counting statements). Several rows are always locked in timecard_id order
+"""The outbox's repository: the only code in sync/ that runs SQL on the outbox and ledger rows and on the
+claims that lease them (stats.py builds health's read-only counting statements). Several rows are always locked in timecard_id order
 (`lock_rows`); what the rows mean and how they change in memory is outbox.py's."""
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.db.bulk import insert_from_values, update_from_values
 from qbo_integration.sync import policy
+from qbo_integration.sync.models import SyncClaim as Claim
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.outbox import Claimed, Entry, claimed_of, desire_of, want
 from qbo_integration.sync.states import Kind, Op, State, Wanted
@@ -190,13 +191,24 @@ def _retryable():  # noqa: ANN202 - a SQL expression
     return or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
 
 
+def _live_claim(now: datetime):  # noqa: ANN202 - a SQL expression
+    """The row's claim holds it still: its lease runs and it was not revoked."""
+    return exists().where(Claim.claim_token == Row.claim_token, Claim.lease_until >= now, Claim.revoked.is_(False))
+
+
+def _lapsed(now: datetime):  # noqa: ANN202 - a SQL expression
+    """An in-flight row whose holder may no longer send for it: another job may take it over. The row's own
+    `lease_until` is the lease it was claimed with (a round of the code before sync_claims renewed it)."""
+    return and_(Row.state == State.IN_FLIGHT, Row.lease_until < now, ~_live_claim(now))
+
+
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
     retryable = _retryable()
     return and_(
         Row.company_id == company_id,
         or_(
             and_(retryable, Row.next_attempt_at <= now),
-            and_(Row.state == State.IN_FLIGHT, Row.lease_until < now),
+            _lapsed(now),
         ),
     )
 
@@ -209,7 +221,11 @@ async def claim_due(
     statement. Rows locked by another job's claim are skipped, never shared; a row whose lease lapsed is
     taken over (its old holder sends nothing more for it, and its write-back finds another token and
     changes nothing). A ledger entry its old holder never reported went out at the latest when that lease
-    ended: its settle deadline counts from then (outcome.unknown_for_sure_at)."""
+    ended: its settle deadline counts from then (outcome.unknown_for_sure_at).
+
+    The lapsed claims of the company are revoked first (never renewed again), so the lease an old holder
+    sends under can no longer move past the one its rows are taken over with."""
+    await _revoke_lapsed(session, company_id, now)
     due = (
         select(Row.id)
         .where(due_condition(company_id, now))
@@ -224,12 +240,43 @@ async def claim_due(
         .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id,
                 lease_until=now + policy.LEASE,
                 pending_unknown_at=case((and_(_ROWS.c.state == State.IN_FLIGHT, _ROWS.c.pending_op.is_not(None),
-                                              _ROWS.c.pending_unknown_at.is_(None)), _ROWS.c.lease_until),
+                                              _ROWS.c.pending_unknown_at.is_(None)), _lease_end(_ROWS.c.claim_token)),
                                         else_=_ROWS.c.pending_unknown_at))
         .returning(*_ROWS.c)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
+    await _open_claim(session, company_id, token if taken else None, now + policy.LEASE)
     return [claimed_of(r) for r in taken]
+
+
+def _lease_end(token_col: Any):  # noqa: ANN202 - a SQL expression
+    """The end of an in-flight row's lease (its claim's, or its own from the code before sync_claims)."""
+    claim = select(Claim.lease_until).where(Claim.claim_token == token_col).scalar_subquery()
+    return func.greatest(_ROWS.c.lease_until, func.coalesce(claim, _ROWS.c.lease_until))
+
+
+async def _revoke_lapsed(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> None:
+    """Mark the company's lapsed claims revoked, locked in claim_token order: a renewal waiting on one finds
+    it revoked, and one that committed first made it live again (then it is not revoked)."""
+    lapsed = (select(Claim.claim_token).where(Claim.company_id == company_id, Claim.lease_until < now,
+                                              Claim.revoked.is_(False))
+              .order_by(Claim.claim_token).with_for_update())
+    await session.execute(update(Claim).where(Claim.claim_token.in_(lapsed)).values(revoked=True)
+                          .execution_options(synchronize_session=False))
+
+
+async def _open_claim(session: AsyncSession, company_id: uuid.UUID, token: uuid.UUID | None,
+                      until: datetime) -> None:
+    """The claim just taken (if it took rows), and, in the same statement, forget the company's revoked
+    claims that no in-flight row refers to any more."""
+    unused = delete(Claim).where(Claim.company_id == company_id, Claim.revoked.is_(True), ~exists().where(
+        Row.claim_token == Claim.claim_token, Row.state == State.IN_FLIGHT))
+    if token is None:
+        await session.execute(unused.execution_options(synchronize_session=False))
+        return
+    gone = unused.returning(Claim.claim_token).cte("gone")
+    await session.execute(insert(Claim).values(claim_token=token, company_id=company_id, lease_until=until)
+                          .add_cte(gone))
 
 
 async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
@@ -267,6 +314,12 @@ async def write_back(session: AsyncSession, rows: list[Row]) -> None:
                               .execution_options(synchronize_session=False))
 
 
+async def close_claims(session: AsyncSession, tokens: set[uuid.UUID]) -> None:
+    """The claims' rows are written back or given back: their holder sends nothing more for them."""
+    await session.execute(delete(Claim).where(Claim.claim_token.in_(tokens)).execution_options(
+        synchronize_session=False))
+
+
 async def unclaim(session: AsyncSession, claimed: list[Claimed], now: datetime) -> None:
     """Give back rows a round still holds (cut short, its lease ended at `now`); their ledger entries stay,
     sent at the latest `now`."""
@@ -279,24 +332,19 @@ async def unclaim(session: AsyncSession, claimed: list[Claimed], now: datetime) 
                                                                 Row.pending_unknown_at.is_(None)), now),
                                                           else_=Row.pending_unknown_at))
                           .execution_options(synchronize_session=False))
+    await close_claims(session, tokens)
 
 
-async def renew_leases(session: AsyncSession, tokens: list[uuid.UUID], until: datetime) -> dict[uuid.UUID, int]:
-    """Extend the lease of the rows still held under these claim tokens, in one statement; returns how many
-    rows each token still holds (a row taken over or deleted is no longer counted)."""
+async def renew_claims(session: AsyncSession, tokens: list[uuid.UUID], until: datetime) -> set[uuid.UUID]:
+    """Extend the lease of these claims to `until`, one row each, in one statement; returns the claims
+    renewed. A revoked claim (its lease lapsed and its rows may be taken over) is never renewed."""
     if not tokens:
-        return {}
-    held = (select(Row.id).where(Row.claim_token.in_(tokens), Row.state == State.IN_FLIGHT)
-            .order_by(Row.timecard_id).with_for_update())  # LOCK_ORDER
-    res = await session.execute(update(Row).where(Row.id.in_(held), Row.claim_token.in_(tokens),
-                                                  Row.state == State.IN_FLIGHT)
-                                .values(lease_until=until).returning(Row.claim_token)
-                                .execution_options(synchronize_session=False))
-    counts: dict[uuid.UUID, int] = {}
-    for token in res.scalars():
-        if token is not None:
-            counts[token] = counts.get(token, 0) + 1
-    return counts
+        return set()
+    live = (select(Claim.claim_token).where(Claim.claim_token.in_(tokens), Claim.revoked.is_(False))
+            .order_by(Claim.claim_token).with_for_update())
+    res = await session.execute(update(Claim).where(Claim.claim_token.in_(live)).values(lease_until=until)
+                                .returning(Claim.claim_token).execution_options(synchronize_session=False))
+    return set(res.scalars())
 
 
 async def qbo_ids_held(session: AsyncSession, company_id: uuid.UUID, qbo_ids: set[str]) -> set[str]:
@@ -313,10 +361,11 @@ async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -
 
 async def leases_in_flight(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
     """(whether a row of the company is in flight under a lease that lapsed, the earliest lease still running)."""
-    lapsed, first = (await session.execute(select(
-        func.bool_or(Row.lease_until < now), func.min(Row.lease_until).filter(Row.lease_until >= now))
-        .where(Row.company_id == company_id, Row.state == State.IN_FLIGHT))).one()
-    return bool(lapsed), first
+    lapsed = exists().where(Row.company_id == company_id, _lapsed(now))
+    first = select(func.min(Claim.lease_until)).where(Claim.company_id == company_id, Claim.lease_until >= now,
+                                                      Claim.revoked.is_(False))
+    found, at = (await session.execute(select(lapsed, first.scalar_subquery()))).one()
+    return bool(found), at
 
 
 async def has_pending_with_codes(session: AsyncSession, company_id: uuid.UUID, codes: tuple[str, ...]) -> bool:
@@ -375,7 +424,7 @@ async def next_due_at(session: AsyncSession, company_id: uuid.UUID) -> datetime 
 async def due_or_next(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
     """(a row is due now, as claim_due would take it; the earliest scheduled retry, as next_due_at), in
     one statement: what a job asks when its last claim took every row due then."""
-    stale = exists().where(Row.company_id == company_id, Row.state == State.IN_FLIGHT, Row.lease_until < now)
+    stale = exists().where(Row.company_id == company_id, _lapsed(now))
     earliest = select(func.min(Row.next_attempt_at)).where(Row.company_id == company_id, _retryable())
     stale_now, at = (await session.execute(select(stale, earliest.scalar_subquery()))).one()
     return bool(stale_now) or (at is not None and at <= now), at
@@ -394,4 +443,7 @@ async def delete_company_rows(session: AsyncSession, company_id: uuid.UUID) -> i
     """After archiving: the company's timecards start afresh (as new creates) in the new realm."""
     result = await session.execute(delete(Row).where(Row.company_id == company_id)
                                    .execution_options(synchronize_session=False))
+    # Their claims go too: a round still sending for them renews nothing more, and stops at its lease's end.
+    await session.execute(delete(Claim).where(Claim.company_id == company_id)
+                          .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]

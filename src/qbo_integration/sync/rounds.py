@@ -235,7 +235,7 @@ class CompanySync:
             await s.commit()
         if not claimed:
             return None
-        self.leases.hold(claimed[0].claim_token, len(claimed), now + policy.LEASE)
+        self.leases.hold(claimed[0].claim_token, now + policy.LEASE)
         try:
             if not self.watched:  # should this job die, a job comes for its rows (then one a lease, wakeups.holder_gone)
                 self.watched = True
@@ -332,6 +332,7 @@ class CompanySync:
                 await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary,
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)
+                await outbox_repository.close_claims(s, {claimed[0].claim_token})
                 await s.commit()
             self.leases.drop(claimed[0].claim_token)  # released by the write-back
         await writeback.publish(self.redis, summary.events)
