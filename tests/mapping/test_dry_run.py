@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from qbo_integration.connections.models import Integration
 from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.models import Project, User
+from qbo_integration.directory.models import QboDirectoryRecord
 from qbo_integration.mapping.models import DryRun
 from qbo_integration.mapping.payload import build_time_activity
 from qbo_integration.monitoring.models import SetupChecklist
@@ -87,6 +88,7 @@ async def test_test_mapping_preview_is_the_exact_payload_and_errors_name_field_a
     assert out["valid"] is False
     assert [e["field"] for e in out["errors"]] == ["EmployeeRef"]
     assert "inactive in QuickBooks" in out["errors"][0]["message"] and "Reactivate" in out["errors"][0]["fix"]
+    assert "Import again" not in out["errors"][0]["fix"]  # QuickBooks itself said so: no copy to refresh
 
     for bad in ({"companyId": str(cid)}, {"companyId": str(cid), "timecardId": "x"}):
         assert (await client.post(f"{API}/test-mapping", json=bad, headers=auth_headers)).status_code == 422
@@ -95,6 +97,29 @@ async def test_test_mapping_preview_is_the_exact_payload_and_errors_name_field_a
     assert other.status_code == 404
     log, writes = await _writes(sandbox, imported.realm_id, since)
     assert log and writes == []
+
+
+async def test_a_refusal_from_our_copy_of_the_directory_tells_how_to_refresh_it(
+        client, auth_headers, imported, sessionmaker):
+    """Our copy says the employee is inactive; the bookkeeper may have reactivated them since. The fix named
+    only "Reactivate in QuickBooks", which the admin sees done already (seed 121 of the operations
+    campaign: the dry run refused 8 times). Fails on ff3c846."""
+    cid, lone, cc, good, bad_worker, inactive = await _setup(sessionmaker, imported)
+    r = await client.put(f"{API}/mapping", headers=auth_headers, json={"companyId": str(cid), "mapping": {
+        "costCodeMapping": [{"crewflowCostCodeId": str(cc.id), "qboServiceItemId": "1"}], "hourlyRates": RATES}})
+    assert r.status_code == 200, r.text
+    async with sessionmaker() as s:
+        await s.execute(update(QboDirectoryRecord).where(QboDirectoryRecord.company_id == cid,
+                                                         QboDirectoryRecord.entity_type == "Employee",
+                                                         QboDirectoryRecord.qbo_id == "1").values(active=False))
+        await s.commit()
+    r = await client.post(f"{API}/test-mapping", json={"companyId": str(cid), "timecardId": str(good.id)},
+                          headers=auth_headers)
+    out = r.json()
+    assert out["valid"] is False
+    assert "inactive in QuickBooks" in out["errors"][0]["message"]
+    assert out["errors"][0]["fix"].endswith(
+        "Active in QuickBooks already? Press Import again in Mapping to refresh our copy")
 
 
 async def test_dry_run_gates_live_sync(client, auth_headers, imported, sessionmaker, sandbox):

@@ -120,7 +120,12 @@ def inactive_error(entity: str, qbo_id: str, rec: DirEntry, crewflow_name: str) 
     return FieldError(
         _FIELD_OF.get(entity, entity),
         f"{who} '{crewflow_name}' is mapped to QuickBooks {label} '{rec.name}' (Id {qbo_id}), which {rec.state_words}",
-        f"Reactivate '{rec.name}' in QuickBooks, or map '{crewflow_name}' to another {label} in Mapping → {page}")
+        f"Reactivate '{rec.name}' in QuickBooks, or map '{crewflow_name}' to another {label} in Mapping → {page}"
+        f"{_REFRESH if not rec.active and not rec.deleted else ''}")
+
+
+# Our copy of the directory is as of the last import or webhook: the bookkeeper may have reactivated it since.
+_REFRESH = ". Active in QuickBooks already? Press Import again in Mapping to refresh our copy"
 
 
 def _crewflow_name(entity: str, tc: TimecardView) -> str:

@@ -171,5 +171,7 @@ async def orphans(session: AsyncSession, company_id: uuid.UUID) -> dict[str, Any
                     "linkedTo": linked, "mappedInProfile": in_profile,
                     "message": f"QuickBooks {ENTITY_LABELS[e.entity_type]} '{e.name}' {e.state_words} but CrewFlow "
                                "still uses it",
-                    "fix": "Reactivate it in QuickBooks, or remap or archive the CrewFlow record"})
+                    "fix": "Reactivate it in QuickBooks, or remap or archive the CrewFlow record"
+                           + (". Active in QuickBooks already? Press Import again in Mapping to refresh our copy"
+                              if not e.active and not e.deleted else "")})
     return {"orphans": out, "count": len(out)}
