@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qbo_integration.db.bulk import insert_from_values
 from qbo_integration.reconciliation.models import WrittenVersion
 from qbo_integration.sync.written import Written
 
@@ -66,7 +66,9 @@ async def remember(session: AsyncSession, company_id: uuid.UUID, written: Sequen
                              "last_updated": at}
     if not rows:
         return
-    stmt = insert(WrittenVersion).values(list(rows.values()))
+    # One array parameter a column: the same statement text every round, compiled once (a VALUES list
+    # of a round's 300 rows was compiled anew each round: db/bulk.py).
+    stmt = insert_from_values(WrittenVersion, list(rows.values()))
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["company_id", "qbo_id"],
         set_={"sync_token": stmt.excluded.sync_token, "last_updated": stmt.excluded.last_updated,
