@@ -314,10 +314,10 @@ async def write_back(session: AsyncSession, rows: list[Row]) -> None:
                               .execution_options(synchronize_session=False))
 
 
-async def close_claims(session: AsyncSession, tokens: set[uuid.UUID]) -> None:
+async def close_claims(session: AsyncSession, tokens: set[uuid.UUID | None]) -> None:
     """The claims' rows are written back or given back: their holder sends nothing more for them."""
-    await session.execute(delete(Claim).where(Claim.claim_token.in_(tokens)).execution_options(
-        synchronize_session=False))
+    await session.execute(delete(Claim).where(Claim.claim_token.in_([t for t in tokens if t is not None]))
+                          .execution_options(synchronize_session=False))
 
 
 async def unclaim(session: AsyncSession, claimed: list[Claimed], now: datetime) -> None:
