@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from qbo_integration.sync import outbox_repository, policy
+from qbo_integration.sync import claims_repository, policy
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Leases:
             return
         until = self.clock() + policy.LEASE
         async with self.sm() as s:
-            renewed = await outbox_repository.renew_claims(s, list(self._held), until)
+            renewed = await claims_repository.renew(s, list(self._held), until)
             await s.commit()
         for token, h in list(self._held.items()):
             if token in renewed:

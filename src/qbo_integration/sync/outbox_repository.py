@@ -1,5 +1,5 @@
-"""The outbox's repository: the only code in sync/ that runs SQL on the outbox and ledger rows and on the
-claims that lease them (stats.py builds health's read-only counting statements). Several rows are always locked in timecard_id order
+"""The outbox's repository: the only code in sync/ that runs SQL on the outbox and ledger rows (stats.py
+builds health's read-only counting statements; the claims that lease the rows are claims_repository's). Several rows are always locked in timecard_id order
 (`lock_rows`); what the rows mean and how they change in memory is outbox.py's."""
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qbo_integration.core_platform import joins
 from qbo_integration.core_platform.views import CompanyView, TimecardView
 from qbo_integration.db.bulk import insert_from_values, update_from_values
-from qbo_integration.sync import policy
-from qbo_integration.sync.models import SyncClaim as Claim
+from qbo_integration.sync import claims_repository, policy
 from qbo_integration.sync.models import TimecardSyncRecord as Row
 from qbo_integration.sync.outbox import Claimed, Entry, claimed_of, desire_of, want
 from qbo_integration.sync.states import Kind, Op, State, Wanted
@@ -191,15 +190,10 @@ def _retryable():  # noqa: ANN202 - a SQL expression
     return or_(Row.state == State.PENDING, and_(Row.state == State.FAILED, Row.error_kind == Kind.TRANSIENT))
 
 
-def _live_claim(now: datetime):  # noqa: ANN202 - a SQL expression
-    """The row's claim holds it still: its lease runs and it was not revoked."""
-    return exists().where(Claim.claim_token == Row.claim_token, Claim.lease_until >= now, Claim.revoked.is_(False))
-
-
 def _lapsed(now: datetime):  # noqa: ANN202 - a SQL expression
     """An in-flight row whose holder may no longer send for it: another job may take it over. The row's own
     `lease_until` is the lease it was claimed with (a round of the code before sync_claims renewed it)."""
-    return and_(Row.state == State.IN_FLIGHT, Row.lease_until < now, ~_live_claim(now))
+    return and_(Row.state == State.IN_FLIGHT, Row.lease_until < now, ~claims_repository.live(now))
 
 
 def due_condition(company_id: uuid.UUID, now: datetime):  # noqa: ANN201 - a SQL expression
@@ -225,7 +219,7 @@ async def claim_due(
 
     The lapsed claims of the company are revoked first (never renewed again), so the lease an old holder
     sends under can no longer move past the one its rows are taken over with."""
-    await _revoke_lapsed(session, company_id, now)
+    await claims_repository.revoke_lapsed(session, company_id, now)
     due = (
         select(Row.id)
         .where(due_condition(company_id, now))
@@ -240,43 +234,13 @@ async def claim_due(
         .values(state=State.IN_FLIGHT, claimed_by=worker[:100], claimed_at=now, claim_token=token, last_job_id=job_id,
                 lease_until=now + policy.LEASE,
                 pending_unknown_at=case((and_(_ROWS.c.state == State.IN_FLIGHT, _ROWS.c.pending_op.is_not(None),
-                                              _ROWS.c.pending_unknown_at.is_(None)), _lease_end(_ROWS.c.claim_token)),
+                                              _ROWS.c.pending_unknown_at.is_(None)), claims_repository.lease_end(_ROWS.c.claim_token, _ROWS.c.lease_until)),
                                         else_=_ROWS.c.pending_unknown_at))
         .returning(*_ROWS.c)
     )
     taken = sorted((await session.execute(stmt)).all(), key=lambda r: (r.next_attempt_at, r.timecard_id))
-    await _open_claim(session, company_id, token if taken else None, now + policy.LEASE)
+    await claims_repository.open_claim(session, company_id, token if taken else None, now + policy.LEASE)
     return [claimed_of(r) for r in taken]
-
-
-def _lease_end(token_col: Any):  # noqa: ANN202 - a SQL expression
-    """The end of an in-flight row's lease (its claim's, or its own from the code before sync_claims)."""
-    claim = select(Claim.lease_until).where(Claim.claim_token == token_col).scalar_subquery()
-    return func.greatest(_ROWS.c.lease_until, func.coalesce(claim, _ROWS.c.lease_until))
-
-
-async def _revoke_lapsed(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> None:
-    """Mark the company's lapsed claims revoked, locked in claim_token order: a renewal waiting on one finds
-    it revoked, and one that committed first made it live again (then it is not revoked)."""
-    lapsed = (select(Claim.claim_token).where(Claim.company_id == company_id, Claim.lease_until < now,
-                                              Claim.revoked.is_(False))
-              .order_by(Claim.claim_token).with_for_update())
-    await session.execute(update(Claim).where(Claim.claim_token.in_(lapsed)).values(revoked=True)
-                          .execution_options(synchronize_session=False))
-
-
-async def _open_claim(session: AsyncSession, company_id: uuid.UUID, token: uuid.UUID | None,
-                      until: datetime) -> None:
-    """The claim just taken (if it took rows), and, in the same statement, forget the company's revoked
-    claims that no in-flight row refers to any more."""
-    unused = delete(Claim).where(Claim.company_id == company_id, Claim.revoked.is_(True), ~exists().where(
-        Row.claim_token == Claim.claim_token, Row.state == State.IN_FLIGHT))
-    if token is None:
-        await session.execute(unused.execution_options(synchronize_session=False))
-        return
-    gone = unused.returning(Claim.claim_token).cte("gone")
-    await session.execute(insert(Claim).values(claim_token=token, company_id=company_id, lease_until=until)
-                          .add_cte(gone))
 
 
 async def record_outstanding(session: AsyncSession, entries: dict[uuid.UUID, tuple[uuid.UUID | None, Entry]],
@@ -314,12 +278,6 @@ async def write_back(session: AsyncSession, rows: list[Row]) -> None:
                               .execution_options(synchronize_session=False))
 
 
-async def close_claims(session: AsyncSession, tokens: set[uuid.UUID | None]) -> None:
-    """The claims' rows are written back or given back: their holder sends nothing more for them."""
-    await session.execute(delete(Claim).where(Claim.claim_token.in_([t for t in tokens if t is not None]))
-                          .execution_options(synchronize_session=False))
-
-
 async def unclaim(session: AsyncSession, claimed: list[Claimed], now: datetime) -> None:
     """Give back rows a round still holds (cut short, its lease ended at `now`); their ledger entries stay,
     sent at the latest `now`."""
@@ -332,19 +290,7 @@ async def unclaim(session: AsyncSession, claimed: list[Claimed], now: datetime) 
                                                                 Row.pending_unknown_at.is_(None)), now),
                                                           else_=Row.pending_unknown_at))
                           .execution_options(synchronize_session=False))
-    await close_claims(session, tokens)
-
-
-async def renew_claims(session: AsyncSession, tokens: list[uuid.UUID], until: datetime) -> set[uuid.UUID]:
-    """Extend the lease of these claims to `until`, one row each, in one statement; returns the claims
-    renewed. A revoked claim (its lease lapsed and its rows may be taken over) is never renewed."""
-    if not tokens:
-        return set()
-    live = (select(Claim.claim_token).where(Claim.claim_token.in_(tokens), Claim.revoked.is_(False))
-            .order_by(Claim.claim_token).with_for_update())
-    res = await session.execute(update(Claim).where(Claim.claim_token.in_(live)).values(lease_until=until)
-                                .returning(Claim.claim_token).execution_options(synchronize_session=False))
-    return set(res.scalars())
+    await claims_repository.close(session, tokens)
 
 
 async def qbo_ids_held(session: AsyncSession, company_id: uuid.UUID, qbo_ids: set[str]) -> set[str]:
@@ -362,9 +308,8 @@ async def has_due(session: AsyncSession, company_id: uuid.UUID, now: datetime) -
 async def leases_in_flight(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
     """(whether a row of the company is in flight under a lease that lapsed, the earliest lease still running)."""
     lapsed = exists().where(Row.company_id == company_id, _lapsed(now))
-    first = select(func.min(Claim.lease_until)).where(Claim.company_id == company_id, Claim.lease_until >= now,
-                                                      Claim.revoked.is_(False))
-    found, at = (await session.execute(select(lapsed, first.scalar_subquery()))).one()
+    first = claims_repository.earliest_live_lease(company_id, now)
+    found, at = (await session.execute(select(lapsed, first))).one()
     return bool(found), at
 
 
@@ -444,6 +389,5 @@ async def delete_company_rows(session: AsyncSession, company_id: uuid.UUID) -> i
     result = await session.execute(delete(Row).where(Row.company_id == company_id)
                                    .execution_options(synchronize_session=False))
     # Their claims go too: a round still sending for them renews nothing more, and stops at its lease's end.
-    await session.execute(delete(Claim).where(Claim.company_id == company_id)
-                          .execution_options(synchronize_session=False))
+    await claims_repository.delete_company(session, company_id)
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from qbo_integration.core_platform.gateway import CoreGateway
 from qbo_integration.core_platform.views import CompanyView
 from qbo_integration.qbo import CompanyClient, QboApi, QboError, writes_sent_by
 from qbo_integration.sync import (
+    claims_repository,
     jobs,
     nudge,
     outbox,
@@ -332,7 +333,7 @@ class CompanySync:
                 await jobs.add_round(s, self.job.id, claimed=len(claimed), summary=summary,
                                      cost=self._cost_since_last())
                 await jobs.side_effects(s, self.company_id, summary, now)
-                await outbox_repository.close_claims(s, {claimed[0].claim_token})
+                await claims_repository.close(s, {claimed[0].claim_token})
                 await s.commit()
             self.leases.drop(claimed[0].claim_token)  # released by the write-back
         await writeback.publish(self.redis, summary.events)
